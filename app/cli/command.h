@@ -1,0 +1,12 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+// Each subcommand lives in its own file and exposes one setup function that adds itself to the
+// app (options struct + callback), in the shape of CLI11's examples/subcom_in_files. A callback
+// reports failure by throwing: quantlens::UsageError exits 2, any other quantlens::Error exits 1.
+namespace quantlens::cli {
+
+void setupDevicesCommand(CLI::App& app);
+
+} // namespace quantlens::cli

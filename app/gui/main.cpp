@@ -1,0 +1,63 @@
+#include "core/util/error.h"
+#include "ui/application.h"
+#include "ui/main_window.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QMessageBox>
+#include <QTimer>
+
+#include <iostream>
+
+int main(int argc, char** argv)
+{
+    QApplication app(argc, argv);
+    quantlens::ui::initializeApplication(app);
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "QuantLens: plan finetuning memory, inspect quantization error, benchmark 4-bit kernels."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    QCommandLineOption screenshot(QStringLiteral("screenshot"),
+        QStringLiteral("Render each workspace to DIR/<workspace>.png and exit."), QStringLiteral("DIR"));
+    QCommandLineOption workspace(QStringLiteral("workspace"),
+        QStringLiteral("Start in (or, with --screenshot, render only) workspace NAME."), QStringLiteral("NAME"));
+    parser.addOption(screenshot);
+    parser.addOption(workspace);
+    parser.addPositionalArgument(QStringLiteral("file"),
+        QStringLiteral("A model (safetensors, sharded index or folder, GGUF) or config.json to open."),
+        QStringLiteral("[file]"));
+    parser.process(app);
+
+    auto* window = quantlens::ui::createMainWindow();
+    window->setAttribute(Qt::WA_DeleteOnClose);
+    const QStringList files = parser.positionalArguments();
+    if (!files.isEmpty())
+        Q_EMIT window->openFileRequested(files.front());
+    if (parser.isSet(workspace) && !parser.isSet(screenshot) && !window->showWorkspace(parser.value(workspace))) {
+        std::cerr << "error: unknown workspace '" << parser.value(workspace).toStdString() << "'; known: "
+                  << window->workspaceIds().join(QStringLiteral(", ")).toStdString() << "\n";
+        return 2;
+    }
+
+    if (parser.isSet(screenshot)) {
+        try {
+            const QStringList only = parser.isSet(workspace) ? QStringList {parser.value(workspace)} : QStringList {};
+            const QStringList written = quantlens::ui::renderScreenshots(*window, parser.value(screenshot), only);
+            for (const QString& path : written)
+                std::cout << path.toStdString() << "\n";
+        } catch (const quantlens::UsageError& e) {
+            std::cerr << "error: " << e.what() << "\n";
+            return 2;
+        } catch (const quantlens::Error& e) {
+            std::cerr << "error: " << e.what() << "\n";
+            return 1;
+        }
+        window->close();
+        return 0;
+    }
+
+    window->show();
+    return app.exec();
+}
