@@ -1,0 +1,58 @@
+#include "ui/charts/chart_style.h"
+
+#include <QApplication>
+#include <QChart>
+#include <QChartView>
+#include <QHash>
+#include <QPalette>
+
+namespace quantlens::ui {
+
+QColor componentColor(const QString& key)
+{
+    static const QHash<QString, QColor> colors {
+        {QStringLiteral("weights"), QColor(0x00, 0x72, 0xB2)},
+        {QStringLiteral("gradients"), QColor(0xE6, 0x9F, 0x00)},
+        {QStringLiteral("optimizer_states"), QColor(0xD5, 0x5E, 0x00)},
+        {QStringLiteral("master_weights"), QColor(0xCC, 0x79, 0xA7)},
+        {QStringLiteral("adapters"), QColor(0x00, 0x9E, 0x73)},
+        {QStringLiteral("activations"), QColor(0x56, 0xB4, 0xE9)},
+        {QStringLiteral("logits"), QColor(0xF0, 0xE4, 0x42)},
+        {QStringLiteral("kv_cache"), QColor(0x8C, 0x56, 0x4B)},
+        {QStringLiteral("overhead"), QColor(0x99, 0x99, 0x99)},
+    };
+    return colors.value(key, QColor(0x77, 0x77, 0x77));
+}
+
+QColor seriesColor(int index)
+{
+    static const QColor colors[]
+        = {QColor(0x00, 0x72, 0xB2), QColor(0xD5, 0x5E, 0x00), QColor(0x00, 0x9E, 0x73), QColor(0xCC, 0x79, 0xA7),
+           QColor(0xE6, 0x9F, 0x00), QColor(0x56, 0xB4, 0xE9), QColor(0x8C, 0x56, 0x4B), QColor(0x33, 0x33, 0x33)};
+    return colors[index % 8];
+}
+
+bool isDarkPalette()
+{
+    const QPalette palette = QApplication::palette();
+    return palette.color(QPalette::Window).lightness() < palette.color(QPalette::WindowText).lightness();
+}
+
+void applyChartStyle(QChart* chart)
+{
+    chart->setTheme(isDarkPalette() ? QChart::ChartThemeDark : QChart::ChartThemeLight);
+    chart->setBackgroundRoundness(4);
+    chart->setMargins(QMargins(6, 6, 6, 6));
+    chart->setAnimationOptions(QChart::NoAnimation);
+    QFont font = QApplication::font();
+    chart->setTitleFont(QFont(font.family(), font.pointSize() + 1, QFont::DemiBold));
+    chart->legend()->setFont(font);
+}
+
+void applyChartViewStyle(QChartView* view)
+{
+    view->setRenderHint(QPainter::Antialiasing);
+    view->setMinimumHeight(220);
+}
+
+} // namespace quantlens::ui

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <QColor>
+#include <QString>
+
+class QChart;
+class QChartView;
+
+namespace quantlens::ui {
+
+// One colour per memory component, the same in every chart and report, chosen to stay apart for
+// common colour-vision deficiencies (Okabe-Ito based) and readable on light and dark backgrounds.
+QColor componentColor(const QString& key);
+
+// A colour for the n-th series of a multi-series chart (schemes in the error-by-layer chart).
+QColor seriesColor(int index);
+
+// Applies the light or dark chart theme that matches the application palette, antialiasing and a
+// font size that stays readable at 100% and 200% scaling.
+void applyChartStyle(QChart* chart);
+void applyChartViewStyle(QChartView* view);
+
+// True when the application palette is dark (window colour darker than its text).
+bool isDarkPalette();
+
+} // namespace quantlens::ui

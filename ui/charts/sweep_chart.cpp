@@ -1,0 +1,107 @@
+#include "ui/charts/sweep_chart.h"
+
+#include "core/util/units.h"
+#include "ui/charts/chart_style.h"
+
+#include <QLineSeries>
+#include <QLogValueAxis>
+#include <QScatterSeries>
+#include <QValueAxis>
+
+#include <algorithm>
+
+namespace quantlens::ui {
+
+SweepChart::SweepChart(QWidget* parent)
+    : QChartView(parent)
+{
+    auto* chart = new QChart;
+    applyChartStyle(chart);
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    setChart(chart);
+    applyChartViewStyle(this);
+}
+
+void SweepChart::setData(const SweepData& data)
+{
+    m_data = data;
+    QChart* chart = this->chart();
+    chart->removeAllSeries();
+    for (QAbstractAxis* axis : chart->axes())
+        chart->removeAxis(axis);
+    chart->setTitle(data.title);
+    if (data.points.isEmpty())
+        return;
+
+    auto* peak = new QLineSeries;
+    peak->setName(tr("peak"));
+    peak->setPointsVisible(true);
+    QPen pen(seriesColor(0));
+    pen.setWidth(2);
+    peak->setPen(pen);
+    double xMin = data.points.front().x();
+    double xMax = xMin;
+    double yMax = core::toGB(data.capacityBytes);
+    QList<QPointF> gbPoints;
+    for (const QPointF& p : data.points) {
+        gbPoints << QPointF(p.x(), core::toGB(p.y()));
+        xMin = std::min(xMin, p.x());
+        xMax = std::max(xMax, p.x());
+        yMax = std::max(yMax, core::toGB(p.y()));
+    }
+    peak->replace(gbPoints);
+    chart->addSeries(peak);
+
+    QAbstractAxis* xAxis = nullptr;
+    if (data.logX && xMin > 0) {
+        auto* axis = new QLogValueAxis;
+        axis->setBase(2);
+        axis->setLabelFormat(QStringLiteral("%g"));
+        axis->setRange(xMin, xMax);
+        axis->setMinorTickCount(0);
+        xAxis = axis;
+    } else {
+        auto* axis = new QValueAxis;
+        axis->setLabelFormat(QStringLiteral("%g"));
+        axis->setRange(xMin, xMax);
+        xAxis = axis;
+    }
+    xAxis->setTitleText(data.xTitle);
+    chart->addAxis(xAxis, Qt::AlignBottom);
+    auto* yAxis = new QValueAxis;
+    yAxis->setTitleText(tr("GB"));
+    yAxis->setLabelFormat(QStringLiteral("%.0f"));
+    yAxis->setRange(0, yMax * 1.1);
+    chart->addAxis(yAxis, Qt::AlignLeft);
+    peak->attachAxis(xAxis);
+    peak->attachAxis(yAxis);
+
+    if (data.capacityBytes > 0) {
+        auto* capacity = new QLineSeries;
+        capacity->setName(tr("usable capacity %1").arg(QString::fromStdString(core::formatGB(data.capacityBytes, 1))));
+        capacity->append(xMin, core::toGB(data.capacityBytes));
+        capacity->append(xMax, core::toGB(data.capacityBytes));
+        QPen capPen(isDarkPalette() ? QColor(0xff, 0x6b, 0x6b) : QColor(0xc0, 0x00, 0x00));
+        capPen.setStyle(Qt::DashLine);
+        capPen.setWidth(2);
+        capacity->setPen(capPen);
+        chart->addSeries(capacity);
+        capacity->attachAxis(xAxis);
+        capacity->attachAxis(yAxis);
+    }
+    if (data.largestFitting > 0) {
+        auto* marker = new QScatterSeries;
+        marker->setName(tr("largest that fits: %1").arg(data.largestFitting));
+        marker->setMarkerSize(14);
+        marker->setColor(componentColor(QStringLiteral("adapters")));
+        for (const QPointF& p : data.points) {
+            if (p.x() == data.largestFitting)
+                marker->append(p.x(), core::toGB(p.y()));
+        }
+        chart->addSeries(marker);
+        marker->attachAxis(xAxis);
+        marker->attachAxis(yAxis);
+    }
+}
+
+} // namespace quantlens::ui

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <QChartView>
+#include <QList>
+#include <QPointF>
+#include <QString>
+
+class QLineSeries;
+class QScatterSeries;
+
+namespace quantlens::ui {
+
+// Peak memory against one swept input (sequence length or micro-batch).
+struct SweepData {
+    QString title; // "Peak memory vs sequence length"
+    QString xTitle; // "sequence length (tokens)"
+    bool logX = true; // powers of two read better on a log2 axis
+    QList<QPointF> points; // x, peak bytes
+    double capacityBytes = 0;
+    double largestFitting = 0; // x of the largest value that fits; 0 when none fits
+};
+
+class SweepChart : public QChartView {
+    Q_OBJECT
+public:
+    explicit SweepChart(QWidget* parent = nullptr);
+    void setData(const SweepData& data);
+    const SweepData& data() const { return m_data; }
+
+private:
+    SweepData m_data;
+};
+
+} // namespace quantlens::ui
