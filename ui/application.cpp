@@ -52,8 +52,8 @@ QStringList renderScreenshots(MainWindow& window, const QString& directory, cons
     const QStringList ids = workspaces.isEmpty() ? window.workspaceIds() : workspaces;
     for (const QString& id : ids) {
         if (!window.workspaceIds().contains(id))
-            throw UsageError("unknown workspace '" + id.toStdString() + "'; known: "
-                + window.workspaceIds().join(QStringLiteral(", ")).toStdString());
+            throw UsageError("unknown workspace '" + id.toStdString()
+                             + "'; known: " + window.workspaceIds().join(QStringLiteral(", ")).toStdString());
     }
     QDir dir(directory);
     if (!dir.exists() && !QDir().mkpath(directory))

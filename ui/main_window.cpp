@@ -57,9 +57,10 @@ MainWindow::MainWindow(QWidget* parent)
     });
 
     createMenus();
-    statusBar()->showMessage(gpu::available() ? tr("GPU: %1").arg(QString::fromStdString(gpu::devices().front().name))
-                                              : tr("GPU: not available (%1); CPU paths in use")
-                                                    .arg(QString::fromStdString(gpu::unavailableReason())));
+    statusBar()->showMessage(
+        gpu::available()
+            ? tr("GPU: %1").arg(QString::fromStdString(gpu::devices().front().name))
+            : tr("GPU: not available (%1); CPU paths in use").arg(QString::fromStdString(gpu::unavailableReason())));
     restoreSettings();
 }
 
@@ -101,7 +102,10 @@ void MainWindow::addWorkspace(const QString& id, const QString& title, QWidget* 
         m_sidebar->setCurrentRow(index - 1);
 }
 
-QStringList MainWindow::workspaceIds() const { return m_ids; }
+QStringList MainWindow::workspaceIds() const
+{
+    return m_ids;
+}
 
 QString MainWindow::currentWorkspaceId() const
 {
@@ -124,7 +128,10 @@ QWidget* MainWindow::workspace(const QString& id) const
     return row < 0 ? nullptr : m_stack->widget(int(row) + 1);
 }
 
-QStringList MainWindow::recentFiles() const { return m_recent; }
+QStringList MainWindow::recentFiles() const
+{
+    return m_recent;
+}
 
 void MainWindow::addRecentFile(const QString& path)
 {
@@ -143,8 +150,8 @@ void MainWindow::rebuildRecentMenu()
     int n = 0;
     for (const QString& path : std::as_const(m_recent)) {
         ++n;
-        QAction* action = m_recentMenu->addAction(QStringLiteral("&%1 %2").arg(n % 10).arg(path),
-            this, [this, path] { Q_EMIT openFileRequested(path); });
+        QAction* action = m_recentMenu->addAction(QStringLiteral("&%1 %2").arg(n % 10).arg(path), this,
+                                                  [this, path] { Q_EMIT openFileRequested(path); });
         action->setToolTip(path);
     }
     m_recentMenu->setEnabled(!m_recent.isEmpty());
@@ -153,22 +160,23 @@ void MainWindow::rebuildRecentMenu()
 void MainWindow::openFileDialog()
 {
     const QString start = m_recent.isEmpty() ? QString() : QFileInfo(m_recent.front()).absolutePath();
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open model or config"), start,
-        tr("Models and configs (*.safetensors *.gguf *.json);;All files (*)"));
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open model or config"), start, tr("Models and configs (*.safetensors *.gguf *.json);;All files (*)"));
     if (!path.isEmpty())
         Q_EMIT openFileRequested(path);
 }
 
 void MainWindow::showAbout()
 {
-    QMessageBox::about(this, tr("About QuantLens"),
+    QMessageBox::about(
+        this, tr("About QuantLens"),
         tr("<h3>QuantLens %1</h3>"
            "<p>Will this finetune fit on my GPU? What does quantization do to this model? How fast is it?</p>"
            "<p>Exact NF4/FP4 quantizers following bitsandbytes, GGUF formats following ggml, and a memory "
            "planner checked against measured peaks.</p><p>GPU: %2</p>")
             .arg(QString::fromLatin1(kVersion),
-                gpu::available() ? QString::fromStdString(gpu::devices().front().name)
-                                 : QString::fromStdString(gpu::unavailableReason()).toHtmlEscaped()));
+                 gpu::available() ? QString::fromStdString(gpu::devices().front().name)
+                                  : QString::fromStdString(gpu::unavailableReason()).toHtmlEscaped()));
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

@@ -27,9 +27,14 @@ void runDevices(const DevicesOptions& options)
         out["reason"] = gpu::unavailableReason();
         out["devices"] = nlohmann::json::array();
         for (const auto& d : list) {
-            out["devices"].push_back({{"index", d.index}, {"name", d.name}, {"memory_bytes", d.memoryBytes},
-                {"compute_capability", std::to_string(d.computeMajor) + "." + std::to_string(d.computeMinor)},
-                {"multiprocessors", d.multiprocessors}, {"driver", d.driverVersion}, {"runtime", d.runtimeVersion}});
+            out["devices"].push_back(
+                {{"index", d.index},
+                 {"name", d.name},
+                 {"memory_bytes", d.memoryBytes},
+                 {"compute_capability", std::to_string(d.computeMajor) + "." + std::to_string(d.computeMinor)},
+                 {"multiprocessors", d.multiprocessors},
+                 {"driver", d.driverVersion},
+                 {"runtime", d.runtimeVersion}});
         }
         std::cout << out.dump(2) << "\n";
         return;

@@ -20,7 +20,7 @@ int main(int argc, char** argv)
     using namespace quantlens;
     CLI::App app {"QuantLens: will this finetune fit on my GPU, what does quantization do to this model, and how fast "
                   "is it.",
-        "quantlens-cli"};
+                  "quantlens-cli"};
     app.set_version_flag("--version", std::string("quantlens-cli ") + kVersion);
     app.require_subcommand(0, 1);
     app.footer("Run 'quantlens-cli COMMAND --help' for a command's options.");

@@ -15,17 +15,20 @@ int main(int argc, char** argv)
     quantlens::ui::initializeApplication(app);
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "QuantLens: plan finetuning memory, inspect quantization error, benchmark 4-bit kernels."));
+    parser.setApplicationDescription(
+        QStringLiteral("QuantLens: plan finetuning memory, inspect quantization error, benchmark 4-bit kernels."));
     parser.addHelpOption();
     parser.addVersionOption();
     QCommandLineOption screenshot(QStringLiteral("screenshot"),
-        QStringLiteral("Render each workspace to DIR/<workspace>.png and exit."), QStringLiteral("DIR"));
+                                  QStringLiteral("Render each workspace to DIR/<workspace>.png and exit."),
+                                  QStringLiteral("DIR"));
     QCommandLineOption workspace(QStringLiteral("workspace"),
-        QStringLiteral("Start in (or, with --screenshot, render only) workspace NAME."), QStringLiteral("NAME"));
+                                 QStringLiteral("Start in (or, with --screenshot, render only) workspace NAME."),
+                                 QStringLiteral("NAME"));
     parser.addOption(screenshot);
     parser.addOption(workspace);
-    parser.addPositionalArgument(QStringLiteral("file"),
+    parser.addPositionalArgument(
+        QStringLiteral("file"),
         QStringLiteral("A model (safetensors, sharded index or folder, GGUF) or config.json to open."),
         QStringLiteral("[file]"));
     parser.process(app);
@@ -36,8 +39,8 @@ int main(int argc, char** argv)
     if (!files.isEmpty())
         Q_EMIT window->openFileRequested(files.front());
     if (parser.isSet(workspace) && !parser.isSet(screenshot) && !window->showWorkspace(parser.value(workspace))) {
-        std::cerr << "error: unknown workspace '" << parser.value(workspace).toStdString() << "'; known: "
-                  << window->workspaceIds().join(QStringLiteral(", ")).toStdString() << "\n";
+        std::cerr << "error: unknown workspace '" << parser.value(workspace).toStdString()
+                  << "'; known: " << window->workspaceIds().join(QStringLiteral(", ")).toStdString() << "\n";
         return 2;
     }
 

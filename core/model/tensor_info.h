@@ -9,6 +9,7 @@ namespace quantlens::core {
 
 // Storage types of tensors in the files we read. Plain dtypes come from safetensors and GGUF;
 // NF4/FP4 are bitsandbytes 4-bit weights presented as one logical tensor; the rest are ggml blocks.
+// clang-format off
 enum class DType {
     F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL,
     NF4, FP4, // bitsandbytes 4-bit (packed uint8 + absmax [+ nested statistics])
@@ -18,14 +19,19 @@ enum class DType {
     Unknown,
 };
 
+// clang-format on
+
 std::string_view dtypeName(DType type); // "F32", "BF16", "NF4", "Q4_K", ...
 
 // What a tensor is for, from its name (Llama, Mistral, Mixtral, Qwen2, Gemma, Phi naming, in both
 // Hugging Face and llama.cpp spelling). Unknown names are Other and stay visible.
+// clang-format off
 enum class TensorRole {
     Embedding, AttentionQ, AttentionK, AttentionV, AttentionO, AttentionQKV,
     MlpGate, MlpUp, MlpDown, MlpGateUp, Router, Norm, LmHead, Other,
 };
+
+// clang-format on
 
 std::string_view roleName(TensorRole role); // "embedding", "attn_q", ..., "mlp_down", "lm_head", "other"
 

@@ -8,7 +8,10 @@
 // and the tests; vectorised loops elsewhere must produce the same bits as these.
 namespace quantlens::core {
 
-inline float bf16ToFloat(std::uint16_t bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
+inline float bf16ToFloat(std::uint16_t bits)
+{
+    return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
+}
 
 // Round to nearest even, NaN kept quiet (torch's and ggml's rule).
 inline std::uint16_t floatToBf16(float value)

@@ -7,8 +7,7 @@
 namespace quantlens {
 
 // GCC 12 in C++20 mode has no <format>: a small concatenation helper for messages.
-template <typename... Args>
-std::string strCat(Args&&... args)
+template <typename... Args> std::string strCat(Args&&... args)
 {
     std::ostringstream out;
     (out << ... << std::forward<Args>(args));

@@ -17,9 +17,15 @@ std::string fixed(double value, int decimals, const char* unit)
 
 } // namespace
 
-std::string formatGB(double bytes, int decimals) { return fixed(toGB(bytes), decimals, "GB"); }
+std::string formatGB(double bytes, int decimals)
+{
+    return fixed(toGB(bytes), decimals, "GB");
+}
 
-std::string formatGiB(double bytes, int decimals) { return fixed(toGiB(bytes), decimals, "GiB"); }
+std::string formatGiB(double bytes, int decimals)
+{
+    return fixed(toGiB(bytes), decimals, "GiB");
+}
 
 std::string formatGBAndGiB(double bytes, int decimals)
 {

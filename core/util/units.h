@@ -8,8 +8,14 @@ namespace quantlens::core {
 inline constexpr double kBytesPerGB = 1e9; // decimal gigabyte, as GPUs are sold
 inline constexpr double kBytesPerGiB = 1073741824.0; // 2^30, as nvidia-smi and allocators count
 
-inline double toGB(double bytes) { return bytes / kBytesPerGB; }
-inline double toGiB(double bytes) { return bytes / kBytesPerGiB; }
+inline double toGB(double bytes)
+{
+    return bytes / kBytesPerGB;
+}
+inline double toGiB(double bytes)
+{
+    return bytes / kBytesPerGiB;
+}
 
 // "14.00 GB" / "13.04 GiB": always labelled, never a bare number.
 std::string formatGB(double bytes, int decimals = 2);

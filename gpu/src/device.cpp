@@ -9,11 +9,17 @@ namespace quantlens::gpu {
 
 namespace {
 
-std::string versionString(int version) { return strCat(version / 1000, ".", (version % 1000) / 10); }
+std::string versionString(int version)
+{
+    return strCat(version / 1000, ".", (version % 1000) / 10);
+}
 
 } // namespace
 
-bool builtWithCuda() { return true; }
+bool builtWithCuda()
+{
+    return true;
+}
 
 std::string unavailableReason()
 {
@@ -27,7 +33,7 @@ std::string unavailableReason()
         if (cudaDriverGetVersion(&driver) != cudaSuccess || driver == 0)
             return "no CUDA device (no NVIDIA driver is loaded)";
         return strCat("no usable CUDA device: the NVIDIA driver (CUDA ", versionString(driver),
-            ") is older than this build's CUDA runtime");
+                      ") is older than this build's CUDA runtime");
     }
     if (status != cudaSuccess) {
         cudaGetLastError();
@@ -36,7 +42,10 @@ std::string unavailableReason()
     return {};
 }
 
-bool available() { return unavailableReason().empty(); }
+bool available()
+{
+    return unavailableReason().empty();
+}
 
 std::vector<DeviceInfo> devices()
 {

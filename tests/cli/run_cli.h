@@ -32,8 +32,8 @@ inline std::string shellQuote(const std::string& arg)
 
 inline CliResult runCli(std::initializer_list<std::string> args)
 {
-    const auto errPath = std::filesystem::temp_directory_path()
-        / ("quantlens-cli-test-" + std::to_string(::getpid()) + ".err");
+    const auto errPath
+        = std::filesystem::temp_directory_path() / ("quantlens-cli-test-" + std::to_string(::getpid()) + ".err");
     std::string command = shellQuote(QUANTLENS_CLI_PATH);
     for (const auto& a : args)
         command += " " + shellQuote(a);

@@ -9,7 +9,7 @@ using ::testing::HasSubstr;
 TEST(FormatError, MessageNamesFileFieldOffsetAndExpectation)
 {
     const FormatError error({"model-00002.safetensors", 88, "lm_head.weight", "end <= 9437184", "9437312"},
-        "tensor ends past the end of the data section");
+                            "tensor ends past the end of the data section");
     const std::string message = error.what();
     EXPECT_THAT(message, HasSubstr("model-00002.safetensors: tensor ends past the end of the data section"));
     EXPECT_THAT(message, HasSubstr("[lm_head.weight]"));
