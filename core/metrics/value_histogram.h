@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -16,8 +17,10 @@ public:
 
     void add(float value)
     {
+        if (!std::isfinite(value))
+            return;
         double position = (double(value) - m_lo) * m_scale;
-        if (!(position >= 0.0)) // also catches NaN
+        if (position < 0.0)
             position = 0.0;
         auto bin = static_cast<std::size_t>(position);
         if (bin >= m_counts.size())

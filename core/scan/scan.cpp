@@ -1,0 +1,474 @@
+#include "core/scan/scan.h"
+
+#include "core/scan/thread_pool.h"
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <regex>
+
+namespace quantlens::core {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kReportInterval = std::chrono::milliseconds(50);
+// Consecutive small tensors are handed out together, one tensor per task, so that a model of
+// thousands of tiny norms does not pay a parallel loop per tensor.
+constexpr std::size_t kMaxTensorsPerGroup = 256;
+
+// Finite min/max of a tensor, and each scheme's whole-tensor statistics.
+struct Prepass {
+    float min = std::numeric_limits<float>::infinity();
+    float max = -std::numeric_limits<float>::infinity();
+    std::vector<TensorStatistics> schemeStatistics;
+
+    void add(std::span<const float> values)
+    {
+        float lo = min, hi = max;
+        for (float v : values) {
+            // Comparisons with NaN are false; infinities are excluded explicitly.
+            if (std::isfinite(v)) {
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+        min = lo;
+        max = hi;
+    }
+    void merge(const Prepass& other, const std::vector<std::shared_ptr<const ScanScheme>>& schemes)
+    {
+        min = std::min(min, other.min);
+        max = std::max(max, other.max);
+        schemeStatistics.resize(schemes.size());
+        for (std::size_t s = 0; s < schemes.size(); ++s)
+            if (s < other.schemeStatistics.size())
+                schemes[s]->mergeStatistics(schemeStatistics[s], other.schemeStatistics[s]);
+    }
+};
+
+// What one thread owns: its buffers and, for the tensor being measured, its accumulators.
+struct Worker {
+    std::vector<float> input;
+    std::vector<float> output;
+    std::vector<ErrorAccumulator> errors; // per scheme
+    ValueHistogram weights;
+};
+
+struct Aggregate {
+    std::uint64_t tensors = 0;
+    std::uint64_t parameters = 0;
+    std::uint64_t originalBytes = 0;
+    std::uint64_t quantizedBytes = 0;
+    ErrorAccumulator error;
+
+    void add(const TensorScanResult& result, const ErrorAccumulator& accumulator)
+    {
+        ++tensors;
+        parameters += result.elements;
+        originalBytes += result.originalBytes;
+        quantizedBytes += result.quantizedBytes;
+        error.merge(accumulator);
+    }
+    ScanSummary summary(const std::string& scheme, int layer) const
+    {
+        ScanSummary s;
+        s.scheme = scheme;
+        s.layer = layer;
+        s.tensors = tensors;
+        s.parameters = parameters;
+        s.originalBytes = originalBytes;
+        s.quantizedBytes = quantizedBytes;
+        s.bitsPerParameter = parameters != 0 ? double(quantizedBytes) * 8.0 / double(parameters) : 0.0;
+        s.error = error.stats();
+        return s;
+    }
+};
+
+std::uint64_t roundUp(std::uint64_t value, std::uint64_t multiple)
+{
+    return (value + multiple - 1) / multiple * multiple;
+}
+
+class Scanner {
+public:
+    Scanner(const Model& model, const ScanOptions& options, ProgressSink& sink)
+        : m_model(model)
+        , m_options(options)
+        , m_sink(sink)
+        , m_pool(options.threads)
+        , m_workers(m_pool.size())
+        , m_layers(options.schemes.size())
+        , m_totals(options.schemes.size())
+    {
+    }
+
+    ScanResult run();
+
+private:
+    std::uint64_t chunkFor(std::size_t index) const;
+    void scanSmall(std::size_t index, Worker& worker);
+    void scanLarge(std::size_t index);
+    void skip(std::size_t index, const std::string& why);
+    void finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors, const ValueHistogram& weights);
+    void addBytes(std::size_t index, std::uint64_t begin, std::uint64_t end);
+    void report(bool force);
+    Worker& prepareWorker(unsigned w, std::uint64_t chunk);
+
+    const Model& m_model;
+    const ScanOptions& m_options;
+    ProgressSink& m_sink;
+    ThreadPool m_pool;
+    std::vector<Worker> m_workers;
+    Clock::time_point m_start = Clock::now();
+
+    std::mutex m_resultMutex;
+    std::vector<TensorScanResult> m_results;
+    std::vector<std::map<int, Aggregate>> m_layers; // per scheme
+    std::vector<Aggregate> m_totals; // per scheme
+
+    std::mutex m_reportMutex;
+    Clock::time_point m_lastReport {};
+    std::string m_current;
+    std::atomic<std::uint64_t> m_bytesDone {0};
+    std::atomic<std::uint64_t> m_parametersDone {0};
+    std::atomic<std::uint64_t> m_tensorsDone {0};
+    std::uint64_t m_tensorsTotal = 0;
+    std::uint64_t m_bytesTotal = 0;
+    std::uint64_t m_maxChunk = 0;
+};
+
+std::uint64_t Scanner::chunkFor(std::size_t index) const
+{
+    std::uint64_t alignment = std::max<std::uint64_t>(1, m_model.blockAlignment(index));
+    for (const auto& scheme : m_options.schemes)
+        alignment = std::lcm(alignment, std::max<std::uint64_t>(1, scheme->chunkAlignment()));
+    return roundUp(std::max<std::uint64_t>(1, m_options.chunkElements), alignment);
+}
+
+Worker& Scanner::prepareWorker(unsigned w, std::uint64_t chunk)
+{
+    Worker& worker = m_workers[w];
+    if (worker.input.size() < chunk) {
+        worker.input.resize(chunk);
+        worker.output.resize(chunk);
+    }
+    worker.errors.assign(m_options.schemes.size(), ErrorAccumulator());
+    return worker;
+}
+
+ScanResult Scanner::run()
+{
+    std::regex filter;
+    if (!m_options.filter.empty()) {
+        try {
+            filter = std::regex(m_options.filter, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+            throw UsageError(strCat("invalid tensor filter '", m_options.filter, "': ", e.what()));
+        }
+    }
+    const auto& tensors = m_model.tensors();
+    std::vector<std::size_t> selected;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        if (m_options.filter.empty() || std::regex_search(tensors[i].name, filter)) {
+            selected.push_back(i);
+            m_bytesTotal += tensors[i].byteSize;
+        }
+    }
+    m_tensorsTotal = selected.size();
+    report(true);
+
+    std::size_t next = 0;
+    while (next < selected.size()) {
+        m_sink.throwIfCancelled();
+        const std::size_t index = selected[next];
+        std::string why;
+        if (!m_model.canDequantize(index, &why)) {
+            skip(index, why.empty() ? std::string("cannot be decoded") : why);
+            ++next;
+            continue;
+        }
+        if (tensors[index].elementCount() > chunkFor(index)) {
+            {
+                const std::lock_guard lock(m_reportMutex);
+                m_current = tensors[index].name;
+            }
+            scanLarge(index);
+            ++next;
+            continue;
+        }
+        // A run of small, decodable tensors: one task each.
+        std::vector<std::size_t> group;
+        while (next < selected.size() && group.size() < kMaxTensorsPerGroup) {
+            const std::size_t i = selected[next];
+            if (!m_model.canDequantize(i) || tensors[i].elementCount() > chunkFor(i))
+                break;
+            group.push_back(i);
+            ++next;
+        }
+        m_pool.run(group.size(), [&](std::size_t task, unsigned w) {
+            m_sink.throwIfCancelled();
+            scanSmall(group[task], prepareWorker(w, chunkFor(group[task])));
+        });
+    }
+    report(true);
+
+    ScanResult result;
+    result.tensors = std::move(m_results);
+    std::stable_sort(
+        result.tensors.begin(), result.tensors.end(),
+        [](const TensorScanResult& a, const TensorScanResult& b) { return a.tensorIndex < b.tensorIndex; });
+    for (std::size_t s = 0; s < m_options.schemes.size(); ++s) {
+        const std::string id = m_options.schemes[s]->id();
+        for (const auto& [layer, aggregate] : m_layers[s])
+            result.layers.push_back(aggregate.summary(id, layer));
+        result.models.push_back(m_totals[s].summary(id, -1));
+    }
+    result.parameters = m_parametersDone.load();
+    result.bytes = m_bytesTotal;
+    result.seconds = std::chrono::duration<double>(Clock::now() - m_start).count();
+    result.threads = m_pool.size();
+    result.chunkElements = m_maxChunk;
+    std::uint64_t working = 0;
+    for (const auto& worker : m_workers)
+        working += (worker.input.capacity() + worker.output.capacity()) * sizeof(float)
+            + worker.errors.capacity() * sizeof(ErrorAccumulator);
+    for (const auto& layers : m_layers)
+        working += layers.size() * sizeof(Aggregate);
+    result.workingBytes = working + m_totals.size() * sizeof(Aggregate);
+    return result;
+}
+
+// The whole tensor fits one chunk: one read, both passes on the same buffer.
+void Scanner::scanSmall(std::size_t index, Worker& worker)
+{
+    const std::uint64_t n = m_model.tensors()[index].elementCount();
+    const std::span<float> input(worker.input.data(), n);
+    const std::span<float> output(worker.output.data(), n);
+    if (n != 0)
+        m_model.readFloat(index, 0, input);
+    Prepass prepass;
+    prepass.add(input);
+    prepass.schemeStatistics.resize(m_options.schemes.size());
+    for (std::size_t s = 0; s < m_options.schemes.size(); ++s)
+        if (m_options.schemes[s]->needsTensorStatistics())
+            prepass.schemeStatistics[s] = m_options.schemes[s]->chunkStatistics(input);
+    worker.weights = ValueHistogram(prepass.min, prepass.max, m_options.weightHistogramBins);
+    for (float v : input)
+        worker.weights.add(v);
+    for (std::size_t s = 0; s < m_options.schemes.size(); ++s) {
+        m_options.schemes[s]->roundTrip(input, output, 0, prepass.schemeStatistics[s]);
+        worker.errors[s].add(input, output);
+    }
+    addBytes(index, 0, n);
+    finishTensor(index, worker.errors, worker.weights);
+}
+
+// Larger than a chunk: a parallel first pass for the statistics, then a parallel measuring pass.
+// Each chunk is read again in the second pass rather than kept, so memory stays at one chunk per
+// thread whatever the tensor's size.
+void Scanner::scanLarge(std::size_t index)
+{
+    const std::uint64_t n = m_model.tensors()[index].elementCount();
+    const std::uint64_t chunk = chunkFor(index);
+    const std::size_t chunks = std::size_t((n + chunk - 1) / chunk);
+    const auto& schemes = m_options.schemes;
+    bool needStatistics = m_options.weightHistogramBins != 0;
+    for (const auto& scheme : schemes)
+        needStatistics = needStatistics || scheme->needsTensorStatistics();
+
+    // Per chunk, merged in chunk order afterwards, so that results do not depend on thread timing.
+    std::vector<Prepass> parts(needStatistics ? chunks : 0);
+    if (needStatistics) {
+        m_pool.run(chunks, [&](std::size_t c, unsigned w) {
+            m_sink.throwIfCancelled();
+            Worker& worker = prepareWorker(w, chunk);
+            const std::uint64_t first = c * chunk;
+            const std::span<float> input(worker.input.data(), std::min(chunk, n - first));
+            m_model.readFloat(index, first, input);
+            parts[c].add(input);
+            parts[c].schemeStatistics.resize(schemes.size());
+            for (std::size_t s = 0; s < schemes.size(); ++s)
+                if (schemes[s]->needsTensorStatistics())
+                    parts[c].schemeStatistics[s] = schemes[s]->chunkStatistics(input);
+        });
+    }
+    Prepass whole;
+    whole.schemeStatistics.resize(schemes.size());
+    for (const auto& part : parts)
+        whole.merge(part, schemes);
+    parts.clear();
+
+    for (unsigned w = 0; w < m_workers.size(); ++w) {
+        prepareWorker(w, chunk);
+        m_workers[w].weights = ValueHistogram(whole.min, whole.max, m_options.weightHistogramBins);
+    }
+    m_pool.run(chunks, [&](std::size_t c, unsigned w) {
+        m_sink.throwIfCancelled();
+        Worker& worker = m_workers[w];
+        const std::uint64_t first = c * chunk;
+        const std::uint64_t count = std::min(chunk, n - first);
+        const std::span<float> input(worker.input.data(), count);
+        const std::span<float> output(worker.output.data(), count);
+        m_model.readFloat(index, first, input);
+        if (m_options.weightHistogramBins != 0)
+            for (float v : input)
+                worker.weights.add(v);
+        for (std::size_t s = 0; s < schemes.size(); ++s) {
+            schemes[s]->roundTrip(input, output, first, whole.schemeStatistics[s]);
+            worker.errors[s].add(input, output);
+        }
+        addBytes(index, first, first + count);
+        report(false);
+    });
+
+    std::vector<ErrorAccumulator> errors(schemes.size());
+    ValueHistogram weights(whole.min, whole.max, m_options.weightHistogramBins);
+    for (auto& worker : m_workers) {
+        for (std::size_t s = 0; s < schemes.size(); ++s)
+            errors[s].merge(worker.errors[s]);
+        weights.merge(worker.weights);
+    }
+    finishTensor(index, errors, weights);
+}
+
+void Scanner::skip(std::size_t index, const std::string& why)
+{
+    const TensorInfo& info = m_model.tensors()[index];
+    {
+        const std::lock_guard lock(m_resultMutex);
+        for (const auto& scheme : m_options.schemes) {
+            TensorScanResult r;
+            r.tensorIndex = index;
+            r.name = info.name;
+            r.layer = info.layer;
+            r.role = info.role;
+            r.dtype = info.dtype;
+            r.shape = info.shape;
+            r.elements = info.elementCount();
+            r.originalBytes = info.byteSize;
+            r.scheme = scheme->id();
+            r.skipped = why;
+            m_results.push_back(r);
+            if (m_options.onTensor)
+                m_options.onTensor(r);
+        }
+    }
+    m_bytesDone += info.byteSize;
+    ++m_tensorsDone;
+    report(true);
+}
+
+void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors,
+                           const ValueHistogram& weights)
+{
+    const TensorInfo& info = m_model.tensors()[index];
+    const std::uint64_t n = info.elementCount();
+    {
+        const std::lock_guard lock(m_resultMutex);
+        for (std::size_t s = 0; s < m_options.schemes.size(); ++s) {
+            const ScanScheme& scheme = *m_options.schemes[s];
+            TensorScanResult r;
+            r.tensorIndex = index;
+            r.name = info.name;
+            r.layer = info.layer;
+            r.role = info.role;
+            r.dtype = info.dtype;
+            r.shape = info.shape;
+            r.elements = n;
+            r.originalBytes = info.byteSize;
+            r.scheme = scheme.id();
+            r.bitsPerParameter = n != 0 ? scheme.bitsPerParameter(n) : 0.0;
+            r.quantizedBytes = std::uint64_t(std::ceil(r.bitsPerParameter * double(n) / 8.0));
+            r.error = errors[s].stats();
+            r.weightHistogram = weights;
+            const auto& counts = errors[s].errorHistogram().counts();
+            std::size_t lo = 0, hi = counts.size();
+            while (lo < hi && counts[lo] == 0)
+                ++lo;
+            while (hi > lo && counts[hi - 1] == 0)
+                --hi;
+            r.errorHistogramFirstBin = lo;
+            r.errorHistogram.assign(counts.begin() + std::ptrdiff_t(lo), counts.begin() + std::ptrdiff_t(hi));
+            m_layers[s][info.layer].add(r, errors[s]);
+            m_totals[s].add(r, errors[s]);
+            m_results.push_back(r);
+            if (m_options.onTensor)
+                m_options.onTensor(m_results.back());
+        }
+        m_maxChunk = std::max(m_maxChunk, std::min(n, chunkFor(index)));
+    }
+    ++m_tensorsDone;
+    {
+        const std::lock_guard lock(m_reportMutex);
+        m_current = info.name;
+    }
+    report(true);
+}
+
+void Scanner::addBytes(std::size_t index, std::uint64_t begin, std::uint64_t end)
+{
+    // Stored bytes in proportion to elements, telescoping so that a tensor's chunks sum to its size.
+    const TensorInfo& info = m_model.tensors()[index];
+    const std::uint64_t n = info.elementCount();
+    m_parametersDone += end - begin;
+    if (n == 0) {
+        m_bytesDone += info.byteSize;
+        return;
+    }
+    const auto at = [&](std::uint64_t e) {
+        return e == n ? info.byteSize : std::uint64_t(double(info.byteSize) * double(e) / double(n));
+    };
+    m_bytesDone += at(end) - at(begin);
+}
+
+void Scanner::report(bool force)
+{
+    if (!m_options.onProgress && !force)
+        return;
+    const std::lock_guard lock(m_reportMutex);
+    const auto now = Clock::now();
+    if (!force && now - m_lastReport < kReportInterval)
+        return;
+    m_lastReport = now;
+    ScanProgress p;
+    p.progress.done = m_tensorsDone.load();
+    p.progress.total = m_tensorsTotal;
+    p.progress.bytesDone = m_bytesDone.load();
+    p.progress.bytesTotal = m_bytesTotal;
+    p.progress.unit = "tensors";
+    p.progress.current = m_current;
+    p.seconds = std::chrono::duration<double>(now - m_start).count();
+    if (p.seconds > 0) {
+        p.bytesPerSecond = double(p.progress.bytesDone) / p.seconds;
+        p.parametersPerSecond = double(m_parametersDone.load()) / p.seconds;
+    }
+    if (p.bytesPerSecond > 0 && m_bytesTotal >= p.progress.bytesDone)
+        p.secondsLeft = double(m_bytesTotal - p.progress.bytesDone) / p.bytesPerSecond;
+    m_sink.report(p.progress);
+    if (m_options.onProgress)
+        m_options.onProgress(p);
+}
+
+} // namespace
+
+ScanResult scanModel(const Model& model, const ScanOptions& options, ProgressSink& sink)
+{
+    if (options.schemes.empty())
+        throw UsageError("no quantization scheme to scan with");
+    for (const auto& scheme : options.schemes)
+        if (!scheme)
+            throw UsageError("a quantization scheme to scan with is missing");
+    Scanner scanner(model, options, sink);
+    return scanner.run();
+}
+
+} // namespace quantlens::core

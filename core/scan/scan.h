@@ -1,0 +1,91 @@
+#pragma once
+
+#include "core/metrics/error_accumulator.h"
+#include "core/metrics/value_histogram.h"
+#include "core/model/model.h"
+#include "core/scan/scan_scheme.h"
+#include "core/util/progress.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace quantlens::core {
+
+// One tensor under one scheme: what the inspect table and the GUI's tensor table show.
+struct TensorScanResult {
+    std::size_t tensorIndex = 0; // in Model::tensors()
+    std::string name;
+    int layer = -1;
+    TensorRole role = TensorRole::Other;
+    DType dtype = DType::Unknown;
+    std::vector<std::uint64_t> shape;
+    std::uint64_t elements = 0;
+    std::uint64_t originalBytes = 0;
+    std::string scheme;
+    double bitsPerParameter = 0.0;
+    std::uint64_t quantizedBytes = 0;
+    ErrorStats error;
+    ValueHistogram weightHistogram; // over [min, max] of the finite weights
+    // |error| counts in MagnitudeHistogram bins [errorHistogramFirstBin, + size): the non-empty span.
+    std::size_t errorHistogramFirstBin = 0;
+    std::vector<std::uint64_t> errorHistogram;
+    std::string skipped; // non-empty: why this tensor was not measured (then the numbers are zero)
+};
+
+// Per scheme, over a set of tensors (one layer, or the whole model): sums, hence element-weighted.
+struct ScanSummary {
+    std::string scheme;
+    int layer = -1; // for layer summaries; -1: tensors outside the transformer blocks
+    std::uint64_t tensors = 0;
+    std::uint64_t parameters = 0;
+    std::uint64_t originalBytes = 0;
+    std::uint64_t quantizedBytes = 0;
+    double bitsPerParameter = 0.0; // quantizedBytes * 8 / parameters
+    ErrorStats error;
+};
+
+struct ScanProgress {
+    Progress progress; // tensors done / total, bytes done / total, current tensor
+    double seconds = 0.0;
+    double bytesPerSecond = 0.0;
+    double parametersPerSecond = 0.0;
+    double secondsLeft = 0.0; // from the byte rate so far; 0 until known
+};
+
+struct ScanOptions {
+    std::vector<std::shared_ptr<const ScanScheme>> schemes;
+    std::string filter; // ECMAScript regex searched in tensor names; empty: every tensor
+    unsigned threads = 0; // 0: one per hardware thread
+    // Elements read and quantized at a time per thread (rounded up to every alignment). Memory
+    // held by the scan is about threads * chunk * (4 + 4 * schemes) bytes, whatever the model size.
+    std::uint64_t chunkElements = std::uint64_t(1) << 16;
+    std::size_t weightHistogramBins = 64;
+    // Called as each tensor finishes, once per scheme, from a worker thread (one call at a time).
+    std::function<void(const TensorScanResult&)> onTensor;
+    // Called at most every 50 ms and when a tensor finishes, one call at a time.
+    std::function<void(const ScanProgress&)> onProgress;
+};
+
+struct ScanResult {
+    std::vector<TensorScanResult> tensors; // tensor order, then scheme order
+    std::vector<ScanSummary> layers; // scheme order, then layer (-1 first)
+    std::vector<ScanSummary> models; // one per scheme: the whole selection
+    std::uint64_t parameters = 0; // elements read (each once, whatever the number of schemes)
+    std::uint64_t bytes = 0; // stored bytes of the tensors scanned
+    double seconds = 0.0;
+    unsigned threads = 0;
+    std::uint64_t chunkElements = 0;
+    std::uint64_t workingBytes = 0; // buffers and accumulators the scan allocated
+};
+
+// Quantize -> dequantize -> measure every tensor of `model` whose name matches the filter, under
+// every scheme, reading each chunk once for all schemes, on a thread pool. Tensors that cannot be
+// decoded are listed with `skipped` set. Throws UsageError for a bad filter or no scheme,
+// CancelledError when `sink` is cancelled (checked before every chunk), and whatever the reader
+// throws. `sink` also receives the plain Progress of each report.
+ScanResult scanModel(const Model& model, const ScanOptions& options, ProgressSink& sink);
+
+} // namespace quantlens::core
