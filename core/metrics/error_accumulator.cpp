@@ -1,39 +1,31 @@
 #include "core/metrics/error_accumulator.h"
 
+#include "core/metrics/simd.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace quantlens::core {
 
 namespace {
 
-constexpr std::size_t kLanes = 8;
+using simd::Float4;
 
-// Independent partial sums in kLanes lanes, so that the additions do not wait on each other and
-// the compiler can keep them in vector registers.
-struct LaneSums {
-    std::array<float, kLanes> squaredError {};
-    std::array<float, kLanes> absError {};
-    std::array<float, kLanes> squaredOriginal {};
-    std::array<float, kLanes> squaredReconstructed {};
-    std::array<float, kLanes> product {};
-    std::array<float, kLanes> maxAbsError {};
-    // x*0 + q*0 is 0 for finite pairs and NaN as soon as one value is inf or NaN: a cheap test
-    // that sends the rare sub-block holding one to the careful path.
-    std::array<float, kLanes> poison {};
-};
-
-double total(const std::array<float, kLanes>& lanes)
+// The bins of four magnitudes at once, as MagnitudeHistogram::binOf computes them one by one.
+simd::UInt4 magnitudeBins(Float4 magnitudes)
 {
-    double sum = 0.0;
-    for (float v : lanes)
-        sum += double(v);
-    return sum;
+    constexpr std::uint32_t kLowest = std::bit_cast<std::uint32_t>(0x1p-64f);
+    constexpr std::uint32_t kLast = MagnitudeHistogram::kBinCount - 1;
+    const simd::UInt4 u = simd::bits(magnitudes);
+    simd::UInt4 bin = ((u - kLowest) >> 19) + 1u;
+    bin = u < kLowest ? simd::UInt4 {} : bin;
+    return bin > kLast ? simd::UInt4 {} + kLast : bin;
 }
 
 } // namespace
@@ -43,52 +35,64 @@ void ErrorAccumulator::add(std::span<const float> original, std::span<const floa
     if (original.size() != reconstructed.size())
         throw Error(strCat("error statistics need pairs: ", original.size(), " original values but ",
                            reconstructed.size(), " reconstructed"));
+    const Float4 zero {};
     for (std::size_t start = 0; start < original.size(); start += kSubBlock) {
         const std::size_t n = std::min(kSubBlock, original.size() - start);
         const float* x = original.data() + start;
         const float* q = reconstructed.data() + start;
-        LaneSums s;
-        const std::size_t whole = n - n % kLanes;
-        for (std::size_t i = 0; i < whole; i += kLanes) {
-            for (std::size_t j = 0; j < kLanes; ++j) {
-                const float e = q[i + j] - x[i + j];
-                const float a = std::fabs(e);
-                s.squaredError[j] += e * e;
-                s.absError[j] += a;
-                s.squaredOriginal[j] += x[i + j] * x[i + j];
-                s.squaredReconstructed[j] += q[i + j] * q[i + j];
-                s.product[j] += x[i + j] * q[i + j];
-                s.maxAbsError[j] = a > s.maxAbsError[j] ? a : s.maxAbsError[j];
-                s.poison[j] += x[i + j] * 0.0f + q[i + j] * 0.0f;
-            }
+        // Independent partial sums in four lanes each, so that additions do not wait on each other.
+        Float4 squaredError {}, absError {}, squaredOriginal {}, squaredReconstructed {}, product {}, maxAbs {};
+        // x*0 + q*0 is 0 for finite pairs and NaN as soon as one value is inf or NaN: a cheap test
+        // that sends the rare sub-block holding one to the careful path.
+        Float4 poison {};
+        // Histogram bins are counted once the sub-block is known to be finite.
+        std::array<std::uint32_t, kSubBlock> bins;
+        const std::size_t whole = n - n % simd::kWidth;
+        std::size_t i = 0;
+        for (; i < whole; i += simd::kWidth) {
+            const Float4 xv = simd::load(x + i);
+            const Float4 qv = simd::load(q + i);
+            const Float4 e = qv - xv;
+            const Float4 a = simd::abs(e);
+            squaredError += e * e;
+            absError += a;
+            squaredOriginal += xv * xv;
+            squaredReconstructed += qv * qv;
+            product += xv * qv;
+            maxAbs = simd::max(a, maxAbs);
+            poison += xv * zero + qv * zero;
+            const simd::UInt4 b = magnitudeBins(a);
+            std::memcpy(bins.data() + i, &b, sizeof b);
         }
-        for (std::size_t i = whole; i < n; ++i) {
+        double tailPoison = 0.0;
+        for (; i < n; ++i) {
             const float e = q[i] - x[i];
             const float a = std::fabs(e);
-            s.squaredError[0] += e * e;
-            s.absError[0] += a;
-            s.squaredOriginal[0] += x[i] * x[i];
-            s.squaredReconstructed[0] += q[i] * q[i];
-            s.product[0] += x[i] * q[i];
-            s.maxAbsError[0] = a > s.maxAbsError[0] ? a : s.maxAbsError[0];
-            s.poison[0] += x[i] * 0.0f + q[i] * 0.0f;
+            squaredError[0] += e * e;
+            absError[0] += a;
+            squaredOriginal[0] += x[i] * x[i];
+            squaredReconstructed[0] += q[i] * q[i];
+            product[0] += x[i] * q[i];
+            maxAbs[0] = a > maxAbs[0] ? a : maxAbs[0];
+            tailPoison += double(x[i] * 0.0f + q[i] * 0.0f);
+            bins[i] = std::uint32_t(MagnitudeHistogram::binOf(std::isfinite(a) ? a : 0.0f));
         }
-        const double poison = total(s.poison);
+        const double totalPoison = simd::sum(poison) + tailPoison;
         // Float partial sums of squares can overflow for huge finite values: redo those carefully too.
-        const double squares = total(s.squaredError) + total(s.squaredOriginal) + total(s.squaredReconstructed);
-        if (poison != 0.0 || !std::isfinite(poison) || !std::isfinite(squares)) {
+        const double squares = simd::sum(squaredError) + simd::sum(squaredOriginal) + simd::sum(squaredReconstructed);
+        if (totalPoison != 0.0 || !std::isfinite(totalPoison) || !std::isfinite(squares)) {
             addSlow({x, n}, {q, n});
             continue;
         }
-        for (std::size_t i = 0; i < n; ++i)
-            m_errorHistogram.add(std::fabs(q[i] - x[i]));
+        for (std::size_t k = 0; k < n; ++k)
+            m_errorHistogram.addToBin(bins[k]);
         m_count += n;
-        m_sumSquaredError += total(s.squaredError);
-        m_sumAbsError += total(s.absError);
-        m_sumSquaredOriginal += total(s.squaredOriginal);
-        m_sumSquaredReconstructed += total(s.squaredReconstructed);
-        m_sumProduct += total(s.product);
-        m_maxAbsError = std::max(m_maxAbsError, double(*std::max_element(s.maxAbsError.begin(), s.maxAbsError.end())));
+        m_sumSquaredError += simd::sum(squaredError);
+        m_sumAbsError += simd::sum(absError);
+        m_sumSquaredOriginal += simd::sum(squaredOriginal);
+        m_sumSquaredReconstructed += simd::sum(squaredReconstructed);
+        m_sumProduct += simd::sum(product);
+        m_maxAbsError = std::max(m_maxAbsError, double(simd::horizontalMax(maxAbs)));
     }
 }
 

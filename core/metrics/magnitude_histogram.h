@@ -26,6 +26,8 @@ public:
 
     // `magnitude` must be finite and >= 0 (callers count non-finite values apart).
     void add(float magnitude) { ++m_counts[binOf(magnitude)]; }
+    // For callers that computed binOf() themselves, a vector at a time.
+    void addToBin(std::size_t bin) { ++m_counts[bin]; }
     void merge(const MagnitudeHistogram& other);
 
     std::uint64_t count() const;

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <cmath>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace quantlens::core {
@@ -15,30 +15,21 @@ public:
     ValueHistogram() = default;
     ValueHistogram(double lo, double hi, std::size_t bins);
 
-    void add(float value)
-    {
-        if (!std::isfinite(value))
-            return;
-        double position = (double(value) - m_lo) * m_scale;
-        if (position < 0.0)
-            position = 0.0;
-        auto bin = static_cast<std::size_t>(position);
-        if (bin >= m_counts.size())
-            bin = m_counts.size() - 1;
-        ++m_counts[bin];
-    }
+    void add(float value) { add(std::span<const float>(&value, 1)); }
+    void add(std::span<const float> values);
     // Throws quantlens::Error when the ranges or bin counts differ.
     void merge(const ValueHistogram& other);
 
     double lo() const { return m_lo; }
     double hi() const { return m_hi; }
-    bool empty() const { return m_counts.empty(); }
-    const std::vector<std::uint64_t>& counts() const { return m_counts; }
+    std::size_t bins() const { return m_counts.empty() ? 0 : m_counts.size() - 1; }
+    std::span<const std::uint64_t> counts() const { return {m_counts.data(), bins()}; }
 
 private:
     double m_lo = 0.0;
     double m_hi = 0.0;
     double m_scale = 0.0;
+    // One more than bins(): the last slot takes the non-finite values, and is never shown.
     std::vector<std::uint64_t> m_counts;
 };
 

@@ -1,5 +1,6 @@
 #include "core/scan/scan.h"
 
+#include "core/metrics/simd.h"
 #include "core/scan/thread_pool.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
@@ -33,16 +34,33 @@ struct Prepass {
 
     void add(std::span<const float> values)
     {
-        float lo = min, hi = max;
-        for (float v : values) {
-            // Comparisons with NaN are false; infinities are excluded explicitly.
-            if (std::isfinite(v)) {
-                lo = v < lo ? v : lo;
-                hi = v > hi ? v : hi;
+        // Four lanes; NaN drops out of the comparisons by itself, infinities would not, so a chunk
+        // whose extremes come out infinite is done again value by value.
+        simd::Float4 lo = simd::broadcast(std::numeric_limits<float>::infinity());
+        simd::Float4 hi = -lo;
+        std::size_t i = 0;
+        for (; i + simd::kWidth <= values.size(); i += simd::kWidth) {
+            const simd::Float4 v = simd::load(values.data() + i);
+            lo = simd::min(v, lo);
+            hi = simd::max(v, hi);
+        }
+        float chunkMin = simd::horizontalMin(lo), chunkMax = simd::horizontalMax(hi);
+        for (; i < values.size(); ++i) {
+            chunkMin = values[i] < chunkMin ? values[i] : chunkMin;
+            chunkMax = values[i] > chunkMax ? values[i] : chunkMax;
+        }
+        if (std::isinf(chunkMin) || std::isinf(chunkMax)) {
+            chunkMin = std::numeric_limits<float>::infinity();
+            chunkMax = -chunkMin;
+            for (float v : values) {
+                if (std::isfinite(v)) {
+                    chunkMin = std::min(chunkMin, v);
+                    chunkMax = std::max(chunkMax, v);
+                }
             }
         }
-        min = lo;
-        max = hi;
+        min = std::min(min, chunkMin);
+        max = std::max(max, chunkMax);
     }
     void merge(const Prepass& other, const std::vector<std::shared_ptr<const ScanScheme>>& schemes)
     {
@@ -262,8 +280,7 @@ void Scanner::scanSmall(std::size_t index, Worker& worker)
         if (m_options.schemes[s]->needsTensorStatistics())
             prepass.schemeStatistics[s] = m_options.schemes[s]->chunkStatistics(input);
     worker.weights = ValueHistogram(prepass.min, prepass.max, m_options.weightHistogramBins);
-    for (float v : input)
-        worker.weights.add(v);
+    worker.weights.add(input);
     for (std::size_t s = 0; s < m_options.schemes.size(); ++s) {
         m_options.schemes[s]->roundTrip(input, output, 0, prepass.schemeStatistics[s]);
         worker.errors[s].add(input, output);
@@ -320,8 +337,7 @@ void Scanner::scanLarge(std::size_t index)
         const std::span<float> output(worker.output.data(), count);
         m_model.readFloat(index, first, input);
         if (m_options.weightHistogramBins != 0)
-            for (float v : input)
-                worker.weights.add(v);
+            worker.weights.add(input);
         for (std::size_t s = 0; s < schemes.size(); ++s) {
             schemes[s]->roundTrip(input, output, first, whole.schemeStatistics[s]);
             worker.errors[s].add(input, output);

@@ -127,7 +127,8 @@ TEST(ErrorAccumulator, MergingChunksInAnyOrderGivesTheWholeTensorsStatistics)
     EXPECT_EQ(a.count, b.count);
     EXPECT_NEAR(a.mse, b.mse, a.mse * 1e-6);
     EXPECT_EQ(a.maxAbsError, b.maxAbsError);
-    EXPECT_NEAR(a.cosine, b.cosine, 1e-9);
+    // Sub-blocks of 256 are summed in float, then in double: cosine agrees to about 1e-8.
+    EXPECT_NEAR(a.cosine, b.cosine, 1e-7);
     EXPECT_EQ(a.p50AbsError, b.p50AbsError);
     EXPECT_EQ(a.p99AbsError, b.p99AbsError);
 }

@@ -53,9 +53,10 @@ TEST(MagnitudeHistogram, QuantileSplitsTwoClustersAtTheRightRank)
 TEST(ValueHistogram, CountsIntoEqualWidthBinsAndClampsTheEnds)
 {
     ValueHistogram h(-1.0, 1.0, 4);
-    for (float v : {-1.0f, -0.6f, -0.1f, 0.0f, 0.4f, 0.99f, 1.0f, 5.0f, -5.0f})
+    for (float v : {-1.0f, -0.6f, -0.1f, 0.0f, 0.4f, 0.99f, 1.0f, 5.0f, -5.0f, std::nanf(""), INFINITY})
         h.add(v);
-    EXPECT_EQ(h.counts(), (std::vector<std::uint64_t> {3, 1, 2, 3}));
+    EXPECT_EQ(std::vector<std::uint64_t>(h.counts().begin(), h.counts().end()),
+              (std::vector<std::uint64_t> {3, 1, 2, 3}));
 }
 
 TEST(ValueHistogram, RefusesToMergeDifferentRangesNamingThem)

@@ -1,0 +1,48 @@
+#pragma once
+
+#include "core/scan/scan_scheme.h"
+#include "core/util/progress.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace quantlens::core {
+
+struct CpuBenchmarkOptions {
+    std::uint64_t parameters = std::uint64_t(64) << 20; // BF16 weights, in tensors of 16 Mi
+    unsigned threads = 0; // 0: one per hardware thread
+    int repetitions = 3; // each rate is the best of this many runs
+};
+
+// One measured rate.
+struct CpuBenchmarkRow {
+    std::string name;
+    std::string what;
+    double seconds = 0.0; // best run
+    double parametersPerSecond = 0.0;
+    double bytesPerSecond = 0.0; // of BF16 input read
+};
+
+struct CpuBenchmarkResult {
+    std::uint64_t parameters = 0;
+    std::uint64_t bytes = 0;
+    unsigned threads = 0;
+    std::string scheme;
+    // In order: memory read (the bound), read + decode to float, read + metrics with no quantization,
+    // the full scan under the scheme. Measured one after the other in the same run.
+    std::vector<CpuBenchmarkRow> rows;
+    double scanParametersPerSecond = 0.0;
+    double readBoundParametersPerSecond = 0.0;
+    double fractionOfReadBound = 0.0; // scan / read bound
+    std::uint64_t workingBytes = 0; // the scan's own buffers and accumulators
+};
+
+// The CPU benchmark: scan an in-memory BF16 model of normal(0, 0.02) weights under `scheme`
+// (quantize + dequantize + every metric, exactly what inspect does) and compare its rate with the
+// rate of merely reading the same bytes on the same threads. Throws CancelledError when cancelled.
+CpuBenchmarkResult runCpuBenchmark(const CpuBenchmarkOptions& options, std::shared_ptr<const ScanScheme> scheme,
+                                   ProgressSink& sink);
+
+} // namespace quantlens::core
