@@ -1,0 +1,175 @@
+#pragma once
+
+#include "core/planner/catalogue.h"
+#include "core/planner/model_spec.h"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+// The memory planner: "will this finetune fit on my GPU, and if not, what should I change?"
+// Value structs in, value structs out, no I/O: evaluate() is cheap enough (< 50 µs) for the GUI to
+// call on every keystroke. Formulas and sources: docs/planner-validation.md and
+// ../shared/reference/memory-model.md; every constant that is calibrated rather than derived is
+// a member of PlanOverheads with its default documented.
+namespace quantlens::core {
+
+enum class TrainingMethod { Full, Lora, Qlora, Inference };
+// Mixed = fp32 master weights with bf16 autocast (PyTorch AMP on an fp32 model).
+enum class Precision { Fp32, Bf16, Fp16, Mixed };
+enum class WeightFormat { Fp32, Bf16, Fp16, Int8, Nf4, Fp4 };
+enum class OptimizerKind { AdamW, AdamW8bit, PagedAdamW8bit, PagedAdamW, Sgd, Adafactor, Lion };
+enum class AttentionKind { Sdpa, Eager };
+
+// Bit flags for LoRA target modules.
+enum LoraTarget : unsigned {
+    kLoraQ = 1u << 0,
+    kLoraK = 1u << 1,
+    kLoraV = 1u << 2,
+    kLoraO = 1u << 3,
+    kLoraGate = 1u << 4,
+    kLoraUp = 1u << 5,
+    kLoraDown = 1u << 6,
+    kLoraAttention = kLoraQ | kLoraK | kLoraV | kLoraO,
+    kLoraAll = 0x7fu,
+};
+
+// Constants physics leaves open, calibrated on measured peaks (scripts/measure_peaks.py,
+// tests/data/planner/measured-peaks.json) and adjustable by the user.
+struct PlanOverheads {
+    // CUDA context + cuBLAS workspace as nvidia-smi sees it, outside the PyTorch allocator.
+    std::uint64_t cudaContextBytes = 0;
+    // max_memory_reserved / max_memory_allocated - 1: caching-allocator rounding and fragmentation.
+    double allocatorFraction = 0.0;
+};
+PlanOverheads defaultOverheads();
+
+struct PlanInput {
+    ModelSpec model;
+    TrainingMethod method = TrainingMethod::Full;
+    Precision precision = Precision::Bf16;
+    // Format of the frozen base weights for LoRA/QLoRA/inference; Full training uses `precision`.
+    // Defaults follow the method: QLoRA nf4, others the compute precision.
+    std::optional<WeightFormat> weights;
+    bool doubleQuant = false;
+    int quantBlockSize = 64; // bitsandbytes' 4-bit default
+    OptimizerKind optimizer = OptimizerKind::AdamW;
+    std::int64_t seqLen = 2048;
+    std::int64_t microBatch = 1;
+    bool gradientCheckpointing = false;
+    AttentionKind attention = AttentionKind::Sdpa;
+    int loraRank = 16;
+    double loraAlpha = 32;
+    unsigned loraTargets = kLoraAttention;
+    std::string gpu; // catalogue id or name; empty = no GPU chosen
+    int gpus = 1;
+    int zeroStage = 0; // 0 = DDP, 1, 2, 3 (= FSDP full shard)
+    PlanOverheads overheads = defaultOverheads();
+};
+
+// Throws UsageError naming the field and the allowed range: seq 1..10M, batch 1..65536, rank
+// 1..65536, gpus 1..4096, zero 0..3, block size 64..4096 power of two.
+void validate(const PlanInput& input);
+
+enum class Component {
+    Weights,
+    Gradients,
+    OptimizerStates,
+    MasterWeights,
+    Adapters,
+    Activations,
+    Logits,
+    KvCache,
+    Overhead,
+};
+inline constexpr std::size_t kComponentCount = 9;
+// "weights", "gradients", "optimizer_states", ... (the --json keys)
+const char* componentKey(Component c);
+// "Weights", "Optimizer states", ...
+const char* componentLabel(Component c);
+
+struct ComponentEstimate {
+    Component component = Component::Weights;
+    // Full size of the component (all gradients, all layers' activations).
+    std::uint64_t bytes = 0;
+    // What of it is resident at the moment of the peak: gradients, for example, are mostly not yet
+    // allocated when the activations peak at the start of the backward pass. Sums to the peak.
+    std::uint64_t bytesAtPeak = 0;
+    // One line with the numbers, shown on hover: "6,738,415,616 params × 2 B (bf16) = 13.48 GB".
+    std::string formula;
+};
+
+struct PlanResult {
+    std::array<ComponentEstimate, kComponentCount> components; // indexed by Component
+    std::uint64_t totalParameters = 0;
+    std::uint64_t trainableParameters = 0;
+    std::uint64_t loraParameters = 0;
+    // Paged optimizers: the part of optimizer_states that may spill to CPU RAM under pressure
+    // (included in components[OptimizerStates].bytes, excluded from the peak when it spills).
+    std::uint64_t pagedOptimizerBytes = 0;
+    std::uint64_t peakBytes = 0; // per GPU, as nvidia-smi would show it
+    std::uint64_t allocatedBytes = 0; // torch.cuda.max_memory_allocated estimate
+    std::string peakPhase; // "backward start (activations + logits)", "optimizer step", "forward"
+    // GPU answers, when input.gpu names one.
+    std::optional<GpuSpec> gpu;
+    bool fits = false;
+    std::int64_t headroomBytes = 0; // usable - peak; negative when it does not fit
+    std::vector<std::string> notes; // caveats: "V100 lacks bf16", "experts all resident"
+
+    const ComponentEstimate& operator[](Component c) const { return components[static_cast<std::size_t>(c)]; }
+};
+
+// The whole estimate. Throws UsageError for invalid input (see validate), never for a plan that
+// does not fit.
+PlanResult evaluate(const PlanInput& input);
+
+// Largest micro-batch / sequence length whose peak fits the chosen GPU (input.gpu, or
+// `capacityBytes` when given). 0 when even 1 does not fit. Binary search, < 5 ms.
+std::int64_t maxMicroBatch(const PlanInput& input, std::optional<std::uint64_t> capacityBytes = std::nullopt);
+std::int64_t maxSeqLen(const PlanInput& input, std::optional<std::uint64_t> capacityBytes = std::nullopt);
+
+struct GpuFit {
+    GpuSpec gpu;
+    std::uint64_t peakBytes = 0;
+    std::int64_t headroomBytes = 0;
+};
+// Every catalogue GPU on which the plan fits, smallest usable memory first.
+std::vector<GpuFit> gpusThatFit(const PlanInput& input);
+
+struct Suggestion {
+    std::string text; // "Turn on gradient checkpointing"
+    PlanInput input; // the plan with the change applied
+    std::uint64_t peakBytes = 0;
+    bool fits = false;
+};
+// Concrete changes (checkpointing, QLoRA, 8-bit optimizer, smaller batch, ZeRO, ...), each
+// evaluated; the ones that lower the peak, best first. Works with or without a GPU.
+std::vector<Suggestion> suggestions(const PlanInput& input);
+
+enum class SweepAxis { SeqLen, MicroBatch };
+struct SweepPoint {
+    std::int64_t value = 0;
+    PlanResult result;
+};
+// Evaluates the plan at each value (for a chart of peak against seq or batch).
+std::vector<SweepPoint> sweep(const PlanInput& input, SweepAxis axis, const std::vector<std::int64_t>& values);
+
+// Names for the command line and JSON: "full", "bf16", "nf4", "paged-adamw-8bit", "sdpa".
+const char* toString(TrainingMethod v);
+const char* toString(Precision v);
+const char* toString(WeightFormat v);
+const char* toString(OptimizerKind v);
+const char* toString(AttentionKind v);
+// Inverses; UsageError listing the accepted names.
+TrainingMethod parseTrainingMethod(const std::string& s);
+Precision parsePrecision(const std::string& s);
+WeightFormat parseWeightFormat(const std::string& s);
+OptimizerKind parseOptimizer(const std::string& s);
+AttentionKind parseAttention(const std::string& s);
+// "q,k,v,o", "all", "attention"; UsageError on an unknown module.
+unsigned parseLoraTargets(const std::string& s);
+std::string loraTargetsToString(unsigned targets);
+
+} // namespace quantlens::core
