@@ -3,12 +3,21 @@
 #include "core/util/error.h"
 #include "core/util/version.h"
 #include "ui/main_window.h"
+#include "ui/models/model_session.h"
+#include "ui/views/inspector_view.h"
+#include "ui/views/planner_form.h"
+#include "ui/views/planner_view.h"
 
 #include <QApplication>
+#include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QIcon>
+#include <QMessageBox>
 #include <QPixmap>
+#include <QSettings>
+#include <QStatusBar>
 #include <QThreadPool>
 
 namespace quantlens::ui {
@@ -23,9 +32,83 @@ void initializeApplication(QApplication& app)
     app.setWindowIcon(QIcon(QStringLiteral(":/icons/quantlens.svg")));
 }
 
-MainWindow* createMainWindow()
+QString bundledExamplePath()
+{
+    // Installed next to the binary, or in the source tree for a build that was not installed.
+    const QStringList candidates {
+        QCoreApplication::applicationDirPath()
+            + QStringLiteral("/../share/quantlens/examples/stories260K/model.safetensors"),
+        QStringLiteral(QUANTLENS_SOURCE_DIR "/resources/examples/stories260K/model.safetensors"),
+    };
+    for (const QString& path : candidates) {
+        if (QFileInfo::exists(path))
+            return QFileInfo(path).canonicalFilePath();
+    }
+    return {};
+}
+
+MainWindow* createMainWindow(const QString& initialFile)
 {
     auto* window = new MainWindow;
+    auto* session = new ModelSession(window);
+    session->setObjectName(QStringLiteral("modelSession"));
+
+    auto* planner = new PlannerView(window);
+    auto* inspector = new InspectorView(session, window);
+    window->addWorkspace(QStringLiteral("planner"), QObject::tr("Planner"), planner);
+    window->addWorkspace(QStringLiteral("inspector"), QObject::tr("Model Inspector"), inspector);
+
+    // The planner remembers the chosen GPU.
+    const QString savedGpu = QSettings().value(QStringLiteral("planner/gpu")).toString();
+    if (!savedGpu.isEmpty())
+        planner->form()->setGpu(savedGpu);
+    QObject::connect(planner, &PlannerView::planChanged, window,
+                     [](const core::PlanInput& input, const core::PlanResult&) {
+                         QSettings().setValue(QStringLiteral("planner/gpu"), QString::fromStdString(input.gpu));
+                     });
+
+    // File › Open: a config.json goes to the planner, a model to the session (and its config, when
+    // one sits beside it, to the planner as well).
+    QObject::connect(window, &MainWindow::openFileRequested, window, [window, session, planner](const QString& path) {
+        const QFileInfo info(path);
+        if (!info.exists()) {
+            QMessageBox::warning(window, QObject::tr("Cannot open"),
+                                 QObject::tr("%1: no such file or folder").arg(path));
+            return;
+        }
+        if (info.isFile() && info.fileName().endsWith(QStringLiteral(".json"))
+            && !info.fileName().endsWith(QStringLiteral(".index.json"))) {
+            if (planner->form()->setModelSource(path)) {
+                window->addRecentFile(path);
+                window->showWorkspace(QStringLiteral("planner"));
+            }
+            return;
+        }
+        window->statusBar()->showMessage(QObject::tr("Opening %1…").arg(path));
+        session->open(path);
+    });
+    QObject::connect(session, &ModelSession::modelOpened, window, [window, planner](const QString& path) {
+        window->addRecentFile(path);
+        window->statusBar()->showMessage(QObject::tr("Opened %1").arg(path), 5000);
+        const QFileInfo info(path);
+        const QString config = (info.isDir() ? QDir(path) : info.dir()).filePath(QStringLiteral("config.json"));
+        if (QFileInfo::exists(config))
+            planner->form()->setModelSource(config);
+    });
+    QObject::connect(session, &ModelSession::openFailed, window, [window](const QString& path, const QString& message) {
+        window->statusBar()->showMessage(QObject::tr("Could not open %1").arg(path), 5000);
+        QMessageBox::warning(window, QObject::tr("Cannot open model"), message);
+    });
+    QObject::connect(inspector, &InspectorView::tensorActivated, window,
+                     [window](int) { window->showWorkspace(QStringLiteral("lab")); });
+
+    const QString file = initialFile.isEmpty() ? bundledExamplePath() : initialFile;
+    if (!file.isEmpty()) {
+        if (file == bundledExamplePath())
+            session->openNow(file); // the example opens before the first paint: the first screen is never empty
+        else
+            Q_EMIT window->openFileRequested(file);
+    }
     return window;
 }
 

@@ -6,6 +6,8 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -14,6 +16,7 @@
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -56,6 +59,7 @@ MainWindow::MainWindow(QWidget* parent)
             m_stack->setCurrentIndex(row + 1);
     });
 
+    setAcceptDrops(true);
     createMenus();
     statusBar()->showMessage(
         gpu::available()
@@ -72,6 +76,13 @@ void MainWindow::createMenus()
     QAction* open = file->addAction(tr("&Open…"), this, &MainWindow::openFileDialog);
     open->setShortcut(QKeySequence::Open);
     open->setToolTip(tr("Open a safetensors file, a sharded index, a GGUF file or a config.json"));
+    QAction* openFolder = file->addAction(tr("Open &Folder…"), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a checkpoint folder"));
+        if (!dir.isEmpty())
+            Q_EMIT openFileRequested(dir);
+    });
+    openFolder->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    openFolder->setToolTip(tr("Open a folder holding model.safetensors or model.safetensors.index.json"));
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     file->addSeparator();
     QAction* exportAction = file->addAction(tr("&Export Report…"), this, &MainWindow::exportRequested);
@@ -183,6 +194,21 @@ void MainWindow::closeEvent(QCloseEvent* event)
 {
     saveSettings();
     event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    if (event->mimeData()->hasUrls() && event->mimeData()->urls().front().isLocalFile())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    const auto urls = event->mimeData()->urls();
+    if (!urls.isEmpty() && urls.front().isLocalFile()) {
+        Q_EMIT openFileRequested(urls.front().toLocalFile());
+        event->acceptProposedAction();
+    }
 }
 
 void MainWindow::saveSettings() const

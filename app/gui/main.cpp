@@ -33,11 +33,9 @@ int main(int argc, char** argv)
         QStringLiteral("[file]"));
     parser.process(app);
 
-    auto* window = quantlens::ui::createMainWindow();
-    window->setAttribute(Qt::WA_DeleteOnClose);
     const QStringList files = parser.positionalArguments();
-    if (!files.isEmpty())
-        Q_EMIT window->openFileRequested(files.front());
+    auto* window = quantlens::ui::createMainWindow(files.isEmpty() ? QString() : files.front());
+    window->setAttribute(Qt::WA_DeleteOnClose);
     if (parser.isSet(workspace) && !parser.isSet(screenshot) && !window->showWorkspace(parser.value(workspace))) {
         std::cerr << "error: unknown workspace '" << parser.value(workspace).toStdString()
                   << "'; known: " << window->workspaceIds().join(QStringLiteral(", ")).toStdString() << "\n";

@@ -1,0 +1,112 @@
+#include "ui/jobs/scan_job.h"
+
+#include "core/util/error.h"
+
+#include <QMetaObject>
+#include <QPointer>
+#include <QtConcurrent>
+
+namespace quantlens::ui {
+
+// What a worker shares with the job: the cancel flag lives in the sink, the outcome is written by
+// the worker before its future finishes and read on the GUI thread after.
+struct ScanJob::Run {
+    quint64 generation = 0;
+    core::ProgressSink sink;
+    core::ScanResult result;
+    QString error;
+    bool cancelled = false;
+};
+
+ScanJob::ScanJob(QObject* parent)
+    : QObject(parent)
+{
+    qRegisterMetaType<core::TensorScanResult>();
+    qRegisterMetaType<core::ScanProgress>();
+}
+
+ScanJob::~ScanJob()
+{
+    if (m_run)
+        m_run->sink.cancel();
+    if (m_watcher)
+        m_watcher->waitForFinished();
+}
+
+bool ScanJob::isRunning() const
+{
+    return m_watcher && m_watcher->isRunning();
+}
+
+void ScanJob::cancel()
+{
+    if (m_run && isRunning()) {
+        m_cancelClock.start();
+        m_run->sink.cancel();
+    }
+}
+
+void ScanJob::start(std::shared_ptr<const core::Model> model, core::ScanOptions options)
+{
+    cancel();
+    if (m_watcher) {
+        m_watcher->disconnect(this);
+        m_watcher->deleteLater(); // the old worker finishes on its own; its results are dropped
+    }
+    auto run = std::make_shared<Run>();
+    run->generation = ++m_generation;
+    m_run = run;
+    m_progress = {};
+
+    QPointer<ScanJob> self(this);
+    const quint64 generation = run->generation;
+    options.onTensor = [self, generation](const core::TensorScanResult& r) {
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, generation, r] {
+                if (self && self->m_generation == generation)
+                    Q_EMIT self->tensorScanned(r);
+            },
+            Qt::QueuedConnection);
+    };
+    options.onProgress = [self, generation](const core::ScanProgress& p) {
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, generation, p] {
+                if (self && self->m_generation == generation) {
+                    self->m_progress = p;
+                    Q_EMIT self->progressChanged(p);
+                }
+            },
+            Qt::QueuedConnection);
+    };
+
+    m_watcher = new QFutureWatcher<void>(this);
+    connect(m_watcher, &QFutureWatcher<void>::finished, this, [this, run] {
+        if (run != m_run)
+            return;
+        if (m_cancelClock.isValid()) {
+            m_cancelLatencyMs = m_cancelClock.elapsed();
+            m_cancelClock.invalidate();
+        }
+        if (run->cancelled) {
+            Q_EMIT scanCancelled();
+        } else if (!run->error.isEmpty()) {
+            Q_EMIT scanFailed(run->error);
+        } else {
+            m_result = std::move(run->result);
+            Q_EMIT scanFinished();
+        }
+    });
+    m_watcher->setFuture(QtConcurrent::run([run, model = std::move(model), options = std::move(options)] {
+        try {
+            run->result = core::scanModel(*model, options, run->sink);
+        } catch (const CancelledError&) {
+            run->cancelled = true;
+        } catch (const std::exception& e) {
+            run->error = QString::fromStdString(e.what());
+        }
+    }));
+}
+
+} // namespace quantlens::ui

@@ -1,0 +1,443 @@
+#include "ui/views/inspector_view.h"
+
+#include "core/util/units.h"
+#include "ui/charts/error_by_layer_chart.h"
+#include "ui/jobs/scan_job.h"
+#include "ui/models/model_session.h"
+#include "ui/models/scheme_catalog.h"
+#include "ui/models/tensor_filter_model.h"
+#include "ui/models/tensor_table_model.h"
+#include "ui/views/totals_table.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMap>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QShortcut>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableView>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace quantlens::ui {
+
+namespace {
+
+QString latin(std::string_view s)
+{
+    return QString::fromLatin1(s.data(), qsizetype(s.size()));
+}
+
+QString durationText(double seconds)
+{
+    if (seconds < 1)
+        return QObject::tr("< 1 s");
+    if (seconds < 120)
+        return QObject::tr("%1 s").arg(int(std::ceil(seconds)));
+    return QObject::tr("%1 min %2 s").arg(int(seconds) / 60).arg(int(seconds) % 60);
+}
+
+enum class ChartMetric { RelError, Rmse, SqnrDb, MaxAbs };
+
+double metricOf(const core::ErrorStats& e, ChartMetric metric)
+{
+    switch (metric) {
+    case ChartMetric::Rmse:
+        return e.rmse;
+    case ChartMetric::SqnrDb:
+        return e.sqnrDb;
+    case ChartMetric::MaxAbs:
+        return e.maxAbsError;
+    case ChartMetric::RelError:
+        break;
+    }
+    return e.relError;
+}
+
+} // namespace
+
+InspectorView::InspectorView(ModelSession* session, QWidget* parent)
+    : QWidget(parent)
+    , m_session(session)
+    , m_model(new TensorTableModel(this))
+    , m_filter(new TensorFilterModel(this))
+    , m_job(new ScanJob(this))
+{
+    setObjectName(QStringLiteral("inspectorView"));
+    m_filter->setSourceModel(m_model);
+
+    m_title = new QLabel(tr("No model open. File › Open (Ctrl+O), or drop a file here."), this);
+    m_title->setWordWrap(true);
+    m_title->setTextFormat(Qt::RichText);
+
+    m_nameFilter = new QLineEdit(this);
+    m_nameFilter->setPlaceholderText(tr("Filter names (regular expression), e.g. layers\\.[0-3]\\..*proj"));
+    m_nameFilter->setClearButtonEnabled(true);
+    m_nameFilter->setToolTip(tr("Show only tensors whose name matches this regular expression; the scan uses it too"));
+    m_roleFilter = new QComboBox(this);
+    m_roleFilter->addItem(tr("all roles"), QString());
+    for (auto role :
+         {core::TensorRole::Embedding, core::TensorRole::AttentionQ, core::TensorRole::AttentionK,
+          core::TensorRole::AttentionV, core::TensorRole::AttentionO, core::TensorRole::AttentionQKV,
+          core::TensorRole::MlpGate, core::TensorRole::MlpUp, core::TensorRole::MlpDown, core::TensorRole::MlpGateUp,
+          core::TensorRole::Router, core::TensorRole::Norm, core::TensorRole::LmHead, core::TensorRole::Other})
+        m_roleFilter->addItem(latin(core::roleName(role)), latin(core::roleName(role)));
+    m_roleFilter->setToolTip(tr("Show only tensors of one role"));
+
+    m_schemes = new QListWidget(this);
+    m_schemes->setObjectName(QStringLiteral("schemeList"));
+    m_schemes->setToolTip(tr("Tick the quantization schemes to measure; all run in one pass over the data"));
+    for (const SchemeChoice& choice : schemeChoices()) {
+        auto* item = new QListWidgetItem(choice.label, m_schemes);
+        item->setData(Qt::UserRole, choice.id);
+        item->setToolTip(choice.description);
+        item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+        item->setCheckState(choice.id == QStringLiteral("nf4") || choice.id == QStringLiteral("q4_0")
+                                    || choice.id == QStringLiteral("int8")
+                                ? Qt::Checked
+                                : Qt::Unchecked);
+    }
+    m_schemes->setMaximumHeight(8 * fontMetrics().height());
+    m_blockSize = new QSpinBox(this);
+    m_blockSize->setRange(32, 4096);
+    m_blockSize->setValue(64);
+    m_blockSize->setToolTip(tr("Block size of the bitsandbytes schemes (NF4, FP4, 8-bit dynamic): 32 to 4096, "
+                               "powers of two; QLoRA uses 64"));
+    connect(m_blockSize, &QSpinBox::editingFinished, this, [this] {
+        int v = m_blockSize->value();
+        int p = 32;
+        while (p * 2 <= v)
+            p *= 2;
+        m_blockSize->setValue(p);
+    });
+    m_doubleQuant = new QCheckBox(tr("Double quantization"), this);
+    m_doubleQuant->setToolTip(tr("Quantize the NF4/FP4 absmax constants to 8 bits (QLoRA's DQ), saving ~0.37 bit per "
+                                 "parameter"));
+
+    m_scanButton = new QPushButton(tr("&Scan"), this);
+    m_scanButton->setToolTip(tr("Quantize, dequantize and measure every shown tensor under the ticked schemes "
+                                "(Ctrl+R)"));
+    m_scanButton->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_cancelButton = new QPushButton(tr("Cancel"), this);
+    m_cancelButton->setEnabled(false);
+    m_cancelButton->setToolTip(tr("Stop the scan (Esc); results so far stay"));
+    auto* escape = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    connect(escape, &QShortcut::activated, this, &InspectorView::cancelScan);
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    m_progressLabel = new QLabel(this);
+    m_progressLabel->setObjectName(QStringLiteral("scanProgressLabel"));
+
+    m_table = new QTableView(this);
+    m_table->setModel(m_filter);
+    m_table->setSortingEnabled(true);
+    m_table->sortByColumn(-1, Qt::AscendingOrder);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->setAlternatingRowColors(true);
+    m_table->verticalHeader()->hide();
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_table->setToolTip(tr("Double-click a tensor (or press Enter) to open it in the Quantization Lab"));
+    connect(m_table, &QTableView::activated, this,
+            [this](const QModelIndex& index) { Q_EMIT tensorActivated(m_filter->mapToSource(index).row()); });
+
+    m_shownScheme = new QComboBox(this);
+    m_shownScheme->setToolTip(tr("Which scheme's errors the table shows"));
+    m_shownScheme->setMinimumContentsLength(12);
+    connect(m_shownScheme, &QComboBox::currentTextChanged, this,
+            [this](const QString& id) { m_model->setErrorScheme(id); });
+    m_chartMetric = new QComboBox(this);
+    m_chartMetric->addItem(tr("relative error"), int(ChartMetric::RelError));
+    m_chartMetric->addItem(tr("RMSE"), int(ChartMetric::Rmse));
+    m_chartMetric->addItem(tr("SQNR (dB)"), int(ChartMetric::SqnrDb));
+    m_chartMetric->addItem(tr("max |error|"), int(ChartMetric::MaxAbs));
+    m_chartMetric->setToolTip(tr("The metric drawn by layer"));
+    m_chartByRole = new QCheckBox(tr("one line per role"), this);
+    m_chartByRole->setToolTip(tr("Split each scheme's line by tensor role (attention q/k/v/o, MLP gate/up/down)"));
+    connect(m_chartMetric, &QComboBox::currentIndexChanged, this, &InspectorView::updateChart);
+    connect(m_chartByRole, &QCheckBox::toggled, this, &InspectorView::updateChart);
+
+    m_totals = new TotalsTable(this);
+    m_summary = new QTableWidget(this);
+    m_summary->setObjectName(QStringLiteral("schemeSummary"));
+    m_summary->setColumnCount(7);
+    m_summary->setHorizontalHeaderLabels(
+        {tr("Scheme"), tr("Bits/param"), tr("Size"), tr("RMSE"), tr("Rel. error"), tr("SQNR (dB)"), tr("Non-finite")});
+    m_summary->verticalHeader()->hide();
+    m_summary->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_summary->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_summary->setMaximumHeight(7 * fontMetrics().height());
+    m_chart = new ErrorByLayerChart(this);
+
+    // Layout: controls on top, the table on the left, totals / chart / summary on the right.
+    auto* filters = new QHBoxLayout;
+    filters->addWidget(m_nameFilter, 3);
+    filters->addWidget(m_roleFilter, 1);
+    filters->addWidget(new QLabel(tr("Table shows:"), this));
+    filters->addWidget(m_shownScheme, 1);
+
+    auto* schemeBox = new QGroupBox(tr("Schemes"), this);
+    auto* schemeLayout = new QHBoxLayout(schemeBox);
+    schemeLayout->addWidget(m_schemes, 3);
+    auto* options = new QFormLayout;
+    options->addRow(tr("Block size"), m_blockSize);
+    options->addRow(m_doubleQuant);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_scanButton);
+    buttons->addWidget(m_cancelButton);
+    options->addRow(buttons);
+    options->addRow(m_progress);
+    options->addRow(m_progressLabel);
+    schemeLayout->addLayout(options, 2);
+
+    auto* right = new QWidget(this);
+    auto* rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    auto* chartControls = new QHBoxLayout;
+    chartControls->addWidget(new QLabel(tr("Chart:"), this));
+    chartControls->addWidget(m_chartMetric);
+    chartControls->addWidget(m_chartByRole);
+    chartControls->addStretch();
+    rightLayout->addWidget(m_summary);
+    rightLayout->addLayout(chartControls);
+    rightLayout->addWidget(m_chart, 3);
+    rightLayout->addWidget(m_totals, 2);
+
+    auto* splitter = new QSplitter(this);
+    splitter->addWidget(m_table);
+    splitter->addWidget(right);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(m_title);
+    layout->addWidget(schemeBox);
+    layout->addLayout(filters);
+    layout->addWidget(splitter, 1);
+
+    connect(m_nameFilter, &QLineEdit::textChanged, this, [this](const QString& text) {
+        const bool ok = m_filter->setNamePattern(text);
+        m_nameFilter->setStyleSheet(ok ? QString() : QStringLiteral("QLineEdit { color: #d00000; }"));
+        m_nameFilter->setToolTip(ok ? tr("Regular expression on tensor names") : tr("Not a valid regular expression"));
+    });
+    connect(m_roleFilter, &QComboBox::currentIndexChanged, this,
+            [this] { m_filter->setRole(m_roleFilter->currentData().toString()); });
+    connect(m_scanButton, &QPushButton::clicked, this, &InspectorView::startScan);
+    connect(m_cancelButton, &QPushButton::clicked, this, &InspectorView::cancelScan);
+    connect(m_session, &ModelSession::modelOpened, this, &InspectorView::onModelOpened);
+
+    connect(m_job, &ScanJob::tensorScanned, this, [this](const core::TensorScanResult& r) {
+        if (!r.skipped.empty())
+            return;
+        const QString scheme = QString::fromStdString(r.scheme);
+        m_model->setError(
+            int(r.tensorIndex), scheme,
+            {r.error.rmse, r.error.maxAbsError, r.error.sqnrDb, r.error.relError, r.error.cosine, r.error.nonFinite()});
+        if (m_shownScheme->findText(scheme) < 0)
+            m_shownScheme->addItem(scheme);
+    });
+    connect(m_job, &ScanJob::progressChanged, this, &InspectorView::onScanProgress);
+    connect(m_job, &ScanJob::scanFinished, this, &InspectorView::onScanFinished);
+    connect(m_job, &ScanJob::scanCancelled, this, [this] {
+        m_scanButton->setEnabled(true);
+        m_cancelButton->setEnabled(false);
+        m_progressLabel->setText(tr("Cancelled after %1 ms; results so far kept").arg(m_job->lastCancelLatencyMs()));
+    });
+    connect(m_job, &ScanJob::scanFailed, this, [this](const QString& message) {
+        m_scanButton->setEnabled(true);
+        m_cancelButton->setEnabled(false);
+        m_progress->setRange(0, 1);
+        m_progressLabel->setText(tr("Scan failed"));
+        QMessageBox::warning(this, tr("Scan failed"), message);
+    });
+
+    if (m_session->model())
+        onModelOpened();
+}
+
+InspectorView::~InspectorView() = default;
+
+QStringList InspectorView::selectedSchemes() const
+{
+    QStringList ids;
+    for (int i = 0; i < m_schemes->count(); ++i) {
+        if (m_schemes->item(i)->checkState() == Qt::Checked)
+            ids << m_schemes->item(i)->data(Qt::UserRole).toString();
+    }
+    return ids;
+}
+
+void InspectorView::setSelectedSchemes(const QStringList& ids)
+{
+    for (int i = 0; i < m_schemes->count(); ++i) {
+        QListWidgetItem* item = m_schemes->item(i);
+        item->setCheckState(ids.contains(item->data(Qt::UserRole).toString()) ? Qt::Checked : Qt::Unchecked);
+    }
+}
+
+void InspectorView::onModelOpened()
+{
+    m_job->cancel();
+    const auto model = m_session->model();
+    if (!model)
+        return;
+    m_model->setTensors(model->tensors());
+    m_totals->setTensors(model->tensors());
+    m_shownScheme->clear();
+    m_summary->setRowCount(0);
+    m_chart->setData({});
+    m_table->resizeColumnsToContents();
+    m_table->setColumnWidth(TensorTableModel::Name, std::min(m_table->columnWidth(TensorTableModel::Name), 420));
+    updateSummary();
+}
+
+void InspectorView::updateSummary()
+{
+    const auto model = m_session->model();
+    if (!model)
+        return;
+    const auto& arch = model->architecture();
+    QString archText = arch.name.empty() ? tr("architecture unknown")
+                                         : tr("%1, %2 layers, hidden %3")
+                                               .arg(QString::fromStdString(arch.name).toHtmlEscaped())
+                                               .arg(arch.layers)
+                                               .arg(arch.hiddenSize);
+    m_title->setText(tr("<b>%1</b> — %2 · %3 tensors · %4 parameters · %5 · %6")
+                         .arg(QFileInfo(m_session->path()).fileName().toHtmlEscaped(),
+                              QString::fromStdString(model->format()).toHtmlEscaped())
+                         .arg(model->tensors().size())
+                         .arg(QString::fromStdString(core::formatThousands(model->totalParameters())),
+                              QString::fromStdString(core::formatBinaryBytes(double(model->totalBytes()))), archText));
+}
+
+void InspectorView::startScan()
+{
+    const auto model = m_session->model();
+    if (!model) {
+        QMessageBox::information(this, tr("Scan"), tr("Open a model first (File › Open)."));
+        return;
+    }
+    const QStringList ids = selectedSchemes();
+    if (ids.isEmpty()) {
+        QMessageBox::information(this, tr("Scan"), tr("Tick at least one scheme to measure."));
+        return;
+    }
+    core::ScanOptions options;
+    try {
+        options.schemes = makeScanSchemes(ids, m_blockSize->value(), m_doubleQuant->isChecked());
+    } catch (const std::exception& e) {
+        QMessageBox::warning(this, tr("Scan"), QString::fromStdString(e.what()));
+        return;
+    }
+    options.filter = m_nameFilter->text().toStdString();
+    m_model->clearErrors();
+    m_shownScheme->clear();
+    m_summary->setRowCount(0);
+    m_scanButton->setEnabled(false);
+    m_cancelButton->setEnabled(true);
+    m_progress->setRange(0, 0); // indeterminate until the first report
+    m_progressLabel->setText(tr("Starting…"));
+    m_job->start(model, std::move(options));
+}
+
+void InspectorView::cancelScan()
+{
+    m_job->cancel();
+}
+
+void InspectorView::onScanProgress()
+{
+    const core::ScanProgress& p = m_job->lastProgress();
+    if (p.progress.bytesTotal > 0) {
+        m_progress->setRange(0, 1000);
+        m_progress->setValue(int(1000.0 * double(p.progress.bytesDone) / double(p.progress.bytesTotal)));
+    }
+    m_progressLabel->setText(tr("%1 / %2 tensors · %3 M params/s · %4 left")
+                                 .arg(p.progress.done)
+                                 .arg(p.progress.total)
+                                 .arg(p.parametersPerSecond / 1e6, 0, 'f', 1)
+                                 .arg(p.secondsLeft > 0 ? durationText(p.secondsLeft) : tr("?")));
+}
+
+void InspectorView::onScanFinished()
+{
+    m_scanButton->setEnabled(true);
+    m_cancelButton->setEnabled(false);
+    m_progress->setRange(0, 1);
+    m_progress->setValue(1);
+    const core::ScanResult& result = m_job->result();
+    m_progressLabel->setText(
+        tr("Done: %1 parameters in %2 (%3 M params/s, %4 threads)")
+            .arg(QString::fromStdString(core::formatThousands(result.parameters)))
+            .arg(durationText(result.seconds))
+            .arg(result.seconds > 0 ? double(result.parameters) / result.seconds / 1e6 : 0.0, 0, 'f', 1)
+            .arg(result.threads));
+    m_summary->setRowCount(0);
+    for (const auto& s : result.models) {
+        const int row = m_summary->rowCount();
+        m_summary->insertRow(row);
+        const QStringList cells {QString::fromStdString(s.scheme),
+                                 QString::number(s.bitsPerParameter, 'f', 3),
+                                 QString::fromStdString(core::formatBinaryBytes(double(s.quantizedBytes))),
+                                 QString::number(s.error.rmse, 'g', 4),
+                                 QStringLiteral("%1 %").arg(s.error.relError * 100, 0, 'f', 2),
+                                 QString::number(s.error.sqnrDb, 'f', 2),
+                                 QString::number(s.error.nonFinite())};
+        for (int c = 0; c < cells.size(); ++c)
+            m_summary->setItem(row, c, new QTableWidgetItem(cells[c]));
+    }
+    if (m_shownScheme->count() > 0 && m_shownScheme->currentIndex() < 0)
+        m_shownScheme->setCurrentIndex(0);
+    updateChart();
+}
+
+void InspectorView::updateChart()
+{
+    const core::ScanResult& result = m_job->result();
+    const auto metric = ChartMetric(m_chartMetric->currentData().toInt());
+    ErrorByLayerData data;
+    data.metric = m_chartMetric->currentText();
+    data.logY = metric == ChartMetric::RelError || metric == ChartMetric::Rmse || metric == ChartMetric::MaxAbs;
+    if (!m_chartByRole->isChecked()) {
+        QMap<QString, QList<QPointF>> lines;
+        for (const auto& s : result.layers) {
+            if (s.layer >= 0)
+                lines[QString::fromStdString(s.scheme)] << QPointF(s.layer, metricOf(s.error, metric));
+        }
+        for (auto it = lines.cbegin(); it != lines.cend(); ++it)
+            data.series << ErrorByLayerSeries {it.key(), it.value()};
+    } else {
+        // Per scheme × role: aggregate tensors of the same layer and role (usually one tensor).
+        QMap<QString, QMap<int, core::ErrorStats>> lines;
+        for (const auto& t : result.tensors) {
+            if (t.layer < 0 || !t.skipped.empty())
+                continue;
+            lines[QString::fromStdString(t.scheme) + QStringLiteral(" · ") + latin(core::roleName(t.role))][t.layer]
+                = t.error;
+        }
+        for (auto it = lines.cbegin(); it != lines.cend(); ++it) {
+            ErrorByLayerSeries series {it.key(), {}};
+            for (auto layer = it.value().cbegin(); layer != it.value().cend(); ++layer)
+                series.points << QPointF(layer.key(), metricOf(layer.value(), metric));
+            data.series << series;
+        }
+    }
+    m_chart->setData(data);
+}
+
+} // namespace quantlens::ui

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <QWidget>
+
+class QLabel;
+class QLineEdit;
+class QComboBox;
+class QTableView;
+class QPushButton;
+class QProgressBar;
+class QListWidget;
+class QSpinBox;
+class QCheckBox;
+class QTableWidget;
+
+namespace quantlens::ui {
+
+class ModelSession;
+class TensorTableModel;
+class TensorFilterModel;
+class TotalsTable;
+class ErrorByLayerChart;
+class ScanJob;
+
+// The Model Inspector: the open model's tensors in a sortable, filterable table with totals by role
+// and dtype; a scan of the chosen schemes fills the error columns as results arrive, draws error by
+// layer and sums up each scheme.
+class InspectorView : public QWidget {
+    Q_OBJECT
+public:
+    explicit InspectorView(ModelSession* session, QWidget* parent = nullptr);
+    ~InspectorView() override;
+
+    TensorTableModel* tableModel() const { return m_model; }
+    TensorFilterModel* filterModel() const { return m_filter; }
+    ScanJob* scanJob() const { return m_job; }
+    QTableView* tableView() const { return m_table; }
+
+    // The scheme ids ticked in the list (e.g. "nf4", "q4_0").
+    QStringList selectedSchemes() const;
+    void setSelectedSchemes(const QStringList& ids);
+
+public Q_SLOTS:
+    void startScan();
+    void cancelScan();
+
+Q_SIGNALS:
+    // The user picked a tensor (double-click or Enter): the Lab should show it.
+    void tensorActivated(int tensorIndex);
+
+private:
+    void onModelOpened();
+    void updateSummary();
+    void updateChart();
+    void onScanProgress();
+    void onScanFinished();
+
+    ModelSession* m_session;
+    TensorTableModel* m_model;
+    TensorFilterModel* m_filter;
+    ScanJob* m_job;
+    QLabel* m_title;
+    QLineEdit* m_nameFilter;
+    QComboBox* m_roleFilter;
+    QListWidget* m_schemes;
+    QSpinBox* m_blockSize;
+    QCheckBox* m_doubleQuant;
+    QComboBox* m_shownScheme;
+    QComboBox* m_chartMetric;
+    QCheckBox* m_chartByRole;
+    QTableView* m_table;
+    TotalsTable* m_totals;
+    QTableWidget* m_summary;
+    ErrorByLayerChart* m_chart;
+    QPushButton* m_scanButton;
+    QPushButton* m_cancelButton;
+    QProgressBar* m_progress;
+    QLabel* m_progressLabel;
+};
+
+} // namespace quantlens::ui

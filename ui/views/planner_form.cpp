@@ -1,0 +1,410 @@
+#include "ui/views/planner_form.h"
+
+#include "core/util/units.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QCompleter>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalBlocker>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace quantlens::ui {
+
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+template <typename Enum> void addEnumItems(QComboBox* combo, std::initializer_list<std::pair<Enum, const char*>> items)
+{
+    for (const auto& [value, label] : items)
+        combo->addItem(QString::fromUtf8(label), int(value));
+}
+
+void selectData(QComboBox* combo, int value)
+{
+    const int index = combo->findData(value);
+    if (index >= 0)
+        combo->setCurrentIndex(index);
+}
+
+QCompleter* searchCompleter(QComboBox* combo)
+{
+    auto* completer = new QCompleter(combo->model(), combo);
+    completer->setCaseSensitivity(Qt::CaseInsensitive);
+    completer->setFilterMode(Qt::MatchContains);
+    completer->setCompletionMode(QCompleter::PopupCompletion);
+    return completer;
+}
+
+} // namespace
+
+PlannerForm::PlannerForm(QWidget* parent)
+    : QWidget(parent)
+{
+    setObjectName(QStringLiteral("plannerForm"));
+    m_input.model = core::findModelPreset("llama-3.1-8b");
+    m_input.method = core::TrainingMethod::Qlora;
+    m_input.gradientCheckpointing = true;
+    m_input.seqLen = 2048;
+    m_input.gpu = "rtx-4090";
+    buildWidgets();
+    writeWidgets();
+}
+
+void PlannerForm::buildWidgets()
+{
+    m_model = new QComboBox(this);
+    m_model->setObjectName(QStringLiteral("modelCombo"));
+    m_model->setEditable(true);
+    m_model->setInsertPolicy(QComboBox::NoInsert);
+    for (const auto& preset : core::modelPresets()) {
+        m_model->addItem(QStringLiteral("%1 — %2 params")
+                             .arg(QString::fromStdString(preset.displayName),
+                                  QString::fromStdString(core::formatCount(double(preset.parameters.total())))),
+                         QString::fromStdString(preset.name));
+    }
+    m_model->setCompleter(searchCompleter(m_model));
+    m_model->setToolTip(tr("A bundled model preset (type to search), or a parameter count such as 7B or 350M"));
+    m_openConfig = new QPushButton(tr("config.json…"), this);
+    m_openConfig->setToolTip(tr("Plan for the model described by a Hugging Face config.json"));
+    m_modelInfo = new QLabel(this);
+    m_modelInfo->setWordWrap(true);
+    m_modelInfo->setObjectName(QStringLiteral("modelInfo"));
+
+    m_method = new QComboBox(this);
+    addEnumItems<core::TrainingMethod>(m_method,
+                                       {{core::TrainingMethod::Full, "Full finetuning"},
+                                        {core::TrainingMethod::Lora, "LoRA"},
+                                        {core::TrainingMethod::Qlora, "QLoRA (4-bit base)"},
+                                        {core::TrainingMethod::Inference, "Inference"}});
+    m_method->setToolTip(tr("Train every weight, train low-rank adapters on a frozen base (LoRA, QLoRA), or only run "
+                            "the model"));
+    m_precision = new QComboBox(this);
+    addEnumItems<core::Precision>(m_precision,
+                                  {{core::Precision::Bf16, "bf16"},
+                                   {core::Precision::Fp16, "fp16"},
+                                   {core::Precision::Fp32, "fp32"},
+                                   {core::Precision::Mixed, "mixed (fp32 master + bf16 autocast)"}});
+    m_precision->setToolTip(tr("The dtype training computes in; mixed keeps fp32 weights and autocasts to bf16"));
+    m_weights = new QComboBox(this);
+    m_weights->addItem(tr("follow method"), -1);
+    addEnumItems<core::WeightFormat>(m_weights,
+                                     {{core::WeightFormat::Bf16, "bf16"},
+                                      {core::WeightFormat::Fp16, "fp16"},
+                                      {core::WeightFormat::Fp32, "fp32"},
+                                      {core::WeightFormat::Int8, "int8"},
+                                      {core::WeightFormat::Nf4, "NF4"},
+                                      {core::WeightFormat::Fp4, "FP4"}});
+    m_weights->setToolTip(tr("Storage format of the frozen base weights (LoRA, QLoRA, inference)"));
+    m_doubleQuant = new QCheckBox(tr("double quantization"), this);
+    m_doubleQuant->setToolTip(
+        tr("Quantize the 4-bit blocks' absmax constants to 8 bits: ~0.37 bit per parameter less"));
+    m_optimizer = new QComboBox(this);
+    addEnumItems<core::OptimizerKind>(m_optimizer,
+                                      {{core::OptimizerKind::AdamW, "AdamW (fp32 states)"},
+                                       {core::OptimizerKind::AdamW8bit, "AdamW 8-bit"},
+                                       {core::OptimizerKind::PagedAdamW8bit, "paged AdamW 8-bit"},
+                                       {core::OptimizerKind::PagedAdamW, "paged AdamW"},
+                                       {core::OptimizerKind::Sgd, "SGD with momentum"},
+                                       {core::OptimizerKind::Adafactor, "Adafactor"},
+                                       {core::OptimizerKind::Lion, "Lion"}});
+    m_optimizer->setToolTip(tr("The optimizer and how it stores its states; paged ones can spill to CPU RAM"));
+    m_seq = new QSpinBox(this);
+    m_seq->setRange(1, 1 << 20);
+    m_seq->setSingleStep(256);
+    m_seq->setToolTip(tr("Tokens per sequence"));
+    m_batch = new QSpinBox(this);
+    m_batch->setRange(1, 4096);
+    m_batch->setToolTip(tr("Sequences per micro-batch on each GPU"));
+    m_checkpointing = new QCheckBox(tr("gradient checkpointing"), this);
+    m_checkpointing->setToolTip(tr("Keep only each layer's input and recompute the rest in the backward pass"));
+    m_attention = new QComboBox(this);
+    addEnumItems<core::AttentionKind>(
+        m_attention,
+        {{core::AttentionKind::Sdpa, "SDPA / flash"}, {core::AttentionKind::Eager, "eager (stores s² scores)"}});
+    m_attention->setToolTip(tr("Memory-efficient attention keeps no s×s score matrix; eager attention does"));
+    m_rank = new QSpinBox(this);
+    m_rank->setRange(1, 4096);
+    m_rank->setToolTip(tr("LoRA rank r: each adapted [out, in] layer gains r·(in + out) trainable parameters"));
+    m_alpha = new QDoubleSpinBox(this);
+    m_alpha->setRange(0.1, 10000);
+    m_alpha->setToolTip(tr("LoRA alpha: scales the adapter's output (alpha / r); no effect on memory"));
+    static const std::pair<unsigned, const char*> targets[]
+        = {{core::kLoraQ, "q"},       {core::kLoraK, "k"},   {core::kLoraV, "v"},      {core::kLoraO, "o"},
+           {core::kLoraGate, "gate"}, {core::kLoraUp, "up"}, {core::kLoraDown, "down"}};
+    auto* targetRow = new QHBoxLayout;
+    for (const auto& [flag, name] : targets) {
+        auto* box = new QCheckBox(QString::fromLatin1(name), this);
+        box->setProperty("loraFlag", flag);
+        box->setToolTip(tr("Put a LoRA adapter on the %1 projection of every layer").arg(QString::fromLatin1(name)));
+        m_targets << box;
+        targetRow->addWidget(box);
+    }
+    targetRow->addStretch();
+
+    m_gpu = new QComboBox(this);
+    m_gpu->setObjectName(QStringLiteral("gpuCombo"));
+    m_gpu->setEditable(true);
+    m_gpu->setInsertPolicy(QComboBox::NoInsert);
+    for (const auto& gpu : core::gpuCatalogue()) {
+        m_gpu->addItem(
+            QStringLiteral("%1 — %2").arg(QString::fromStdString(gpu.name),
+                                          QString::fromStdString(core::formatGB(double(gpu.memoryBytesSold), 0))),
+            QString::fromStdString(gpu.id));
+    }
+    m_gpu->setCompleter(searchCompleter(m_gpu));
+    m_gpu->setToolTip(tr("The GPU to plan for (type to search); usable memory is what nvidia-smi reports"));
+    m_gpus = new QSpinBox(this);
+    m_gpus->setRange(1, 4096);
+    m_gpus->setToolTip(tr("Number of GPUs training data-parallel"));
+    m_zero = new QComboBox(this);
+    m_zero->addItem(tr("DDP (no sharding)"), 0);
+    m_zero->addItem(tr("ZeRO-1 (optimizer states)"), 1);
+    m_zero->addItem(tr("ZeRO-2 (+ gradients)"), 2);
+    m_zero->addItem(tr("ZeRO-3 / FSDP full shard (+ weights)"), 3);
+    m_zero->setToolTip(tr("What is sharded across the GPUs; activations are never sharded by data parallelism"));
+    m_contextMiB = new QDoubleSpinBox(this);
+    m_contextMiB->setRange(0, 16384);
+    m_contextMiB->setDecimals(0);
+    m_contextMiB->setSuffix(tr(" MiB"));
+    m_contextMiB->setToolTip(tr("CUDA context and library workspaces: visible to nvidia-smi, not to PyTorch"));
+    m_allocator = new QDoubleSpinBox(this);
+    m_allocator->setRange(0, 100);
+    m_allocator->setDecimals(1);
+    m_allocator->setSuffix(tr(" %"));
+    m_allocator->setToolTip(tr("How much more the caching allocator reserves than it allocates (fragmentation)"));
+
+    auto* modelBox = new QGroupBox(tr("Model"), this);
+    auto* modelLayout = new QFormLayout(modelBox);
+    auto* modelRow = new QHBoxLayout;
+    modelRow->addWidget(m_model, 1);
+    modelRow->addWidget(m_openConfig);
+    modelLayout->addRow(tr("&Model"), modelRow);
+    modelLayout->addRow(m_modelInfo);
+
+    auto* trainBox = new QGroupBox(tr("Training"), this);
+    auto* train = new QFormLayout(trainBox);
+    train->addRow(tr("M&ethod"), m_method);
+    train->addRow(tr("&Precision"), m_precision);
+    train->addRow(tr("&Weights"), m_weights);
+    train->addRow(QString(), m_doubleQuant);
+    train->addRow(tr("&Optimizer"), m_optimizer);
+    train->addRow(tr("&Sequence length"), m_seq);
+    train->addRow(tr("Micro-&batch"), m_batch);
+    train->addRow(QString(), m_checkpointing);
+    train->addRow(tr("&Attention"), m_attention);
+
+    auto* loraBox = new QGroupBox(tr("LoRA"), this);
+    auto* lora = new QFormLayout(loraBox);
+    lora->addRow(tr("&Rank"), m_rank);
+    lora->addRow(tr("A&lpha"), m_alpha);
+    lora->addRow(tr("Targets"), targetRow);
+
+    auto* hwBox = new QGroupBox(tr("Hardware"), this);
+    auto* hw = new QFormLayout(hwBox);
+    hw->addRow(tr("&GPU"), m_gpu);
+    hw->addRow(tr("GPU &count"), m_gpus);
+    hw->addRow(tr("&Sharding"), m_zero);
+    hw->addRow(tr("CUDA context"), m_contextMiB);
+    hw->addRow(tr("Allocator overhead"), m_allocator);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(modelBox);
+    layout->addWidget(trainBox);
+    layout->addWidget(loraBox);
+    layout->addWidget(hwBox);
+    layout->addStretch();
+
+    auto changed = [this] {
+        if (m_updating)
+            return;
+        readWidgets();
+        updateEnabledState();
+        Q_EMIT inputChanged(m_input);
+    };
+    for (QComboBox* combo : {m_method, m_precision, m_weights, m_optimizer, m_attention, m_zero})
+        connect(combo, &QComboBox::currentIndexChanged, this, changed);
+    for (QSpinBox* spin : {m_seq, m_batch, m_rank, m_gpus})
+        connect(spin, &QSpinBox::valueChanged, this, changed);
+    for (QDoubleSpinBox* spin : {m_alpha, m_contextMiB, m_allocator})
+        connect(spin, &QDoubleSpinBox::valueChanged, this, changed);
+    for (QCheckBox* box : m_targets)
+        connect(box, &QCheckBox::toggled, this, changed);
+    for (QCheckBox* box : {m_doubleQuant, m_checkpointing})
+        connect(box, &QCheckBox::toggled, this, changed);
+    connect(m_gpu, &QComboBox::activated, this, changed);
+    connect(m_model, &QComboBox::activated, this, [this, changed](int index) {
+        if (m_updating)
+            return;
+        try {
+            m_input.model = core::findModelPreset(m_model->itemData(index).toString().toStdString());
+        } catch (const std::exception& e) {
+            Q_EMIT modelFailed(m_model->currentText(), QString::fromStdString(e.what()));
+            return;
+        }
+        changed();
+        writeWidgets();
+    });
+    connect(m_model->lineEdit(), &QLineEdit::returnPressed, this, &PlannerForm::modelTextEntered);
+    connect(m_openConfig, &QPushButton::clicked, this, &PlannerForm::openConfig);
+}
+
+void PlannerForm::modelTextEntered()
+{
+    const QString text = m_model->currentText().trimmed();
+    const int index = m_model->findText(text, Qt::MatchContains);
+    if (index >= 0 && m_model->itemText(index) == text)
+        return; // the activated() handler took it
+    try {
+        m_input.model = core::modelSpecFromParameterCount(core::parseParameterCount(text.toStdString()));
+    } catch (const std::exception& e) {
+        Q_EMIT modelFailed(text,
+                           tr("'%1' is neither a preset nor a parameter count (like 7B or 350M): %2")
+                               .arg(text, QString::fromStdString(e.what())));
+        return;
+    }
+    writeWidgets();
+    Q_EMIT inputChanged(m_input);
+}
+
+void PlannerForm::openConfig()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open config.json"), QString(),
+                                                      tr("Hugging Face config (config.json *.json);;All files (*)"));
+    if (!path.isEmpty())
+        setModelSource(path);
+}
+
+bool PlannerForm::setModelSource(const QString& presetOrConfigPath)
+{
+    try {
+        m_input.model = core::resolveModel(presetOrConfigPath.toStdString());
+    } catch (const std::exception& e) {
+        Q_EMIT modelFailed(presetOrConfigPath, QString::fromStdString(e.what()));
+        return false;
+    }
+    writeWidgets();
+    Q_EMIT inputChanged(m_input);
+    return true;
+}
+
+void PlannerForm::setGpu(const QString& gpuId)
+{
+    const int index = m_gpu->findData(gpuId);
+    if (index < 0)
+        return;
+    m_input.gpu = gpuId.toStdString();
+    writeWidgets();
+    Q_EMIT inputChanged(m_input);
+}
+
+void PlannerForm::setInput(const core::PlanInput& input)
+{
+    m_input = input;
+    writeWidgets();
+    Q_EMIT inputChanged(m_input);
+}
+
+void PlannerForm::readWidgets()
+{
+    m_input.method = core::TrainingMethod(m_method->currentData().toInt());
+    m_input.precision = core::Precision(m_precision->currentData().toInt());
+    const int weights = m_weights->currentData().toInt();
+    m_input.weights = weights < 0 ? std::nullopt : std::optional(core::WeightFormat(weights));
+    m_input.doubleQuant = m_doubleQuant->isChecked();
+    m_input.optimizer = core::OptimizerKind(m_optimizer->currentData().toInt());
+    m_input.seqLen = m_seq->value();
+    m_input.microBatch = m_batch->value();
+    m_input.gradientCheckpointing = m_checkpointing->isChecked();
+    m_input.attention = core::AttentionKind(m_attention->currentData().toInt());
+    m_input.loraRank = m_rank->value();
+    m_input.loraAlpha = m_alpha->value();
+    unsigned targets = 0;
+    for (QCheckBox* box : m_targets) {
+        if (box->isChecked())
+            targets |= box->property("loraFlag").toUInt();
+    }
+    m_input.loraTargets = targets == 0 ? unsigned(core::kLoraQ) : targets;
+    if (m_gpu->currentIndex() >= 0)
+        m_input.gpu = m_gpu->currentData().toString().toStdString();
+    m_input.gpus = m_gpus->value();
+    m_input.zeroStage = m_zero->currentData().toInt();
+    m_input.overheads.cudaContextBytes = std::uint64_t(m_contextMiB->value() * kMiB);
+    m_input.overheads.allocatorFraction = m_allocator->value() / 100.0;
+}
+
+void PlannerForm::writeWidgets()
+{
+    m_updating = true;
+    const int modelIndex = m_model->findData(QString::fromStdString(m_input.model.name));
+    if (modelIndex >= 0)
+        m_model->setCurrentIndex(modelIndex);
+    else
+        m_model->setEditText(QString::fromStdString(m_input.model.displayName));
+    const auto& m = m_input.model;
+    m_modelInfo->setText(
+        m.hasArchitecture
+            ? tr("%1 parameters · %2 layers · hidden %3 · %4 heads (%5 KV) · MLP %6 · vocab %7%8")
+                  .arg(QString::fromStdString(core::formatThousands(m.parameters.total())))
+                  .arg(m.layers)
+                  .arg(m.hidden)
+                  .arg(m.heads)
+                  .arg(m.kvHeads)
+                  .arg(m.intermediate)
+                  .arg(m.vocab)
+                  .arg(m.experts > 1 ? tr(" · %1 experts, %2 active").arg(m.experts).arg(m.expertsPerToken) : QString())
+            : tr("%1 parameters; no architecture: activations are scaled from a Llama-shaped model of that size")
+                  .arg(QString::fromStdString(core::formatThousands(m.parameters.total()))));
+    selectData(m_method, int(m_input.method));
+    selectData(m_precision, int(m_input.precision));
+    selectData(m_weights, m_input.weights ? int(*m_input.weights) : -1);
+    m_doubleQuant->setChecked(m_input.doubleQuant);
+    selectData(m_optimizer, int(m_input.optimizer));
+    m_seq->setValue(int(m_input.seqLen));
+    m_batch->setValue(int(m_input.microBatch));
+    m_checkpointing->setChecked(m_input.gradientCheckpointing);
+    selectData(m_attention, int(m_input.attention));
+    m_rank->setValue(m_input.loraRank);
+    m_alpha->setValue(m_input.loraAlpha);
+    for (QCheckBox* box : m_targets)
+        box->setChecked((m_input.loraTargets & box->property("loraFlag").toUInt()) != 0);
+    selectData(m_gpu, -1);
+    const int gpuIndex = m_gpu->findData(QString::fromStdString(m_input.gpu));
+    if (gpuIndex >= 0)
+        m_gpu->setCurrentIndex(gpuIndex);
+    m_gpus->setValue(m_input.gpus);
+    selectData(m_zero, m_input.zeroStage);
+    m_contextMiB->setValue(double(m_input.overheads.cudaContextBytes) / kMiB);
+    m_allocator->setValue(m_input.overheads.allocatorFraction * 100.0);
+    updateEnabledState();
+    m_updating = false;
+}
+
+void PlannerForm::updateEnabledState()
+{
+    const bool adapters = m_input.method == core::TrainingMethod::Lora || m_input.method == core::TrainingMethod::Qlora;
+    const bool training = m_input.method != core::TrainingMethod::Inference;
+    m_rank->setEnabled(adapters);
+    m_alpha->setEnabled(adapters);
+    for (QCheckBox* box : m_targets)
+        box->setEnabled(adapters);
+    m_optimizer->setEnabled(training);
+    m_checkpointing->setEnabled(training);
+    m_zero->setEnabled(training && m_input.gpus > 1);
+    const bool fourBit = m_input.method == core::TrainingMethod::Qlora
+        || (m_input.weights
+            && (*m_input.weights == core::WeightFormat::Nf4 || *m_input.weights == core::WeightFormat::Fp4));
+    m_doubleQuant->setEnabled(fourBit);
+}
+
+} // namespace quantlens::ui
