@@ -1,0 +1,173 @@
+#include "core/planner/model_spec.h"
+
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+#include "core/util/units.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace quantlens::core {
+
+namespace {
+
+using Json = nlohmann::json;
+
+int requiredInt(const Json& config, const char* key, const std::string& source, int minimum)
+{
+    const auto it = config.find(key);
+    if (it == config.end())
+        throw FormatError({source, std::nullopt, key, "a positive integer", "nothing"},
+                          strCat("config is missing the field '", key, "'"));
+    if (!it->is_number_integer() || it->get<std::int64_t>() < minimum || it->get<std::int64_t>() > (1 << 30))
+        throw FormatError({source, std::nullopt, key, strCat("an integer >= ", minimum), it->dump()},
+                          strCat("config field '", key, "' is not a valid count"));
+    return it->get<int>();
+}
+
+int optionalInt(const Json& config, const char* key, int fallback, const std::string& source)
+{
+    const auto it = config.find(key);
+    if (it == config.end() || it->is_null())
+        return fallback;
+    return requiredInt(config, key, source, 1);
+}
+
+bool optionalBool(const Json& config, const char* key, bool fallback)
+{
+    const auto it = config.find(key);
+    return it != config.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
+} // namespace
+
+ParameterCounts countParameters(const ModelSpec& spec)
+{
+    ParameterCounts counts;
+    if (!spec.hasArchitecture) {
+        counts.mlp = spec.parameters.total();
+        return counts;
+    }
+    const std::uint64_t h = static_cast<std::uint64_t>(spec.hidden);
+    const std::uint64_t layers = static_cast<std::uint64_t>(spec.layers);
+    const std::uint64_t q = static_cast<std::uint64_t>(spec.qDim());
+    const std::uint64_t kv = static_cast<std::uint64_t>(spec.kvDim());
+    const std::uint64_t f = static_cast<std::uint64_t>(spec.intermediate);
+    const std::uint64_t v = static_cast<std::uint64_t>(spec.vocab);
+    const std::uint64_t experts = static_cast<std::uint64_t>(spec.experts);
+
+    counts.embeddings = v * h;
+    // q and o are h x (heads·d); k and v shrink with grouped-query attention.
+    counts.attention = layers * (h * q + 2 * h * kv + q * h);
+    counts.mlp = layers * experts * 3 * h * f;
+    counts.router = experts > 1 ? layers * h * experts : 0;
+    counts.norms = layers * static_cast<std::uint64_t>(spec.normsPerLayer) * h + h;
+    counts.biases = spec.qkvBias ? layers * (q + 2 * kv) : 0;
+    counts.lmHead = spec.tiedEmbeddings ? 0 : v * h;
+    return counts;
+}
+
+ModelSpec modelSpecFromConfig(const Json& config, const std::string& source)
+{
+    if (!config.is_object())
+        throw FormatError({source, std::nullopt, "", "a JSON object", config.type_name()},
+                          "config is not a JSON object");
+    ModelSpec spec;
+    spec.architecture = config.value("model_type", std::string("llama"));
+    spec.name = source;
+    spec.displayName = source;
+    spec.hidden = requiredInt(config, "hidden_size", source, 1);
+    spec.layers = requiredInt(config, "num_hidden_layers", source, 1);
+    spec.heads = requiredInt(config, "num_attention_heads", source, 1);
+    spec.intermediate = requiredInt(config, "intermediate_size", source, 1);
+    spec.vocab = requiredInt(config, "vocab_size", source, 1);
+    spec.kvHeads = optionalInt(config, "num_key_value_heads", spec.heads, source);
+    spec.headDim = optionalInt(config, "head_dim", spec.hidden / spec.heads, source);
+    spec.experts = optionalInt(config, "num_local_experts", 1, source);
+    spec.expertsPerToken = optionalInt(config, "num_experts_per_tok", 1, source);
+    if (spec.heads % spec.kvHeads != 0)
+        throw FormatError({source, std::nullopt, "num_key_value_heads", strCat("a divisor of ", spec.heads),
+                           std::to_string(spec.kvHeads)},
+                          "config has key/value heads that do not divide the attention heads");
+    // Defaults of the transformers config classes: Gemma ties its embeddings, the others do not.
+    const bool gemma = spec.architecture.rfind("gemma", 0) == 0;
+    spec.tiedEmbeddings = optionalBool(config, "tie_word_embeddings", gemma);
+    spec.qkvBias = spec.architecture == "qwen2" || optionalBool(config, "attention_bias", false);
+    // Gemma-2 normalises before and after both attention and MLP (modeling_gemma2.py).
+    spec.normsPerLayer = spec.architecture == "gemma2" || spec.architecture == "gemma3" ? 4 : 2;
+    if (const auto meta = config.find("quantlens"); meta != config.end() && meta->is_object()) {
+        spec.name = meta->value("id", spec.name);
+        spec.displayName = meta->value("name", spec.name);
+        spec.publishedParameters = meta->value("published_parameters", std::uint64_t {0});
+    }
+    spec.parameters = countParameters(spec);
+    return spec;
+}
+
+ModelSpec modelSpecFromConfigFile(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw IoError(path, "cannot open the config file");
+    std::stringstream text;
+    text << in.rdbuf();
+    Json config;
+    try {
+        config = Json::parse(text.str());
+    } catch (const Json::parse_error& e) {
+        throw FormatError({path, e.byte, "", "JSON", "invalid JSON"}, strCat("not a JSON file: ", e.what()));
+    }
+    return modelSpecFromConfig(config, path);
+}
+
+std::uint64_t parseParameterCount(const std::string& text)
+{
+    const auto bad = [&text](const std::string& why) {
+        return UsageError(strCat("--params '", text, "': ", why,
+                                 " (write a count such as 7e9, 7B, 1.5b, 350M or 6738415616; range 1M to 10T)"));
+    };
+    if (text.empty())
+        throw bad("empty");
+    std::size_t used = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &used);
+    } catch (const std::exception&) {
+        throw bad("not a number");
+    }
+    std::string suffix = text.substr(used);
+    for (auto& c : suffix)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (suffix == "k")
+        value *= 1e3;
+    else if (suffix == "m")
+        value *= 1e6;
+    else if (suffix == "b" || suffix == "g")
+        value *= 1e9;
+    else if (suffix == "t")
+        value *= 1e12;
+    else if (!suffix.empty())
+        throw bad(strCat("unknown suffix '", suffix, "'"));
+    if (!std::isfinite(value) || value < 1e6 || value > 1e13)
+        throw bad("out of range");
+    return static_cast<std::uint64_t>(std::llround(value));
+}
+
+ModelSpec modelSpecFromParameterCount(std::uint64_t parameters)
+{
+    ModelSpec spec;
+    spec.hasArchitecture = false;
+    spec.architecture = "unknown";
+    spec.name = strCat(formatCount(static_cast<double>(parameters)), " parameters");
+    spec.displayName = spec.name;
+    // Without an architecture every parameter is treated as a Linear weight of the decoder: the
+    // planner sizes activations from a Llama-shaped stand-in of the same size (see planner.cpp).
+    spec.parameters.mlp = parameters;
+    return spec;
+}
+
+} // namespace quantlens::core

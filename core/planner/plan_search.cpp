@@ -1,0 +1,176 @@
+#include "core/planner/planner.h"
+
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+#include "core/util/units.h"
+
+#include <algorithm>
+
+// The questions asked around one plan: the largest batch or sequence that fits, the GPUs that
+// fit, and what to change when it does not. Each is a few evaluate() calls.
+namespace quantlens::core {
+
+namespace {
+
+std::uint64_t capacityOf(const PlanInput& input, std::optional<std::uint64_t> capacityBytes)
+{
+    if (capacityBytes)
+        return *capacityBytes;
+    if (input.gpu.empty())
+        throw UsageError("choose a GPU (--gpu NAME) to search for the largest batch or sequence that fits");
+    return findGpu(input.gpu).memoryBytesUsable;
+}
+
+// Largest value in [1, limit] for which `fits` holds, assuming it is monotone; 0 if none.
+template <typename Fits> std::int64_t largestFitting(std::int64_t limit, Fits fits)
+{
+    if (!fits(1))
+        return 0;
+    std::int64_t good = 1;
+    std::int64_t bad = 2;
+    while (bad <= limit && fits(bad)) { // doubling first: most answers are small
+        good = bad;
+        bad *= 2;
+    }
+    if (bad > limit) {
+        if (fits(limit))
+            return limit;
+        bad = limit;
+    }
+    while (bad - good > 1) {
+        const std::int64_t mid = good + (bad - good) / 2;
+        (fits(mid) ? good : bad) = mid;
+    }
+    return good;
+}
+
+constexpr std::int64_t kMaxBatchSearched = 65'536;
+constexpr std::int64_t kMaxSeqSearched = 10'000'000;
+
+} // namespace
+
+std::int64_t maxMicroBatch(const PlanInput& input, std::optional<std::uint64_t> capacityBytes)
+{
+    const std::uint64_t capacity = capacityOf(input, capacityBytes);
+    PlanInput trial = input;
+    trial.gpu.clear();
+    return largestFitting(kMaxBatchSearched, [&](std::int64_t b) {
+        trial.microBatch = b;
+        return evaluate(trial).peakBytes <= capacity;
+    });
+}
+
+std::int64_t maxSeqLen(const PlanInput& input, std::optional<std::uint64_t> capacityBytes)
+{
+    const std::uint64_t capacity = capacityOf(input, capacityBytes);
+    PlanInput trial = input;
+    trial.gpu.clear();
+    return largestFitting(kMaxSeqSearched, [&](std::int64_t s) {
+        trial.seqLen = s;
+        return evaluate(trial).peakBytes <= capacity;
+    });
+}
+
+std::vector<GpuFit> gpusThatFit(const PlanInput& input)
+{
+    PlanInput trial = input;
+    trial.gpu.clear();
+    const std::uint64_t peak = evaluate(trial).peakBytes;
+    std::vector<GpuFit> fits;
+    for (const auto& gpu : gpuCatalogue()) {
+        if (gpu.memoryBytesUsable >= peak)
+            fits.push_back({gpu, peak, static_cast<std::int64_t>(gpu.memoryBytesUsable - peak)});
+    }
+    std::stable_sort(fits.begin(), fits.end(), [](const GpuFit& a, const GpuFit& b) {
+        return a.gpu.memoryBytesUsable < b.gpu.memoryBytesUsable;
+    });
+    return fits;
+}
+
+std::vector<Suggestion> suggestions(const PlanInput& input)
+{
+    const PlanResult base = evaluate(input);
+    const bool training = input.method != TrainingMethod::Inference;
+    std::vector<Suggestion> out;
+    const auto consider = [&](std::string text, PlanInput changed) {
+        const PlanResult r = evaluate(changed);
+        if (r.peakBytes >= base.peakBytes)
+            return;
+        out.push_back({std::move(text), std::move(changed), r.peakBytes, r.gpu ? r.fits : false});
+    };
+    if (training && !input.gradientCheckpointing) {
+        PlanInput c = input;
+        c.gradientCheckpointing = true;
+        consider("Turn on gradient checkpointing (--grad-checkpointing): about 30% slower steps", c);
+    }
+    if (input.attention == AttentionKind::Eager) {
+        PlanInput c = input;
+        c.attention = AttentionKind::Sdpa;
+        consider("Use SDPA/flash attention (--attention sdpa): no s² attention scores kept", c);
+    }
+    if (training && (input.optimizer == OptimizerKind::AdamW || input.optimizer == OptimizerKind::PagedAdamW)) {
+        PlanInput c = input;
+        c.optimizer = OptimizerKind::PagedAdamW8bit;
+        consider("Use a paged 8-bit AdamW (--optimizer paged-adamw-8bit, bitsandbytes)", c);
+    }
+    if (input.method == TrainingMethod::Full) {
+        PlanInput c = input;
+        c.method = TrainingMethod::Lora;
+        c.weights.reset();
+        consider(strCat("Train LoRA adapters instead (--method lora, rank ", input.loraRank, ")"), c);
+    }
+    if (input.method == TrainingMethod::Full || input.method == TrainingMethod::Lora) {
+        PlanInput c = input;
+        c.method = TrainingMethod::Qlora;
+        c.weights = WeightFormat::Nf4;
+        c.doubleQuant = true;
+        if (c.precision == Precision::Fp32 || c.precision == Precision::Mixed)
+            c.precision = Precision::Bf16;
+        consider("Use QLoRA (--method qlora --double-quant): NF4 base, only the adapters train", c);
+    }
+    if (input.microBatch > 1) {
+        PlanInput c = input;
+        c.microBatch = std::max<std::int64_t>(1, input.microBatch / 2);
+        consider(strCat("Halve the micro-batch to ", c.microBatch, " and double gradient accumulation"), c);
+    }
+    if (input.seqLen > 512) {
+        PlanInput c = input;
+        c.seqLen = input.seqLen / 2;
+        consider(strCat("Shorten sequences to ", c.seqLen, " tokens"), c);
+    }
+    if (input.gpus > 1 && input.zeroStage < 3 && training) {
+        PlanInput c = input;
+        c.zeroStage = 3;
+        consider(strCat("Shard everything across the ", input.gpus, " GPUs (--zero 3 / FSDP full shard)"), c);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Suggestion& a, const Suggestion& b) {
+        if (a.fits != b.fits)
+            return a.fits;
+        return a.peakBytes < b.peakBytes;
+    });
+    if (!input.gpu.empty() && !base.fits) {
+        const auto fitting = gpusThatFit(input);
+        if (!fitting.empty()) {
+            PlanInput c = input;
+            c.gpu = fitting.front().gpu.id;
+            out.push_back({strCat("Use a larger GPU: ", fitting.front().gpu.name, " (",
+                                  formatGB(static_cast<double>(fitting.front().gpu.memoryBytesUsable)), " usable)"),
+                           c, base.peakBytes, true});
+        }
+    }
+    return out;
+}
+
+std::vector<SweepPoint> sweep(const PlanInput& input, SweepAxis axis, const std::vector<std::int64_t>& values)
+{
+    std::vector<SweepPoint> points;
+    points.reserve(values.size());
+    PlanInput trial = input;
+    for (const std::int64_t v : values) {
+        (axis == SweepAxis::SeqLen ? trial.seqLen : trial.microBatch) = v;
+        points.push_back({v, evaluate(trial)});
+    }
+    return points;
+}
+
+} // namespace quantlens::core

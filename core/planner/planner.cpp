@@ -1,0 +1,500 @@
+#include "core/planner/planner.h"
+
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+#include "core/util/units.h"
+
+#include <algorithm>
+#include <cmath>
+
+// The estimate of one training (or inference) step's peak, as nvidia-smi shows it for PyTorch +
+// transformers + peft. Structure and derivations: docs/planner-validation.md. In short:
+//   peak = allocated × (1 + allocator fraction) + CUDA context
+//   allocated = max(backward start, optimizer step)
+//     backward start = weights + master + optimizer states + adapters + activations + logits
+//     optimizer step = weights + master + optimizer states + adapters + gradients + step temporaries
+// because gradients are created layer by layer while activations are freed, and the activations
+// and logits are gone by the time optimizer.step() runs.
+namespace quantlens::core {
+
+namespace {
+
+// Bytes of activations saved per token per decoder layer for a bf16 Llama-style block with SDPA,
+// counted from the tensors autograd keeps (modeling_llama.py): two RMSNorms 8h each (fp32 input,
+// bf16 normalised input, output), rotated q (2h) and k (2·kv), v (2·kv), attention output and
+// o_proj input (2h each), MLP gate, act, up, product (2f each). 22h + 4kv + 8f; the measurement
+// (tests/data/planner/measured-peaks.json) agrees within 1% for full finetuning.
+constexpr double kActivationPerHidden = 22;
+constexpr double kActivationPerKv = 4;
+constexpr double kActivationPerIntermediate = 8;
+// peft LoRA adds its dropout output and mask and the rank-r intermediate per adapted input; fitted
+// on the measured peaks (attention targets 0.67 B, MLP targets 4.77 B per input element), since
+// which frozen-layer inputs autograd still keeps depends on the torch/peft versions.
+constexpr double kLoraPerAttentionInput = 0.67;
+constexpr double kLoraPerMlpInput = 4.77;
+// Eager attention keeps the fp32 softmax (4 B) and its bf16 copy (2 B) per score: a·s² per layer
+// and sequence (Korthikanti et al. 2022 count 5 for fp16 with dropout); measured 6.46.
+constexpr double kEagerPerScore = 6.46;
+// Logits at the start of the backward pass: bf16 logits (2), fp32 log-softmax (4), its fp32
+// gradient (4) and the bf16 gradient (2) per token and vocabulary entry (transformers'
+// ForCausalLMLoss upcasts to fp32). Measured: 12 within 1%.
+constexpr double kLogitsBytes16 = 12;
+constexpr double kLogitsBytes32 = 16;
+// Inference prefill: one layer's MLP (gate, up, act, product at 2 B) and norm temporaries.
+constexpr double kInferencePerIntermediate = 8;
+constexpr double kInferencePerHidden = 4;
+// 8-bit optimizer states: bitsandbytes blockwise quantization, one fp32 absmax per 256 values.
+constexpr double kOptimizer8bitBytes = 1.0 + 4.0 / 256.0;
+constexpr std::uint64_t kDdpBucketBytes = 25ull * 1000 * 1000;
+
+struct Shape {
+    double h = 0, kv = 0, q = 0, f = 0, v = 0, layers = 0, heads = 0;
+    double expertsPerToken = 1, experts = 1;
+};
+
+// A model known only by its parameter count gets a Llama-shaped stand-in of the same size:
+// P ≈ 12·L·h² with L ≈ h / 128 (Llama-2-7B: h 4096, L 32), f = 2.6875·h, V = 32000.
+Shape shapeOf(const ModelSpec& m)
+{
+    Shape s;
+    if (m.hasArchitecture) {
+        s.h = m.hidden;
+        s.kv = m.kvDim();
+        s.q = m.qDim();
+        s.f = m.intermediate;
+        s.v = m.vocab;
+        s.layers = m.layers;
+        s.heads = m.heads;
+        s.experts = m.experts;
+        s.expertsPerToken = m.expertsPerToken;
+        return s;
+    }
+    const double p = static_cast<double>(m.parameters.total());
+    s.h = std::max(256.0, std::round(std::cbrt(p * 128.0 / 12.0) / 128.0) * 128.0);
+    s.layers = std::max(1.0, std::round(p / (12.0 * s.h * s.h)));
+    s.heads = s.h / 128.0;
+    s.q = s.kv = s.h;
+    s.f = std::round(2.6875 * s.h);
+    s.v = 32000;
+    return s;
+}
+
+double computeBytes(Precision p)
+{
+    return p == Precision::Fp32 ? 4.0 : 2.0;
+}
+
+double formatBytesPerParam(WeightFormat format, const PlanInput& in, double rowsPerParam)
+{
+    const double b = static_cast<double>(in.quantBlockSize);
+    switch (format) {
+    case WeightFormat::Fp32:
+        return 4;
+    case WeightFormat::Bf16:
+    case WeightFormat::Fp16:
+        return 2;
+    case WeightFormat::Int8:
+        return 1 + 4 * rowsPerParam; // one fp32 scale per output row (LLM.int8 row-wise absmax)
+    case WeightFormat::Nf4:
+    case WeightFormat::Fp4:
+        // bitsandbytes: 4 bits per weight plus an fp32 absmax per block; double quantization
+        // stores the absmax in 8 bits with an fp32 scale per 256 blocks.
+        return in.doubleQuant ? 0.5 + 1 / b + 4 / (256 * b) : 0.5 + 4 / b;
+    }
+    return 2;
+}
+
+WeightFormat defaultWeights(const PlanInput& in)
+{
+    if (in.method == TrainingMethod::Qlora)
+        return WeightFormat::Nf4;
+    switch (in.precision) {
+    case Precision::Fp32:
+    case Precision::Mixed:
+        return in.method == TrainingMethod::Full || in.method == TrainingMethod::Inference ? WeightFormat::Fp32
+                                                                                           : WeightFormat::Bf16;
+    case Precision::Fp16:
+        return WeightFormat::Fp16;
+    case Precision::Bf16:
+        return WeightFormat::Bf16;
+    }
+    return WeightFormat::Bf16;
+}
+
+std::string gb(double bytes)
+{
+    return formatGB(bytes);
+}
+
+std::string count(double n)
+{
+    return formatThousands(static_cast<std::uint64_t>(std::llround(n)));
+}
+
+// r·(in + out) per adapted matrix per layer (peft: A is r×in, B is out×r), times the experts for
+// MLP targets of a mixture.
+struct LoraShape {
+    double parameters = 0;
+    double attentionInputs = 0; // Σ in over adapted attention matrices, per token per layer
+    double mlpInputs = 0;
+};
+
+LoraShape loraShape(const Shape& s, unsigned targets, double rank)
+{
+    LoraShape l;
+    const auto add = [&](unsigned bit, double in, double out, bool mlp) {
+        if (!(targets & bit))
+            return;
+        const double copies = mlp ? s.experts : 1;
+        l.parameters += copies * rank * (in + out) * s.layers;
+        (mlp ? l.mlpInputs : l.attentionInputs) += in * (mlp ? s.expertsPerToken : 1);
+    };
+    add(kLoraQ, s.h, s.q, false);
+    add(kLoraK, s.h, s.kv, false);
+    add(kLoraV, s.h, s.kv, false);
+    add(kLoraO, s.q, s.h, false);
+    add(kLoraGate, s.h, s.f, true);
+    add(kLoraUp, s.h, s.f, true);
+    add(kLoraDown, s.f, s.h, true);
+    return l;
+}
+
+void checkRange(const char* what, std::int64_t value, std::int64_t low, std::int64_t high)
+{
+    if (value < low || value > high)
+        throw UsageError(strCat(what, " ", value, " is out of range: allowed ", low, " to ", high));
+}
+
+} // namespace
+
+PlanOverheads defaultOverheads()
+{
+    PlanOverheads o;
+    // Measured on an H100 80GB (driver 580, CUDA 13, torch 2.11): 770.8 MiB outside the PyTorch
+    // allocator after the first cuBLAS call. Recent drivers on other GPUs report 300-600 MB.
+    o.cudaContextBytes = 808255488ull;
+    // Median of max_memory_reserved / max_memory_allocated - 1 over the measured cases without
+    // checkpointing (1.04-1.12); with checkpointing the measured ratio is larger (1.08-1.40), see
+    // kCheckpointingAllocatorFraction in evaluate().
+    o.allocatorFraction = 0.08;
+    return o;
+}
+
+void validate(const PlanInput& in)
+{
+    checkRange("--seq", in.seqLen, 1, 10'000'000);
+    checkRange("--batch", in.microBatch, 1, 65'536);
+    checkRange("--lora-rank", in.loraRank, 1, 65'536);
+    checkRange("--gpus", in.gpus, 1, 4096);
+    checkRange("--zero", in.zeroStage, 0, 3);
+    checkRange("--blocksize", in.quantBlockSize, 64, 4096);
+    if ((in.quantBlockSize & (in.quantBlockSize - 1)) != 0)
+        throw UsageError(strCat("--blocksize ", in.quantBlockSize, " must be a power of two from 64 to 4096"));
+    if (!(in.loraAlpha > 0) || in.loraAlpha > 1e6)
+        throw UsageError(strCat("--lora-alpha ", in.loraAlpha, " is out of range: allowed above 0 up to 1000000"));
+    if ((in.method == TrainingMethod::Lora || in.method == TrainingMethod::Qlora) && (in.loraTargets & kLoraAll) == 0)
+        throw UsageError("--lora-targets selects no module: choose from q,k,v,o,gate,up,down or all");
+    if (!(in.overheads.allocatorFraction >= 0 && in.overheads.allocatorFraction <= 2))
+        throw UsageError("the allocator fraction is out of range: allowed 0 to 2");
+    if (in.model.parameters.total() == 0)
+        throw UsageError("the model has no parameters: give --model or --params");
+}
+
+const char* componentKey(Component c)
+{
+    static constexpr std::array<const char*, kComponentCount> keys {"weights",        "gradients", "optimizer_states",
+                                                                    "master_weights", "adapters",  "activations",
+                                                                    "logits",         "kv_cache",  "overhead"};
+    return keys[static_cast<std::size_t>(c)];
+}
+
+const char* componentLabel(Component c)
+{
+    static constexpr std::array<const char*, kComponentCount> labels {"Weights",        "Gradients", "Optimizer states",
+                                                                      "Master weights", "Adapters",  "Activations",
+                                                                      "Logits spike",   "KV cache",  "Overhead"};
+    return labels[static_cast<std::size_t>(c)];
+}
+
+PlanResult evaluate(const PlanInput& in)
+{
+    validate(in);
+    PlanResult r;
+    for (std::size_t i = 0; i < kComponentCount; ++i)
+        r.components[i].component = static_cast<Component>(i);
+    const auto set = [&r](Component c, double bytes, std::string formula) {
+        auto& e = r.components[static_cast<std::size_t>(c)];
+        e.bytes = static_cast<std::uint64_t>(std::llround(std::max(0.0, bytes)));
+        e.formula = std::move(formula);
+    };
+
+    const ModelSpec& m = in.model;
+    const Shape s = shapeOf(m);
+    const double total = static_cast<double>(m.parameters.total());
+    const double linear = m.hasArchitecture ? static_cast<double>(m.parameters.linear()) : total;
+    const double other = total - linear; // embeddings, norms, biases, lm_head: kept in 16 bits
+    const double n = static_cast<double>(in.gpus);
+    const bool training = in.method != TrainingMethod::Inference;
+    const bool adapters = in.method == TrainingMethod::Lora || in.method == TrainingMethod::Qlora;
+    const bool full = in.method == TrainingMethod::Full;
+    const double act = computeBytes(in.precision);
+    const WeightFormat format = in.method == TrainingMethod::Full
+        ? (in.precision == Precision::Fp32 || in.precision == Precision::Mixed ? WeightFormat::Fp32
+                                                                               : defaultWeights(in))
+        : in.weights.value_or(defaultWeights(in));
+    r.totalParameters = m.parameters.total();
+
+    // Under ZeRO the model keeps 16-bit weights and gradients with an fp32 master copy (the ZeRO
+    // paper's 2 + 2 + 12 bytes); single-GPU PyTorch AMP keeps the model itself in fp32 instead.
+    const bool zeroMixed = full && in.precision == Precision::Mixed && in.zeroStage > 0;
+    const double rowsPerParam = s.h > 0 ? 1.0 / s.h : 0;
+    const double weightBytes = zeroMixed ? 2.0 : formatBytesPerParam(format, in, rowsPerParam);
+    const bool quantized = format == WeightFormat::Int8 || format == WeightFormat::Nf4 || format == WeightFormat::Fp4;
+    const double otherBytes = quantized ? act : weightBytes;
+    const double shardWeights = in.zeroStage >= 3 ? n : 1;
+    const double shardGrads = in.zeroStage >= 2 ? n : 1;
+    const double shardStates = in.zeroStage >= 1 ? n : 1;
+
+    // Weights.
+    {
+        const double bytes = (linear * weightBytes + other * otherBytes) / shardWeights;
+        std::string f = quantized
+            ? strCat(count(linear), " linear params × ", weightBytes, " B (", toString(format),
+                     in.doubleQuant ? " + double quant" : "", ", block ", in.quantBlockSize, ") + ", count(other),
+                     " other × ", otherBytes, " B")
+            : strCat(count(total), " params × ", weightBytes, " B (", zeroMixed ? "bf16" : toString(format), ")");
+        if (shardWeights > 1)
+            f += strCat(" / ", in.gpus, " GPUs (ZeRO-3)");
+        set(Component::Weights, bytes, f + " = " + gb(bytes));
+    }
+
+    // Trainable parameters and their gradients, states, master copies.
+    const LoraShape lora = loraShape(s, in.loraTargets, in.loraRank);
+    double trainable = 0;
+    double paramBytes = 0; // dtype of the trainable parameters (and of PyTorch's optimizer states)
+    double gradBytes = 0;
+    if (full) {
+        trainable = total;
+        paramBytes = in.precision == Precision::Fp32 || in.precision == Precision::Mixed ? 4 : 2;
+        gradBytes = zeroMixed ? 2 : paramBytes;
+        if (zeroMixed)
+            paramBytes = 4;
+    } else if (adapters) {
+        // peft upcasts adapter weights to fp32 (autocast_adapter_dtype=True) whatever the base.
+        trainable = lora.parameters;
+        paramBytes = 4;
+        gradBytes = 4;
+        r.loraParameters = static_cast<std::uint64_t>(std::llround(lora.parameters));
+        set(Component::Adapters, lora.parameters * 4,
+            strCat(count(lora.parameters), " LoRA params (rank ", in.loraRank, ", ",
+                   loraTargetsToString(in.loraTargets), ", alpha ", in.loraAlpha,
+                   ") × 4 B (fp32) = ", gb(lora.parameters * 4)));
+    }
+    r.trainableParameters = static_cast<std::uint64_t>(std::llround(trainable));
+    if (training) {
+        const double bytes = trainable * gradBytes / shardGrads;
+        set(Component::Gradients, bytes,
+            strCat(count(trainable), " trainable × ", gradBytes, " B",
+                   shardGrads > 1 ? strCat(" / ", in.gpus, " GPUs") : "", " = ", gb(bytes)));
+    } else {
+        set(Component::Gradients, 0, "none: inference");
+    }
+    if (zeroMixed) {
+        const double bytes = total * 4 / shardStates;
+        set(Component::MasterWeights, bytes,
+            strCat(count(total), " params × 4 B (fp32 master) / ", in.gpus, " GPUs = ", gb(bytes)));
+    } else if (full && in.precision == Precision::Mixed) {
+        set(Component::MasterWeights, 0, "none extra: under torch.autocast the fp32 weights are the master copy");
+    } else {
+        set(Component::MasterWeights, 0, "none");
+    }
+
+    double stateBytesPerParam = 0;
+    std::string stateWhat;
+    double stepTemporaries = 0;
+    switch (in.optimizer) {
+    case OptimizerKind::AdamW:
+    case OptimizerKind::PagedAdamW:
+        stateBytesPerParam = 2 * paramBytes;
+        stateWhat = strCat("2 states × ", paramBytes, " B");
+        // torch's foreach AdamW makes a state-sized temporary (sqrt of exp_avg_sq) in step().
+        stepTemporaries = trainable * paramBytes / shardStates;
+        break;
+    case OptimizerKind::AdamW8bit:
+    case OptimizerKind::PagedAdamW8bit:
+        stateBytesPerParam = 2 * kOptimizer8bitBytes;
+        stateWhat = "2 states × (1 B + fp32 absmax per 256)";
+        break;
+    case OptimizerKind::Sgd:
+        stateBytesPerParam = paramBytes;
+        stateWhat = strCat("1 momentum state × ", paramBytes, " B");
+        break;
+    case OptimizerKind::Lion:
+        stateBytesPerParam = paramBytes;
+        stateWhat = strCat("1 momentum state × ", paramBytes, " B");
+        break;
+    case OptimizerKind::Adafactor:
+        // Factored second moment: (rows + cols) fp32 values per matrix, about 2/h per parameter
+        // for the near-square matrices of a transformer; no first moment by default.
+        stateBytesPerParam = s.h > 0 ? 4.0 * 2.0 / s.h : 0;
+        stateWhat = "factored second moment (rows + cols) × 4 B per matrix";
+        break;
+    }
+    if (training) {
+        const double bytes = trainable * stateBytesPerParam / shardStates;
+        set(Component::OptimizerStates, bytes,
+            strCat(count(trainable), " trainable × ", stateWhat, shardStates > 1 ? strCat(" / ", in.gpus, " GPUs") : "",
+                   " = ", gb(bytes)));
+        if (in.optimizer == OptimizerKind::PagedAdamW || in.optimizer == OptimizerKind::PagedAdamW8bit)
+            r.pagedOptimizerBytes = static_cast<std::uint64_t>(std::llround(bytes));
+    } else {
+        set(Component::OptimizerStates, 0, "none: inference");
+        stepTemporaries = 0;
+    }
+
+    // Activations, logits, KV cache.
+    const double tokens = static_cast<double>(in.seqLen) * static_cast<double>(in.microBatch);
+    const double scale = act / 2.0;
+    double activationsAtPeak = 0;
+    double logitsAtPeak = 0;
+    if (training) {
+        double perToken = (kActivationPerHidden * s.h + kActivationPerKv * s.kv
+                           + kActivationPerIntermediate * s.f * s.expertsPerToken)
+            * scale;
+        if (adapters)
+            perToken += kLoraPerAttentionInput * lora.attentionInputs + kLoraPerMlpInput * lora.mlpInputs;
+        double perLayer = perToken * tokens;
+        std::string eager;
+        if (in.attention == AttentionKind::Eager) {
+            const double scores = s.heads * static_cast<double>(in.seqLen) * static_cast<double>(in.seqLen)
+                * static_cast<double>(in.microBatch);
+            perLayer += kEagerPerScore * scores;
+            eager = strCat(" + ", kEagerPerScore, " B × ", count(scores), " attention scores");
+        }
+        const double logits = (in.precision == Precision::Fp32 ? kLogitsBytes32 : kLogitsBytes16) * tokens * s.v;
+        set(Component::Logits, logits,
+            strCat(in.precision == Precision::Fp32 ? kLogitsBytes32 : kLogitsBytes16, " B × ", count(tokens),
+                   " tokens × ", count(s.v), " vocab (logits, fp32 log-softmax and their gradients) = ", gb(logits)));
+        if (in.gradientCheckpointing) {
+            // Each layer keeps its input; one layer is recomputed at a time in the backward pass,
+            // after the logits' buffers are freed (measured: the two do not add up).
+            const double kept = 2 * scale * s.h * tokens * s.layers;
+            const double bytes = kept + perLayer;
+            set(Component::Activations, bytes,
+                strCat(count(s.layers), " layers × ", 2 * scale, " B × ", count(tokens), " tokens × h ", count(s.h),
+                       " (checkpoints) + one layer recomputed (", count(perToken), " B/token", eager,
+                       ") = ", gb(bytes)));
+            const bool logitsDominate = logits >= perLayer;
+            activationsAtPeak = kept + (logitsDominate ? 0 : perLayer);
+            logitsAtPeak = logitsDominate ? logits : 0;
+        } else {
+            const double bytes = perLayer * s.layers;
+            set(Component::Activations, bytes,
+                strCat(count(s.layers), " layers × ", count(tokens), " tokens × ", count(perToken), " B/token", eager,
+                       " = ", gb(bytes)));
+            activationsAtPeak = bytes;
+            logitsAtPeak = logits;
+        }
+        set(Component::KvCache, 0, "none: training does not cache keys and values");
+    } else {
+        const double kv = 2 * s.layers * s.kv * tokens * act;
+        set(Component::KvCache, kv,
+            strCat("2 × ", count(s.layers), " layers × ", count(s.kv), " kv dim × ", count(tokens), " tokens × ", act,
+                   " B = ", gb(kv)));
+        const double bytes
+            = tokens * (kInferencePerIntermediate * s.f * s.expertsPerToken + kInferencePerHidden * s.h) * scale;
+        set(Component::Activations, bytes,
+            strCat(count(tokens), " tokens × (", kInferencePerIntermediate * scale, " B × f ", count(s.f), " + ",
+                   kInferencePerHidden * scale, " B × h) for one layer's prefill = ", gb(bytes)));
+        const double logits = 4 * static_cast<double>(in.microBatch) * s.v;
+        set(Component::Logits, logits,
+            strCat("last position only: 4 B × ", in.microBatch, " × ", count(s.v), " = ", gb(logits)));
+        activationsAtPeak = bytes;
+        logitsAtPeak = logits;
+    }
+
+    // Which moment is the peak.
+    const auto& c = r.components;
+    const auto bytesOf = [&c](Component k) { return static_cast<double>(c[static_cast<std::size_t>(k)].bytes); };
+    const double resident = bytesOf(Component::Weights) + bytesOf(Component::MasterWeights)
+        + bytesOf(Component::OptimizerStates) + bytesOf(Component::Adapters) + bytesOf(Component::KvCache);
+    double extra = 0; // step temporaries, ZeRO-3 gathered layers, DDP buckets
+    const double backwardStart = resident + activationsAtPeak + logitsAtPeak;
+    const double step = resident + bytesOf(Component::Gradients) + stepTemporaries;
+    const bool stepIsPeak = training && step > backwardStart;
+    for (auto& e : r.components)
+        e.bytesAtPeak = e.bytes;
+    const auto atPeak = [&r](Component k, double bytes) {
+        r.components[static_cast<std::size_t>(k)].bytesAtPeak = static_cast<std::uint64_t>(std::llround(bytes));
+    };
+    if (!training) {
+        r.peakPhase = "prefill (weights + KV cache + one layer's activations)";
+    } else if (stepIsPeak) {
+        r.peakPhase = "optimizer step (gradients + states + temporaries; activations freed)";
+        atPeak(Component::Activations, 0);
+        atPeak(Component::Logits, 0);
+        extra += stepTemporaries;
+    } else {
+        r.peakPhase = "start of the backward pass (activations + logits; gradients not yet made)";
+        atPeak(Component::Gradients, 0);
+        atPeak(Component::Activations, activationsAtPeak);
+        atPeak(Component::Logits, logitsAtPeak);
+    }
+    if (in.zeroStage >= 3 && in.gpus > 1 && m.hasArchitecture) {
+        // FSDP/ZeRO-3 gathers the current layer's full parameters and prefetches the next.
+        extra += 2 * (linear / s.layers) * weightBytes;
+    }
+    if (in.gpus > 1 && in.zeroStage == 0 && training)
+        extra += 2 * kDdpBucketBytes;
+    if (quantized && m.hasArchitecture) {
+        // bitsandbytes dequantizes one weight at a time to 16 bits for the matmul.
+        extra += s.h * s.f * act;
+    }
+
+    double allocated = 0;
+    for (const auto& e : r.components)
+        allocated += static_cast<double>(e.bytesAtPeak);
+    allocated += extra;
+    // With checkpointing the allocator caches the logits' and recomputation's blocks at sizes the
+    // rest of the step cannot reuse: measured reserved/allocated 1.08-1.40, mean 1.25.
+    constexpr double kCheckpointingAllocatorFraction = 0.25;
+    const double fraction = in.gradientCheckpointing && training
+        ? std::max(in.overheads.allocatorFraction, kCheckpointingAllocatorFraction)
+        : in.overheads.allocatorFraction;
+    const double allocator = allocated * fraction;
+    const double context = static_cast<double>(in.overheads.cudaContextBytes);
+    const double overhead = context + allocator + extra;
+    set(Component::Overhead, overhead,
+        strCat("CUDA context ", gb(context), " + allocator ", std::llround(fraction * 100), "% of ", gb(allocated),
+               extra > 0 ? strCat(" + temporaries ", gb(extra)) : "", " = ", gb(overhead)));
+    atPeak(Component::Overhead, overhead);
+    r.allocatedBytes = static_cast<std::uint64_t>(std::llround(allocated));
+    std::uint64_t peak = 0;
+    for (const auto& e : r.components)
+        peak += e.bytesAtPeak;
+    r.peakBytes = peak;
+
+    if (!m.hasArchitecture)
+        r.notes.push_back(strCat("architecture unknown: activations sized for a Llama-shaped model with h = ",
+                                 count(s.h), ", ", count(s.layers), " layers, vocabulary 32000"));
+    if (s.experts > 1)
+        r.notes.push_back(strCat("mixture of experts: all ", count(s.experts), " experts are resident; ",
+                                 count(s.expertsPerToken), " are active per token"));
+    if (r.pagedOptimizerBytes > 0)
+        r.notes.push_back(strCat("paged optimizer: up to ", gb(static_cast<double>(r.pagedOptimizerBytes)),
+                                 " of states can be evicted to CPU RAM under memory pressure"));
+    if (!in.gpu.empty()) {
+        r.gpu = findGpu(in.gpu);
+        r.headroomBytes = static_cast<std::int64_t>(r.gpu->memoryBytesUsable) - static_cast<std::int64_t>(peak);
+        r.fits = r.headroomBytes >= 0;
+        if (!r.fits && r.pagedOptimizerBytes > 0 && peak - r.pagedOptimizerBytes <= r.gpu->memoryBytesUsable)
+            r.notes.push_back("fits only if the paged optimizer states spill to CPU RAM (slower steps)");
+        if (!r.gpu->bf16 && in.precision == Precision::Bf16)
+            r.notes.push_back(strCat(r.gpu->name, " has no bf16: compute in fp16 (same memory, less range)"));
+        if (!r.gpu->note.empty())
+            r.notes.push_back(r.gpu->note);
+    }
+    return r;
+}
+
+} // namespace quantlens::core
