@@ -1,0 +1,96 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+// One interface over every quantization scheme (bitsandbytes, teaching, integer, FP8, 16-bit, and
+// ggml's block formats), for the whole-model scan and the Quantization Lab. A scheme quantizes
+// then dequantizes chunks of a tensor ("round trip"); the scan measures the error.
+namespace quantlens::core {
+
+// Whole-tensor statistics a scheme gathers in a first pass (the per-tensor absmax of FP8 and the
+// per-tensor teaching schemes, the sum and count of block absmax behind the double-quantization
+// offset): a few numbers per chunk, merged by the scheme, in any order.
+using SchemeStatistics = std::vector<double>;
+
+// How wide a scale's reach is, for the teaching and integer schemes.
+enum class Granularity : std::uint8_t { Tensor, Channel, Block };
+
+struct SchemeOptions {
+    std::optional<std::uint32_t> blocksize; // default per scheme: 64 for 4-bit, 4096 for dyn8, 64 for per-block
+    bool doubleQuant = false; // bitsandbytes NF4/FP4
+    Granularity granularity = Granularity::Tensor; // teaching and integer schemes
+    float outlierThreshold = 6.0f; // LLM.int8
+};
+
+// Where a chunk sits in its tensor, and what the first pass gathered.
+struct RoundTripContext {
+    std::span<const std::uint64_t> shape; // the tensor's shape, outermost first
+    std::uint64_t first = 0; // index of the chunk's first element in the flat tensor
+    const SchemeStatistics* statistics = nullptr; // merged chunkStatistics; null when not needed
+};
+
+// What the Quantization Lab draws for one block (or row, or tensor, by granularity): the values
+// the scheme can represent there and one block's values before and after.
+struct BlockView {
+    std::uint64_t first = 0; // the block's first element in the tensor
+    float scale = 0.0f; // absmax or scale of the block (fp32, as stored)
+    std::vector<float> levels; // representable values in this block, ascending; empty for FP8/16-bit
+    std::string levelsNote; // what `levels` shows, e.g. "NF4 levels x block absmax"
+    std::vector<float> original;
+    std::vector<float> dequantized;
+    std::vector<std::uint32_t> codes; // stored code of each value (index into the unscaled levels)
+};
+
+class Scheme {
+public:
+    virtual ~Scheme() = default;
+
+    // Short name as the user types it ("nf4", "nf4-dq", "int8", "q4_0") and a readable one.
+    virtual std::string id() const = 0;
+    virtual std::string displayName() const = 0;
+
+    // Storage cost of a tensor of this shape, scales and per-tensor metadata included.
+    virtual double bitsPerParameter(std::span<const std::uint64_t> shape) const = 0;
+    // Chunks handed to roundTrip() start at multiples of this (a block, a group of blocks that share
+    // second-level statistics, a row) and hold whole multiples of it except at the tensor's end.
+    virtual std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const = 0;
+
+    // When true, the scan first calls chunkStatistics on aligned chunks covering the tensor, merges
+    // them with mergeStatistics, and passes the result in RoundTripContext::statistics.
+    virtual bool needsTensorStatistics() const { return false; }
+    virtual SchemeStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const;
+    virtual void mergeStatistics(SchemeStatistics& into, const SchemeStatistics& part) const;
+
+    // Writes the dequantized Q(in) into out (same length). Thread-safe: the scan calls it on
+    // several chunks at once. Throws UsageError when `in` is not aligned as promised.
+    virtual void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const = 0;
+
+    // The unit code levels (before scaling), ascending; empty when there are too many to draw.
+    virtual std::vector<float> unitLevels() const { return {}; }
+    // The Lab's view of block `block` (of chunkAlignment() elements, or blocksize for the
+    // bitsandbytes schemes) of a whole tensor.
+    virtual BlockView viewBlock(std::span<const float> tensor, std::span<const std::uint64_t> shape,
+                                std::uint64_t block) const;
+};
+
+// "nf4", "fp4", "nf4-dq", "fp4-dq", "dyn8", "llm-int8", "int8", "int4", "int8-zp", "int4-zp",
+// "teach2".."teach8", "sym2".."sym8", "fp8-e4m3", "fp8-e5m2", "bf16", "fp16", and ggml's
+// "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k". Throws UsageError naming the
+// unknown id and listing the valid ones, or naming a bad option (blocksize out of range).
+std::shared_ptr<const Scheme> makeScheme(const std::string& id, const SchemeOptions& options = {});
+// A comma-separated list as the user types it: "nf4,fp4,int8,q4_0".
+std::vector<std::shared_ptr<const Scheme>> parseSchemeList(const std::string& list, const SchemeOptions& options = {});
+
+struct SchemeDescription {
+    std::string id;
+    std::string displayName;
+    std::string summary; // one line: what it is and where it comes from
+};
+std::vector<SchemeDescription> listSchemes();
+
+} // namespace quantlens::core
