@@ -168,7 +168,8 @@ std::uint64_t Scanner::chunkFor(std::size_t index) const
 {
     std::uint64_t alignment = std::max<std::uint64_t>(1, m_model.blockAlignment(index));
     for (const auto& scheme : m_options.schemes)
-        alignment = std::lcm(alignment, std::max<std::uint64_t>(1, scheme->chunkAlignment()));
+        alignment
+            = std::lcm(alignment, std::max<std::uint64_t>(1, scheme->chunkAlignment(m_model.tensors()[index].shape)));
     return roundUp(std::max<std::uint64_t>(1, m_options.chunkElements), alignment);
 }
 
@@ -269,6 +270,7 @@ ScanResult Scanner::run()
 void Scanner::scanSmall(std::size_t index, Worker& worker)
 {
     const std::uint64_t n = m_model.tensors()[index].elementCount();
+    const std::span<const std::uint64_t> shape = m_model.tensors()[index].shape;
     const std::span<float> input(worker.input.data(), n);
     const std::span<float> output(worker.output.data(), n);
     if (n != 0)
@@ -278,11 +280,11 @@ void Scanner::scanSmall(std::size_t index, Worker& worker)
     prepass.schemeStatistics.resize(m_options.schemes.size());
     for (std::size_t s = 0; s < m_options.schemes.size(); ++s)
         if (m_options.schemes[s]->needsTensorStatistics())
-            prepass.schemeStatistics[s] = m_options.schemes[s]->chunkStatistics(input);
+            prepass.schemeStatistics[s] = m_options.schemes[s]->chunkStatistics(input, shape);
     worker.weights = ValueHistogram(prepass.min, prepass.max, m_options.weightHistogramBins);
     worker.weights.add(input);
     for (std::size_t s = 0; s < m_options.schemes.size(); ++s) {
-        m_options.schemes[s]->roundTrip(input, output, 0, prepass.schemeStatistics[s]);
+        m_options.schemes[s]->roundTrip(input, output, shape, 0, prepass.schemeStatistics[s]);
         worker.errors[s].add(input, output);
     }
     addBytes(index, 0, n);
@@ -295,6 +297,7 @@ void Scanner::scanSmall(std::size_t index, Worker& worker)
 void Scanner::scanLarge(std::size_t index)
 {
     const std::uint64_t n = m_model.tensors()[index].elementCount();
+    const std::span<const std::uint64_t> shape = m_model.tensors()[index].shape;
     const std::uint64_t chunk = chunkFor(index);
     const std::size_t chunks = std::size_t((n + chunk - 1) / chunk);
     const auto& schemes = m_options.schemes;
@@ -315,7 +318,7 @@ void Scanner::scanLarge(std::size_t index)
             parts[c].schemeStatistics.resize(schemes.size());
             for (std::size_t s = 0; s < schemes.size(); ++s)
                 if (schemes[s]->needsTensorStatistics())
-                    parts[c].schemeStatistics[s] = schemes[s]->chunkStatistics(input);
+                    parts[c].schemeStatistics[s] = schemes[s]->chunkStatistics(input, shape);
         });
     }
     Prepass whole;
@@ -339,7 +342,7 @@ void Scanner::scanLarge(std::size_t index)
         if (m_options.weightHistogramBins != 0)
             worker.weights.add(input);
         for (std::size_t s = 0; s < schemes.size(); ++s) {
-            schemes[s]->roundTrip(input, output, first, whole.schemeStatistics[s]);
+            schemes[s]->roundTrip(input, output, shape, first, whole.schemeStatistics[s]);
             worker.errors[s].add(input, output);
         }
         addBytes(index, first, first + count);
@@ -402,7 +405,7 @@ void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator
             r.elements = n;
             r.originalBytes = info.byteSize;
             r.scheme = scheme.id();
-            r.bitsPerParameter = n != 0 ? scheme.bitsPerParameter(n) : 0.0;
+            r.bitsPerParameter = n != 0 ? scheme.bitsPerParameter(std::span<const std::uint64_t>(info.shape)) : 0.0;
             r.quantizedBytes = std::uint64_t(std::ceil(r.bitsPerParameter * double(n) / 8.0));
             r.error = errors[s].stats();
             r.weightHistogram = weights;

@@ -80,9 +80,10 @@ private:
 class GridScheme : public ScanScheme {
 public:
     std::string id() const override { return "grid"; }
-    std::uint64_t chunkAlignment() const override { return 32; }
-    double bitsPerParameter(std::uint64_t) const override { return 4.0 + 32.0 / 32.0; }
-    void roundTrip(std::span<const float> in, std::span<float> out, std::uint64_t first,
+    using ScanScheme::roundTrip;
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t>) const override { return 32; }
+    double bitsPerParameter(std::span<const std::uint64_t>) const override { return 4.0 + 32.0 / 32.0; }
+    void roundTrip(std::span<const float> in, std::span<float> out, std::span<const std::uint64_t>, std::uint64_t first,
                    const TensorStatistics&) const override
     {
         EXPECT_EQ(first % 32, 0u);
@@ -102,17 +103,20 @@ public:
 class MeanScaleScheme : public ScanScheme {
 public:
     std::string id() const override { return "mean-scale"; }
-    std::uint64_t chunkAlignment() const override { return 1; }
-    double bitsPerParameter(std::uint64_t elements) const override { return 8.0 + 32.0 / double(elements); }
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t>) const override { return 1; }
+    double bitsPerParameter(std::span<const std::uint64_t> shape) const override
+    {
+        return 8.0 + 32.0 / double(shape[0]);
+    }
     bool needsTensorStatistics() const override { return true; }
-    TensorStatistics chunkStatistics(std::span<const float> chunk) const override
+    TensorStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t>) const override
     {
         double sum = 0;
         for (float v : chunk)
             sum += std::fabs(v);
         return {sum, double(chunk.size())};
     }
-    void roundTrip(std::span<const float> in, std::span<float> out, std::uint64_t,
+    void roundTrip(std::span<const float> in, std::span<float> out, std::span<const std::uint64_t>, std::uint64_t,
                    const TensorStatistics& statistics) const override
     {
         const float step = float(statistics.at(0) / statistics.at(1)) / 16;
@@ -125,9 +129,9 @@ public:
 class SlowScheme : public ScanScheme {
 public:
     std::string id() const override { return "slow"; }
-    std::uint64_t chunkAlignment() const override { return 1; }
-    double bitsPerParameter(std::uint64_t) const override { return 16.0; }
-    void roundTrip(std::span<const float> in, std::span<float> out, std::uint64_t,
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t>) const override { return 1; }
+    double bitsPerParameter(std::span<const std::uint64_t>) const override { return 16.0; }
+    void roundTrip(std::span<const float> in, std::span<float> out, std::span<const std::uint64_t>, std::uint64_t,
                    const TensorStatistics&) const override
     {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
