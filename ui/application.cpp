@@ -4,7 +4,9 @@
 #include "core/util/version.h"
 #include "ui/main_window.h"
 #include "ui/models/model_session.h"
+#include "ui/views/bench_view.h"
 #include "ui/views/inspector_view.h"
+#include "ui/views/lab_view.h"
 #include "ui/views/planner_form.h"
 #include "ui/views/planner_view.h"
 
@@ -56,7 +58,11 @@ MainWindow* createMainWindow(const QString& initialFile)
     auto* planner = new PlannerView(window);
     auto* inspector = new InspectorView(session, window);
     window->addWorkspace(QStringLiteral("planner"), QObject::tr("Planner"), planner);
+    auto* lab = new LabView(session, window);
+    auto* bench = new BenchView(window);
     window->addWorkspace(QStringLiteral("inspector"), QObject::tr("Model Inspector"), inspector);
+    window->addWorkspace(QStringLiteral("lab"), QObject::tr("Quantization Lab"), lab);
+    window->addWorkspace(QStringLiteral("bench"), QObject::tr("GPU Bench"), bench);
 
     // The planner remembers the chosen GPU.
     const QString savedGpu = QSettings().value(QStringLiteral("planner/gpu")).toString();

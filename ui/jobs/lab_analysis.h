@@ -1,0 +1,50 @@
+#pragma once
+
+#include "core/metrics/error_accumulator.h"
+#include "core/metrics/value_histogram.h"
+#include "core/model/model.h"
+
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+#include <vector>
+
+namespace quantlens::ui {
+
+// Where the Lab's values come from: a tensor of the open model, or a synthetic distribution.
+enum class SyntheticKind { Normal, HeavyTailed, Outliers };
+
+struct LabRequest {
+    std::shared_ptr<const core::Model> model; // null: synthetic
+    int tensorIndex = -1;
+    SyntheticKind synthetic = SyntheticKind::Normal;
+    std::uint64_t syntheticCount = 1 << 16;
+    std::uint64_t maxElements = 1 << 22; // larger tensors are analysed on their first elements
+    QStringList schemes; // one or two scheme ids (side by side)
+    int blockSize = 64;
+    bool doubleQuant = false;
+    int histogramBins = 120;
+};
+
+struct LabSchemeResult {
+    QString scheme;
+    double bitsPerParameter = 0;
+    std::vector<float> dequantized;
+    core::ErrorStats error;
+    core::ValueHistogram errorHistogram; // signed error, symmetric range
+};
+
+struct LabAnalysis {
+    QString source; // "model.layers.0.mlp.down_proj.weight (first 4,194,304 of …)" or "synthetic: normal(0, 0.02)"
+    std::vector<std::uint64_t> shape;
+    std::vector<float> values;
+    core::ValueHistogram weightHistogram;
+    std::vector<LabSchemeResult> schemes;
+};
+
+// Reads (or generates) the values and runs every scheme on them. Runs on a worker thread; throws
+// quantlens::Error on a bad tensor or scheme.
+LabAnalysis analyse(const LabRequest& request);
+
+} // namespace quantlens::ui

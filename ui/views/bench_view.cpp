@@ -1,0 +1,241 @@
+#include "ui/views/bench_view.h"
+
+#include "core/scan/cpu_benchmark.h"
+#include "core/scan/scan_schemes.h"
+#include "core/util/error.h"
+#include "core/util/units.h"
+#include "gpu/benchmark.h"
+#include "gpu/device.h"
+#include "ui/charts/bar_limit_chart.h"
+#include "ui/views/device_info_panel.h"
+
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+
+#include <optional>
+
+namespace quantlens::ui {
+
+struct BenchRun {
+    core::ProgressSink sink;
+};
+
+struct BenchView::Outcome {
+    std::optional<core::CpuBenchmarkResult> cpu;
+    std::optional<gpu::GpuBenchmarkResult> gpu;
+    QString error;
+    bool cancelled = false;
+};
+
+BenchView::BenchView(QWidget* parent)
+    : QWidget(parent)
+    , m_device(new DeviceInfoPanel(this))
+{
+    setObjectName(QStringLiteral("benchView"));
+    m_run = new QPushButton(gpu::available() ? tr("&Run GPU benchmark") : tr("&Run CPU benchmark"), this);
+    m_run->setToolTip(
+        gpu::available()
+            ? tr("Time NF4 dequantize/quantize and the fused GEMV against the copy bandwidth and cuBLAS")
+            : tr("No GPU: time the NF4 scan on the CPU against the rate of merely reading the same bytes"));
+    m_cancel = new QPushButton(tr("Cancel"), this);
+    m_cancel->setEnabled(false);
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    m_summary = new QLabel(gpu::available() ? tr("Press Run to measure.")
+                                            : tr("No GPU available (%1). The CPU benchmark runs instead.")
+                                                  .arg(QString::fromStdString(gpu::unavailableReason())),
+                           this);
+    m_summary->setWordWrap(true);
+    m_summary->setObjectName(QStringLiteral("benchSummary"));
+    m_chart = new BarLimitChart(this);
+    m_table = new QTableWidget(this);
+    m_table->verticalHeader()->hide();
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setStretchLastSection(true);
+
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_run);
+    buttons->addWidget(m_cancel);
+    buttons->addWidget(m_progress, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(m_device);
+    layout->addLayout(buttons);
+    layout->addWidget(m_summary);
+    layout->addWidget(m_chart, 3);
+    layout->addWidget(m_table, 2);
+
+    connect(m_run, &QPushButton::clicked, this, &BenchView::run);
+    connect(m_cancel, &QPushButton::clicked, this, &BenchView::cancel);
+}
+
+BenchView::~BenchView()
+{
+    cancel();
+    if (m_watcher)
+        m_watcher->waitForFinished();
+}
+
+bool BenchView::isRunning() const
+{
+    return m_watcher && m_watcher->isRunning();
+}
+
+QString BenchView::summaryText() const
+{
+    return m_summary->text();
+}
+
+void BenchView::setCpuParameters(quint64 parameters)
+{
+    m_cpuParameters = parameters;
+}
+
+void BenchView::cancel()
+{
+    if (m_runState)
+        m_runState->sink.cancel();
+}
+
+void BenchView::run()
+{
+    if (isRunning())
+        return;
+    m_run->setEnabled(false);
+    m_cancel->setEnabled(true);
+    m_progress->setRange(0, 0);
+    m_summary->setText(tr("Measuring… (the machine should be otherwise idle)"));
+    auto state = std::make_shared<BenchRun>();
+    m_runState = state;
+    auto outcome = std::make_shared<Outcome>();
+    const bool useGpu = gpu::available();
+    const quint64 cpuParameters = m_cpuParameters;
+    m_watcher = new QFutureWatcher<void>(this);
+    connect(m_watcher, &QFutureWatcher<void>::finished, this, [this, outcome] {
+        m_watcher->deleteLater();
+        m_watcher = nullptr;
+        m_run->setEnabled(true);
+        m_cancel->setEnabled(false);
+        m_progress->setRange(0, 1);
+        m_progress->setValue(1);
+        showOutcome(*outcome);
+        Q_EMIT benchmarkFinished();
+    });
+    m_watcher->setFuture(QtConcurrent::run([state, outcome, useGpu, cpuParameters] {
+        try {
+            if (useGpu) {
+                outcome->gpu = gpu::runGpuBenchmark(gpu::GpuBenchmarkOptions {}, &state->sink);
+            } else {
+                core::CpuBenchmarkOptions options;
+                options.parameters = cpuParameters;
+                auto schemes = core::makeScanSchemes("nf4", 64, false);
+                outcome->cpu = core::runCpuBenchmark(options, schemes.front(), state->sink);
+            }
+        } catch (const CancelledError&) {
+            outcome->cancelled = true;
+        } catch (const std::exception& e) {
+            outcome->error = QString::fromStdString(e.what());
+        }
+    }));
+}
+
+void BenchView::showOutcome(const Outcome& outcome)
+{
+    if (outcome.cancelled) {
+        m_summary->setText(tr("Cancelled."));
+        return;
+    }
+    if (!outcome.error.isEmpty()) {
+        m_summary->setText(
+            tr("<span style='color:#c00000'>Benchmark failed: %1</span>").arg(outcome.error.toHtmlEscaped()));
+        return;
+    }
+    m_table->clear();
+    if (outcome.cpu) {
+        const auto& r = *outcome.cpu;
+        m_summary->setText(tr("CPU, %1 threads, %2 BF16 parameters, scheme %3: the scan runs at <b>%4 M params/s</b>, "
+                              "%5% of the memory-read bound (%6 M params/s).")
+                               .arg(r.threads)
+                               .arg(QString::fromStdString(core::formatThousands(r.parameters)))
+                               .arg(QString::fromStdString(r.scheme))
+                               .arg(r.scanParametersPerSecond / 1e6, 0, 'f', 1)
+                               .arg(r.fractionOfReadBound * 100, 0, 'f', 1)
+                               .arg(r.readBoundParametersPerSecond / 1e6, 0, 'f', 1));
+        BarLimitData data;
+        data.title = tr("CPU rates (M parameters/s)");
+        data.valueTitle = tr("M params/s");
+        BarLimitData::Set set {tr("measured"), {}};
+        m_table->setColumnCount(4);
+        m_table->setHorizontalHeaderLabels({tr("Measurement"), tr("What"), tr("M params/s"), tr("GB/s of BF16 read")});
+        m_table->setRowCount(int(r.rows.size()));
+        int row = 0;
+        for (const auto& x : r.rows) {
+            data.categories << QString::fromStdString(x.name);
+            set.values << x.parametersPerSecond / 1e6;
+            const QStringList cells {QString::fromStdString(x.name), QString::fromStdString(x.what),
+                                     QString::number(x.parametersPerSecond / 1e6, 'f', 1),
+                                     QString::number(x.bytesPerSecond / 1e9, 'f', 2)};
+            for (int c = 0; c < cells.size(); ++c)
+                m_table->setItem(row, c, new QTableWidgetItem(cells[c]));
+            ++row;
+        }
+        data.sets << set;
+        data.limit = r.readBoundParametersPerSecond / 1e6;
+        data.limitLabel = tr("memory-read bound");
+        m_chart->setData(data);
+        return;
+    }
+    if (outcome.gpu) {
+        const auto& r = *outcome.gpu;
+        m_summary->setText(tr("%1: device-to-device copy %2 GB/s (read + write). NF4 block size %3, median of %4 runs.")
+                               .arg(QString::fromStdString(r.device.name))
+                               .arg(r.copyGbPerSecond, 0, 'f', 0)
+                               .arg(r.blocksize)
+                               .arg(r.repetitions));
+        BarLimitData data;
+        data.title = tr("Achieved GB/s per weight shape");
+        data.valueTitle = tr("GB/s");
+        BarLimitData::Set deq {tr("NF4→bf16 dequantize"), {}};
+        BarLimitData::Set deqDq {tr("dequantize (double quant)"), {}};
+        BarLimitData::Set quant {tr("bf16→NF4 quantize"), {}};
+        QStringList headers {tr("Shape"), tr("dequant ms"), tr("% copy"), tr("DQ % copy"), tr("quant % copy")};
+        int maxBatches = 0;
+        for (const auto& s : r.shapes)
+            maxBatches = std::max(maxBatches, int(s.gemv.size()));
+        for (int b = 0; b < maxBatches && !r.shapes.empty(); ++b)
+            headers << tr("GEMV b=%1 speedup").arg(r.shapes.front().gemv[std::size_t(b)].batch);
+        m_table->setColumnCount(int(headers.size()));
+        m_table->setHorizontalHeaderLabels(headers);
+        m_table->setRowCount(int(r.shapes.size()));
+        int row = 0;
+        for (const auto& s : r.shapes) {
+            const QString shape = QStringLiteral("%1×%2").arg(s.rows).arg(s.cols);
+            data.categories << shape;
+            deq.values << s.dequantize.gbPerSecond;
+            deqDq.values << s.dequantizeDoubleQuant.gbPerSecond;
+            quant.values << s.quantize.gbPerSecond;
+            QStringList cells {shape, QString::number(s.dequantize.milliseconds, 'f', 4),
+                               QString::number(s.dequantize.copyFraction * 100, 'f', 1),
+                               QString::number(s.dequantizeDoubleQuant.copyFraction * 100, 'f', 1),
+                               QString::number(s.quantize.copyFraction * 100, 'f', 1)};
+            for (const auto& g : s.gemv)
+                cells << QStringLiteral("%1×").arg(g.speedup, 0, 'f', 2);
+            for (int c = 0; c < cells.size(); ++c)
+                m_table->setItem(row, c, new QTableWidgetItem(cells[c]));
+            ++row;
+        }
+        data.sets << deq << deqDq << quant;
+        data.limit = r.copyGbPerSecond;
+        data.limitLabel = tr("measured copy bandwidth");
+        m_chart->setData(data);
+    }
+}
+
+} // namespace quantlens::ui
