@@ -8,5 +8,6 @@
 namespace quantlens::cli {
 
 void setupDevicesCommand(CLI::App& app);
+void setupPlanCommand(CLI::App& app);
 
 } // namespace quantlens::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv)
     app.footer("Run 'quantlens-cli COMMAND --help' for a command's options.");
 
     cli::setupDevicesCommand(app);
+    cli::setupPlanCommand(app);
 
     try {
         app.parse(argc, argv);
