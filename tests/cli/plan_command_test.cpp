@@ -1,0 +1,88 @@
+#include "run_cli.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using ::testing::HasSubstr;
+
+TEST(PlanCommand, PrintsABreakdownWithBarsAndTheGpuAnswer)
+{
+    const auto r = runCli({"plan", "--model", "llama-2-7b", "--method", "qlora", "--gpu", "rtx-4090"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("6,738,415,616 parameters"));
+    EXPECT_THAT(r.out, HasSubstr("\u2588"));
+    EXPECT_THAT(r.out, HasSubstr("GiB"));
+    EXPECT_THAT(r.out, HasSubstr("Fits       yes"));
+    EXPECT_THAT(r.out, HasSubstr("Largest micro-batch that fits"));
+}
+
+TEST(PlanCommand, JsonHasEveryPromisedKey)
+{
+    const auto r = runCli({"plan", "--model", "llama-3.1-8b", "--method", "lora", "--gpu", "a100-80gb", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("model").at("name"), "llama-3.1-8b");
+    EXPECT_EQ(j.at("model").at("parameters").get<std::uint64_t>(), 8'030'261'248ULL);
+    EXPECT_GT(j.at("model").at("trainable_parameters").get<std::uint64_t>(), 0u);
+    for (const char* key : {"weights", "gradients", "optimizer_states", "master_weights", "adapters", "activations",
+                            "kv_cache", "overhead"})
+        EXPECT_TRUE(j.at("breakdown_bytes").contains(key)) << key;
+    EXPECT_GT(j.at("peak_bytes").get<std::uint64_t>(), 16'000'000'000ULL);
+    EXPECT_EQ(j.at("gpu").at("name"), "NVIDIA A100 80GB (SXM)");
+    EXPECT_EQ(j.at("gpu").at("memory_bytes").get<std::uint64_t>(), 81920ULL * 1048576);
+    EXPECT_TRUE(j.at("gpu").at("fits").get<bool>());
+    EXPECT_GT(j.at("max_micro_batch").get<std::int64_t>(), 1);
+    EXPECT_GT(j.at("max_seq_len").get<std::int64_t>(), 2048);
+}
+
+TEST(PlanCommand, SimpleModeReproducesTheTeachingTable)
+{
+    const auto r = runCli({"plan", "--params", "7e9", "--simple", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_DOUBLE_EQ(j.at("simple").at("baseline").at("total_bytes").get<double>(), 98e9);
+    EXPECT_DOUBLE_EQ(j.at("simple").at("quantized").at("total_bytes").get<double>(), 24.5e9);
+    EXPECT_DOUBLE_EQ(j.at("simple").at("reduction").get<double>(), 0.75);
+    EXPECT_DOUBLE_EQ(j.at("simple").at("baseline").at("optimizer_states_bytes").get<double>(), 56e9);
+    const auto human = runCli({"plan", "--params", "7B", "--simple"});
+    EXPECT_THAT(human.out, HasSubstr("98.00 GB"));
+    EXPECT_THAT(human.out, HasSubstr("24.50 GB"));
+    EXPECT_THAT(human.out, HasSubstr("Reduction: 75.0%"));
+}
+
+TEST(PlanCommand, UnknownPresetExitsTwoListingTheClosestNames)
+{
+    const auto r = runCli({"plan", "--model", "mistral-7"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("closest: mistral-7b"));
+}
+
+TEST(PlanCommand, UnknownGpuExitsTwoListingTheClosestNames)
+{
+    const auto r = runCli({"plan", "--model", "llama-2-7b", "--gpu", "h10"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("unknown GPU 'h10'; closest: h100"));
+}
+
+TEST(PlanCommand, OutOfRangeNumberExitsTwoSayingTheRange)
+{
+    const auto r = runCli({"plan", "--params", "7B", "--batch", "0"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("--batch 0 is out of range: allowed 1 to 65536"));
+}
+
+TEST(PlanCommand, ConfigMissingAFieldExitsOneNamingFieldAndFile)
+{
+    const auto r = runCli({"plan", "--model", QUANTLENS_TEST_DATA_DIR "/planner/config-missing-vocab.json"});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_THAT(r.err, HasSubstr("vocab_size"));
+    EXPECT_THAT(r.err, HasSubstr("config-missing-vocab.json"));
+}
+
+TEST(PlanCommand, MissingModelIsAUsageError)
+{
+    const auto r = runCli({"plan"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("--model PRESET|config.json or --params N"));
+}
