@@ -104,8 +104,10 @@ core::PlanInput toPlanInput(const PlanOptions& o)
             throw UsageError(strCat("--cuda-context-mib ", o.cudaContextMiB, " is out of range: allowed 0 to 65536"));
         in.overheads.cudaContextBytes = static_cast<std::uint64_t>(o.cudaContextMiB * 1048576.0);
     }
-    if (o.allocatorFraction >= 0)
+    if (o.allocatorFraction >= 0) {
         in.overheads.allocatorFraction = o.allocatorFraction;
+        in.overheads.checkpointingAllocatorFraction = o.allocatorFraction;
+    }
     if (in.model.parameters.total() > 0)
         core::validate(in);
     return in;
@@ -309,7 +311,9 @@ void setupPlanCommand(CLI::App& app)
     sub->add_option("--gpus", o->gpus, "Number of GPUs (data parallel)")->capture_default_str();
     sub->add_option("--zero", o->zero, "ZeRO stage 0|1|2|3 (3 = FSDP full shard)")->capture_default_str();
     sub->add_option("--cuda-context-mib", o->cudaContextMiB, "CUDA context outside the allocator (default 770.8)");
-    sub->add_option("--allocator-fraction", o->allocatorFraction, "Allocator reserve above allocated (default 0.08)");
+    sub->add_option(
+        "--allocator-fraction", o->allocatorFraction,
+        "Allocator reserve as a fraction of the memory beyond the weights (default 0.09, 0.30 with checkpointing)");
     sub->add_flag("--simple", o->simple, "The teaching table: parameters x bits per component");
     sub->add_option("--bits", o->bits, "--simple: quantized column bits weights,gradients,optimizer,activations")
         ->capture_default_str();

@@ -41,8 +41,12 @@ enum LoraTarget : unsigned {
 struct PlanOverheads {
     // CUDA context + cuBLAS workspace as nvidia-smi sees it, outside the PyTorch allocator.
     std::uint64_t cudaContextBytes = 0;
-    // max_memory_reserved / max_memory_allocated - 1: caching-allocator rounding and fragmentation.
+    // (max_memory_reserved - max_memory_allocated) / (max_memory_allocated - weights): the caching
+    // allocator's rounding and fragmentation, which grows with the transient tensors of a step, not
+    // with weights allocated once at load.
     double allocatorFraction = 0.0;
+    // The same with gradient checkpointing, where the measured reserve is larger and more variable.
+    double checkpointingAllocatorFraction = 0.0;
 };
 PlanOverheads defaultOverheads();
 

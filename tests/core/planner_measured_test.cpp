@@ -11,9 +11,10 @@
 // The planner against real peaks of full training steps on an H100 (scripts/measure_peaks.py:
 // torch 2.11, transformers 5.17, peft 0.21; random weights built from the configs). Tolerances:
 // allocated memory (what the formulas model) within 5%; nvidia-smi's total, which adds the
-// caching allocator's fragmentation, within 5% without checkpointing and 15% with it (the
-// allocator's reserve under checkpointing varies from 8% to 40% between cases: one calibrated
-// fraction cannot follow it). docs/planner-validation.md lists every case.
+// caching allocator's fragmentation, within 5% for training without checkpointing, 8% for the
+// inference prefill and 15% with checkpointing (the allocator's reserve under checkpointing varies
+// from 11% to 49% of the non-weight memory between cases: one calibrated fraction cannot follow it).
+// docs/planner-validation.md lists every case.
 using namespace quantlens::core;
 
 namespace {
@@ -92,6 +93,9 @@ TEST(PlannerMeasured, PredictsEveryMeasuredPeakWithinTheStatedTolerance)
                     c.at("attn").get<std::string>().c_str(), r.allocatedBytes / 1e9, allocated / 1e9, allocatedError,
                     r.peakBytes / 1e9, smi / 1e9, smiError);
         EXPECT_LE(std::fabs(allocatedError), 5.0) << c.dump();
-        EXPECT_LE(std::fabs(smiError), in.gradientCheckpointing ? 15.0 : 5.0) << c.dump();
+        const double smiTolerance = in.gradientCheckpointing ? 15.0
+            : in.method == TrainingMethod::Inference         ? 8.0
+                                                             : 5.0;
+        EXPECT_LE(std::fabs(smiError), smiTolerance) << c.dump();
     }
 }
