@@ -1,0 +1,71 @@
+#pragma once
+
+#include "core/util/progress.h"
+#include "gpu/device.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// `quantlens-cli bench --device cuda`: how close our kernels come to the card's own limit. Every
+// figure is the median of many runs timed with CUDA events after a warm-up, on buffers rotated so
+// that their total exceeds the L2 cache, measured in one run beside the device-to-device copy
+// bandwidth (bytes read + written) and cuBLAS's bf16 GEMV (cublasGemmEx) they are compared with.
+namespace quantlens::gpu {
+
+struct GpuBenchmarkOptions {
+    struct Shape {
+        std::int64_t rows = 0;
+        std::int64_t cols = 0;
+    };
+    std::vector<Shape> shapes {{4096, 4096}, {8192, 8192}, {4096, 14336}, {14336, 4096}, {8192, 28672}};
+    std::vector<int> batches {1, 4, 16};
+    int blocksize = 64;
+    int warmup = 5;
+    int repetitions = 50;
+};
+
+struct GpuKernelTiming {
+    double milliseconds = 0.0; // median
+    double bytesMoved = 0.0; // bytes read + written, counted once
+    double gbPerSecond = 0.0;
+    double copyFraction = 0.0; // gbPerSecond / copy bandwidth
+    double elementsPerSecond = 0.0;
+};
+
+struct GpuGemvTiming {
+    int batch = 1;
+    double oursMilliseconds = 0.0;
+    double cublasMilliseconds = 0.0;
+    double speedup = 0.0; // cublas / ours
+    double oursGbPerSecond = 0.0;
+    double maxRelativeDifference = 0.0; // ours vs cuBLAS on the dequantized weight, max |d| / max |y|
+};
+
+struct GpuShapeResult {
+    std::int64_t rows = 0;
+    std::int64_t cols = 0;
+    GpuKernelTiming dequantize; // NF4 -> bf16
+    GpuKernelTiming dequantizeDoubleQuant; // NF4 with DQ -> bf16
+    GpuKernelTiming quantize; // bf16 -> NF4
+    GpuKernelTiming quantizeDoubleQuant;
+    std::vector<GpuGemvTiming> gemv;
+};
+
+struct GpuBenchmarkResult {
+    DeviceInfo device;
+    int blocksize = 64;
+    int repetitions = 0;
+    double copyGbPerSecond = 0.0; // device-to-device cudaMemcpy, bytes read + written
+    std::vector<GpuShapeResult> shapes;
+};
+
+// Throws UnsupportedError naming the reason when no GPU can run it.
+GpuBenchmarkResult runGpuBenchmark(const GpuBenchmarkOptions& options, const core::ProgressSink* progress = nullptr);
+
+nlohmann::json toJson(const GpuBenchmarkResult& result);
+std::string formatGpuBenchmark(const GpuBenchmarkResult& result);
+
+} // namespace quantlens::gpu

@@ -1,0 +1,30 @@
+#include "bnb_device.cuh"
+
+#include "core/quant/bnb_tables.h"
+#include "cuda_check.h"
+
+namespace quantlens::gpu::detail {
+
+FourBitCodes fourBitCodes(FourBitType type)
+{
+    const float* source = type == FourBitType::Nf4 ? core::kNf4Code : core::kFp4Code;
+    FourBitCodes codes;
+    for (int i = 0; i < 16; ++i)
+        codes.values[i] = source[i];
+    return codes;
+}
+
+DynamicCodes dynamicCodes()
+{
+    DynamicCodes codes;
+    for (int i = 0; i < 256; ++i)
+        codes.values[i] = core::kDynamicCode[i];
+    return codes;
+}
+
+void checkLaunch(const char* kernel)
+{
+    checkCuda(cudaGetLastError(), kernel);
+}
+
+} // namespace quantlens::gpu::detail

@@ -1,0 +1,130 @@
+#include "core/util/error.h"
+#include "core/util/float16.h"
+#include "gpu/nf4_gemv.h"
+#include "gpu_test_support.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace quantlens::gpu {
+namespace {
+
+using testing::HasSubstr;
+using testing::ThrowsMessage;
+
+struct GemvCase {
+    std::int64_t rows;
+    std::int64_t cols;
+    int batch;
+    int blocksize;
+    FloatType activation;
+};
+
+std::string gemvName(const testing::TestParamInfo<GemvCase>& info)
+{
+    const GemvCase& c = info.param;
+    return std::to_string(c.rows) + "x" + std::to_string(c.cols) + "Batch" + std::to_string(c.batch) + "Bs"
+        + std::to_string(c.blocksize) + floatTypeName(c.activation);
+}
+
+std::uint16_t toHalfBits(float v, FloatType type)
+{
+    return type == FloatType::BF16 ? core::floatToBf16(v) : core::floatToFp16(v);
+}
+
+float fromHalfBits(std::uint16_t bits, FloatType type)
+{
+    return type == FloatType::BF16 ? core::bf16ToFloat(bits) : core::fp16ToFloat(bits);
+}
+
+class Gemv : public testing::TestWithParam<GemvCase> { };
+
+// y = x W^T against a double-precision product of the same dequantized weight (downloaded from
+// dequantize4bit) and the same rounded activations; the only differences are fp32 accumulation
+// order and the final rounding to 16 bits.
+TEST_P(Gemv, MatchesADoublePrecisionProductOfTheDequantizedWeight)
+{
+    QUANTLENS_REQUIRE_GPU();
+    const GemvCase& c = GetParam();
+    std::mt19937 rng(42 + unsigned(c.rows + c.batch));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> weight(std::size_t(c.rows * c.cols));
+    for (float& w : weight)
+        w = normal(rng) * 0.02f;
+    std::vector<std::uint16_t> x(std::size_t(c.batch * c.cols));
+    for (auto& v : x)
+        v = toHalfBits(normal(rng), c.activation);
+
+    Stream stream;
+    const DeviceBuffer deviceWeight = DeviceBuffer::fromHost(std::span<const float>(weight));
+    FourBitTensor q = allocateFourBit(c.rows * c.cols, c.blocksize, FourBitType::Nf4, false);
+    quantize4bit(stream, deviceWeight, FloatType::F32, q);
+    DeviceBuffer dequantized(weight.size() * 4);
+    dequantize4bit(stream, q, FloatType::F32, dequantized);
+    const DeviceBuffer deviceX = DeviceBuffer::fromHost(std::span<const std::uint16_t>(x));
+    DeviceBuffer y(std::size_t(c.batch * c.rows) * 2);
+    y.fill(0xff); // NaN in both 16-bit types: an unwritten output cannot pass
+    gemv4bit(stream, q, GemvShape {c.rows, c.cols, c.batch}, deviceX, c.activation, y);
+    stream.synchronize();
+    const auto w = dequantized.download<float>();
+    const auto out = y.download<std::uint16_t>();
+
+    double maxError = 0.0;
+    double maxValue = 0.0;
+    for (int b = 0; b < c.batch; ++b) {
+        for (std::int64_t r = 0; r < c.rows; ++r) {
+            double expected = 0.0;
+            for (std::int64_t k = 0; k < c.cols; ++k)
+                expected += double(w[std::size_t(r * c.cols + k)])
+                    * double(fromHalfBits(x[std::size_t(b * c.cols + k)], c.activation));
+            const double found = fromHalfBits(out[std::size_t(b * c.rows + r)], c.activation);
+            ASSERT_TRUE(std::isfinite(found)) << "row " << r << " batch " << b << " was not written";
+            maxError = std::max(maxError, std::abs(found - expected));
+            maxValue = std::max(maxValue, std::abs(expected));
+        }
+    }
+    // One 16-bit rounding of the largest value (bf16 2^-9, fp16 2^-12 relative) plus fp32 accumulation bounds the
+    // error.
+    const double tolerance = (c.activation == FloatType::BF16 ? 1.0 / 256 : 1.0 / 1024) * maxValue;
+    EXPECT_LE(maxError, tolerance) << "largest |y| " << maxValue;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Gemv,
+    testing::Values(GemvCase {64, 1024, 1, 64, FloatType::BF16}, GemvCase {37, 320, 1, 64, FloatType::BF16},
+                    GemvCase {37, 2112, 3, 32, FloatType::F16}, GemvCase {130, 4096, 4, 128, FloatType::BF16},
+                    GemvCase {61, 1536, 7, 256, FloatType::F16}, GemvCase {256, 3072, 16, 64, FloatType::BF16},
+                    GemvCase {9, 4096, 16, 4096, FloatType::F16}),
+    gemvName);
+
+TEST(Gemv, RejectsShapesItCannotTileNamingTheValue)
+{
+    QUANTLENS_REQUIRE_GPU();
+    Stream stream;
+    FourBitTensor q = allocateFourBit(10 * 96, 32, FourBitType::Nf4, false);
+    DeviceBuffer x(96 * 2 * 17);
+    DeviceBuffer y(10 * 2 * 17);
+    EXPECT_THAT(
+        [&] {
+            gemv4bit(stream, q, GemvShape {10, 96, 17}, x, FloatType::BF16, y);
+        },
+        ThrowsMessage<UsageError>(HasSubstr("GEMV batch 17 is outside 1 ... 16")));
+    FourBitTensor odd = allocateFourBit(10 * 100, 32, FourBitType::Nf4, false);
+    EXPECT_THAT(
+        [&] {
+            gemv4bit(stream, odd, GemvShape {10, 100, 1}, x, FloatType::BF16, y);
+        },
+        ThrowsMessage<UnsupportedError>(HasSubstr("column count (100) to be a multiple of 32")));
+    FourBitTensor nested = allocateFourBit(10 * 96, 32, FourBitType::Nf4, true);
+    EXPECT_THAT(
+        [&] {
+            gemv4bit(stream, nested, GemvShape {10, 96, 1}, x, FloatType::BF16, y);
+        },
+        ThrowsMessage<UnsupportedError>(HasSubstr("without double quantization")));
+}
+
+} // namespace
+} // namespace quantlens::gpu
