@@ -46,7 +46,9 @@ inline constexpr float kNf4Threshold[15] = {
 };
 
 // bitsandbytes' FP4 (1 sign bit, 3 magnitude bits, normalised by 12) by 4-bit index; bit 3 is
-// the sign. Index 8 is +0.0 in bitsandbytes' table (codes/fp4.bin), not -0.0.
+// the sign. Index 8 is -0.0: the kernels decode (lut[q & 7] * sign) * absmax, which gives -0.0 for
+// code 0b1000 (the golden dequant.bin has it), although the Python-side table quant_state.code
+// (tests/data/bnb-vectors/codes/fp4.bin) holds +0.0 there.
 inline constexpr float kFp4Code[16] = {
     0.0f,
     0.0052083334885537624f,
@@ -56,7 +58,7 @@ inline constexpr float kFp4Code[16] = {
     0.5f,
     0.1666666716337204f,
     0.25f,
-    0.0f,
+    -0.0f,
     -0.0052083334885537624f,
     -0.6666666865348816f,
     -1.0f,
@@ -145,11 +147,12 @@ QUANTLENS_HOST_DEVICE inline std::uint8_t quantizeNf4Value(float x)
     return x > -0.8480964004993439f ? 0b0001 : 0b0000;
 }
 
-// dQuantizeFP4: the sign from x < 0 (so -0.0 keeps sign 0 and NaN gives 0b0000), then the tree on
-// |x| with strict comparisons.
+// dQuantizeFP4: the sign from x < 0, then the tree on |x| with strict comparisons. -0.0 and NaN
+// get sign 0. bitsandbytes' kernels run with flush-to-zero, so a negative subnormal reads as -0.0
+// and gets sign 0 too (boundaries_4bit in the golden vectors): hence -FLT_MIN, not 0, below.
 QUANTLENS_HOST_DEVICE inline std::uint8_t quantizeFp4Value(float x)
 {
-    const std::uint8_t sign = x < 0.0f ? 0b1000 : 0b0000;
+    const std::uint8_t sign = x <= -0x1p-126f ? 0b1000 : 0b0000;
     const float a = x < 0.0f ? -x : x;
     std::uint8_t magnitude;
     if (a > 0.29166667f) {

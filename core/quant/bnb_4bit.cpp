@@ -1,0 +1,313 @@
+#include "core/quant/bnb_4bit.h"
+
+#include "core/quant/block_parallel.h"
+#include "core/quant/bnb_dynamic8.h"
+#include "core/quant/bnb_tables.h"
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+
+#include <algorithm>
+#include <bit>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+
+// The optimised 4-bit path and the functions both paths share. The reference loop is in
+// bnb_4bit_reference.cpp; this file must give its bytes exactly.
+//
+// Speed comes from three things that do not change a single result: the decision trees become
+// "count the thresholds x is above" (the thresholds ascend and the tree's comparisons are strict,
+// so the count is the tree's leaf, and NaN counts 0 as the tree gives code 0), computed four lanes
+// at a time with GCC vector extensions; the block absmax is a max over the magnitude bits as
+// integers (the same order for non-NaN floats; a block holding a NaN falls back to fmaxf); and
+// dequantization scales the 16 codes once per block, which is the same fp32 product per element.
+namespace quantlens::core {
+
+namespace {
+
+using Float4 = float __attribute__((vector_size(16)));
+using Int4 = std::int32_t __attribute__((vector_size(16)));
+using UInt4 = std::uint32_t __attribute__((vector_size(16)));
+
+constexpr std::uint32_t kMaxBlocksize = 4096;
+
+// FP4 magnitude bits by the number of kFp4Threshold values |x| is above (dQuantizeFP4's leaves
+// in ascending order of magnitude).
+constexpr std::uint8_t kFp4MagnitudeByRank[8] = {0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011};
+
+Float4 load4(const float* p)
+{
+    Float4 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+UInt4 bitsOf(Float4 v)
+{
+    UInt4 u;
+    std::memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+Float4 floatsOf(UInt4 u)
+{
+    Float4 v;
+    std::memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+// max |x| over count values (count a multiple of 8), as fmaxf from -FLT_MAX would give it.
+float blockAbsmax(const float* x, std::uint32_t count)
+{
+    UInt4 m0 = {0, 0, 0, 0};
+    UInt4 m1 = {0, 0, 0, 0};
+    for (std::uint32_t i = 0; i < count; i += 8) {
+        const UInt4 a = bitsOf(load4(x + i)) & 0x7fffffffu;
+        const UInt4 b = bitsOf(load4(x + i + 4)) & 0x7fffffffu;
+        m0 = a > m0 ? a : m0;
+        m1 = b > m1 ? b : m1;
+    }
+    m0 = m1 > m0 ? m1 : m0;
+    const std::uint32_t top = std::max(std::max(m0[0], m0[1]), std::max(m0[2], m0[3]));
+    if (top <= 0x7f800000u)
+        return std::bit_cast<float>(top);
+    float result = -FLT_MAX; // a NaN in the block: fmaxf ignores it
+    for (std::uint32_t i = 0; i < count; ++i)
+        result = std::fmax(result, std::fabs(x[i]));
+    return result;
+}
+
+Int4 nf4Codes(Float4 x)
+{
+    Int4 count = {0, 0, 0, 0};
+    for (float threshold : kNf4Threshold)
+        count -= x > threshold; // a true lane is -1
+    return count;
+}
+
+Int4 fp4Codes(Float4 x)
+{
+    const Float4 a = floatsOf(bitsOf(x) & 0x7fffffffu);
+    Int4 rank = {0, 0, 0, 0};
+    for (float threshold : kFp4Threshold)
+        rank -= a > threshold;
+    const Int4 negative = x <= -0x1p-126f; // flush-to-zero, as quantizeFp4Value
+
+    Int4 codes;
+    for (int lane = 0; lane < 4; ++lane)
+        codes[lane] = kFp4MagnitudeByRank[rank[lane]] | (negative[lane] & 0b1000);
+    return codes;
+}
+
+// Quantizes count values (a multiple of 8) scaled by `inverse` into count / 2 bytes.
+template <FourBitType kType> void packBlock(const float* x, std::uint32_t count, float inverse, std::uint8_t* packed)
+{
+    const Float4 scale = {inverse, inverse, inverse, inverse};
+    for (std::uint32_t i = 0; i < count; i += 8) {
+        const Float4 a = load4(x + i) * scale;
+        const Float4 b = load4(x + i + 4) * scale;
+        const Int4 qa = kType == FourBitType::Nf4 ? nf4Codes(a) : fp4Codes(a);
+        const Int4 qb = kType == FourBitType::Nf4 ? nf4Codes(b) : fp4Codes(b);
+        std::uint8_t* out = packed + i / 2;
+        out[0] = static_cast<std::uint8_t>(qa[0] << 4 | qa[1]);
+        out[1] = static_cast<std::uint8_t>(qa[2] << 4 | qa[3]);
+        out[2] = static_cast<std::uint8_t>(qb[0] << 4 | qb[1]);
+        out[3] = static_cast<std::uint8_t>(qb[2] << 4 | qb[3]);
+    }
+}
+
+template <FourBitType kType>
+void quantizeBlocks(std::span<const float> in, std::uint32_t blocksize, std::uint64_t firstBlock,
+                    std::uint64_t endBlock, std::uint8_t* packed, float* absmax)
+{
+    alignas(16) float tail[kMaxBlocksize];
+    alignas(16) std::uint8_t tailPacked[kMaxBlocksize / 2];
+    for (std::uint64_t b = firstBlock; b < endBlock; ++b) {
+        const std::uint64_t begin = b * blocksize;
+        const std::uint64_t valid = std::min<std::uint64_t>(blocksize, in.size() - begin);
+        if (valid == blocksize) {
+            absmax[b] = blockAbsmax(in.data() + begin, blocksize);
+            packBlock<kType>(in.data() + begin, blocksize, 1.0f / absmax[b], packed + begin / 2);
+            continue;
+        }
+        // The partial last block, padded with zeros as the kernel's load pads it: zeros change
+        // neither the absmax nor the valid codes, and the odd element's partner is quantized 0.
+        const std::uint32_t padded = static_cast<std::uint32_t>((valid + 7) / 8 * 8);
+        std::fill(tail, tail + padded, 0.0f);
+        std::copy_n(in.data() + begin, valid, tail);
+        absmax[b] = blockAbsmax(tail, padded);
+        packBlock<kType>(tail, padded, 1.0f / absmax[b], tailPacked);
+        std::copy_n(tailPacked, (valid + 1) / 2, packed + begin / 2);
+    }
+}
+
+void checkStorage(const Bnb4BitStorage& s)
+{
+    checkBnbBlocksize(s.blocksize);
+    const std::uint64_t blocks = (s.elements + s.blocksize - 1) / s.blocksize;
+    const auto fail = [&](const std::string& field, std::uint64_t expected, std::uint64_t found) {
+        throw FormatError(ErrorLocation {"", std::nullopt, field, strCat(expected, " entries"), strCat(found)},
+                          strCat("bitsandbytes 4-bit tensor of ", s.elements, " values, blocksize ", s.blocksize,
+                                 ", has too few ", field, " entries"));
+    };
+    if (s.packed.size() < (s.elements + 1) / 2)
+        fail("packed", (s.elements + 1) / 2, s.packed.size());
+    if (s.absmaxCodes.empty()) {
+        if (s.absmax.size() < blocks)
+            fail("absmax", blocks, s.absmax.size());
+        return;
+    }
+    if (s.absmaxCodes.size() < blocks)
+        fail("absmax", blocks, s.absmaxCodes.size());
+    const std::uint64_t nested = (blocks + kNestedBlocksize - 1) / kNestedBlocksize;
+    if (s.nestedAbsmax.size() < nested)
+        fail("nested_absmax", nested, s.nestedAbsmax.size());
+    if (!s.nestedCode.empty() && s.nestedCode.size() != 256)
+        fail("nested_quant_map", 256, s.nestedCode.size());
+}
+
+} // namespace
+
+const float* fourBitCode(FourBitType type)
+{
+    return type == FourBitType::Nf4 ? kNf4Code : kFp4Code;
+}
+
+void checkBnbBlocksize(std::uint32_t blocksize)
+{
+    if (blocksize < 32 || blocksize > kMaxBlocksize || (blocksize & (blocksize - 1)) != 0)
+        throw UsageError(strCat("4-bit blocksize ", blocksize,
+                                " is not supported: bitsandbytes accepts 32, 64, 128, 256, 512, 1024, 2048, 4096"));
+}
+
+std::vector<float> Bnb4BitTensor::dequantizationAbsmax() const
+{
+    if (!doubleQuant)
+        return absmax;
+    std::vector<float> result(doubleQuant->absmaxCodes.size());
+    doubleDequantize(doubleQuant->absmaxCodes, doubleQuant->nestedAbsmax, doubleQuant->offset, result);
+    return result;
+}
+
+float doubleQuantOffset(std::span<const float> absmax)
+{
+    if (absmax.empty())
+        return 0.0f;
+    double sum = 0.0;
+    for (float a : absmax)
+        sum += a;
+    return static_cast<float>(sum / static_cast<double>(absmax.size()));
+}
+
+DoubleQuantState doubleQuantize(std::span<const float> absmax, float offset)
+{
+    DoubleQuantState state;
+    state.offset = offset;
+    std::vector<float> centred(absmax.size());
+    for (std::size_t i = 0; i < centred.size(); ++i)
+        centred[i] = absmax[i] - offset;
+    state.absmaxCodes.resize(centred.size());
+    state.nestedAbsmax.resize((centred.size() + kNestedBlocksize - 1) / kNestedBlocksize);
+    quantizeBlockwiseDynamic(centred, kNestedBlocksize, kDynamicCode, state.absmaxCodes, state.nestedAbsmax);
+    return state;
+}
+
+void doubleDequantize(std::span<const std::uint8_t> absmaxCodes, std::span<const float> nestedAbsmax, float offset,
+                      std::span<float> absmax)
+{
+    dequantizeBlockwiseDynamic(absmaxCodes, nestedAbsmax, kNestedBlocksize, kDynamicCode, absmax);
+    for (float& a : absmax)
+        a += offset; // a separate fp32 add, as `absmax += offset` in dequantize_4bit
+}
+
+Bnb4BitTensor quantize4bit(std::span<const float> in, const Bnb4BitOptions& options, unsigned threads)
+{
+    checkBnbBlocksize(options.blocksize);
+    Bnb4BitTensor result;
+    result.options = options;
+    result.elements = in.size();
+    result.packed.resize((in.size() + 1) / 2);
+    result.absmax.resize(result.blockCount());
+    forEachBlockRange(result.absmax.size(), threads, [&](std::uint64_t firstBlock, std::uint64_t endBlock) {
+        if (options.type == FourBitType::Nf4)
+            quantizeBlocks<FourBitType::Nf4>(in, options.blocksize, firstBlock, endBlock, result.packed.data(),
+                                             result.absmax.data());
+        else
+            quantizeBlocks<FourBitType::Fp4>(in, options.blocksize, firstBlock, endBlock, result.packed.data(),
+                                             result.absmax.data());
+    });
+    if (options.doubleQuant)
+        result.doubleQuant = doubleQuantize(result.absmax, doubleQuantOffset(result.absmax));
+    return result;
+}
+
+void dequantize4bit(const Bnb4BitTensor& tensor, std::span<float> out, unsigned threads)
+{
+    if (out.size() != tensor.elements)
+        throw UsageError(strCat("4-bit dequantization of ", tensor.elements, " values into ", out.size(), " outputs"));
+    const std::vector<float> absmax = tensor.dequantizationAbsmax();
+    Bnb4BitStorage storage;
+    storage.type = tensor.options.type;
+    storage.blocksize = tensor.options.blocksize;
+    storage.elements = tensor.elements;
+    storage.packed = tensor.packed;
+    storage.absmax = absmax;
+    forEachBlockRange(tensor.blockCount(), threads, [&](std::uint64_t firstBlock, std::uint64_t endBlock) {
+        const std::uint64_t begin = firstBlock * storage.blocksize;
+        const std::uint64_t end = std::min<std::uint64_t>(endBlock * storage.blocksize, tensor.elements);
+        dequantize4bitRange(storage, begin, out.subspan(begin, end - begin));
+    });
+}
+
+void dequantize4bitRange(const Bnb4BitStorage& storage, std::uint64_t first, std::span<float> out)
+{
+    checkStorage(storage);
+    if (first > storage.elements || out.size() > storage.elements - first)
+        throw UsageError(strCat("elements [", first, ", ", first + out.size(),
+                                ") are past the end of a 4-bit tensor of ", storage.elements, " values"));
+    const std::uint32_t blocksize = storage.blocksize;
+    const float* code = fourBitCode(storage.type);
+    const float* nestedCode = storage.nestedCode.empty() ? kDynamicCode : storage.nestedCode.data();
+    std::uint64_t i = first;
+    const std::uint64_t end = first + out.size();
+    float* o = out.data();
+    while (i < end) {
+        const std::uint64_t block = i / blocksize;
+        float absmax;
+        if (storage.absmaxCodes.empty()) {
+            absmax = storage.absmax[block];
+        } else {
+            const float scaled
+                = nestedCode[storage.absmaxCodes[block]] * storage.nestedAbsmax[block / kNestedBlocksize];
+            absmax = scaled + storage.offset;
+        }
+        float scaledCode[16];
+        for (int q = 0; q < 16; ++q)
+            scaledCode[q] = code[q] * absmax;
+        const std::uint64_t blockEnd = std::min<std::uint64_t>((block + 1) * blocksize, end);
+        if (i % 2 == 1 && i < blockEnd) // a range that starts on a low nibble
+            *o++ = scaledCode[storage.packed[i++ / 2] & 0x0f];
+        for (; i + 1 < blockEnd; i += 2) {
+            const std::uint8_t byte = storage.packed[i / 2];
+            *o++ = scaledCode[byte >> 4];
+            *o++ = scaledCode[byte & 0x0f];
+        }
+        if (i < blockEnd) // the range ends on a high nibble
+            *o++ = scaledCode[storage.packed[i++ / 2] >> 4];
+    }
+}
+
+double bnb4BitBitsPerParameter(const Bnb4BitOptions& options, std::uint64_t elements)
+{
+    if (elements == 0)
+        return 0.0;
+    const std::uint64_t blocks = (elements + options.blocksize - 1) / options.blocksize;
+    std::uint64_t bits = (elements + 1) / 2 * 8 + 16 * 32; // nibbles, quant_map
+    if (options.doubleQuant)
+        bits += blocks * 8 + (blocks + kNestedBlocksize - 1) / kNestedBlocksize * 32 + 32 + 256 * 32;
+    else
+        bits += blocks * 32;
+    return static_cast<double>(bits) / static_cast<double>(elements);
+}
+
+} // namespace quantlens::core
