@@ -17,6 +17,15 @@ TEST(PlanCommand, PrintsABreakdownWithBarsAndTheGpuAnswer)
     EXPECT_THAT(r.out, HasSubstr("Largest micro-batch that fits"));
 }
 
+TEST(PlanCommand, ShowsGpuMemoryAsSoldAndAsUsableInLabelledUnits)
+{
+    const auto r = runCli({"plan", "--model", "llama-2-7b", "--gpu", "h100-sxm"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    // 81559 MiB as nvidia-smi reports it: 85.52 GB (10^9) = 79.65 GiB (2^30); 80 GB as sold.
+    EXPECT_THAT(r.out, HasSubstr("85.52 GB (79.65 GiB) usable (80 GB as sold)"));
+    EXPECT_THAT(r.out, HasSubstr("peak (nvidia-smi)"));
+}
+
 TEST(PlanCommand, JsonHasEveryPromisedKey)
 {
     const auto r = runCli({"plan", "--model", "llama-3.1-8b", "--method", "lora", "--gpu", "a100-80gb", "--json"});
