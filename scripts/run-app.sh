@@ -2,6 +2,8 @@
 # Installs what is missing, builds QuantLens (release) and starts it on the bundled example model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Let ccache share results between clones in different folders.
+export CCACHE_BASEDIR="$PWD"
 scripts/install-deps.sh
 cmake --preset release
 cmake --build --preset release --target quantlens quantlens-cli

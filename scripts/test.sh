@@ -3,6 +3,8 @@
 # every test with ctest. Usage: scripts/test.sh [--asan]   (--asan: the ASan+UBSan build instead)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Let ccache share results between clones in different folders.
+export CCACHE_BASEDIR="$PWD"
 scripts/install-deps.sh
 
 preset=default
