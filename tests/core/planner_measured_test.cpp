@@ -65,7 +65,8 @@ double errorPercent(double predicted, double measured)
 
 TEST(PlannerMeasured, ParameterCountsOfTheMeasuredModelsMatchTorch)
 {
-    for (const auto& c : loadMeasurements().at("cases")) {
+    const auto data = loadMeasurements(); // kept alive: a range-for over a temporary's member dangles
+    for (const auto& c : data.at("cases")) {
         EXPECT_EQ(modelFor(c.at("model")).parameters.total(), c.at("parameters").get<std::uint64_t>()) << c.dump();
         if (c.at("method") == "lora") {
             EXPECT_EQ(evaluate(inputFor(c)).trainableParameters, c.at("trainable_parameters").get<std::uint64_t>())
