@@ -506,7 +506,7 @@ PlanResult evaluate(const PlanInput& in)
         r.fits = r.headroomBytes >= 0;
         if (!r.fits && r.pagedOptimizerBytes > 0 && peak - r.pagedOptimizerBytes <= r.gpu->memoryBytesUsable)
             r.notes.push_back("fits only if the paged optimizer states spill to CPU RAM (slower steps)");
-        if (!r.gpu->bf16 && in.precision == Precision::Bf16)
+        if (!r.gpu->bf16 && in.precision == Precision::Bf16 && r.gpu->note.empty())
             r.notes.push_back(strCat(r.gpu->name, " has no bf16: compute in fp16 (same memory, less range)"));
         if (!r.gpu->note.empty())
             r.notes.push_back(r.gpu->note);
