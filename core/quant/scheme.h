@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/quant/teaching.h"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,9 +18,6 @@ namespace quantlens::core {
 // per-tensor teaching schemes, the sum and count of block absmax behind the double-quantization
 // offset): a few numbers per chunk, merged by the scheme, in any order.
 using SchemeStatistics = std::vector<double>;
-
-// How wide a scale's reach is, for the teaching and integer schemes.
-enum class Granularity : std::uint8_t { Tensor, Channel, Block };
 
 struct SchemeOptions {
     std::optional<std::uint32_t> blocksize; // default per scheme: 64 for 4-bit, 4096 for dyn8, 64 for per-block
