@@ -1,0 +1,85 @@
+#include "core/report/atomic_write.h"
+
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace quantlens::core {
+
+namespace {
+
+std::string systemReason(int error)
+{
+    return std::strerror(error);
+}
+
+} // namespace
+
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content, bool force)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (path.empty())
+        throw UsageError("no output file given");
+    if (fs::is_directory(path, ec))
+        throw UsageError(strCat(path.string(), " is a folder; give a file name such as report.html"));
+    if (fs::exists(path, ec) && !force)
+        throw UsageError(strCat(path.string(), " exists; use --force to replace it"));
+    const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    if (!fs::is_directory(folder, ec))
+        throw IoError(path.string(), strCat("cannot write: the folder ", folder.string(), " does not exist"));
+
+    // mkstemp creates the file with mode 0600; reports are meant to be shared, so widen to the
+    // usual 0666 & ~umask before the rename.
+    std::string temp = (folder / ("." + path.filename().string() + ".XXXXXX")).string();
+    const int fd = mkstemp(temp.data());
+    if (fd < 0)
+        throw IoError(path.string(), strCat("cannot write in ", folder.string(), ": ", systemReason(errno)));
+    const auto fail = [&](const char* step) {
+        const int error = errno;
+        ::close(fd);
+        ::unlink(temp.c_str());
+        throw IoError(path.string(), strCat("cannot write (", step, "): ", systemReason(error)));
+    };
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    if (::fchmod(fd, 0666 & ~mask) != 0)
+        fail("chmod");
+    std::size_t written = 0;
+    while (written < content.size()) {
+        const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fail("write");
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0)
+        fail("fsync");
+    if (::close(fd) != 0) {
+        const int error = errno;
+        ::unlink(temp.c_str());
+        throw IoError(path.string(), strCat("cannot write (close): ", systemReason(error)));
+    }
+    // Checked again just before the rename: another process may have created the file meanwhile.
+    if (!force && fs::exists(path, ec)) {
+        ::unlink(temp.c_str());
+        throw UsageError(strCat(path.string(), " exists; use --force to replace it"));
+    }
+    if (std::rename(temp.c_str(), path.c_str()) != 0) {
+        const int error = errno;
+        ::unlink(temp.c_str());
+        throw IoError(path.string(), strCat("cannot replace the file: ", systemReason(error)));
+    }
+}
+
+} // namespace quantlens::core

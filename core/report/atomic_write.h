@@ -1,0 +1,16 @@
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace quantlens::core {
+
+// Writes `content` to `path` so that a reader sees the old file or the whole new one, never a
+// half-written one: a temporary file in the same folder (same file system, so rename is atomic),
+// flushed and closed, then renamed over `path`. An existing `path` is replaced only when `force`
+// is set; otherwise UsageError ("... exists; use --force to replace it"). A folder that does not
+// exist or cannot be written gives IoError naming the path and the system's reason; the temporary
+// file is removed on every failure.
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content, bool force);
+
+} // namespace quantlens::core

@@ -1,0 +1,71 @@
+#include "core/report/csv_report.h"
+
+#include "core/report/text_escape.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace quantlens::core {
+
+namespace {
+
+std::string number(double v)
+{
+    if (std::isinf(v))
+        return v > 0 ? "inf" : "-inf";
+    if (std::isnan(v))
+        return "nan";
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%.17g", v);
+    return buffer;
+}
+
+std::string shapeText(const std::vector<std::uint64_t>& shape)
+{
+    std::string out;
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        out += (i ? "x" : "") + std::to_string(shape[i]);
+    return out;
+}
+
+} // namespace
+
+std::string tensorErrorsCsv(const ScanResult& scan)
+{
+    std::string out = "tensor,scheme,layer,role,dtype,shape,elements,original_bytes,quantized_bytes,"
+                      "bits_per_parameter,mse,rmse,max_abs_error,mean_abs_error,rel_error,sqnr_db,cosine,"
+                      "p50_abs_error,p95_abs_error,p99_abs_error,non_finite,skipped\r\n";
+    for (const auto& scheme : scanSchemes(scan)) {
+        for (const auto* t : worstTensors(scan, scheme)) {
+            const auto& e = t->error;
+            out += csvField(t->name) + ',' + csvField(t->scheme) + ',' + std::to_string(t->layer) + ','
+                + std::string(roleName(t->role)) + ',' + std::string(dtypeName(t->dtype)) + ',' + shapeText(t->shape)
+                + ',' + std::to_string(t->elements) + ',' + std::to_string(t->originalBytes) + ','
+                + std::to_string(t->quantizedBytes) + ',' + number(t->bitsPerParameter) + ',' + number(e.mse) + ','
+                + number(e.rmse) + ',' + number(e.maxAbsError) + ',' + number(e.meanAbsError) + ',' + number(e.relError)
+                + ',' + number(e.sqnrDb) + ',' + number(e.cosine) + ',' + number(e.p50AbsError) + ','
+                + number(e.p95AbsError) + ',' + number(e.p99AbsError) + ',' + std::to_string(e.nonFinite()) + ','
+                + csvField(t->skipped) + "\r\n";
+        }
+    }
+    return out;
+}
+
+std::string plannerBreakdownCsv(const std::vector<PlanScenario>& plans)
+{
+    std::string out = "scenario,component,label,bytes_at_peak,bytes,formula\r\n";
+    for (const auto& p : plans) {
+        for (const auto& c : p.result.components) {
+            if (c.bytes == 0 && c.bytesAtPeak == 0)
+                continue;
+            out += csvField(p.name) + ',' + componentKey(c.component) + ',' + csvField(componentLabel(c.component))
+                + ',' + std::to_string(c.bytesAtPeak) + ',' + std::to_string(c.bytes) + ',' + csvField(c.formula)
+                + "\r\n";
+        }
+        out += csvField(p.name) + ",peak," + csvField("Peak (" + p.result.peakPhase + ")") + ','
+            + std::to_string(p.result.peakBytes) + ',' + std::to_string(p.result.peakBytes) + ",\r\n";
+    }
+    return out;
+}
+
+} // namespace quantlens::core

@@ -1,0 +1,162 @@
+#include "core/report/report_data.h"
+
+#include "core/util/version.h"
+
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <thread>
+
+namespace quantlens::core {
+
+namespace {
+
+void addTo(std::map<std::string, ModelGroupTotal>& groups, const std::string& name, const TensorInfo& t)
+{
+    auto& g = groups[name];
+    g.name = name;
+    g.tensors += 1;
+    g.parameters += t.elementCount();
+    g.bytes += t.byteSize;
+}
+
+std::vector<ModelGroupTotal> largestFirst(const std::map<std::string, ModelGroupTotal>& groups)
+{
+    std::vector<ModelGroupTotal> out;
+    for (const auto& [name, g] : groups)
+        out.push_back(g);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const ModelGroupTotal& a, const ModelGroupTotal& b) { return a.parameters > b.parameters; });
+    return out;
+}
+
+std::string cpuModelName()
+{
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("model name", 0) != 0)
+            continue;
+        const auto colon = line.find(':');
+        if (colon == std::string::npos)
+            continue;
+        auto value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(' '));
+        return value;
+    }
+    return "unknown";
+}
+
+} // namespace
+
+ModelSummary summarizeModel(const Model& model)
+{
+    ModelSummary s;
+    s.path = model.path().string();
+    s.format = model.format();
+    for (const auto& f : model.files())
+        s.files.push_back(f.string());
+    s.architecture = model.architecture();
+    s.metadata = model.metadata();
+    std::map<std::string, ModelGroupTotal> roles;
+    std::map<std::string, ModelGroupTotal> dtypes;
+    for (const auto& t : model.tensors()) {
+        s.tensors += 1;
+        s.parameters += t.elementCount();
+        s.bytes += t.byteSize;
+        addTo(roles, std::string(roleName(t.role)), t);
+        addTo(dtypes, std::string(dtypeName(t.dtype)), t);
+    }
+    s.byRole = largestFirst(roles);
+    s.byDtype = largestFirst(dtypes);
+    return s;
+}
+
+PlanScenario makePlanScenario(const std::string& name, const PlanInput& input)
+{
+    PlanScenario s;
+    s.name = name;
+    s.input = input;
+    s.result = evaluate(input);
+    s.suggestions = suggestions(input);
+    if (!input.gpu.empty()) {
+        s.maxMicroBatch = maxMicroBatch(input);
+        s.maxSeqLen = maxSeqLen(input);
+    }
+    std::vector<std::int64_t> lengths;
+    for (std::int64_t v = 256; v <= 32768; v *= 2)
+        lengths.push_back(v);
+    s.seqSweep = sweep(input, SweepAxis::SeqLen, lengths);
+    return s;
+}
+
+ReportEnvironment collectEnvironment()
+{
+    ReportEnvironment e;
+    e.appVersion = kVersion;
+    utsname u {};
+    if (uname(&u) == 0)
+        e.os = std::string(u.sysname) + " " + u.release + " " + u.machine;
+    e.cpuModel = cpuModelName();
+    e.cpuThreads = std::thread::hardware_concurrency();
+    return e;
+}
+
+std::string utcTimestamp()
+{
+    const std::time_t now = std::time(nullptr);
+    std::tm tm {};
+    gmtime_r(&now, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+std::vector<std::string> scanSchemes(const ScanResult& scan)
+{
+    std::vector<std::string> out;
+    for (const auto& m : scan.models)
+        out.push_back(m.scheme);
+    for (const auto& t : scan.tensors) {
+        if (std::find(out.begin(), out.end(), t.scheme) == out.end())
+            out.push_back(t.scheme);
+    }
+    return out;
+}
+
+std::vector<const TensorScanResult*> worstTensors(const ScanResult& scan, const std::string& scheme, std::size_t limit)
+{
+    std::vector<const TensorScanResult*> out;
+    for (const auto& t : scan.tensors) {
+        if (t.scheme == scheme)
+            out.push_back(&t);
+    }
+    // NaN never reaches relError (non-finite pairs are counted apart), but +inf does (an all-zero
+    // original), and sorts first, as it should.
+    std::stable_sort(out.begin(), out.end(), [](const TensorScanResult* a, const TensorScanResult* b) {
+        if (a->skipped.empty() != b->skipped.empty())
+            return a->skipped.empty();
+        if (a->error.relError != b->error.relError)
+            return a->error.relError > b->error.relError;
+        return a->name < b->name;
+    });
+    if (limit > 0 && out.size() > limit)
+        out.resize(limit);
+    return out;
+}
+
+std::vector<const ScanSummary*> layerSummaries(const ScanResult& scan, const std::string& scheme)
+{
+    std::vector<const ScanSummary*> out;
+    for (const auto& l : scan.layers) {
+        if (l.scheme == scheme)
+            out.push_back(&l);
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const ScanSummary* a, const ScanSummary* b) { return a->layer < b->layer; });
+    return out;
+}
+
+} // namespace quantlens::core

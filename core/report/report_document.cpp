@@ -1,0 +1,303 @@
+#include "core/report/report_document.h"
+
+#include "core/report/report_text.h"
+#include "core/util/str_cat.h"
+#include "core/util/units.h"
+
+#include <cmath>
+
+namespace quantlens::core {
+
+namespace {
+
+using Block = ReportBlock;
+
+class DocumentBuilder {
+public:
+    void heading(int level, std::string text)
+    {
+        Block b;
+        b.kind = Block::Kind::Heading;
+        b.level = level;
+        b.text = std::move(text);
+        m_blocks.push_back(std::move(b));
+    }
+    void paragraph(std::string text)
+    {
+        Block b;
+        b.kind = Block::Kind::Paragraph;
+        b.text = std::move(text);
+        m_blocks.push_back(std::move(b));
+    }
+    void code(std::string text)
+    {
+        Block b;
+        b.kind = Block::Kind::Code;
+        b.text = std::move(text);
+        m_blocks.push_back(std::move(b));
+    }
+    void list(std::vector<std::string> items)
+    {
+        if (items.empty())
+            return;
+        Block b;
+        b.kind = Block::Kind::List;
+        b.items = std::move(items);
+        m_blocks.push_back(std::move(b));
+    }
+    void chart(std::string id, std::string caption)
+    {
+        Block b;
+        b.kind = Block::Kind::Chart;
+        b.chartId = std::move(id);
+        b.text = std::move(caption);
+        m_blocks.push_back(std::move(b));
+    }
+    // `numeric` holds one flag per column ("lrr" style: 'r' = right-aligned).
+    void table(std::vector<std::string> header, std::vector<std::vector<std::string>> rows, const std::string& align)
+    {
+        Block b;
+        b.kind = Block::Kind::Table;
+        b.header = std::move(header);
+        b.rows = std::move(rows);
+        for (std::size_t i = 0; i < b.header.size(); ++i)
+            b.numeric.push_back(i < align.size() && align[i] == 'r');
+        m_blocks.push_back(std::move(b));
+    }
+    std::vector<Block> take() { return std::move(m_blocks); }
+
+private:
+    std::vector<Block> m_blocks;
+};
+
+std::string gb(double bytes)
+{
+    return formatGB(bytes);
+}
+
+void addModel(DocumentBuilder& doc, const ModelSummary& m)
+{
+    doc.heading(2, "Model");
+    doc.paragraph(strCat(m.path, " (", m.format, "): ", groupDigits(m.parameters), " parameters in ", m.tensors,
+                         " tensors, ", formatBinaryBytes(static_cast<double>(m.bytes)), " on disk."));
+    if (m.files.size() > 1)
+        doc.list(m.files);
+    const auto& a = m.architecture;
+    std::vector<std::vector<std::string>> arch;
+    const auto add = [&](const char* name, std::uint64_t v) {
+        if (v > 0)
+            arch.push_back({name, std::to_string(v)});
+    };
+    if (!a.name.empty())
+        arch.push_back({"architecture", a.name});
+    add("layers", a.layers);
+    add("hidden size", a.hiddenSize);
+    add("intermediate size", a.intermediateSize);
+    add("attention heads", a.attentionHeads);
+    add("key/value heads", a.kvHeads);
+    add("head dim", a.headDim);
+    add("vocabulary", a.vocabSize);
+    add("context length", a.contextLength);
+    add("experts", a.experts);
+    add("experts per token", a.expertsPerToken);
+    if (a.tiedEmbeddings)
+        arch.push_back({"tied embeddings", "yes"});
+    if (!arch.empty())
+        doc.table({"Architecture", "Value"}, std::move(arch), "lr");
+    const auto groups = [&](const char* title, const std::vector<ModelGroupTotal>& gs) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& g : gs) {
+            const double share = m.parameters ? double(g.parameters) / double(m.parameters) : 0.0;
+            rows.push_back({g.name, std::to_string(g.tensors), groupDigits(g.parameters), formatPercent(share),
+                            formatBinaryBytes(double(g.bytes))});
+        }
+        doc.table({title, "Tensors", "Parameters", "Share", "Bytes"}, std::move(rows), "lrrrr");
+    };
+    groups("Role", m.byRole);
+    groups("Dtype", m.byDtype);
+    if (!m.metadata.empty()) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& [key, value] : m.metadata)
+            rows.push_back({key, value.size() > 300 ? value.substr(0, 300) + "..." : value});
+        doc.table({"Metadata key", "Value"}, std::move(rows), "ll");
+    }
+}
+
+void addPlan(DocumentBuilder& doc, const PlanScenario& p, std::size_t index)
+{
+    const auto& in = p.input;
+    const auto& r = p.result;
+    doc.heading(2, strCat("Memory plan: ", p.name));
+    doc.paragraph(strCat(in.model.displayName.empty() ? in.model.name : in.model.displayName, ": ",
+                         groupDigits(r.totalParameters), " parameters, ", groupDigits(r.trainableParameters),
+                         " trainable. Setup: ", planSetupText(in), "."));
+    std::string verdict = strCat("Peak ", formatGBAndGiB(double(r.peakBytes)),
+                                 " per GPU (as nvidia-smi shows it), at the ", r.peakPhase, ".");
+    if (r.gpu) {
+        verdict += strCat(" ", r.gpu->name, ": ", formatGBAndGiB(double(r.gpu->memoryBytesUsable)), " usable. ",
+                          r.fits ? "Fits" : "Does not fit", ", headroom ", r.headroomBytes < 0 ? "-" : "",
+                          gb(std::fabs(double(r.headroomBytes))), ".");
+        if (p.maxMicroBatch)
+            verdict += strCat(" Largest micro-batch at seq ", in.seqLen, ": ", *p.maxMicroBatch, ".");
+        if (p.maxSeqLen)
+            verdict += strCat(" Longest sequence at batch ", in.microBatch, ": ", *p.maxSeqLen, ".");
+    }
+    doc.paragraph(verdict);
+    std::vector<std::vector<std::string>> rows;
+    const double peak = double(r.peakBytes);
+    for (const auto& c : r.components) {
+        if (c.bytes == 0 && c.bytesAtPeak == 0)
+            continue;
+        const double v = double(c.bytesAtPeak);
+        rows.push_back({componentLabel(c.component), gb(v), formatGiB(v), formatPercent(peak > 0 ? v / peak : 0),
+                        c.bytes != c.bytesAtPeak ? gb(double(c.bytes)) : "", c.formula});
+    }
+    rows.push_back({"Peak", gb(peak), formatGiB(peak), "100.0%", "", r.peakPhase});
+    doc.table({"Component", "At peak", "GiB", "Share", "In all", "How it is computed"}, std::move(rows), "lrrrrl");
+    doc.chart(strCat("breakdown/", index), "Memory at the peak by component, against the GPU's usable memory");
+    if (r.pagedOptimizerBytes > 0)
+        doc.paragraph(strCat("Of the optimizer states, ", gb(double(r.pagedOptimizerBytes)),
+                             " are paged and may spill to CPU memory under pressure."));
+    doc.list(r.notes);
+    if (!p.suggestions.empty()) {
+        doc.heading(3, "To lower the peak");
+        std::vector<std::string> items;
+        for (const auto& s : p.suggestions)
+            items.push_back(
+                strCat(s.text, ": ", gb(double(s.peakBytes)), r.gpu ? (s.fits ? " (fits)" : " (does not fit)") : ""));
+        doc.list(std::move(items));
+    }
+    if (!p.seqSweep.empty()) {
+        doc.heading(3, "Peak against sequence length");
+        doc.chart(strCat("sweep/", index), "Peak memory against sequence length");
+        std::vector<std::vector<std::string>> sweepRows;
+        for (const auto& s : p.seqSweep)
+            sweepRows.push_back({std::to_string(s.value), gb(double(s.result.peakBytes)),
+                                 r.gpu ? (s.result.fits ? "yes" : "no") : "-"});
+        doc.table({"Sequence length", "Peak", "Fits"}, std::move(sweepRows), "rrl");
+    }
+}
+
+void addTeaching(DocumentBuilder& doc, const TeachingTable& t)
+{
+    doc.heading(2, "Teaching table");
+    doc.paragraph(strCat("Bytes = parameters x bits / 8 for ", groupDigits(t.parameters),
+                         " parameters, activations assumed as many as the parameters."));
+    const auto& b = t.baseline;
+    const auto& q = t.quantized;
+    const auto bits = [](double v) { return strCat(v, "-bit"); };
+    std::vector<std::vector<std::string>> rows = {
+        {"Parameters", bits(b.setup.weightBits), gb(b.weightsBytes), bits(q.setup.weightBits), gb(q.weightsBytes)},
+        {"Gradients", bits(b.setup.gradientBits), gb(b.gradientsBytes), bits(q.setup.gradientBits),
+         gb(q.gradientsBytes)},
+        {strCat("Optimizer states (", b.setup.optimizerStates, ")"), bits(b.setup.optimizerBits), gb(b.optimizerBytes),
+         bits(q.setup.optimizerBits), gb(q.optimizerBytes)},
+        {"Activations", bits(b.setup.activationBits), gb(b.activationsBytes), bits(q.setup.activationBits),
+         gb(q.activationsBytes)},
+        {"Total", "", gb(b.totalBytes()), "", gb(q.totalBytes())},
+    };
+    doc.table({"Component", "Baseline", "Bytes", "Quantized", "Bytes"}, std::move(rows), "lrrrr");
+    doc.paragraph(strCat("Reduction: ", formatPercent(t.reduction), ". ", t.whyRealDiffers));
+}
+
+void addErrors(DocumentBuilder& doc, const ScanResult& scan)
+{
+    doc.heading(2, "Quantization error");
+    doc.paragraph(strCat("Each tensor quantized and dequantized under each scheme; ", groupDigits(scan.parameters),
+                         " parameters measured. Relative error = ||W - Q(W)||_F / ||W||_F; SQNR in dB."));
+    std::vector<std::vector<std::string>> summary;
+    for (const auto& m : scan.models)
+        summary.push_back({m.scheme, formatMetric(m.bitsPerParameter), formatBinaryBytes(double(m.quantizedBytes)),
+                           formatMetric(m.error.relError), formatMetric(m.error.rmse), formatMetric(m.error.sqnrDb),
+                           formatMetric(m.error.cosine), formatMetric(m.error.maxAbsError)});
+    doc.table({"Scheme", "Bits/param", "Size", "Rel. error", "RMSE", "SQNR dB", "Cosine", "Max |err|"},
+              std::move(summary), "lrrrrrrr");
+    const auto schemes = scanSchemes(scan);
+    for (std::size_t k = 0; k < schemes.size(); ++k) {
+        const auto& scheme = schemes[k];
+        doc.heading(3, strCat("Scheme ", scheme));
+        doc.chart(strCat("errors/", k), strCat("Relative error by layer under ", scheme));
+        const auto worst = worstTensors(scan, scheme);
+        std::vector<std::vector<std::string>> rows;
+        for (std::size_t i = 0; i < worst.size() && i < kWorstTensorRows; ++i) {
+            const auto* t = worst[i];
+            rows.push_back({t->name, t->layer < 0 ? "-" : std::to_string(t->layer), std::string(roleName(t->role)),
+                            shapeText(t->shape), t->skipped.empty() ? formatMetric(t->error.relError) : "skipped",
+                            formatMetric(t->error.rmse), formatMetric(t->error.sqnrDb),
+                            formatMetric(t->error.maxAbsError)});
+        }
+        doc.paragraph(worst.size() > kWorstTensorRows
+                          ? strCat("Worst ", kWorstTensorRows, " of ", worst.size(),
+                                   " tensors by relative error (all of them in the CSV and JSON reports).")
+                          : strCat("All ", worst.size(), " tensors, worst relative error first."));
+        doc.table({"Tensor", "Layer", "Role", "Shape", "Rel. error", "RMSE", "SQNR dB", "Max |err|"}, std::move(rows),
+                  "lrllrrrr");
+        std::vector<std::vector<std::string>> layerRows;
+        for (const auto* l : layerSummaries(scan, scheme))
+            layerRows.push_back({l->layer < 0 ? "outside blocks" : std::to_string(l->layer), std::to_string(l->tensors),
+                                 groupDigits(l->parameters), formatMetric(l->error.relError),
+                                 formatMetric(l->error.rmse), formatMetric(l->error.sqnrDb)});
+        if (!layerRows.empty())
+            doc.table({"Layer", "Tensors", "Parameters", "Rel. error", "RMSE", "SQNR dB"}, std::move(layerRows),
+                      "lrrrrr");
+    }
+}
+
+void addBench(DocumentBuilder& doc, const std::vector<BenchSection>& bench)
+{
+    doc.heading(2, "Benchmarks");
+    for (const auto& b : bench) {
+        doc.heading(3, b.title);
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& r : b.rows)
+            rows.push_back({r.name, r.what, formatMetric(r.value) + " " + r.unit});
+        doc.table({"Measurement", "What", "Result"}, std::move(rows), "llr");
+        doc.list(b.notes);
+    }
+}
+
+void addEnvironment(DocumentBuilder& doc, const ReportData& data)
+{
+    const auto& e = data.environment;
+    doc.heading(2, "Environment");
+    std::vector<std::vector<std::string>> rows = {
+        {"QuantLens", e.appVersion},
+        {"Generated", data.generatedAt},
+        {"OS", e.os},
+        {"CPU", strCat(e.cpuModel, e.cpuThreads ? strCat(" (", e.cpuThreads, " threads)") : std::string())},
+        {"GPU", e.gpuName.empty() ? (e.gpuNote.empty() ? "none" : "none: " + e.gpuNote) : e.gpuName},
+    };
+    if (!e.gpuDriver.empty())
+        rows.push_back({"GPU driver", e.gpuDriver});
+    doc.table({"", ""}, std::move(rows), "ll");
+}
+
+} // namespace
+
+std::vector<ReportBlock> buildReportDocument(const ReportData& data, const ReportSections& sections)
+{
+    DocumentBuilder doc;
+    doc.heading(1, data.title);
+    doc.paragraph(strCat("Generated ", data.generatedAt, " by QuantLens ", data.environment.appVersion, "."));
+    if (!data.commandLine.empty()) {
+        doc.paragraph("Regenerate it with:");
+        doc.code(data.commandLine);
+    }
+    if (sections.model && data.model)
+        addModel(doc, *data.model);
+    if (sections.plans) {
+        for (std::size_t i = 0; i < data.plans.size(); ++i)
+            addPlan(doc, data.plans[i], i);
+    }
+    if (sections.teaching && data.teaching)
+        addTeaching(doc, *data.teaching);
+    if (sections.errors && data.scan)
+        addErrors(doc, *data.scan);
+    if (sections.bench && !data.bench.empty())
+        addBench(doc, data.bench);
+    if (sections.environment)
+        addEnvironment(doc, data);
+    return doc.take();
+}
+
+} // namespace quantlens::core

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+// Names and metadata in a model file are untrusted text: a tensor named "<script>" must show as
+// text in a report, never run. Every writer passes such text through these.
+namespace quantlens::core {
+
+// &, <, >, " and ' as entities (valid in HTML and XHTML, inside text and attribute values); control
+// characters other than tab and newline, which XML forbids, become U+FFFD.
+std::string escapeHtml(std::string_view text);
+
+// Markdown inline text, for table cells too: HTML-escaped (GitHub renders raw HTML in Markdown),
+// Markdown punctuation backslash-escaped, | escaped and newlines turned into spaces so that a
+// name cannot break out of its table cell.
+std::string escapeMarkdown(std::string_view text);
+
+// One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled.
+std::string csvField(std::string_view text);
+
+} // namespace quantlens::core
