@@ -69,12 +69,24 @@ public:
     // several chunks at once. Throws UsageError when `in` is not aligned as promised.
     virtual void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const = 0;
 
+    // What the first pass found that the user should see, in one line ("2 outlier columns
+    // (|x| >= 6) kept in fp16" for LLM.int8); empty for most schemes.
+    virtual std::string statisticsNote(const SchemeStatistics&) const { return {}; }
+
     // The unit code levels (before scaling), ascending; empty when there are too many to draw.
     virtual std::vector<float> unitLevels() const { return {}; }
-    // The Lab's view of block `block` (of chunkAlignment() elements, or blocksize for the
-    // bitsandbytes schemes) of a whole tensor.
-    virtual BlockView viewBlock(std::span<const float> tensor, std::span<const std::uint64_t> shape,
-                                std::uint64_t block) const;
+    // Elements the Lab shows as one block: the blocksize, a row, or (per-tensor schemes) 64.
+    virtual std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const;
+    // The Lab's view of block `block` (of viewBlockSize() elements) of a whole tensor: the block is
+    // round-tripped inside its aligned chunk, with the tensor's statistics when needed.
+    BlockView viewBlock(std::span<const float> tensor, std::span<const std::uint64_t> shape, std::uint64_t block) const;
+
+protected:
+    // The scale the levels are drawn at for one block (default: its absmax).
+    virtual float blockScale(std::span<const float> block, const SchemeStatistics& statistics) const;
+    // The levels actually representable in a block of this scale (default: unitLevels() x scale).
+    virtual std::vector<float> blockLevels(float scale) const;
+    virtual std::string levelsNote() const { return "levels x block absmax"; }
 };
 
 // "nf4", "fp4", "nf4-dq", "fp4-dq", "dyn8", "llm-int8", "int8", "int4", "int8-zp", "int4-zp",
