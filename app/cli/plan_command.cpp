@@ -113,19 +113,6 @@ core::PlanInput toPlanInput(const PlanOptions& o)
     return in;
 }
 
-// Digits grouped by three (core::formatThousands misplaces commas for 11-digit counts).
-std::string groupDigits(std::uint64_t value)
-{
-    const std::string digits = std::to_string(value);
-    std::string out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0)
-            out += ',';
-        out += digits[i];
-    }
-    return out;
-}
-
 std::string bar(double fraction, int width)
 {
     const int cells = static_cast<int>(std::lround(std::clamp(fraction, 0.0, 1.0) * width));
@@ -148,7 +135,7 @@ std::string padLeft(const std::string& s, std::size_t width)
 
 void printSimple(const core::TeachingTable& t, const core::PlanResult* realistic)
 {
-    std::cout << "Teaching table for " << groupDigits(t.parameters)
+    std::cout << "Teaching table for " << core::formatThousands(t.parameters)
               << " parameters (bytes = parameters x bits / 8; activations assumed = parameters)\n\n";
     const auto row = [](const char* name, double a, double b, const std::string& sa, const std::string& sb) {
         std::cout << padRight(name, 22) << padRight(sa, 10) << padLeft(core::formatGB(a), 12) << "    "
@@ -176,8 +163,8 @@ void printSimple(const core::TeachingTable& t, const core::PlanResult* realistic
 void printPlan(const core::PlanInput& in, const core::PlanResult& r, std::optional<std::int64_t> maxBatch,
                std::optional<std::int64_t> maxSeq, const std::vector<core::Suggestion>& advice)
 {
-    std::cout << "Model      " << in.model.displayName << ": " << groupDigits(r.totalParameters) << " parameters, "
-              << groupDigits(r.trainableParameters) << " trainable\n";
+    std::cout << "Model      " << in.model.displayName << ": " << core::formatThousands(r.totalParameters) << " parameters, "
+              << core::formatThousands(r.trainableParameters) << " trainable\n";
     std::cout << "Setup      " << core::toString(in.method) << ", " << core::toString(in.precision) << ", "
               << core::toString(in.optimizer) << ", seq " << in.seqLen << " x batch " << in.microBatch << ", "
               << core::toString(in.attention) << (in.gradientCheckpointing ? ", checkpointing" : "");

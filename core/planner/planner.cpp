@@ -126,18 +126,9 @@ std::string gb(double bytes)
     return formatGB(bytes);
 }
 
-// Digits grouped by three. Not formatThousands: it misplaces commas when the digit count is
-// 2 mod 3 ("64,760,053,760" comes out "6,4,760,053,760"; reported to the util owner).
 std::string count(double n)
 {
-    const std::string digits = std::to_string(static_cast<std::uint64_t>(std::llround(std::max(0.0, n))));
-    std::string out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0)
-            out += ',';
-        out += digits[i];
-    }
-    return out;
+    return formatThousands(static_cast<std::uint64_t>(std::llround(std::max(0.0, n))));
 }
 
 // r·(in + out) per adapted matrix per layer (peft: A is r×in, B is out×r), times the experts for

@@ -17,6 +17,8 @@ TEST(Units, ThousandsSeparatorsGroupByThree)
     EXPECT_EQ(formatThousands(999), "999");
     EXPECT_EQ(formatThousands(1000), "1,000");
     EXPECT_EQ(formatThousands(6738415616ULL), "6,738,415,616");
+    EXPECT_EQ(formatThousands(64760053760ULL), "64,760,053,760");
+    EXPECT_EQ(formatThousands(12345), "12,345");
 }
 
 TEST(Units, BinaryBytesPickTheLargestUnitBelow1024)
