@@ -9,5 +9,9 @@ namespace quantlens::cli {
 
 void setupDevicesCommand(CLI::App& app);
 void setupPlanCommand(CLI::App& app);
+void setupInfoCommand(CLI::App& app);
+void setupInspectCommand(CLI::App& app);
+void setupQuantizeCommand(CLI::App& app);
+void setupBenchCommand(CLI::App& app);
 
 } // namespace quantlens::cli

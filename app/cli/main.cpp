@@ -27,6 +27,10 @@ int main(int argc, char** argv)
 
     cli::setupDevicesCommand(app);
     cli::setupPlanCommand(app);
+    cli::setupInfoCommand(app);
+    cli::setupInspectCommand(app);
+    cli::setupQuantizeCommand(app);
+    cli::setupBenchCommand(app);
 
     try {
         app.parse(argc, argv);

@@ -22,6 +22,13 @@ enum class DType {
 // clang-format on
 
 std::string_view dtypeName(DType type); // "F32", "BF16", "NF4", "Q4_K", ...
+// Bytes per element of a plain dtype (F64 ... BOOL); 0 for packed and block-quantized ones.
+std::uint64_t dtypeElementBytes(DType type);
+// Whether a dtype is one of the plain safetensors element types.
+inline bool isPlainDtype(DType type)
+{
+    return dtypeElementBytes(type) != 0;
+}
 
 // What a tensor is for, from its name (Llama, Mistral, Mixtral, Qwen2, Gemma, Phi naming, in both
 // Hugging Face and llama.cpp spelling). Unknown names are Other and stay visible.

@@ -1,0 +1,82 @@
+#include "core/model/model.h"
+
+#include "core/io/gguf_model.h"
+#include "core/io/safetensors_model.h"
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+
+#include <array>
+#include <cstring>
+#include <fstream>
+
+namespace quantlens::core {
+
+std::uint64_t Model::totalParameters() const
+{
+    std::uint64_t total = 0;
+    for (const auto& t : tensors())
+        total += t.elementCount();
+    return total;
+}
+
+std::uint64_t Model::totalBytes() const
+{
+    std::uint64_t total = 0;
+    for (const auto& t : tensors())
+        total += t.byteSize;
+    return total;
+}
+
+std::ptrdiff_t Model::find(const std::string& name) const
+{
+    const auto& list = tensors();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (list[i].name == name)
+            return static_cast<std::ptrdiff_t>(i);
+    }
+    return -1;
+}
+
+namespace {
+
+bool startsWithGgufMagic(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::array<char, 4> magic {};
+    return in.read(magic.data(), magic.size()) && std::memcmp(magic.data(), "GGUF", 4) == 0;
+}
+
+} // namespace
+
+std::unique_ptr<Model> openModel(const std::filesystem::path& path)
+{
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        // A Hugging Face folder: the index if there is one, else the single file.
+        for (const char* name : {"model.safetensors.index.json", "model.safetensors"}) {
+            if (std::filesystem::is_regular_file(path / name))
+                return openModel(path / name);
+        }
+        std::vector<std::filesystem::path> candidates;
+        for (const auto& entry : std::filesystem::directory_iterator(path)) {
+            const auto ext = entry.path().extension();
+            if (entry.is_regular_file() && (ext == ".gguf" || ext == ".safetensors"))
+                candidates.push_back(entry.path());
+            else if (entry.is_regular_file() && entry.path().filename().string().ends_with(".safetensors.index.json"))
+                return openSafetensorsIndex(entry.path());
+        }
+        if (candidates.size() == 1)
+            return openModel(candidates.front());
+        throw UsageError(strCat(path.string(), ": folder holds ", candidates.size(),
+                                " model files and no model.safetensors.index.json; name the file to open"));
+    }
+    if (!std::filesystem::exists(path, ec))
+        throw IoError(path.string(), "no such file or folder");
+    if (path.filename().string().ends_with(".json"))
+        return openSafetensorsIndex(path);
+    if (startsWithGgufMagic(path))
+        return openGgufFile(path);
+    return openSafetensorsFile(path);
+}
+
+} // namespace quantlens::core
