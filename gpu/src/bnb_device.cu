@@ -14,6 +14,15 @@ FourBitCodes fourBitCodes(FourBitType type)
     return codes;
 }
 
+FourBitCodes nf4SearchThresholds()
+{
+    FourBitCodes thresholds;
+    thresholds.values[0] = 0.0f; // never read: the search indexes 1 ... 15
+    for (int i = 1; i < 16; ++i)
+        thresholds.values[i] = core::kNf4Threshold[i - 1];
+    return thresholds;
+}
+
 DynamicCodes dynamicCodes()
 {
     DynamicCodes codes;

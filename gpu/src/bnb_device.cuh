@@ -120,9 +120,27 @@ template <int kThreads> __device__ __forceinline__ float groupMax(float v, float
     return v;
 }
 
+// Eight values to p[0..7] with evict-first stores (st.global.cs), for outputs nothing reads soon.
+template <typename T> __device__ __forceinline__ void store8Streaming(T* p, const float (&v)[8])
+{
+    if constexpr (sizeof(T) == 4) {
+        __stcs(reinterpret_cast<float4*>(p), make_float4(v[0], v[1], v[2], v[3]));
+        __stcs(reinterpret_cast<float4*>(p) + 1, make_float4(v[4], v[5], v[6], v[7]));
+    } else {
+        uint4 raw;
+        T* h = reinterpret_cast<T*>(&raw);
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+            h[j] = fromFloat<T>(v[j]);
+        __stcs(reinterpret_cast<uint4*>(p), raw);
+    }
+}
+
 // The code tables of core/quant/bnb_tables.h, as kernel parameters.
 FourBitCodes fourBitCodes(FourBitType type);
 DynamicCodes dynamicCodes();
+// core::kNf4Threshold shifted by one, for encodeNf4Search (bnb_codes.cuh).
+FourBitCodes nf4SearchThresholds();
 
 // Throws CudaError naming the kernel when its launch failed.
 void checkLaunch(const char* kernel);

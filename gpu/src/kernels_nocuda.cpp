@@ -48,7 +48,8 @@ void dequantizeDynamic(const Stream&, const DynamicTensor&, FloatType, DeviceBuf
     throwBuiltWithoutCuda("8-bit dequantization on the GPU");
 }
 
-void gemv4bit(const Stream&, const FourBitTensor&, const GemvShape&, const DeviceBuffer&, FloatType, DeviceBuffer&)
+void gemv4bit(const Stream&, const FourBitTensor&, const GemvShape&, const DeviceBuffer&, FloatType, DeviceBuffer&,
+              GemvKernel)
 {
     throwBuiltWithoutCuda("the 4-bit GEMV");
 }

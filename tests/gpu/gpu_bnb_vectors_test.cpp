@@ -70,6 +70,38 @@ FloatType floatType(const std::string& dtype)
     return FloatType::BF16;
 }
 
+// The four golden bytes that neither our kernels nor the CPU reference (core/quant, which gives the
+// same four: gpu_bnb_cpu_reference_test) reproduce, each a value on a decision boundary. Element
+// 513 of uniform_pm1 fp4: x * (1 / absmax) is 0.8333333134651184, exactly the FP4 threshold
+// 0.8333333f, so the strict comparison gives 0b010 where bitsandbytes stored 0b011. Elements 8865
+// and 39680 of the dyn8 case sit within an ulp of a midpoint and bitsandbytes rounds them in
+// opposite directions, so no one reciprocal explains all four: on the H100 the approximate
+// reciprocal (rcp.approx) fixed 8865 and broke an FP4 case. An IEEE emulation in Python lists
+// exactly these four differences; every other byte of the 230 cases must match.
+struct KnownDifference {
+    const char* dir;
+    std::size_t byte;
+    std::uint8_t bitsandbytes;
+    std::uint8_t ours;
+};
+constexpr KnownDifference kKnownDifferences[] = {
+    {"uniform_pm1/fp4_bs64_nodq_float16", 256, 0x73, 0x72},
+    {"uniform_pm1/fp4_bs64_dq_float16", 256, 0x73, 0x72},
+    {"matrix_256x256_rowscale/dyn8_bs256_bfloat16", 8865, 0x5d, 0x5e},
+    {"matrix_256x256_rowscale/dyn8_bs256_bfloat16", 39680, 0x52, 0x51},
+};
+
+std::vector<std::byte> withKnownDifferences(const std::string& dir, std::vector<std::byte> expected)
+{
+    for (const KnownDifference& d : kKnownDifferences) {
+        if (dir != d.dir)
+            continue;
+        EXPECT_EQ(expected.at(d.byte), std::byte {d.bitsandbytes}) << dir << " byte " << d.byte;
+        expected.at(d.byte) = std::byte {d.ours};
+    }
+    return expected;
+}
+
 class FourBitVectors : public testing::TestWithParam<Case> { };
 class DynamicVectors : public testing::TestWithParam<Case> { };
 
@@ -87,7 +119,9 @@ TEST_P(FourBitVectors, QuantizeGivesBitsandbytesBytes)
     q.packed.fill(0xa5);
     quantize4bit(stream, deviceInput, floatType(c.dtype), q);
     stream.synchronize();
-    EXPECT_EQ(firstDifference(readBytes(dir / "packed.bin"), asBytes(q.packed.download<std::uint8_t>())), "");
+    EXPECT_EQ(firstDifference(withKnownDifferences(c.dir, readBytes(dir / "packed.bin")),
+                              asBytes(q.packed.download<std::uint8_t>())),
+              "");
     const char* absmaxFile = c.doubleQuant ? "absmax_raw.bin" : "absmax.bin";
     EXPECT_EQ(firstDifference(readBytes(dir / absmaxFile), asBytes(q.absmax.download<float>()), 4), "");
     if (!c.doubleQuant)
@@ -132,10 +166,10 @@ TEST_P(FourBitVectors, DequantizeGivesBitsandbytesValuesInEveryDtype)
     EXPECT_EQ(
         firstDifference(readBytes(dir / "dequant.bin"), asBytes(out.download<std::uint8_t>()), floatTypeSize(dtype)),
         "");
-    // fp32 cases have no separate dequant_f32.bin: dequant.bin is already fp32.
-    const auto f32File
-        = std::filesystem::exists(dir / "dequant_f32.bin") ? dir / "dequant_f32.bin" : dir / "dequant.bin";
-    EXPECT_EQ(firstDifference(readBytes(f32File), asBytes(out32.download<std::uint8_t>()), 4), "");
+    // Only some cases carry a separate fp32 dequantization (fp32 cases need none).
+    if (std::filesystem::exists(dir / "dequant_f32.bin")) {
+        EXPECT_EQ(firstDifference(readBytes(dir / "dequant_f32.bin"), asBytes(out32.download<std::uint8_t>()), 4), "");
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(BnbVectors, FourBitVectors, testing::ValuesIn(loadCases("4bit")), caseName);
@@ -152,17 +186,7 @@ TEST_P(DynamicVectors, QuantizeAndDequantizeGiveBitsandbytesBytes)
     q.codes.fill(0xa5);
     quantizeDynamic(stream, deviceInput, floatType(c.dtype), q);
     stream.synchronize();
-    auto expectedCodes = readBytes(dir / "quant.bin");
-    if (c.dir == "matrix_256x256_rowscale/dyn8_bs256_bfloat16") {
-        // The one golden case we do not reproduce, like the CPU reference (core/quant/bnb_dynamic8):
-        // element 8865 is -0.0036163330078125 in a block with absmax 0.2314453125. x * (1 / absmax)
-        // with the correctly rounded reciprocal is -0.015624999, just above the midpoint -0.015625
-        // of codes 0x5d and 0x5e, so we give 0x5e; bitsandbytes gives 0x5d, as if its reciprocal
-        // were one ulp larger (an approximate reciprocal, as --use_fast_math builds produce). We
-        // keep the IEEE reciprocal that the CPU reference uses and pin the difference here.
-        EXPECT_EQ(expectedCodes.at(8865), std::byte {0x5d});
-        expectedCodes.at(8865) = std::byte {0x5e};
-    }
+    const auto expectedCodes = withKnownDifferences(c.dir, readBytes(dir / "quant.bin"));
     EXPECT_EQ(firstDifference(expectedCodes, asBytes(q.codes.download<std::uint8_t>())), "");
     EXPECT_EQ(firstDifference(readBytes(dir / "absmax.bin"), asBytes(q.absmax.download<float>()), 4), "");
 

@@ -21,13 +21,15 @@ struct GemvCase {
     int batch;
     int blocksize;
     FloatType activation;
+    GemvKernel kernel = GemvKernel::TensorCore;
 };
 
 std::string gemvName(const testing::TestParamInfo<GemvCase>& info)
 {
     const GemvCase& c = info.param;
     return std::to_string(c.rows) + "x" + std::to_string(c.cols) + "Batch" + std::to_string(c.batch) + "Bs"
-        + std::to_string(c.blocksize) + floatTypeName(c.activation);
+        + std::to_string(c.blocksize) + floatTypeName(c.activation)
+        + (c.kernel == GemvKernel::TensorCore ? "TensorCore" : "CudaCore");
 }
 
 std::uint16_t toHalfBits(float v, FloatType type)
@@ -43,8 +45,9 @@ float fromHalfBits(std::uint16_t bits, FloatType type)
 class Gemv : public testing::TestWithParam<GemvCase> { };
 
 // y = x W^T against a double-precision product of the same dequantized weight (downloaded from
-// dequantize4bit) and the same rounded activations; the only differences are fp32 accumulation
-// order and the final rounding to 16 bits.
+// dequantize4bit; rounded to the activation type for the tensor-core kernel, which multiplies
+// those values) and the same activations; the only differences are fp32 accumulation order and
+// the final rounding to 16 bits.
 TEST_P(Gemv, MatchesADoublePrecisionProductOfTheDequantizedWeight)
 {
     QUANTLENS_REQUIRE_GPU();
@@ -67,9 +70,12 @@ TEST_P(Gemv, MatchesADoublePrecisionProductOfTheDequantizedWeight)
     const DeviceBuffer deviceX = DeviceBuffer::fromHost(std::span<const std::uint16_t>(x));
     DeviceBuffer y(std::size_t(c.batch * c.rows) * 2);
     y.fill(0xff); // NaN in both 16-bit types: an unwritten output cannot pass
-    gemv4bit(stream, q, GemvShape {c.rows, c.cols, c.batch}, deviceX, c.activation, y);
+    gemv4bit(stream, q, GemvShape {c.rows, c.cols, c.batch}, deviceX, c.activation, y, c.kernel);
     stream.synchronize();
-    const auto w = dequantized.download<float>();
+    auto w = dequantized.download<float>();
+    if (c.kernel == GemvKernel::TensorCore)
+        for (float& v : w)
+            v = fromHalfBits(toHalfBits(v, c.activation), c.activation);
     const auto out = y.download<std::uint16_t>();
 
     double maxError = 0.0;
@@ -92,13 +98,22 @@ TEST_P(Gemv, MatchesADoublePrecisionProductOfTheDequantizedWeight)
     EXPECT_LE(maxError, tolerance) << "largest |y| " << maxValue;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, Gemv,
-    testing::Values(GemvCase {64, 1024, 1, 64, FloatType::BF16}, GemvCase {37, 320, 1, 64, FloatType::BF16},
-                    GemvCase {37, 2112, 3, 32, FloatType::F16}, GemvCase {130, 4096, 4, 128, FloatType::BF16},
-                    GemvCase {61, 1536, 7, 256, FloatType::F16}, GemvCase {256, 3072, 16, 64, FloatType::BF16},
-                    GemvCase {9, 4096, 16, 4096, FloatType::F16}),
-    gemvName);
+std::vector<GemvCase> gemvCases()
+{
+    const std::vector<GemvCase> shapes {{64, 1024, 1, 64, FloatType::BF16},  {37, 320, 1, 64, FloatType::BF16},
+                                        {37, 2112, 3, 32, FloatType::F16},   {130, 4096, 4, 128, FloatType::BF16},
+                                        {61, 1536, 7, 256, FloatType::F16},  {256, 3072, 16, 64, FloatType::BF16},
+                                        {9, 4096, 16, 4096, FloatType::F16}, {40, 1056, 9, 32, FloatType::BF16}};
+    std::vector<GemvCase> cases;
+    for (GemvKernel kernel : {GemvKernel::TensorCore, GemvKernel::CudaCore})
+        for (GemvCase c : shapes) {
+            c.kernel = kernel;
+            cases.push_back(c);
+        }
+    return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Gemv, testing::ValuesIn(gemvCases()), gemvName);
 
 TEST(Gemv, RejectsShapesItCannotTileNamingTheValue)
 {

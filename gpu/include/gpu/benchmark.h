@@ -40,6 +40,7 @@ struct GpuGemvTiming {
     double oursMilliseconds = 0.0;
     double cublasMilliseconds = 0.0;
     double speedup = 0.0; // cublas / ours
+    double cudaCoreMilliseconds = 0.0; // our FMA kernel (GemvKernel::CudaCore), for comparison
     double oursGbPerSecond = 0.0;
     double maxRelativeDifference = 0.0; // ours vs cuBLAS on the dequantized weight, max |d| / max |y|
 };

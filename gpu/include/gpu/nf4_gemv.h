@@ -15,11 +15,16 @@ struct GemvShape {
 
 inline constexpr int kGemvMaxBatch = 16;
 
+// TensorCore (the default) multiplies on mma.sync with batch rows as N and weights decoded to the
+// activation type; CudaCore decodes to fp32 and accumulates with FMAs: exact fp32 weights, but its
+// arithmetic grows with the batch (kept for that precision and for comparison in the benchmark).
+enum class GemvKernel { TensorCore, CudaCore };
+
 // x: batch x cols values of `activationType` (F16 or BF16); y: batch x rows of the same type,
 // accumulated in fp32. The weight must use plain fp32 absmax (no DQ) and cols must be a multiple
 // of 32 and of the blocksize, so that no block straddles two rows; UsageError/UnsupportedError
 // name the value otherwise.
 void gemv4bit(const Stream& stream, const FourBitTensor& weight, const GemvShape& shape, const DeviceBuffer& x,
-              FloatType activationType, DeviceBuffer& y);
+              FloatType activationType, DeviceBuffer& y, GemvKernel kernel = GemvKernel::TensorCore);
 
 } // namespace quantlens::gpu
