@@ -74,7 +74,7 @@ std::unique_ptr<Model> openModel(const std::filesystem::path& path)
         throw IoError(path.string(), "no such file or folder");
     if (path.filename().string().ends_with(".json"))
         return openSafetensorsIndex(path);
-    if (startsWithGgufMagic(path))
+    if (path.extension() == ".gguf" || startsWithGgufMagic(path))
         return openGgufFile(path);
     return openSafetensorsFile(path);
 }
