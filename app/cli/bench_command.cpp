@@ -1,0 +1,137 @@
+#include "command.h"
+
+#include "core/scan/cpu_benchmark.h"
+#include "core/scan/scan_schemes.h"
+#include "core/util/error.h"
+#include "core/util/units.h"
+#include "gpu/benchmark.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+namespace quantlens::cli {
+
+namespace {
+
+struct BenchOptions {
+    bool cpu = false;
+    std::string device = "cpu";
+    bool json = false;
+    unsigned threads = 0;
+    std::uint64_t size = std::uint64_t(64) << 20;
+    int repetitions = 3;
+};
+
+std::string fixed(const char* format, double value)
+{
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, format, value);
+    return buffer;
+}
+
+// The CPU benchmark: an NF4 scan of BF16 weights beside the memory-read bound, one run.
+void runCpuBench(const BenchOptions& options)
+{
+    core::CpuBenchmarkOptions cpu;
+    cpu.parameters = options.size;
+    cpu.threads = options.threads;
+    cpu.repetitions = options.repetitions;
+    core::ProgressSink sink;
+    const auto schemes = core::makeScanSchemes("nf4", 64, false);
+    const core::CpuBenchmarkResult r = core::runCpuBenchmark(cpu, schemes.front(), sink);
+
+    if (options.json) {
+        nlohmann::json out;
+        out["device"] = "cpu";
+        out["scheme"] = r.scheme;
+        out["parameters"] = r.parameters;
+        out["input_bytes"] = r.bytes;
+        out["input_dtype"] = "BF16";
+        out["threads"] = r.threads;
+        out["repetitions"] = options.repetitions;
+        out["scan_parameters_per_second"] = r.scanParametersPerSecond;
+        out["read_bound_parameters_per_second"] = r.readBoundParametersPerSecond;
+        out["fraction_of_read_bound"] = r.fractionOfReadBound;
+        out["scan_working_bytes"] = r.workingBytes;
+        out["rows"] = nlohmann::json::array();
+        for (const auto& row : r.rows)
+            out["rows"].push_back(
+                {{"name", row.name},
+                 {"what", row.what},
+                 {"seconds", row.seconds},
+                 {"parameters_per_second", row.parametersPerSecond},
+                 {"bytes_per_second", row.bytesPerSecond},
+                 {"fraction_of_read_bound", row.parametersPerSecond / r.readBoundParametersPerSecond}});
+        std::cout << out.dump(2) << "\n";
+        return;
+    }
+    std::cout << "CPU benchmark: " << core::formatThousands(r.parameters) << " BF16 parameters ("
+              << core::formatBinaryBytes(double(r.bytes)) << ") in memory, " << r.threads << " threads, best of "
+              << options.repetitions << " runs each, measured one after the other\n\n";
+    std::cout << "  what                  M params/s      GB/s   of read bound\n";
+    for (const auto& row : r.rows) {
+        std::string name = row.name;
+        name.resize(20, ' ');
+        std::cout << "  " << name << fixed("%12.1f", row.parametersPerSecond / 1e6)
+                  << fixed("%10.2f", row.bytesPerSecond / 1e9)
+                  << fixed("%15.4f", row.parametersPerSecond / r.readBoundParametersPerSecond) << "   " << row.what
+                  << "\n";
+    }
+    std::cout << "\n"
+              << r.scheme
+              << " scan (quantize + dequantize + every metric): " << fixed("%.1f", r.scanParametersPerSecond / 1e6)
+              << " M params/s = " << fixed("%.4f", r.fractionOfReadBound) << " of the memory-read bound ("
+              << fixed("%.1f", r.readBoundParametersPerSecond / 1e6) << " M params/s); scan buffers "
+              << core::formatBinaryBytes(double(r.workingBytes)) << "\n";
+}
+
+// The GPU benchmark lives in gpu/ (gpu/benchmark.h): its own shapes, warm-up and median of 50
+// CUDA-event timings; without a usable GPU it throws UnsupportedError naming the reason.
+void runCudaBench(const BenchOptions& options)
+{
+    const gpu::GpuBenchmarkResult result = gpu::runGpuBenchmark(gpu::GpuBenchmarkOptions {});
+    if (options.json)
+        std::cout << gpu::toJson(result).dump(2) << "\n";
+    else
+        std::cout << gpu::formatGpuBenchmark(result);
+}
+
+void runBench(const BenchOptions& options)
+{
+    if (options.cpu && options.device != "cpu")
+        throw UsageError("--cpu and --device " + options.device + " contradict each other");
+    if (options.size == 0)
+        throw UsageError("--size must be at least 1 parameter");
+    if (options.device == "cuda")
+        runCudaBench(options);
+    else
+        runCpuBench(options);
+}
+
+} // namespace
+
+void setupBenchCommand(CLI::App& app)
+{
+    auto options = std::make_shared<BenchOptions>();
+    auto* sub
+        = app.add_subcommand("bench", "Measure scan speed against the memory-read bound (CPU) or the GPU kernels");
+    sub->add_flag("--cpu", options->cpu, "The CPU benchmark (the default): an NF4 scan of BF16 weights");
+    sub->add_option("--device", options->device, "cpu or cuda")
+        ->check(CLI::IsMember({"cpu", "cuda"}))
+        ->capture_default_str();
+    sub->add_flag("--json", options->json, "Machine-readable output");
+    sub->add_option("--threads", options->threads, "Worker threads (default: all cores)");
+    sub->add_option("--size", options->size, "Parameters to scan, e.g. 64M (binary multiples)")
+        ->transform(CLI::AsSizeValue(false))
+        ->capture_default_str();
+    sub->add_option("--repetitions", options->repetitions, "Runs per measurement; the best is kept")
+        ->check(CLI::Range(1, 100))
+        ->capture_default_str();
+    sub->callback([options] { runBench(*options); });
+}
+
+} // namespace quantlens::cli

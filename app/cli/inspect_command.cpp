@@ -1,0 +1,190 @@
+#include "command.h"
+#include "progress_bar.h"
+
+#include "core/model/model.h"
+#include "core/scan/scan.h"
+#include "core/scan/scan_json.h"
+#include "core/scan/scan_schemes.h"
+#include "core/util/error.h"
+#include "core/util/units.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+namespace quantlens::cli {
+
+namespace {
+
+struct InspectOptions {
+    std::string file;
+    std::string schemes = "nf4";
+    std::uint64_t blocksize = 0;
+    bool doubleQuant = false;
+    std::string filter;
+    unsigned threads = 0;
+    bool json = false;
+    bool csv = false;
+};
+
+std::string fmt(const char* format, double value)
+{
+    if (std::isinf(value))
+        return value > 0 ? "inf" : "-inf";
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, format, value);
+    return buffer;
+}
+
+std::string shapeText(const std::vector<std::uint64_t>& shape)
+{
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        text += (i ? "x" : "") + std::to_string(shape[i]);
+    return text + "]";
+}
+
+std::string layerText(int layer)
+{
+    return layer < 0 ? "-" : std::to_string(layer);
+}
+
+// Pads or cuts to a column; tensor names keep their end, where the distinguishing part is.
+std::string column(const std::string& text, std::size_t width, bool left = false)
+{
+    std::string t = text;
+    if (t.size() > width)
+        t = left ? "…" + t.substr(t.size() - (width - 1)) : t.substr(0, width);
+    const std::size_t visible = t.size() - (t.find("…") != std::string::npos ? 2 : 0);
+    const std::string pad(width > visible ? width - visible : 0, ' ');
+    return left ? t + pad : pad + t;
+}
+
+void printTable(const core::ScanResult& result)
+{
+    std::cout << column("tensor", 44, true) << " " << column("layer", 5) << " " << column("role", 9, true) << " "
+              << column("shape", 12, true) << " " << column("scheme", 8, true) << " " << column("rmse", 10) << " "
+              << column("max|err|", 10) << " " << column("rel err", 9) << " " << column("SQNR dB", 8) << " "
+              << column("cosine", 9) << " " << column("p99|err|", 10) << " " << column("bits", 6) << " "
+              << column("non-fin", 7) << "\n";
+    for (const auto& t : result.tensors) {
+        std::cout << column(t.name, 44, true) << " " << column(layerText(t.layer), 5) << " "
+                  << column(std::string(core::roleName(t.role)), 9, true) << " " << column(shapeText(t.shape), 12, true)
+                  << " " << column(t.scheme, 8, true) << " ";
+        if (!t.skipped.empty()) {
+            std::cout << "skipped: " << t.skipped << "\n";
+            continue;
+        }
+        std::cout << column(fmt("%.3e", t.error.rmse), 10) << " " << column(fmt("%.3e", t.error.maxAbsError), 10) << " "
+                  << column(fmt("%.4f", t.error.relError), 9) << " " << column(fmt("%.2f", t.error.sqnrDb), 8) << " "
+                  << column(fmt("%.6f", t.error.cosine), 9) << " " << column(fmt("%.3e", t.error.p99AbsError), 10)
+                  << " " << column(fmt("%.3f", t.bitsPerParameter), 6) << " "
+                  << column(std::to_string(t.error.nonFinite()), 7) << "\n";
+    }
+
+    std::cout << "\nPer layer (element-weighted)\n"
+              << column("scheme", 8, true) << " " << column("layer", 5) << " " << column("params", 12) << " "
+              << column("rmse", 10) << " " << column("max|err|", 10) << " " << column("rel err", 9) << " "
+              << column("SQNR dB", 8) << " " << column("cosine", 9) << " " << column("non-fin", 7) << "\n";
+    for (const auto& s : result.layers) {
+        std::cout << column(s.scheme, 8, true) << " " << column(layerText(s.layer), 5) << " "
+                  << column(core::formatThousands(s.parameters), 12) << " " << column(fmt("%.3e", s.error.rmse), 10)
+                  << " " << column(fmt("%.3e", s.error.maxAbsError), 10) << " "
+                  << column(fmt("%.4f", s.error.relError), 9) << " " << column(fmt("%.2f", s.error.sqnrDb), 8) << " "
+                  << column(fmt("%.6f", s.error.cosine), 9) << " " << column(std::to_string(s.error.nonFinite()), 7)
+                  << "\n";
+    }
+
+    std::cout << "\nWhole model\n";
+    for (const auto& s : result.models) {
+        std::cout << s.scheme << ": " << core::formatThousands(s.parameters) << " parameters in " << s.tensors
+                  << " tensors, " << fmt("%.3f", s.bitsPerParameter) << " bits/param, "
+                  << core::formatBinaryBytes(double(s.originalBytes)) << " -> "
+                  << core::formatBinaryBytes(double(s.quantizedBytes)) << "; rel err " << fmt("%.4f", s.error.relError)
+                  << ", RMSE " << fmt("%.3e", s.error.rmse) << ", max |err| " << fmt("%.3e", s.error.maxAbsError)
+                  << ", SQNR " << fmt("%.2f", s.error.sqnrDb) << " dB, cosine " << fmt("%.6f", s.error.cosine);
+        if (s.error.nonFinite() != 0)
+            std::cout << "; non-finite values: " << s.error.nonFiniteInputs << " in the weights, "
+                      << s.error.nonFiniteOutputs << " produced by quantization (left out of the error)";
+        std::cout << "\n";
+    }
+    std::cout << "\nScanned " << core::formatThousands(result.parameters) << " parameters in "
+              << fmt("%.2f", result.seconds) << " s on " << result.threads << " threads.\n";
+}
+
+void printCsv(const core::ScanResult& result)
+{
+    std::cout
+        << "name,layer,role,shape,dtype,scheme,elements,bits_per_parameter,quantized_bytes,mse,rmse,max_abs_error,"
+           "mean_abs_error,rel_error,sqnr_db,cosine,p50_abs_error,p95_abs_error,p99_abs_error,"
+           "non_finite_inputs,non_finite_outputs,skipped\n";
+    const auto quoted = [](const std::string& s) {
+        std::string q = "\"";
+        for (char c : s)
+            q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return q + "\"";
+    };
+    for (const auto& t : result.tensors) {
+        const auto& e = t.error;
+        std::cout << quoted(t.name) << "," << t.layer << "," << core::roleName(t.role) << "," << shapeText(t.shape)
+                  << "," << core::dtypeName(t.dtype) << "," << quoted(t.scheme) << "," << t.elements << ","
+                  << fmt("%.6g", t.bitsPerParameter) << "," << t.quantizedBytes << "," << fmt("%.9g", e.mse) << ","
+                  << fmt("%.9g", e.rmse) << "," << fmt("%.9g", e.maxAbsError) << "," << fmt("%.9g", e.meanAbsError)
+                  << "," << fmt("%.9g", e.relError) << "," << fmt("%.6f", e.sqnrDb) << "," << fmt("%.9f", e.cosine)
+                  << "," << fmt("%.9g", e.p50AbsError) << "," << fmt("%.9g", e.p95AbsError) << ","
+                  << fmt("%.9g", e.p99AbsError) << "," << e.nonFiniteInputs << "," << e.nonFiniteOutputs << ","
+                  << quoted(t.skipped) << "\n";
+    }
+}
+
+void runInspect(const InspectOptions& options)
+{
+    if (options.json && options.csv)
+        throw UsageError("choose one of --json and --csv");
+    core::ScanOptions scan;
+    scan.schemes = core::makeScanSchemes(options.schemes, options.blocksize, options.doubleQuant);
+    scan.filter = options.filter;
+    scan.threads = options.threads;
+    const auto model = core::openModel(options.file);
+
+    ProgressBar bar;
+    core::ProgressSink sink;
+    scan.onProgress = [&bar](const core::ScanProgress& p) { bar.update(p.progress); };
+    const core::ScanResult result = core::scanModel(*model, scan, sink);
+    bar.finish();
+    if (result.tensors.empty() && !options.filter.empty())
+        throw UsageError("no tensor name matches --filter '" + options.filter + "'");
+
+    if (options.json)
+        std::cout << core::scanResultToJson(result).dump(2) << "\n";
+    else if (options.csv)
+        printCsv(result);
+    else
+        printTable(result);
+}
+
+} // namespace
+
+void setupInspectCommand(CLI::App& app)
+{
+    auto options = std::make_shared<InspectOptions>();
+    auto* sub
+        = app.add_subcommand("inspect", "Quantize every tensor and measure the error, per tensor, layer and model");
+    sub->add_option("file", options->file, "safetensors file, sharded index, folder or GGUF file")->required();
+    sub->add_option("--scheme", options->schemes, "Comma-separated schemes, e.g. nf4,fp4,int8,q4_0")
+        ->capture_default_str();
+    sub->add_option("--blocksize", options->blocksize,
+                    "Block size of the block schemes (default: each scheme's own, 64 for nf4/fp4)");
+    sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
+    sub->add_option("--filter", options->filter, "Only tensors whose name matches this regular expression");
+    sub->add_option("--threads", options->threads, "Worker threads (default: all cores)");
+    sub->add_flag("--json", options->json, "Machine-readable output");
+    sub->add_flag("--csv", options->csv, "One CSV row per tensor and scheme");
+    sub->callback([options] { runInspect(*options); });
+}
+
+} // namespace quantlens::cli

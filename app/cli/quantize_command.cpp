@@ -1,0 +1,234 @@
+#include "command.h"
+
+#include "core/io/safetensors_writer.h"
+#include "core/model/model.h"
+#include "core/quant/bnb_4bit.h"
+#include "core/quant/bnb_tables.h"
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+#include "core/util/units.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace quantlens::cli {
+
+namespace {
+
+struct QuantizeOptions {
+    std::string file;
+    std::string scheme = "nf4";
+    std::uint32_t blocksize = 64;
+    bool doubleQuant = false;
+    std::string output;
+    bool force = false;
+    unsigned threads = 0;
+};
+
+// What transformers quantizes with bitsandbytes: the weights of the linear layers. Embeddings,
+// norms and lm_head stay as they are (transformers keeps lm_head in 16-bit by default).
+bool isLinearWeight(const core::TensorInfo& t)
+{
+    using core::TensorRole;
+    switch (t.role) {
+    case TensorRole::AttentionQ:
+    case TensorRole::AttentionK:
+    case TensorRole::AttentionV:
+    case TensorRole::AttentionO:
+    case TensorRole::AttentionQKV:
+    case TensorRole::MlpGate:
+    case TensorRole::MlpUp:
+    case TensorRole::MlpDown:
+    case TensorRole::MlpGateUp:
+        break;
+    default:
+        return false;
+    }
+    const bool floatType = t.dtype == core::DType::F32 || t.dtype == core::DType::F16 || t.dtype == core::DType::BF16;
+    return floatType && t.shape.size() == 2 && t.name.ends_with(".weight");
+}
+
+// torch's dtype names, as QuantState.as_dict writes str(dtype) without "torch.".
+std::string torchDtypeName(core::DType type)
+{
+    switch (type) {
+    case core::DType::F16:
+        return "float16";
+    case core::DType::BF16:
+        return "bfloat16";
+    default:
+        return "float32";
+    }
+}
+
+// A float as Python's repr writes it (json.dumps of a Python float): the shortest text that reads
+// back to the same double, with ".0" on whole numbers.
+std::string pythonFloat(double value)
+{
+    char buffer[40];
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buffer, sizeof buffer, "%.*g", precision, value);
+        if (std::strtod(buffer, nullptr) == value)
+            break;
+    }
+    std::string text = buffer;
+    if (text.find_first_of(".en") == std::string::npos)
+        text += ".0";
+    return text;
+}
+
+// The `quant_state.bitsandbytes__nf4` tensor: QuantState.as_dict(packed=True) keeps the
+// non-tensor fields as JSON text in a uint8 tensor (bitsandbytes/functional.py
+// pack_dict_to_tensor, json.dumps with its default separators, keys in as_dict's order).
+std::string quantStateJson(const std::string& type, std::uint32_t blocksize, core::DType dtype,
+                           const std::vector<std::uint64_t>& shape, bool doubleQuant, float offset)
+{
+    std::string shapeText;
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        shapeText += (i ? ", " : "") + std::to_string(shape[i]);
+    std::string json = strCat("{\"quant_type\": \"", type, "\", \"blocksize\": ", blocksize, ", \"dtype\": \"",
+                              torchDtypeName(dtype), "\", \"shape\": [", shapeText, "]");
+    if (doubleQuant)
+        json += strCat(", \"nested_blocksize\": ", core::kNestedBlocksize,
+                       ", \"nested_dtype\": \"float32\", \"nested_offset\": ", pythonFloat(double(offset)));
+    return json + "}";
+}
+
+template <typename T> std::span<const std::byte> bytesOf(const std::vector<T>& v)
+{
+    return std::as_bytes(std::span<const T>(v));
+}
+
+struct Planned {
+    std::size_t index = 0;
+    bool quantize = false;
+    std::string quantState; // JSON text
+};
+
+void runQuantize(const QuantizeOptions& options)
+{
+    core::Bnb4BitOptions bnb;
+    if (options.scheme == "nf4")
+        bnb.type = core::FourBitType::Nf4;
+    else if (options.scheme == "fp4")
+        bnb.type = core::FourBitType::Fp4;
+    else
+        throw UsageError("--scheme must be nf4 or fp4 (the 4-bit formats bitsandbytes checkpoints store), not '"
+                         + options.scheme + "'");
+    core::checkBnbBlocksize(options.blocksize);
+    bnb.blocksize = options.blocksize;
+    bnb.doubleQuant = options.doubleQuant;
+    if (std::filesystem::exists(options.output) && !options.force)
+        throw UsageError(options.output + " exists; pass --force to replace it");
+
+    const auto model = core::openModel(options.file);
+    const auto& tensors = model->tensors();
+
+    // Safetensors headers come first, so every tensor's size is settled before any data is
+    // written; for double quantization that includes the offset in the JSON text, found here
+    // from the block absmax (one read of the tensor, no quantization).
+    std::vector<Planned> plan;
+    std::vector<core::SafetensorsWriter::TensorDeclaration> declarations;
+    std::uint64_t quantizedParameters = 0;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto& t = tensors[i];
+        Planned p;
+        p.index = i;
+        p.quantize = isLinearWeight(t);
+        if (!p.quantize) {
+            if (!core::isPlainDtype(t.dtype))
+                throw UnsupportedError(strCat(options.file, ": tensor '", t.name, "' is ", core::dtypeName(t.dtype),
+                                              ", which a safetensors file cannot hold as it is"));
+            declarations.push_back({t.name, t.dtype, t.shape});
+            plan.push_back(std::move(p));
+            continue;
+        }
+        const std::uint64_t n = t.elementCount();
+        const std::uint64_t blocks = (n + bnb.blocksize - 1) / bnb.blocksize;
+        float offset = 0.0f;
+        if (bnb.doubleQuant) {
+            std::vector<float> values(n);
+            model->readFloat(i, 0, values);
+            std::vector<float> absmax(blocks, 0.0f);
+            for (std::uint64_t e = 0; e < n; ++e)
+                absmax[e / bnb.blocksize] = std::max(absmax[e / bnb.blocksize], std::fabs(values[e]));
+            offset = core::doubleQuantOffset(absmax);
+        }
+        p.quantState = quantStateJson(options.scheme, bnb.blocksize, t.dtype, t.shape, bnb.doubleQuant, offset);
+        declarations.push_back({t.name, core::DType::U8, {(n + 1) / 2, 1}});
+        declarations.push_back({t.name + ".absmax", bnb.doubleQuant ? core::DType::U8 : core::DType::F32, {blocks}});
+        declarations.push_back({t.name + ".quant_map", core::DType::F32, {16}});
+        if (bnb.doubleQuant) {
+            declarations.push_back({t.name + ".nested_absmax",
+                                    core::DType::F32,
+                                    {(blocks + core::kNestedBlocksize - 1) / core::kNestedBlocksize}});
+            declarations.push_back({t.name + ".nested_quant_map", core::DType::F32, {256}});
+        }
+        declarations.push_back(
+            {t.name + ".quant_state.bitsandbytes__" + options.scheme, core::DType::U8, {p.quantState.size()}});
+        quantizedParameters += n;
+        plan.push_back(std::move(p));
+    }
+
+    core::SafetensorsWriter writer(options.output, declarations, {{"format", "pt"}});
+    const float* code = core::fourBitCode(bnb.type);
+    const std::vector<float> quantMap(code, code + 16);
+    const std::vector<float> nestedMap(std::begin(core::kDynamicCode), std::end(core::kDynamicCode));
+    std::size_t quantizedTensors = 0;
+    for (const auto& p : plan) {
+        if (!p.quantize) {
+            writer.writeTensorData(model->rawBytes(p.index));
+            continue;
+        }
+        std::vector<float> values(tensors[p.index].elementCount());
+        model->readFloat(p.index, 0, values);
+        const core::Bnb4BitTensor q = core::quantize4bit(values, bnb, options.threads);
+        writer.writeTensorData(bytesOf(q.packed));
+        if (q.doubleQuant) {
+            writer.writeTensorData(bytesOf(q.doubleQuant->absmaxCodes));
+            writer.writeTensorData(bytesOf(quantMap));
+            writer.writeTensorData(bytesOf(q.doubleQuant->nestedAbsmax));
+            writer.writeTensorData(bytesOf(nestedMap));
+        } else {
+            writer.writeTensorData(bytesOf(q.absmax));
+            writer.writeTensorData(bytesOf(quantMap));
+        }
+        writer.writeTensorData(std::as_bytes(std::span(p.quantState.data(), p.quantState.size())));
+        ++quantizedTensors;
+    }
+    writer.commit();
+
+    const auto outputBytes = std::filesystem::file_size(options.output);
+    std::cout << "Wrote " << options.output << ": " << quantizedTensors << " linear weights ("
+              << core::formatThousands(quantizedParameters) << " parameters) in " << options.scheme
+              << (bnb.doubleQuant ? " with double quantization" : "") << ", blocksize " << bnb.blocksize << ", "
+              << (tensors.size() - quantizedTensors) << " tensors copied; "
+              << core::formatBinaryBytes(double(model->totalBytes())) << " -> "
+              << core::formatBinaryBytes(double(outputBytes)) << "\n";
+}
+
+} // namespace
+
+void setupQuantizeCommand(CLI::App& app)
+{
+    auto options = std::make_shared<QuantizeOptions>();
+    auto* sub = app.add_subcommand(
+        "quantize", "Write a bitsandbytes 4-bit checkpoint (the layout transformers saves) from a model");
+    sub->add_option("file", options->file, "safetensors file, sharded index or folder")->required();
+    sub->add_option("--scheme", options->scheme, "nf4 or fp4")->capture_default_str();
+    sub->add_option("--blocksize", options->blocksize, "32 to 4096, a power of two")->capture_default_str();
+    sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
+    sub->add_option("-o,--output", options->output, "The .safetensors file to write")->required();
+    sub->add_flag("--force", options->force, "Replace the output file when it exists");
+    sub->add_option("--threads", options->threads, "Worker threads (default: all cores)");
+    sub->callback([options] { runQuantize(*options); });
+}
+
+} // namespace quantlens::cli

@@ -1,0 +1,98 @@
+#include "run_cli.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using ::testing::HasSubstr;
+
+namespace {
+
+const std::string kData = QUANTLENS_TEST_DATA_DIR;
+
+} // namespace
+
+TEST(InspectCommand, JsonListsEveryTensorUnderEverySchemeWithTheNamedFields)
+{
+    const CliResult r = runCli({"inspect", kData + "/stories260K/model.safetensors", "--scheme", "nf4,fp4", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    ASSERT_TRUE(j.contains("tensors"));
+    ASSERT_TRUE(j.contains("summary"));
+    EXPECT_EQ(j["summary"].size(), 2u);
+    EXPECT_EQ(j["summary"][0]["scheme"], "nf4");
+    EXPECT_EQ(j["summary"][0]["parameters"], 260032);
+    EXPECT_GT(j["tensors"].size(), 2u);
+    for (const auto& t : j["tensors"]) {
+        for (const char* key : {"name", "scheme", "rmse", "max_abs_error", "mse", "sqnr_db", "rel_error", "cosine",
+                                "p99_abs_error", "non_finite_inputs", "bits_per_parameter"})
+            EXPECT_TRUE(t.contains(key)) << key;
+        EXPECT_GT(t["rmse"].get<double>(), 0.0) << t["name"];
+    }
+    // FP4 has coarser levels than NF4 on normal-like weights.
+    EXPECT_GT(j["summary"][1]["rel_error"].get<double>(), j["summary"][0]["rel_error"].get<double>());
+}
+
+TEST(InspectCommand, TableShowsPerTensorRowsLayerSummariesAndTheWholeModel)
+{
+    const CliResult r = runCli({"inspect", kData + "/stories260K/model.safetensors", "--scheme", "nf4"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("layers.0.self_attn.q_proj.weight"));
+    EXPECT_THAT(r.out, HasSubstr("Per layer"));
+    EXPECT_THAT(r.out, HasSubstr("Whole model"));
+    EXPECT_THAT(r.out, HasSubstr("bits/param"));
+    // No progress bar when stderr is not a terminal.
+    EXPECT_EQ(r.err, "");
+}
+
+TEST(InspectCommand, CsvHasOneRowPerTensorAndScheme)
+{
+    const CliResult r = runCli({"inspect", kData + "/synthetic/odd_size.safetensors", "--scheme", "nf4,int8", "--csv"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("name,layer,role,shape"));
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
+}
+
+TEST(InspectCommand, FilterKeepsOnlyMatchingTensors)
+{
+    const CliResult r = runCli(
+        {"inspect", kData + "/stories260K/model.safetensors", "--scheme", "nf4", "--filter", "mlp\\.down", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["tensors"].size(), 5u);
+    for (const auto& t : j["tensors"])
+        EXPECT_THAT(t["name"].get<std::string>(), HasSubstr("mlp.down_proj"));
+}
+
+TEST(InspectCommand, NonFiniteWeightsAreShown)
+{
+    const CliResult r = runCli({"inspect", kData + "/synthetic/nonfinite.safetensors", "--scheme", "nf4", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["tensors"][0]["non_finite_inputs"], 3);
+    EXPECT_EQ(j["summary"][0]["non_finite_inputs"], 3);
+    const CliResult table = runCli({"inspect", kData + "/synthetic/nonfinite.safetensors", "--scheme", "nf4"});
+    EXPECT_THAT(table.out, HasSubstr("non-finite values: 3 in the weights"));
+}
+
+TEST(InspectCommand, UnknownSchemeIsAUsageErrorNamingIt)
+{
+    const CliResult r = runCli({"inspect", kData + "/stories260K/model.safetensors", "--scheme", "nf5"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("nf5"));
+}
+
+TEST(InspectCommand, BadFilterAndFilterMatchingNothingAreUsageErrors)
+{
+    EXPECT_EQ(runCli({"inspect", kData + "/stories260K/model.safetensors", "--filter", "(oops"}).exitCode, 2);
+    const CliResult r = runCli({"inspect", kData + "/stories260K/model.safetensors", "--filter", "no_such_tensor"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("no_such_tensor"));
+}
+
+TEST(InspectCommand, MalformedFileFailsWithExitOneNamingTheFile)
+{
+    const CliResult r = runCli({"inspect", kData + "/synthetic/malformed/truncated.safetensors"});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_THAT(r.err, HasSubstr("truncated.safetensors"));
+}

@@ -1,0 +1,106 @@
+#include "run_cli.h"
+
+#include "core/model/model.h"
+#include "core/quant/bnb_4bit.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+using namespace quantlens;
+using ::testing::HasSubstr;
+
+namespace {
+
+const std::string kModel = std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/model.safetensors";
+
+std::filesystem::path outputPath(const std::string& name)
+{
+    return std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".safetensors");
+}
+
+// Quantizes stories260K, opens the checkpoint with our readers and compares every tensor with our
+// own quantize -> dequantize of the original: the 4-bit tensors exactly, the copied ones bit for bit.
+void expectRoundTrip(const std::string& scheme, bool doubleQuant)
+{
+    const auto out = outputPath("quantize-" + scheme + (doubleQuant ? "-dq" : ""));
+    std::filesystem::remove(out);
+    std::initializer_list<std::string> args = {"quantize", kModel, "--scheme", scheme, "-o", out.string()};
+    const CliResult r = doubleQuant
+        ? runCli({"quantize", kModel, "--scheme", scheme, "--double-quant", "-o", out.string()})
+        : runCli(args);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("35 linear weights"));
+
+    const auto original = core::openModel(kModel);
+    const auto quantized = core::openModel(out);
+    const core::DType expected = scheme == "nf4" ? core::DType::NF4 : core::DType::FP4;
+    std::size_t fourBit = 0;
+    for (std::size_t i = 0; i < original->tensors().size(); ++i) {
+        const auto& t = original->tensors()[i];
+        SCOPED_TRACE(t.name);
+        const auto j = quantized->find(t.name);
+        ASSERT_GE(j, 0);
+        EXPECT_EQ(quantized->tensors()[std::size_t(j)].shape, t.shape);
+        std::vector<float> values(t.elementCount()), read(t.elementCount());
+        original->readFloat(i, 0, values);
+        quantized->readFloat(std::size_t(j), 0, read);
+        if (quantized->tensors()[std::size_t(j)].dtype == expected) {
+            ++fourBit;
+            core::Bnb4BitOptions options;
+            options.type = scheme == "nf4" ? core::FourBitType::Nf4 : core::FourBitType::Fp4;
+            options.doubleQuant = doubleQuant;
+            std::vector<float> direct(values.size());
+            core::dequantize4bit(core::quantize4bit(values, options), direct);
+            EXPECT_EQ(read, direct);
+        } else {
+            EXPECT_EQ(quantized->tensors()[std::size_t(j)].dtype, t.dtype);
+            EXPECT_EQ(read, values);
+        }
+    }
+    EXPECT_EQ(fourBit, 35u); // 5 layers x (q, k, v, o, gate, up, down)
+    EXPECT_EQ(quantized->tensors().size(), original->tensors().size());
+    std::filesystem::remove(out);
+}
+
+} // namespace
+
+TEST(QuantizeCommand, Nf4CheckpointReadsBackAsOurOwnDequantization)
+{
+    expectRoundTrip("nf4", false);
+}
+
+TEST(QuantizeCommand, Fp4WithDoubleQuantizationReadsBackAsOurOwnDequantization)
+{
+    expectRoundTrip("fp4", true);
+}
+
+TEST(QuantizeCommand, RefusesToReplaceAFileWithoutForce)
+{
+    const auto out = outputPath("quantize-exists");
+    std::filesystem::remove(out);
+    {
+        std::ofstream(out) << "keep me";
+    }
+    const CliResult refused = runCli({"quantize", kModel, "-o", out.string()});
+    EXPECT_EQ(refused.exitCode, 2);
+    EXPECT_THAT(refused.err, HasSubstr("--force"));
+    EXPECT_EQ(std::filesystem::file_size(out), 7u);
+    const CliResult forced = runCli({"quantize", kModel, "-o", out.string(), "--force"});
+    EXPECT_EQ(forced.exitCode, 0) << forced.err;
+    EXPECT_GT(std::filesystem::file_size(out), 7u);
+    std::filesystem::remove(out);
+}
+
+TEST(QuantizeCommand, RejectsOtherSchemesAndBadBlocksizesAsUsageErrors)
+{
+    const auto out = outputPath("quantize-bad");
+    const CliResult scheme = runCli({"quantize", kModel, "--scheme", "int8", "-o", out.string()});
+    EXPECT_EQ(scheme.exitCode, 2);
+    EXPECT_THAT(scheme.err, HasSubstr("nf4 or fp4"));
+    const CliResult blocksize = runCli({"quantize", kModel, "--blocksize", "48", "-o", out.string()});
+    EXPECT_EQ(blocksize.exitCode, 2);
+    EXPECT_THAT(blocksize.err, HasSubstr("48"));
+    EXPECT_FALSE(std::filesystem::exists(out));
+}

@@ -1,0 +1,134 @@
+#include "core/model/model.h"
+#include "core/scan/scan.h"
+#include "core/scan/scan_schemes.h"
+#include "core/util/error.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+// The scan on real files through the readers and the real quantizers.
+using namespace quantlens;
+using namespace quantlens::core;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+namespace {
+
+const std::string kData = QUANTLENS_TEST_DATA_DIR;
+
+ErrorAccumulator directAccumulator(const Model& model, std::size_t index, const ScanScheme& scheme)
+{
+    std::vector<float> in(model.tensors()[index].elementCount()), out(in.size());
+    if (!in.empty())
+        model.readFloat(index, 0, in);
+    TensorStatistics statistics;
+    if (scheme.needsTensorStatistics())
+        statistics = scheme.chunkStatistics(in);
+    scheme.roundTrip(in, out, 0, statistics);
+    ErrorAccumulator acc;
+    acc.add(in, out);
+    return acc;
+}
+
+ScanResult scanFile(const std::string& path, const std::string& schemes, bool doubleQuant = false)
+{
+    const auto model = openModel(path);
+    ScanOptions options;
+    options.schemes = makeScanSchemes(schemes, 64, doubleQuant);
+    ProgressSink sink;
+    return scanModel(*model, options, sink);
+}
+
+} // namespace
+
+TEST(ScanModel, Stories260KScansToCompletionEqualToADirectSingleThreadedComputation)
+{
+    const auto model = openModel(kData + "/stories260K/model.safetensors");
+    for (const bool doubleQuant : {false, true}) {
+        ScanOptions options;
+        options.schemes = makeScanSchemes("nf4,fp4", 64, doubleQuant);
+        options.threads = 2;
+        options.chunkElements = 1; // rounded up to the alignment: as many chunks as possible
+        ProgressSink sink;
+        const ScanResult result = scanModel(*model, options, sink);
+        ASSERT_EQ(result.tensors.size(), model->tensors().size() * 2);
+        EXPECT_EQ(result.parameters, 260032u);
+
+        ErrorAccumulator total;
+        for (const auto& r : result.tensors) {
+            SCOPED_TRACE(r.name + " " + r.scheme);
+            ASSERT_TRUE(r.skipped.empty()) << r.skipped;
+            const auto& scheme = *options.schemes[r.scheme == options.schemes[0]->id() ? 0 : 1];
+            const ErrorAccumulator direct = directAccumulator(*model, r.tensorIndex, scheme);
+            const ErrorStats d = direct.stats();
+            EXPECT_EQ(r.error.count, d.count);
+            // Chunks of 64 change how the float partial sums are grouped: equal to the stated precision.
+            EXPECT_NEAR(r.error.mse, d.mse, d.mse * 1e-6);
+            EXPECT_EQ(r.error.maxAbsError, d.maxAbsError);
+            EXPECT_NEAR(r.error.cosine, d.cosine, 1e-7);
+            EXPECT_EQ(r.error.p99AbsError, d.p99AbsError);
+            EXPECT_GT(r.error.mse, 0.0);
+            if (r.scheme == options.schemes[0]->id())
+                total.merge(direct);
+        }
+        ASSERT_EQ(result.models.size(), 2u);
+        EXPECT_EQ(result.models[0].parameters, 260032u);
+        EXPECT_NEAR(result.models[0].error.mse, total.stats().mse, total.stats().mse * 1e-6);
+        // Layers 0..4 plus the tensors outside the blocks.
+        EXPECT_EQ(result.layers.size(), 2u * 6u);
+    }
+}
+
+TEST(ScanModel, AllZeroTensorHasZeroError)
+{
+    const ScanResult r = scanFile(kData + "/synthetic/zeros.safetensors", "nf4,fp4");
+    for (const auto& t : r.tensors) {
+        EXPECT_EQ(t.error.count, 4096u);
+        EXPECT_EQ(t.error.mse, 0.0) << t.scheme;
+        EXPECT_EQ(t.error.maxAbsError, 0.0) << t.scheme;
+    }
+}
+
+TEST(ScanModel, OddSizedTensorMeasuresEveryElementIncludingThePartialBlock)
+{
+    const ScanResult r = scanFile(kData + "/synthetic/odd_size.safetensors", "nf4");
+    ASSERT_EQ(r.tensors.size(), 1u);
+    EXPECT_EQ(r.tensors[0].error.count, 1000u);
+    EXPECT_GT(r.tensors[0].error.mse, 0.0);
+}
+
+TEST(ScanModel, NonFiniteWeightsAreCountedAndTheSummaryStaysFinite)
+{
+    const ScanResult r = scanFile(kData + "/synthetic/nonfinite.safetensors", "nf4");
+    ASSERT_EQ(r.tensors.size(), 1u);
+    EXPECT_EQ(r.tensors[0].error.nonFiniteInputs, 3u);
+    EXPECT_EQ(r.models[0].error.nonFiniteInputs, 3u);
+    EXPECT_EQ(r.tensors[0].error.count + r.tensors[0].error.nonFinite(), 128u);
+    EXPECT_TRUE(std::isfinite(r.models[0].error.mse));
+    EXPECT_TRUE(std::isfinite(r.models[0].error.cosine));
+}
+
+TEST(ScanModel, EmptyTensorIsListedWithZeroElements)
+{
+    const ScanResult r = scanFile(kData + "/synthetic/empty_tensor.safetensors", "nf4");
+    ASSERT_EQ(r.tensors.size(), 1u);
+    EXPECT_EQ(r.tensors[0].elements, 0u);
+    EXPECT_EQ(r.tensors[0].error.count, 0u);
+}
+
+TEST(ScanModel, OutliersRaiseTheTailOfTheErrorFarAboveTheMedian)
+{
+    const ScanResult outliers = scanFile(kData + "/synthetic/outliers.safetensors", "nf4");
+    const ScanResult normal = scanFile(kData + "/synthetic/normal.safetensors", "nf4");
+    // Blocks holding a 50x outlier lose the resolution of their small values.
+    EXPECT_GT(outliers.tensors[0].error.relError, normal.tensors[0].error.relError);
+    EXPECT_GT(outliers.tensors[0].error.p99AbsError, 5 * outliers.tensors[0].error.p50AbsError);
+}
+
+TEST(ScanModel, UnknownSchemeIsAUsageErrorListingTheValidOnes)
+{
+    EXPECT_THAT([] { makeScanSchemes("nf4,nf5", 64, false); }, ThrowsMessage<UsageError>(HasSubstr("nf5")));
+}
