@@ -1,10 +1,10 @@
 #include "core/io/gguf_model.h"
 
-#include "core/io/float_convert.h"
 #include "core/io/gguf_reader.h"
 #include "core/io/mapped_file.h"
 #include "core/model/architecture.h"
 #include "core/model/tensor_role.h"
+#include "core/quant/ggml_dequantize.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 
@@ -59,7 +59,7 @@ public:
     bool canDequantize(std::size_t index, std::string* why) const override
     {
         checkIndex(index);
-        if (isPlainDtype(m_tensors[index].dtype))
+        if (m_gguf.tensors[index].layout->canDequantize)
             return true;
         if (why)
             *why = strCat("dequantization of ", dtypeName(m_tensors[index].dtype), " is not supported");
@@ -69,7 +69,7 @@ public:
     std::uint64_t blockAlignment(std::size_t index) const override
     {
         checkIndex(index);
-        return m_gguf.tensors[index].layout->blockSize;
+        return m_gguf.tensors[index].layout->blockElements;
     }
 
     std::span<const std::byte> rawBytes(std::size_t index) const override
@@ -91,11 +91,27 @@ public:
         std::string why;
         if (!canDequantize(index, &why))
             throw UnsupportedError(strCat(info.file, ": tensor '", info.name, "': ", why));
-        const auto elementBytes = dtypeElementBytes(info.dtype);
-        plainRowToFloat(
-            info.dtype,
-            m_file.bytes(t.offset + first * elementBytes, out.size() * elementBytes, strCat("tensor '", t.name, "'")),
-            out);
+        // Whole blocks only: `first` is block-aligned by contract, and a tail that ends inside a
+        // block is decoded into a scratch block and copied.
+        const std::uint64_t blockElements = t.layout->blockElements;
+        if (first % blockElements != 0)
+            throw UsageError(strCat("tensor '", info.name, "': first element ", first, " is not a multiple of the ",
+                                    dtypeName(info.dtype), " block size ", blockElements));
+        const auto field = strCat("tensor '", t.name, "'");
+        const auto fullBlocks = out.size() / blockElements;
+        const auto blockOffset = t.offset + first / blockElements * t.layout->blockBytes;
+        if (fullBlocks > 0)
+            dequantizeGgml(info.dtype, m_file.bytes(blockOffset, fullBlocks * t.layout->blockBytes, field),
+                           out.first(fullBlocks * blockElements));
+        const auto tail = out.size() - fullBlocks * blockElements;
+        if (tail > 0) {
+            std::vector<float> scratch(blockElements);
+            dequantizeGgml(info.dtype,
+                           m_file.bytes(blockOffset + fullBlocks * t.layout->blockBytes, t.layout->blockBytes, field),
+                           scratch);
+            std::copy(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(tail),
+                      out.begin() + static_cast<std::ptrdiff_t>(fullBlocks * blockElements));
+        }
     }
 
 private:

@@ -214,29 +214,6 @@ std::string GgufValue::render() const
     }
 }
 
-const GgmlTypeLayout* ggmlTypeLayout(std::uint32_t id)
-{
-    // ggml-org/ggml include/ggml.h enum ggml_type; sizes of the block structs in src/ggml-common.h.
-    static const std::array<GgmlTypeLayout, 33> kLayouts {{
-        {0, DType::F32, 1, 4},         {1, DType::F16, 1, 2},         {2, DType::Q4_0, 32, 18},
-        {3, DType::Q4_1, 32, 20},      {6, DType::Q5_0, 32, 22},      {7, DType::Q5_1, 32, 24},
-        {8, DType::Q8_0, 32, 34},      {9, DType::Q8_1, 32, 36},      {10, DType::Q2_K, 256, 84},
-        {11, DType::Q3_K, 256, 110},   {12, DType::Q4_K, 256, 144},   {13, DType::Q5_K, 256, 176},
-        {14, DType::Q6_K, 256, 210},   {15, DType::Q8_K, 256, 292},   {16, DType::IQ2_XXS, 256, 66},
-        {17, DType::IQ2_XS, 256, 74},  {18, DType::IQ3_XXS, 256, 98}, {19, DType::IQ1_S, 256, 50},
-        {20, DType::IQ4_NL, 32, 18},   {21, DType::IQ3_S, 256, 110},  {22, DType::IQ2_S, 256, 82},
-        {23, DType::IQ4_XS, 256, 136}, {24, DType::I8, 1, 1},         {25, DType::I16, 1, 2},
-        {26, DType::I32, 1, 4},        {27, DType::I64, 1, 8},        {28, DType::F64, 1, 8},
-        {29, DType::IQ1_M, 256, 56},   {30, DType::BF16, 1, 2},       {34, DType::TQ1_0, 256, 54},
-        {35, DType::TQ2_0, 256, 66},   {39, DType::MXFP4, 32, 17},    {0xffffffffu, DType::Unknown, 1, 0},
-    }};
-    for (const auto& layout : kLayouts) {
-        if (layout.id == id && layout.dtype != DType::Unknown)
-            return &layout;
-    }
-    return nullptr;
-}
-
 GgufFile parseGguf(std::span<const std::byte> file, const std::string& fileName)
 {
     Cursor cursor(file, fileName);
@@ -295,17 +272,18 @@ GgufFile parseGguf(std::span<const std::byte> file, const std::string& fileName)
         }
         const auto typeAt = cursor.position();
         const auto typeId = cursor.read<std::uint32_t>(field);
-        t.layout = ggmlTypeLayout(typeId);
+        t.layout = ggmlTraitsById(typeId);
         if (!t.layout)
             cursor.fail(field, strCat(field, " has unknown ggml type ", typeId), "a ggml type id", strCat(typeId),
                         typeAt);
         const auto rowLength = t.ne.empty() ? 1 : t.ne[0];
-        if (rowLength % t.layout->blockSize != 0)
+        if (rowLength % t.layout->blockElements != 0)
             cursor.fail(field,
                         strCat(field, " has rows of ", rowLength, " elements, not a whole number of ",
-                               dtypeName(t.layout->dtype), " blocks of ", t.layout->blockSize),
+                               dtypeName(t.layout->dtype), " blocks of ", t.layout->blockElements),
                         "", "", at);
-        if (__builtin_mul_overflow(elements / t.layout->blockSize, std::uint64_t {t.layout->blockBytes}, &t.byteSize))
+        if (__builtin_mul_overflow(elements / t.layout->blockElements, std::uint64_t {t.layout->blockBytes},
+                                   &t.byteSize))
             cursor.fail(field, "byte size overflows", "", "", at);
         const auto offsetAt = cursor.position();
         const auto offset = cursor.read<std::uint64_t>(field);

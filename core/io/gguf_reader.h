@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/model/tensor_info.h"
+#include "core/quant/ggml_types.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -10,18 +11,6 @@
 #include <vector>
 
 namespace quantlens::core {
-
-// A ggml tensor type as GGUF stores it: its id, the DType we present, and its block geometry.
-struct GgmlTypeLayout {
-    std::uint32_t id = 0;
-    DType dtype = DType::Unknown;
-    std::uint32_t blockSize = 1; // elements per block
-    std::uint32_t blockBytes = 0; // bytes per block
-};
-
-// The layout of ggml type `id` (ggml-org/ggml include/ggml.h enum ggml_type, block sizes from
-// src/ggml-common.h); nullptr for ids that are unknown or were removed from ggml.
-const GgmlTypeLayout* ggmlTypeLayout(std::uint32_t id);
 
 // One metadata value. Arrays keep their element type, their full count and at most
 // kGgufKeptArrayItems elements: a 150k-token vocabulary is validated but not held in memory.
@@ -44,7 +33,7 @@ inline constexpr std::size_t kGgufKeptArrayItems = 16;
 struct GgufTensorEntry {
     std::string name;
     std::vector<std::uint64_t> ne; // ggml order: ne[0] is the innermost (row) dimension
-    const GgmlTypeLayout* layout = nullptr;
+    const GgmlTypeTraits* layout = nullptr; // never null after parseGguf
     std::uint64_t offset = 0; // absolute file offset of the data
     std::uint64_t byteSize = 0;
 };
