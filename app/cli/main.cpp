@@ -31,6 +31,9 @@ int main(int argc, char** argv)
     cli::setupInspectCommand(app);
     cli::setupQuantizeCommand(app);
     cli::setupBenchCommand(app);
+#ifdef QUANTLENS_HAVE_UI
+    cli::setupReportCommand(app);
+#endif
 
     try {
         app.parse(argc, argv);

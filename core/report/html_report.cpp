@@ -29,16 +29,20 @@ figcaption { font-size: 0.85em; color: #555555; }
 @media print { body { max-width: none; } .scroll { overflow: visible; } }
 )css";
 
-void appendTable(std::string& out, const ReportBlock& b)
+// QTextDocument (the PDF) reads table borders and alignment from attributes, not from CSS classes.
+void appendTable(std::string& out, const ReportBlock& b, const HtmlReportOptions& o)
 {
-    out += "<div class=\"scroll\"><table>\n<thead><tr>";
+    out += o.inlineCharts
+        ? "<div class=\"scroll\"><table>\n<thead><tr>"
+        : "<div class=\"scroll\"><table border=\"1\" cellspacing=\"0\" cellpadding=\"3\">\n<thead><tr>";
+    const char* numericCell = o.inlineCharts ? " class=\"n\"" : " class=\"n\" align=\"right\"";
     for (std::size_t i = 0; i < b.header.size(); ++i)
-        out += strCat(b.numeric[i] ? "<th class=\"n\">" : "<th>", escapeHtml(b.header[i]), "</th>");
+        out += strCat("<th", b.numeric[i] ? numericCell : "", ">", escapeHtml(b.header[i]), "</th>");
     out += "</tr></thead>\n<tbody>\n";
     for (const auto& row : b.rows) {
         out += "<tr>";
         for (std::size_t i = 0; i < row.size(); ++i)
-            out += strCat(i < b.numeric.size() && b.numeric[i] ? "<td class=\"n\">" : "<td>", escapeHtml(row[i]),
+            out += strCat("<td", i < b.numeric.size() && b.numeric[i] ? numericCell : "", ">", escapeHtml(row[i]),
                           "</td>");
         out += "</tr>\n";
     }
@@ -50,13 +54,14 @@ void appendChart(std::string& out, const ReportBlock& b, const ReportCharts& cha
     const auto it = charts.svg.find(b.chartId);
     if (it == charts.svg.end())
         return;
-    out += "<figure>";
+    // QTextDocument knows neither <figure> nor inline SVG: a centred paragraph holds the placeholder.
     if (o.inlineCharts)
-        out += svgElement(it->second);
+        out += strCat("<figure>", svgElement(it->second), "<figcaption>", escapeHtml(b.text),
+                      "</figcaption></figure>\n");
     else
-        out += strCat("<img src=\"chart:", escapeHtml(b.chartId), "\" width=\"", o.chartWidth, "\" height=\"",
-                      o.chartHeight, "\" alt=\"", escapeHtml(b.text), "\"/>");
-    out += strCat("<figcaption>", escapeHtml(b.text), "</figcaption></figure>\n");
+        out += strCat("<p align=\"center\"><img src=\"chart:", escapeHtml(b.chartId), "\" width=\"", o.chartWidth,
+                      "\" height=\"", o.chartHeight, "\" alt=\"", escapeHtml(b.text), "\"/></p>\n<p class=\"caption\">",
+                      escapeHtml(b.text), "</p>\n");
 }
 
 } // namespace
@@ -89,7 +94,9 @@ std::string htmlReport(const ReportData& data, const ReportCharts& charts, const
             out += strCat("<p>", escapeHtml(b.text), "</p>\n");
             break;
         case ReportBlock::Kind::Code:
-            out += strCat("<pre>", escapeHtml(b.text), "</pre>\n");
+            // QTextDocument never wraps <pre>, and a command line is often wider than the page.
+            out += options.inlineCharts ? strCat("<pre>", escapeHtml(b.text), "</pre>\n")
+                                        : strCat("<p class=\"code\">", escapeHtml(b.text), "</p>\n");
             break;
         case ReportBlock::Kind::List:
             out += "<ul>\n";
@@ -98,7 +105,7 @@ std::string htmlReport(const ReportData& data, const ReportCharts& charts, const
             out += "</ul>\n";
             break;
         case ReportBlock::Kind::Table:
-            appendTable(out, b);
+            appendTable(out, b, options);
             break;
         case ReportBlock::Kind::Chart:
             appendChart(out, b, charts, options);

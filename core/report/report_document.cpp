@@ -5,6 +5,7 @@
 #include "core/util/units.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace quantlens::core {
 
@@ -70,9 +71,18 @@ private:
     std::vector<Block> m_blocks;
 };
 
+// Decimal units, as the planner counts, but small enough models (the bundled example has 260 K
+// parameters) shown in MB or kB rather than as "0.00 GB".
 std::string gb(double bytes)
 {
-    return formatGB(bytes);
+    if (std::fabs(bytes) >= 0.1e9 || bytes == 0)
+        return formatGB(bytes);
+    char buffer[32];
+    if (std::fabs(bytes) >= 0.1e6)
+        std::snprintf(buffer, sizeof buffer, "%.2f MB", bytes / 1e6);
+    else
+        std::snprintf(buffer, sizeof buffer, "%.2f kB", bytes / 1e3);
+    return buffer;
 }
 
 void addModel(DocumentBuilder& doc, const ModelSummary& m)

@@ -1,0 +1,280 @@
+// Built only with the UI: the report draws its charts with ui/charts (QUANTLENS_HAVE_UI).
+#ifdef QUANTLENS_HAVE_UI
+
+#include "command.h"
+
+#include "core/planner/catalogue.h"
+#include "core/planner/model_spec.h"
+#include "core/planner/planner.h"
+#include "core/planner/teaching_table.h"
+#include "core/report/report_data.h"
+#include "core/report/report_format.h"
+#include "core/scan/scan_schemes.h"
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+#include "gpu/device.h"
+#include "progress_bar.h"
+#include "ui/report/report_exporter.h"
+
+#include <QApplication>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+// quantlens-cli report: the analyses of `info`, `inspect` and `plan` gathered into one shareable
+// file (issue 8), written by ui::exportReport, the function the GUI's Export dialog calls.
+namespace quantlens::cli {
+
+namespace {
+
+// The planner options of `plan` (app/cli/plan_command.cpp keeps its parser private), parsed the
+// same way. `--model` here is the model *file* (or a preset id); the plan's model comes from it, or
+// from --preset / --params.
+struct ReportPlanOptions {
+    std::string preset;
+    std::string params;
+    std::string method = "full";
+    std::string precision = "bf16";
+    std::string weights;
+    bool doubleQuant = false;
+    int blockSize = 64;
+    std::string optimizer = "adamw";
+    std::int64_t seq = 2048;
+    std::int64_t batch = 1;
+    bool gradCheckpointing = false;
+    int loraRank = 16;
+    double loraAlpha = 32;
+    std::string loraTargets = "q,k,v,o";
+    std::string attention = "sdpa";
+    std::string gpu;
+    int gpus = 1;
+    int zero = 0;
+};
+
+struct ReportOptionsCli {
+    std::string model;
+    std::string schemes = "nf4";
+    std::uint64_t scanBlocksize = 0;
+    bool scanDoubleQuant = false;
+    std::string filter;
+    unsigned threads = 0;
+    bool noPlan = false;
+    bool noTeaching = false;
+    bool noScan = false;
+    std::string title;
+    std::string output;
+    bool force = false;
+    ReportPlanOptions plan;
+};
+
+core::PlanInput toPlanInput(const ReportPlanOptions& o, core::ModelSpec model)
+{
+    core::PlanInput in;
+    in.model = std::move(model);
+    in.method = core::parseTrainingMethod(o.method);
+    in.precision = core::parsePrecision(o.precision);
+    if (!o.weights.empty())
+        in.weights = core::parseWeightFormat(o.weights);
+    in.doubleQuant = o.doubleQuant;
+    in.quantBlockSize = o.blockSize;
+    in.optimizer = core::parseOptimizer(o.optimizer);
+    in.seqLen = o.seq;
+    in.microBatch = o.batch;
+    in.gradientCheckpointing = o.gradCheckpointing;
+    in.loraRank = o.loraRank;
+    in.loraAlpha = o.loraAlpha;
+    in.loraTargets = core::parseLoraTargets(o.loraTargets);
+    in.attention = core::parseAttention(o.attention);
+    in.gpu = o.gpu;
+    in.gpus = o.gpus;
+    in.zeroStage = o.zero;
+    core::validate(in);
+    return in;
+}
+
+// The planner's model: --preset or --params when given, else the config.json beside the model file,
+// else --model itself when it names a preset rather than a file.
+std::optional<core::ModelSpec> planModel(const ReportOptionsCli& o, bool modelIsFile)
+{
+    if (!o.plan.preset.empty() && !o.plan.params.empty())
+        throw UsageError("give either --preset or --params, not both");
+    if (!o.plan.preset.empty())
+        return core::resolveModel(o.plan.preset);
+    if (!o.plan.params.empty())
+        return core::modelSpecFromParameterCount(core::parseParameterCount(o.plan.params));
+    if (o.model.empty())
+        return std::nullopt;
+    if (!modelIsFile)
+        return core::resolveModel(o.model);
+    const std::filesystem::path file(o.model);
+    const auto folder = std::filesystem::is_directory(file) ? file : file.parent_path();
+    const auto config = folder / "config.json";
+    if (std::filesystem::exists(config))
+        return core::modelSpecFromConfigFile(config.string());
+    return std::nullopt;
+}
+
+std::string shellQuote(const std::string& arg)
+{
+    if (!arg.empty()
+        && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:+@%")
+            == std::string::npos)
+        return arg;
+    std::string out = "'";
+    for (const char c : arg)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// The options as given, in declaration order: a line that regenerates the report.
+std::string commandLine(const CLI::App& sub)
+{
+    std::string out = "quantlens-cli report";
+    for (const CLI::Option* opt : sub.get_options()) {
+        if (opt->count() == 0 || opt->get_name() == "--help")
+            continue;
+        const std::string name = opt->get_name();
+        if (opt->get_type_size() == 0) {
+            out += " " + name;
+            continue;
+        }
+        for (const auto& value : opt->results())
+            out += " " + name + " " + shellQuote(value);
+    }
+    return out;
+}
+
+void fillEnvironmentGpu(core::ReportEnvironment& env)
+{
+    if (!gpu::available()) {
+        env.gpuNote = gpu::unavailableReason();
+        return;
+    }
+    const auto devices = gpu::devices();
+    if (devices.empty())
+        return;
+    env.gpuName = devices.front().name;
+    if (devices.size() > 1)
+        env.gpuName += strCat(" (and ", devices.size() - 1, " more)");
+    env.gpuDriver = devices.front().driverVersion;
+}
+
+// Charts need a QApplication; with no display (a server, CI) Qt's offscreen platform draws them.
+void ensureApplication()
+{
+    if (QApplication::instance())
+        return;
+    if (!std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY") && !std::getenv("QT_QPA_PLATFORM"))
+        setenv("QT_QPA_PLATFORM", "offscreen", 1);
+    static int argc = 1;
+    static char name[] = "quantlens-cli";
+    static char* argv[] = {name, nullptr};
+    static QApplication app(argc, argv);
+}
+
+void runReport(const ReportOptionsCli& o, const std::string& regenerate)
+{
+    if (o.output.empty())
+        throw UsageError("an output file is required: -o report.html (or .pdf, .md, .csv, .json)");
+    const auto format = core::reportFormatFromPath(o.output);
+    ui::ReportOptions options;
+    options.force = o.force;
+    if (!o.force && std::filesystem::exists(o.output))
+        throw UsageError(strCat(o.output, " exists; use --force to replace it"));
+
+    core::ReportData data;
+    if (!o.title.empty())
+        data.title = o.title;
+    data.generatedAt = core::utcTimestamp();
+    data.commandLine = regenerate;
+    data.environment = core::collectEnvironment();
+    fillEnvironmentGpu(data.environment);
+
+    const bool modelIsFile = !o.model.empty() && std::filesystem::exists(o.model);
+    if (modelIsFile) {
+        const auto model = core::openModel(o.model);
+        data.model = core::summarizeModel(*model);
+        if (!o.noScan) {
+            core::ScanOptions scan;
+            scan.schemes = core::makeScanSchemes(o.schemes, o.scanBlocksize, o.scanDoubleQuant);
+            scan.filter = o.filter;
+            scan.threads = o.threads;
+            ProgressBar bar;
+            core::ProgressSink sink;
+            scan.onProgress = [&bar](const core::ScanProgress& p) { bar.update(p.progress); };
+            data.scan = core::scanModel(*model, scan, sink);
+            bar.finish();
+            if (data.scan->tensors.empty() && !o.filter.empty())
+                throw UsageError("no tensor name matches --filter '" + o.filter + "'");
+        }
+    }
+    if (!o.noPlan) {
+        if (const auto spec = planModel(o, modelIsFile)) {
+            data.plans.push_back(core::makePlanScenario("This plan", toPlanInput(o.plan, *spec)));
+            if (!o.noTeaching)
+                data.teaching = core::teachingTable(data.plans.front().result.totalParameters);
+        }
+    }
+    if (!data.model && data.plans.empty())
+        throw UsageError(
+            "nothing to report: give --model FILE (model summary and quantization error) and/or a planner model "
+            "(--preset ID or --params N, or a config.json beside the model file)");
+    if (format == core::ReportFormat::Html || format == core::ReportFormat::Pdf)
+        ensureApplication();
+    ui::exportReport(data, QString::fromStdString(o.output), options);
+    std::cerr << "wrote " << o.output;
+    for (const auto& extra : ui::reportOutputFiles(data, QString::fromStdString(o.output), options).mid(1))
+        std::cerr << " and " << extra.toStdString();
+    std::cerr << "\n";
+}
+
+} // namespace
+
+void setupReportCommand(CLI::App& app)
+{
+    auto o = std::make_shared<ReportOptionsCli>();
+    auto* sub = app.add_subcommand(
+        "report", "Write a shareable report (HTML, PDF, Markdown, CSV or JSON, from the -o extension)");
+    sub->add_option("-o,--output", o->output, "report.html | report.pdf | report.md | report.csv | report.json")
+        ->required();
+    sub->add_flag("--force", o->force, "Replace the output file if it exists");
+    sub->add_option("--title", o->title, "Report title");
+    sub->add_option("--model", o->model,
+                    "Model file, sharded index or folder (summary + quantization error), or a planner preset id");
+    sub->add_option("--scheme", o->schemes, "Schemes to measure, comma-separated (nf4,fp4,int8,...)")
+        ->capture_default_str();
+    sub->add_option("--scan-blocksize", o->scanBlocksize, "Block size of the measured block schemes");
+    sub->add_flag("--scan-double-quant", o->scanDoubleQuant, "Measure 4-bit schemes with double quantization");
+    sub->add_option("--filter", o->filter, "Only tensors whose name matches this regular expression");
+    sub->add_option("--threads", o->threads, "Scan worker threads (default: all cores)");
+    sub->add_flag("--no-scan", o->noScan, "Leave out the quantization error");
+    sub->add_flag("--no-plan", o->noPlan, "Leave out the memory plan");
+    sub->add_flag("--no-teaching", o->noTeaching, "Leave out the teaching table");
+    auto& p = o->plan;
+    sub->add_option("--preset", p.preset, "Planner model: preset id or config.json (default: beside --model)");
+    sub->add_option("--params", p.params, "Planner model given by parameter count: 7e9, 7B, 350M");
+    sub->add_option("--method", p.method, "full|lora|qlora|inference")->capture_default_str();
+    sub->add_option("--precision", p.precision, "fp32|bf16|fp16|mixed")->capture_default_str();
+    sub->add_option("--weights", p.weights, "Base weight format: fp32|bf16|fp16|int8|nf4|fp4");
+    sub->add_flag("--double-quant", p.doubleQuant, "Planner: double quantization of the 4-bit absmax");
+    sub->add_option("--blocksize", p.blockSize, "Planner: 4-bit block size (64..4096)")->capture_default_str();
+    sub->add_option("--optimizer", p.optimizer, "adamw|adamw-8bit|paged-adamw-8bit|paged-adamw|sgd|adafactor|lion")
+        ->capture_default_str();
+    sub->add_option("--seq", p.seq, "Sequence length in tokens")->capture_default_str();
+    sub->add_option("--batch", p.batch, "Micro-batch size")->capture_default_str();
+    sub->add_flag("--grad-checkpointing", p.gradCheckpointing, "Activation (gradient) checkpointing");
+    sub->add_option("--lora-rank", p.loraRank, "LoRA rank")->capture_default_str();
+    sub->add_option("--lora-alpha", p.loraAlpha, "LoRA alpha")->capture_default_str();
+    sub->add_option("--lora-targets", p.loraTargets, "q,k,v,o,gate,up,down or all")->capture_default_str();
+    sub->add_option("--attention", p.attention, "sdpa|eager")->capture_default_str();
+    sub->add_option("--gpu", p.gpu, "GPU from the catalogue, e.g. rtx-4090, h100-sxm");
+    sub->add_option("--gpus", p.gpus, "Number of GPUs (data parallel)")->capture_default_str();
+    sub->add_option("--zero", p.zero, "ZeRO stage 0|1|2|3")->capture_default_str();
+    sub->callback([o, sub] { runReport(*o, commandLine(*sub)); });
+}
+
+} // namespace quantlens::cli
+
+#endif // QUANTLENS_HAVE_UI

@@ -1,0 +1,107 @@
+#include "ui/report/report_exporter.h"
+
+#include "core/report/atomic_write.h"
+#include "core/report/csv_report.h"
+#include "core/report/html_report.h"
+#include "core/report/markdown_report.h"
+#include "core/report/report_format.h"
+#include "core/report/report_json.h"
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+#include "ui/report/pdf_report.h"
+#include "ui/report/report_charts.h"
+
+#include <QStringList>
+
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+namespace quantlens::ui {
+
+namespace {
+
+using Output = std::pair<std::filesystem::path, std::string>;
+
+std::filesystem::path toPath(const QString& path)
+{
+    return std::filesystem::path(path.toStdString());
+}
+
+bool hasScan(const core::ReportData& data, const ReportOptions& o)
+{
+    return o.sections.errors && data.scan.has_value();
+}
+
+bool hasPlans(const core::ReportData& data, const ReportOptions& o)
+{
+    return o.sections.plans && !data.plans.empty();
+}
+
+std::vector<std::filesystem::path> csvFiles(const core::ReportData& data, const std::filesystem::path& path,
+                                            const ReportOptions& o)
+{
+    if (!hasScan(data, o) && !hasPlans(data, o))
+        throw UsageError(strCat("nothing to write to ", path.string(),
+                                ": a CSV report holds the per-tensor errors (--model with --scheme) or the planner "
+                                "breakdown (plan options), and neither is included"));
+    if (hasScan(data, o) && hasPlans(data, o))
+        return {path, core::plannerCsvPath(path)};
+    return {path};
+}
+
+} // namespace
+
+QStringList reportOutputFiles(const core::ReportData& data, const QString& path, const ReportOptions& options)
+{
+    const auto file = toPath(path);
+    if (core::reportFormatFromPath(file) != core::ReportFormat::Csv)
+        return {path};
+    QStringList out;
+    for (const auto& f : csvFiles(data, file, options))
+        out << QString::fromStdString(f.string());
+    return out;
+}
+
+void exportReport(const core::ReportData& data, const QString& path, const ReportOptions& options)
+{
+    const auto file = toPath(path);
+    std::vector<Output> outputs;
+    switch (core::reportFormatFromPath(file)) {
+    case core::ReportFormat::Html:
+        outputs.emplace_back(file,
+                             core::htmlReport(data, renderReportCharts(data, options.sections), options.sections));
+        break;
+    case core::ReportFormat::Pdf: {
+        const QByteArray pdf = pdfReport(data, renderReportCharts(data, options.sections), options.sections);
+        outputs.emplace_back(file, pdf.toStdString());
+        break;
+    }
+    case core::ReportFormat::Markdown:
+        outputs.emplace_back(file, core::markdownReport(data, options.sections));
+        break;
+    case core::ReportFormat::Json:
+        outputs.emplace_back(file, core::reportToJson(data, options.sections).dump(2) + "\n");
+        break;
+    case core::ReportFormat::Csv: {
+        const auto files = csvFiles(data, file, options);
+        if (hasScan(data, options))
+            outputs.emplace_back(files[0], core::tensorErrorsCsv(*data.scan));
+        if (hasPlans(data, options))
+            outputs.emplace_back(files.back(), core::plannerBreakdownCsv(data.plans));
+        break;
+    }
+    }
+    // All refusals first, so that a CSV report never leaves one of its two files behind.
+    if (!options.force) {
+        for (const auto& [target, content] : outputs) {
+            std::error_code ec;
+            if (std::filesystem::exists(target, ec))
+                throw UsageError(strCat(target.string(), " exists; use --force to replace it"));
+        }
+    }
+    for (const auto& [target, content] : outputs)
+        core::writeFileAtomically(target, content, options.force);
+}
+
+} // namespace quantlens::ui
