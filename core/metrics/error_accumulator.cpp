@@ -35,16 +35,12 @@ void ErrorAccumulator::add(std::span<const float> original, std::span<const floa
     if (original.size() != reconstructed.size())
         throw Error(strCat("error statistics need pairs: ", original.size(), " original values but ",
                            reconstructed.size(), " reconstructed"));
-    const Float4 zero {};
     for (std::size_t start = 0; start < original.size(); start += kSubBlock) {
         const std::size_t n = std::min(kSubBlock, original.size() - start);
         const float* x = original.data() + start;
         const float* q = reconstructed.data() + start;
         // Independent partial sums in four lanes each, so that additions do not wait on each other.
         Float4 squaredError {}, absError {}, squaredOriginal {}, squaredReconstructed {}, product {}, maxAbs {};
-        // x*0 + q*0 is 0 for finite pairs and NaN as soon as one value is inf or NaN: a cheap test
-        // that sends the rare sub-block holding one to the careful path.
-        Float4 poison {};
         // Histogram bins are counted once the sub-block is known to be finite.
         std::array<std::uint32_t, kSubBlock> bins;
         const std::size_t whole = n - n % simd::kWidth;
@@ -60,11 +56,9 @@ void ErrorAccumulator::add(std::span<const float> original, std::span<const floa
             squaredReconstructed += qv * qv;
             product += xv * qv;
             maxAbs = simd::max(a, maxAbs);
-            poison += xv * zero + qv * zero;
             const simd::UInt4 b = magnitudeBins(a);
             std::memcpy(bins.data() + i, &b, sizeof b);
         }
-        double tailPoison = 0.0;
         for (; i < n; ++i) {
             const float e = q[i] - x[i];
             const float a = std::fabs(e);
@@ -74,13 +68,12 @@ void ErrorAccumulator::add(std::span<const float> original, std::span<const floa
             squaredReconstructed[0] += q[i] * q[i];
             product[0] += x[i] * q[i];
             maxAbs[0] = a > maxAbs[0] ? a : maxAbs[0];
-            tailPoison += double(x[i] * 0.0f + q[i] * 0.0f);
             bins[i] = std::uint32_t(MagnitudeHistogram::binOf(std::isfinite(a) ? a : 0.0f));
         }
-        const double totalPoison = simd::sum(poison) + tailPoison;
-        // Float partial sums of squares can overflow for huge finite values: redo those carefully too.
+        // An inf or NaN among the values makes the sums of squares inf or NaN, and so do finite values
+        // whose squares overflow a float: either way the rare sub-block goes to the careful path.
         const double squares = simd::sum(squaredError) + simd::sum(squaredOriginal) + simd::sum(squaredReconstructed);
-        if (totalPoison != 0.0 || !std::isfinite(totalPoison) || !std::isfinite(squares)) {
+        if (!std::isfinite(squares)) {
             addSlow({x, n}, {q, n});
             continue;
         }
