@@ -4,6 +4,9 @@
 #include "core/quant/bnb_dynamic8.h"
 #include "core/quant/bnb_tables.h"
 #include "core/quant/fp8.h"
+#include "core/quant/ggml_dequantize.h"
+#include "core/quant/ggml_quantize.h"
+#include "core/quant/ggml_types.h"
 #include "core/quant/llm_int8.h"
 #include "core/util/error.h"
 #include "core/util/float16.h"
@@ -425,6 +428,61 @@ private:
     bool m_bf16;
 };
 
+// ggml's block formats through core/quant/ggml_quantize.h and ggml_dequantize.h (ggml's reference
+// quantizers, no importance matrix). A tensor whose length is not a multiple of the block is padded
+// with zeros to a whole block, as a GGUF writer would have to.
+class GgmlScheme final : public Scheme {
+public:
+    explicit GgmlScheme(DType type)
+        : m_type(type)
+        , m_traits(ggmlTraits(type))
+    {
+    }
+    std::string id() const override
+    {
+        std::string name(m_traits.name);
+        for (char& c : name)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return name;
+    }
+    std::string displayName() const override
+    {
+        std::string name(m_traits.name);
+        for (char& c : name)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        return strCat("GGUF ", name, " (ggml reference quantizer)");
+    }
+    double bitsPerParameter(std::span<const std::uint64_t> shape) const override
+    {
+        const std::uint64_t n = elementsOf(shape);
+        if (n == 0)
+            return 0.0;
+        const std::uint64_t blocks = (n + m_traits.blockElements - 1) / m_traits.blockElements;
+        return static_cast<double>(blocks * m_traits.blockBytes * 8) / static_cast<double>(n);
+    }
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t>) const override { return m_traits.blockElements; }
+    void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
+    {
+        checkRoundTrip(in, out, context.first, m_traits.blockElements, id());
+        const std::uint64_t padded
+            = (in.size() + m_traits.blockElements - 1) / m_traits.blockElements * m_traits.blockElements;
+        std::vector<float> values(in.begin(), in.end());
+        values.resize(padded, 0.0f);
+        std::vector<std::byte> blocks(ggmlByteSize(m_type, padded));
+        quantizeGgml(m_type, values, blocks);
+        dequantizeGgml(m_type, blocks, values);
+        std::copy_n(values.begin(), in.size(), out.begin());
+    }
+
+protected:
+    std::vector<float> blockLevels(float) const override { return {}; }
+    std::string levelsNote() const override { return "ggml block scales (levels not drawn)"; }
+
+private:
+    DType m_type;
+    const GgmlTypeTraits& m_traits;
+};
+
 struct Entry {
     const char* id;
     const char* summary;
@@ -495,6 +553,17 @@ const std::vector<Entry>& registry()
                  return std::make_shared<Float16Scheme>(false);
              }},
         };
+        const std::pair<const char*, DType> ggml[] = {
+            {"q8_0", DType::Q8_0}, {"q4_0", DType::Q4_0}, {"q4_1", DType::Q4_1}, {"q5_0", DType::Q5_0},
+            {"q5_1", DType::Q5_1}, {"q2_k", DType::Q2_K}, {"q3_k", DType::Q3_K}, {"q4_k", DType::Q4_K},
+            {"q5_k", DType::Q5_K}, {"q6_k", DType::Q6_K},
+        };
+        for (const auto& [id, type] : ggml) {
+            e.push_back({id, "GGUF block format, ggml's reference quantizer",
+                         [type](const SchemeOptions&) -> std::shared_ptr<const Scheme> {
+                             return std::make_shared<GgmlScheme>(type);
+                         }});
+        }
         static const char* const kTeachIds[] = {"teach2", "teach3", "teach4", "teach5", "teach6", "teach7", "teach8"};
         static const char* const kSymIds[] = {"sym2", "sym3", "sym4", "sym5", "sym6", "sym7", "sym8"};
         for (int bits = 2; bits <= 8; ++bits) {

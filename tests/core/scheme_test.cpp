@@ -1,5 +1,7 @@
 #include "core/quant/bnb_4bit.h"
 #include "core/quant/bnb_tables.h"
+#include "core/quant/ggml_dequantize.h"
+#include "core/quant/ggml_quantize.h"
 #include "core/quant/scheme.h"
 #include "core/util/error.h"
 
@@ -121,6 +123,23 @@ TEST(Scheme, Nf4RoundTripEqualsTheBitsandbytesQuantizerWithDoubleQuant)
     dequantize4bit(quantize4bitReference(in, options), expected);
     const auto scheme = makeScheme("nf4-dq");
     EXPECT_EQ(bitsOf(roundTripInChunks(*scheme, in, shape, 2)), bitsOf(expected));
+}
+
+TEST(Scheme, Q4_0RoundTripEqualsGgmlsQuantizerAndPadsAPartialBlock)
+{
+    const std::vector<float> in = normal(100, 21); // 3 blocks of 32 and a partial fourth
+    const std::vector<std::uint64_t> shape = {100};
+    const auto scheme = makeScheme("q4_0");
+    EXPECT_EQ(scheme->chunkAlignment(shape), 32u);
+    EXPECT_NEAR(scheme->bitsPerParameter(shape), 4 * 18 * 8 / 100.0, 1e-12);
+    std::vector<float> padded(in);
+    padded.resize(128, 0.0f);
+    std::vector<std::byte> blocks(4 * 18);
+    quantizeGgml(DType::Q4_0, padded, blocks);
+    std::vector<float> expected(128);
+    dequantizeGgml(DType::Q4_0, blocks, expected);
+    expected.resize(100);
+    EXPECT_EQ(bitsOf(roundTripInChunks(*scheme, in, shape, 1)), bitsOf(expected));
 }
 
 TEST(Scheme, RejectsAChunkThatDoesNotStartOnABlock)
