@@ -1,0 +1,121 @@
+#include "core/io/gguf_reader.h"
+#include "core/io/hf_config.h"
+#include "core/io/mapped_file.h"
+#include "core/io/safetensors_header.h"
+#include "core/model/model.h"
+#include "core/util/error.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace quantlens;
+using namespace quantlens::core;
+using ::testing::HasSubstr;
+
+namespace {
+
+const std::filesystem::path kData = QUANTLENS_TEST_DATA_DIR;
+
+} // namespace
+
+TEST(OpenModel, OpensAFolderThroughItsIndexAndAGgufByMagic)
+{
+    EXPECT_EQ(openModel(kData / "stories260K" / "sharded")->format(), "safetensors (sharded)");
+    EXPECT_EQ(openModel(kData / "stories260K" / "sharded" / "model.safetensors.index.json")->format(),
+              "safetensors (sharded)");
+    EXPECT_EQ(openModel(kData / "stories260K" / "model-f32.gguf")->format(), "gguf");
+    EXPECT_EQ(openModel(kData / "stories260K")->files().front().filename(), "model.safetensors");
+    EXPECT_THAT([] { openModel(kData / "stories260K" / "gguf"); },
+                ::testing::ThrowsMessage<UsageError>(HasSubstr("folder holds 6 model files")));
+    EXPECT_THAT([] { openModel(kData / "no-such-model.safetensors"); },
+                ::testing::ThrowsMessage<IoError>(HasSubstr("no such file or folder")));
+}
+
+TEST(OpenModel, TotalsParametersAndBytesOverAllTensors)
+{
+    const auto model = openModel(kData / "stories260K" / "model-f16.safetensors");
+    EXPECT_EQ(model->totalParameters(), 260032u);
+    EXPECT_EQ(model->totalBytes(), 2u * 260032u);
+}
+
+struct BadIndex {
+    const char* path;
+    const char* message;
+};
+
+class ShardIndexMalformed : public ::testing::TestWithParam<BadIndex> { };
+
+TEST_P(ShardIndexMalformed, IsRejectedNamingTheIndexAndTheField)
+{
+    const auto& c = GetParam();
+    EXPECT_THAT([&] { openModel(kData / "malformed-extra" / c.path); },
+                ::testing::ThrowsMessage<FormatError>(HasSubstr(c.message)));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ExtraFiles, ShardIndexMalformed,
+    ::testing::Values(
+        BadIndex {
+            "index_missing_shard",
+            "model.safetensors.index.json: shard 'model-00001-of-00002.safetensors' named by the index is missing"},
+        BadIndex {"index_path_traversal.json",
+                  "index_path_traversal.json: tensor 'w' names shard '../../etc/passwd', which is not a plain file"},
+        BadIndex {"index_no_weight_map.json", "index_no_weight_map.json: index has no weight_map object"},
+        BadIndex {"index_invalid_json.json", "index_invalid_json.json: index is not valid JSON [index] [at byte 40]"}),
+    [](const auto& info) {
+        std::string name = info.param.path;
+        name = name.substr(6, name.find('.') == std::string::npos ? std::string::npos : name.find('.') - 6);
+        name.erase(std::remove(name.begin(), name.end(), '_'), name.end());
+        return name;
+    });
+
+TEST(OpenModel, RejectsAnIndexNamingATensorItsShardDoesNotHold)
+{
+    const auto dir = std::filesystem::temp_directory_path() / "quantlens-model-test-index";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy_file(kData / "synthetic" / "zeros.safetensors", dir / "a.safetensors");
+    std::ofstream(dir / "model.safetensors.index.json")
+        << R"({"weight_map": {"w": "a.safetensors", "lm_head.weight": "a.safetensors"}})";
+    EXPECT_THAT([&] { openModel(dir); },
+                ::testing::ThrowsMessage<FormatError>(
+                    HasSubstr("tensor 'lm_head.weight' is not in shard 'a.safetensors' the index names")));
+}
+
+TEST(MappedFile, HandsOutOnlyRangesInsideTheFile)
+{
+    const MappedFile file(kData / "synthetic" / "zeros.safetensors");
+    EXPECT_EQ(file.bytes(0, 8, "header length").size(), 8u);
+    EXPECT_THAT([&] { file.bytes(file.size() - 4, 8, "tensor 'w'"); },
+                ::testing::ThrowsMessage<FormatError>(HasSubstr("data runs past the end of the file")));
+    EXPECT_THAT([&] { file.bytes(~0ull, 2, "x"); },
+                ::testing::ThrowsMessage<FormatError>(HasSubstr("zeros.safetensors")));
+}
+
+// Every file the fuzzers kept (corpus and crashes, tests/data/fuzz/) replayed through the reader it
+// was found with: it must parse or throw quantlens::Error; a crash fails the whole binary.
+TEST(FuzzCorpus, EveryKeptInputParsesOrThrowsOurError)
+{
+    int replayed = 0;
+    for (const char* reader : {"safetensors", "gguf", "config"}) {
+        for (const auto& entry : std::filesystem::directory_iterator(kData / "fuzz" / reader)) {
+            const MappedFile file(entry.path());
+            const auto name = entry.path().filename().string();
+            try {
+                if (std::string(reader) == "safetensors")
+                    parseSafetensorsHeader(file.all(), name);
+                else if (std::string(reader) == "gguf")
+                    parseGguf(file.all(), name);
+                else
+                    parseHfConfig({reinterpret_cast<const char*>(file.all().data()), file.all().size()}, name);
+            } catch (const quantlens::Error& e) {
+                EXPECT_THAT(e.what(), HasSubstr(name));
+            }
+            ++replayed;
+        }
+    }
+    EXPECT_GT(replayed, 20);
+}
