@@ -2,8 +2,10 @@
 
 #include "core/util/error.h"
 #include "core/util/version.h"
+#include "ui/jobs/scan_job.h"
 #include "ui/main_window.h"
 #include "ui/models/model_session.h"
+#include "ui/models/tensor_table_model.h"
 #include "ui/views/bench_view.h"
 #include "ui/views/inspector_view.h"
 #include "ui/views/lab_view.h"
@@ -14,6 +16,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QFileInfo>
 #include <QIcon>
 #include <QMessageBox>
@@ -21,11 +24,19 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QThreadPool>
+#include <QTimer>
+
+// Q_INIT_RESOURCE must be called outside any namespace; the resources live in a static library.
+static void initResources()
+{
+    Q_INIT_RESOURCE(quantlens);
+}
 
 namespace quantlens::ui {
 
 void initializeApplication(QApplication& app)
 {
+    initResources();
     QApplication::setOrganizationName(QStringLiteral("QuantLens"));
     QApplication::setOrganizationDomain(QStringLiteral("quantlens.invalid"));
     QApplication::setApplicationName(QStringLiteral("QuantLens"));
@@ -94,8 +105,10 @@ MainWindow* createMainWindow(const QString& initialFile)
         session->open(path);
     });
     QObject::connect(session, &ModelSession::modelOpened, window, [window, planner](const QString& path) {
-        window->addRecentFile(path);
         window->statusBar()->showMessage(QObject::tr("Opened %1").arg(path), 5000);
+        if (path == bundledExamplePath())
+            return; // the planner keeps its own example plan; the tiny model would make a dull first screen
+        window->addRecentFile(path);
         const QFileInfo info(path);
         const QString config = (info.isDir() ? QDir(path) : info.dir()).filePath(QStringLiteral("config.json"));
         if (QFileInfo::exists(config))
@@ -134,6 +147,42 @@ void settle(int milliseconds)
     QApplication::processEvents();
 }
 
+// Waits for `signal` of `sender` (or `milliseconds`), processing events.
+template <typename Sender, typename Signal> void waitFor(Sender* sender, Signal signal, int milliseconds)
+{
+    QEventLoop loop;
+    QTimer::singleShot(milliseconds, &loop, &QEventLoop::quit);
+    QObject::connect(sender, signal, &loop, &QEventLoop::quit);
+    loop.exec();
+}
+
+// Screenshots show each workspace at work: the example scanned, a tensor in the Lab, a benchmark run.
+void prepareForScreenshot(QWidget* page)
+{
+    if (auto* inspector = qobject_cast<InspectorView*>(page)) {
+        if (inspector->tableModel()->schemesWithResults().isEmpty() && inspector->tableModel()->rowCount() > 0) {
+            inspector->setSelectedSchemes(
+                {QStringLiteral("nf4"), QStringLiteral("fp4"), QStringLiteral("q4_0"), QStringLiteral("int8")});
+            inspector->startScan();
+            waitFor(inspector->scanJob(), &ScanJob::scanFinished, 60000);
+        }
+    } else if (auto* lab = qobject_cast<LabView*>(page)) {
+        if (lab->session()->model()) {
+            const auto index = lab->session()->model()->find("model.layers.2.mlp.down_proj.weight");
+            if (index >= 0) {
+                lab->showTensor(int(index));
+                waitFor(lab, &LabView::analysisReady, 30000);
+            }
+        }
+    } else if (auto* bench = qobject_cast<BenchView*>(page)) {
+        if (!bench->isRunning()) {
+            bench->setCpuParameters(quint64(8) << 20);
+            bench->run();
+            waitFor(bench, &BenchView::benchmarkFinished, 120000);
+        }
+    }
+}
+
 } // namespace
 
 QStringList renderScreenshots(MainWindow& window, const QString& directory, const QStringList& workspaces)
@@ -153,6 +202,7 @@ QStringList renderScreenshots(MainWindow& window, const QString& directory, cons
     QStringList written;
     for (const QString& id : ids) {
         window.showWorkspace(id);
+        prepareForScreenshot(window.workspace(id));
         settle(1500);
         const QString path = dir.filePath(id + QStringLiteral(".png"));
         if (!window.grab().save(path))

@@ -6,6 +6,7 @@
 #include <QBarSeries>
 #include <QBarSet>
 #include <QLineSeries>
+#include <QLogValueAxis>
 #include <QValueAxis>
 
 #include <algorithm>
@@ -47,7 +48,7 @@ void BarLimitChart::setData(const BarLimitData& data)
     }
     bars->setLabelsVisible(true);
     bars->setLabelsFormat(QStringLiteral("@value"));
-    bars->setLabelsPrecision(3);
+    bars->setLabelsPrecision(6);
     bars->setLabelsPosition(QAbstractBarSeries::LabelsInsideEnd);
     chart->addSeries(bars);
 
@@ -55,10 +56,26 @@ void BarLimitChart::setData(const BarLimitData& data)
     categories->append(data.categories);
     chart->addAxis(categories, Qt::AlignBottom);
     bars->attachAxis(categories);
-    auto* values = new QValueAxis;
+    QAbstractAxis* values = nullptr;
+    if (data.logScale) {
+        double minValue = maxValue;
+        for (const auto& set : data.sets) {
+            for (double v : set.values) {
+                if (v > 0)
+                    minValue = std::min(minValue, v);
+            }
+        }
+        auto* axis = new QLogValueAxis;
+        axis->setRange(minValue / 2, maxValue * 2);
+        axis->setLabelFormat(QStringLiteral("%g"));
+        values = axis;
+    } else {
+        auto* axis = new QValueAxis;
+        axis->setRange(0, maxValue * 1.12);
+        axis->setLabelFormat(QStringLiteral("%.0f"));
+        values = axis;
+    }
     values->setTitleText(data.valueTitle);
-    values->setRange(0, maxValue * 1.12);
-    values->setLabelFormat(QStringLiteral("%.0f"));
     chart->addAxis(values, Qt::AlignLeft);
     bars->attachAxis(values);
 

@@ -19,6 +19,7 @@ struct BarLimitData {
     };
     QList<Set> sets;
     double limit = 0; // 0: no line
+    bool logScale = false; // for rates spanning orders of magnitude
     QString limitLabel;
 };
 

@@ -44,7 +44,7 @@ BreakdownChart::BreakdownChart(QWidget* parent)
 {
     auto* chart = new QChart;
     applyChartStyle(chart);
-    chart->legend()->setAlignment(Qt::AlignBottom);
+    chart->legend()->setAlignment(Qt::AlignRight);
     setChart(chart);
     applyChartViewStyle(this);
     setObjectName(QStringLiteral("breakdownChart"));

@@ -18,6 +18,7 @@
 #include <QVBoxLayout>
 #include <QtConcurrent>
 
+#include <cmath>
 #include <optional>
 
 namespace quantlens::ui {
@@ -178,7 +179,7 @@ void BenchView::showOutcome(const Outcome& outcome)
         int row = 0;
         for (const auto& x : r.rows) {
             data.categories << QString::fromStdString(x.name);
-            set.values << x.parametersPerSecond / 1e6;
+            set.values << std::round(x.parametersPerSecond / 1e6);
             const QStringList cells {QString::fromStdString(x.name), QString::fromStdString(x.what),
                                      QString::number(x.parametersPerSecond / 1e6, 'f', 1),
                                      QString::number(x.bytesPerSecond / 1e9, 'f', 2)};
@@ -189,6 +190,7 @@ void BenchView::showOutcome(const Outcome& outcome)
         data.sets << set;
         data.limit = r.readBoundParametersPerSecond / 1e6;
         data.limitLabel = tr("memory-read bound");
+        data.logScale = true;
         m_chart->setData(data);
         return;
     }

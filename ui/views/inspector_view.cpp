@@ -150,6 +150,7 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setAlternatingRowColors(true);
     m_table->verticalHeader()->hide();
+    m_table->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->setToolTip(tr("Double-click a tensor (or press Enter) to open it in the Quantization Lab"));
@@ -181,7 +182,8 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_summary->verticalHeader()->hide();
     m_summary->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_summary->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_summary->setMaximumHeight(7 * fontMetrics().height());
+    m_summary->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
+    m_summary->setMaximumHeight(8 * (fontMetrics().height() + 6));
     m_chart = new ErrorByLayerChart(this);
 
     // Layout: controls on top, the table on the left, totals / chart / summary on the right.
@@ -223,6 +225,7 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     splitter->addWidget(right);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
+    splitter->setSizes({900, 520});
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_title);
@@ -302,7 +305,7 @@ void InspectorView::onModelOpened()
     m_summary->setRowCount(0);
     m_chart->setData({});
     m_table->resizeColumnsToContents();
-    m_table->setColumnWidth(TensorTableModel::Name, std::min(m_table->columnWidth(TensorTableModel::Name), 420));
+    m_table->setColumnWidth(TensorTableModel::Name, std::min(m_table->columnWidth(TensorTableModel::Name), 300));
     updateSummary();
 }
 

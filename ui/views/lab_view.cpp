@@ -96,8 +96,8 @@ LabView::LabView(ModelSession* session, QWidget* parent)
         m_weightCharts[side] = new HistogramChart(this);
         m_errorCharts[side] = new HistogramChart(this);
     }
-    m_schemeCombos[0]->setCurrentIndex(m_schemeCombos[0]->findData(QStringLiteral("nf4")));
-    m_schemeCombos[1]->setCurrentIndex(m_schemeCombos[1]->findData(QStringLiteral("q4_0")));
+    m_schemeCombos[0]->setCurrentIndex(std::max(0, m_schemeCombos[0]->findData(QStringLiteral("nf4"))));
+    m_schemeCombos[1]->setCurrentIndex(std::max(0, m_schemeCombos[1]->findData(QStringLiteral("q4_0"))));
     m_blockSize = new QSpinBox(this);
     m_blockSize->setRange(32, 4096);
     m_blockSize->setValue(64);

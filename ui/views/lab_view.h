@@ -33,6 +33,7 @@ public:
     void showSynthetic(SyntheticKind kind);
     void setSchemes(const QString& left, const QString& right);
     bool isBusy() const;
+    ModelSession* session() const { return m_session; }
     const LabAnalysis& analysis() const { return m_analysis; }
     HistogramChart* weightChart(int side) const { return m_weightCharts[side]; }
     HistogramChart* errorChart(int side) const { return m_errorCharts[side]; }

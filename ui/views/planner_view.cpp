@@ -19,6 +19,8 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace quantlens::ui {
 
 namespace {
@@ -87,10 +89,8 @@ PlannerView::PlannerView(QWidget* parent)
     rightLayout->setContentsMargins(0, 0, 0, 0);
     rightLayout->addWidget(m_verdict);
     rightLayout->addWidget(m_details);
-    auto* middle = new QHBoxLayout;
-    middle->addWidget(m_breakdown, 3);
-    middle->addWidget(m_suggestionBox, 2);
-    rightLayout->addLayout(middle, 3);
+    rightLayout->addWidget(m_suggestionBox);
+    rightLayout->addWidget(m_breakdown, 3);
     rightLayout->addWidget(m_tabs, 3);
 
     auto* splitter = new QSplitter(this);
@@ -141,9 +141,7 @@ void PlannerView::recompute(const core::PlanInput& input)
                   .arg(QString::fromStdString(core::formatGiB(double(m_result.gpu->memoryBytesUsable), 1)));
     }
     m_breakdown->setData(data);
-    m_breakdown->chart()->setTitle(
-        tr("Peak GPU memory: %1 (%2)")
-            .arg(gbGib(double(m_result.peakBytes)), QString::fromStdString(m_result.peakPhase)));
+    m_breakdown->chart()->setTitle(tr("Peak GPU memory per GPU: %1").arg(gbGib(double(m_result.peakBytes))));
     showSuggestions();
     showSweeps(input);
     showTable();
@@ -181,6 +179,7 @@ void PlannerView::showVerdict(const core::PlanInput& input)
     m_verdict->setStyleSheet(QStringLiteral("QLabel { %1 border-radius: 4px; }").arg(style));
 
     QStringList details;
+    details << tr("peak at %1").arg(QString::fromStdString(m_result.peakPhase).toHtmlEscaped());
     details << tr("%1 parameters, %2 trainable")
                    .arg(QString::fromStdString(core::formatThousands(m_result.totalParameters)),
                         QString::fromStdString(core::formatThousands(m_result.trainableParameters)));
@@ -225,7 +224,6 @@ void PlannerView::showSuggestions()
         rowLayout->addWidget(apply);
         m_suggestionLayout->addWidget(row);
     }
-    m_suggestionLayout->addStretch();
 }
 
 void PlannerView::applySuggestion(int index)
@@ -256,9 +254,20 @@ void PlannerView::showSweeps(const core::PlanInput& input)
         }
         chart->setData(data);
     };
-    fill(m_seqSweep, core::SweepAxis::SeqLen, {128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768},
+    // The exact largest value that fits joins the powers of two, so the marker sits on it.
+    auto withLargest = [](std::vector<std::int64_t> values, std::int64_t largest) {
+        if (largest > 0 && largest > values.front() && largest < values.back()
+            && std::find(values.begin(), values.end(), largest) == values.end()) {
+            values.push_back(largest);
+            std::sort(values.begin(), values.end());
+        }
+        return values;
+    };
+    const std::int64_t maxSeq = capacity > 0 ? core::maxSeqLen(input) : 0;
+    const std::int64_t maxBatch = capacity > 0 ? core::maxMicroBatch(input) : 0;
+    fill(m_seqSweep, core::SweepAxis::SeqLen, withLargest({256, 512, 1024, 2048, 4096, 8192, 16384}, maxSeq),
          tr("Peak vs sequence length (batch %1)").arg(input.microBatch), tr("sequence length (tokens)"));
-    fill(m_batchSweep, core::SweepAxis::MicroBatch, {1, 2, 4, 8, 16, 32, 64},
+    fill(m_batchSweep, core::SweepAxis::MicroBatch, withLargest({1, 2, 4, 8, 16, 32, 64}, maxBatch),
          tr("Peak vs micro-batch (seq %1)").arg(input.seqLen), tr("micro-batch"));
 }
 
