@@ -34,11 +34,16 @@ struct LlmInt8Tensor {
 // streaming first pass: merge with max).
 std::vector<float> columnAbsmax(std::span<const float> in, std::uint64_t cols);
 
-// threshold <= 0 disables the outlier split (plain row-wise absmax int8).
-LlmInt8Tensor quantizeLlmInt8(std::span<const float> in, std::uint64_t cols, float threshold = kLlmInt8Threshold);
+// threshold <= 0 disables the outlier split (plain row-wise absmax int8). Rows run on `threads`
+// threads (0: all cores); the result equals the reference's.
+LlmInt8Tensor quantizeLlmInt8(std::span<const float> in, std::uint64_t cols, float threshold = kLlmInt8Threshold,
+                              unsigned threads = 1);
 // Rows given the outlier columns found over the whole matrix (columnMax from columnAbsmax).
 LlmInt8Tensor quantizeLlmInt8Rows(std::span<const float> in, std::uint64_t cols, float threshold,
-                                  std::span<const float> columnMax);
+                                  std::span<const float> columnMax, unsigned threads = 1);
+// The scalar reference: one row after the other, as int8_vectorwise_quant reads.
+LlmInt8Tensor quantizeLlmInt8RowsReference(std::span<const float> in, std::uint64_t cols, float threshold,
+                                           std::span<const float> columnMax);
 void dequantizeLlmInt8(const LlmInt8Tensor& tensor, std::span<float> out);
 
 } // namespace quantlens::core

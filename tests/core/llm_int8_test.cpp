@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <random>
+
 using namespace quantlens;
 using namespace quantlens::core;
 using ::testing::ElementsAre;
@@ -36,6 +39,26 @@ TEST(LlmInt8, QuantizesEachRowByItsAbsmaxTo127Steps)
     const LlmInt8Tensor t = quantizeLlmInt8(in, 2, 0.0f);
     EXPECT_EQ(t.outlierColumns, 0u);
     EXPECT_THAT(t.codes, ElementsAre(127, 64, -64, 127)) << "63.5 and -63.5 round to even";
+}
+
+TEST(LlmInt8, ThreadedRowsGiveTheReferenceResult)
+{
+    std::mt19937 rng(3);
+    std::normal_distribution<float> dist(0.0f, 1.5f);
+    const std::uint64_t rows = 97, cols = 131;
+    std::vector<float> in(rows * cols);
+    for (float& x : in)
+        x = dist(rng);
+    in[5] = INFINITY;
+    const std::vector<float> columnMax = columnAbsmax(in, cols);
+    const LlmInt8Tensor a = quantizeLlmInt8RowsReference(in, cols, 6.0f, columnMax);
+    const LlmInt8Tensor b = quantizeLlmInt8Rows(in, cols, 6.0f, columnMax, 3);
+    EXPECT_GT(a.outlierColumns, 0u);
+    EXPECT_EQ(a.codes, b.codes);
+    EXPECT_EQ(a.rowAbsmax, b.rowAbsmax);
+    EXPECT_EQ(a.outliers, b.outliers);
+    EXPECT_EQ(a.outlierValues, b.outlierValues);
+    EXPECT_EQ(a.outlierColumn, b.outlierColumn);
 }
 
 TEST(LlmInt8, RejectsAChunkThatIsNotWholeRows)
