@@ -1,0 +1,99 @@
+#include "run_cli.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using ::testing::HasSubstr;
+
+namespace {
+
+const std::string kModel = std::string(QUANTLENS_SOURCE_DIR) + "/resources/examples/stories260K/model.safetensors";
+
+class ReportCommand : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        if (runCli({"report", "--help"}).exitCode != 0)
+            GTEST_SKIP() << "quantlens-cli was built without the UI (QUANTLENS_BUILD_UI=OFF): no report command";
+        m_dir = std::filesystem::temp_directory_path() / ("quantlens-report-cli-" + std::to_string(::getpid()));
+        std::filesystem::remove_all(m_dir);
+        std::filesystem::create_directories(m_dir);
+    }
+    void TearDown() override { std::filesystem::remove_all(m_dir); }
+    std::string file(const std::string& name) const { return (m_dir / name).string(); }
+    static std::string read(const std::string& path)
+    {
+        std::ifstream in(path);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }
+    std::filesystem::path m_dir;
+};
+
+} // namespace
+
+TEST_F(ReportCommand, WritesJsonWithTheModelScanPlanAndRegeneratingCommand)
+{
+    const auto out = file("r.json");
+    const auto r = runCli({"report", "--model", kModel, "--scheme", "nf4,int8", "--gpu", "rtx-4090", "-o", out});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(read(out));
+    EXPECT_EQ(j.at("schema_version"), 1);
+    EXPECT_EQ(j.at("model").at("parameters"), 260032);
+    EXPECT_EQ(j.at("model").at("tensors"), 47);
+    EXPECT_EQ(j.at("errors").at("summary").size(), 2u);
+    EXPECT_EQ(j.at("plans").at(0).at("gpu").at("id"), "rtx-4090");
+    EXPECT_THAT(j.at("command_line").get<std::string>(),
+                HasSubstr("quantlens-cli report --output " + out + " --model " + kModel + " --scheme nf4,int8"));
+    EXPECT_THAT(j.at("command_line").get<std::string>(), HasSubstr("--gpu rtx-4090"));
+    EXPECT_EQ(j.at("teaching").at("parameters"), 260032);
+}
+
+TEST_F(ReportCommand, WritesHtmlWithoutADisplay)
+{
+    const auto out = file("r.html");
+    const auto r = runCli({"report", "--model", kModel, "-o", out});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto html = read(out);
+    EXPECT_THAT(html, HasSubstr("<svg"));
+    EXPECT_THAT(html, HasSubstr("260,032 parameters"));
+}
+
+TEST_F(ReportCommand, RefusesToReplaceAFileWithoutForceAndExitsTwo)
+{
+    const auto out = file("r.md");
+    ASSERT_EQ(runCli({"report", "--params", "7B", "-o", out}).exitCode, 0);
+    const auto again = runCli({"report", "--params", "7B", "-o", out});
+    EXPECT_EQ(again.exitCode, 2);
+    EXPECT_THAT(again.err, HasSubstr("r.md exists; use --force to replace it"));
+    EXPECT_EQ(runCli({"report", "--params", "7B", "-o", out, "--force"}).exitCode, 0);
+}
+
+TEST_F(ReportCommand, NamesAnUnknownExtensionAndAnUnwritableFolder)
+{
+    const auto bad = runCli({"report", "--params", "7B", "-o", file("r.txt")});
+    EXPECT_EQ(bad.exitCode, 2);
+    EXPECT_THAT(bad.err, HasSubstr("use .html, .pdf, .md, .csv or .json"));
+    const auto missing = runCli({"report", "--params", "7B", "-o", file("no/such/r.md")});
+    EXPECT_EQ(missing.exitCode, 1);
+    EXPECT_THAT(missing.err, HasSubstr("does not exist"));
+    const auto nothing = runCli({"report", "-o", file("r.md")});
+    EXPECT_EQ(nothing.exitCode, 2);
+    EXPECT_THAT(nothing.err, HasSubstr("nothing to report"));
+}
+
+TEST_F(ReportCommand, SplitsCsvIntoTensorAndPlannerFiles)
+{
+    const auto out = file("r.csv");
+    const auto r = runCli({"report", "--model", kModel, "-o", out});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(read(out), HasSubstr("tensor,scheme,layer"));
+    EXPECT_THAT(read(file("r-planner.csv")), HasSubstr("scenario,component,label"));
+    EXPECT_THAT(r.err, HasSubstr("r-planner.csv"));
+}
