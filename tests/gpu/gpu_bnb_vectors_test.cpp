@@ -1,4 +1,6 @@
+#include "core/quant/bnb_4bit.h"
 #include "core/util/error.h"
+#include "core/util/float16.h"
 #include "gpu/bnb_quantize.h"
 #include "gpu_test_support.h"
 
@@ -8,6 +10,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 // Our CUDA kernels against bitsandbytes' own outputs (tests/data/bnb-vectors), every case: NF4 and
@@ -102,6 +105,43 @@ std::vector<std::byte> withKnownDifferences(const std::string& dir, std::vector<
     return expected;
 }
 
+// bitsandbytes' CUDA build computes 1 / absmax with the fast-math approximate reciprocal; in these
+// cases a few blocks land on the other side of a decision threshold (tests/core/bnb_4bit_case.h
+// explains and checks each block on the CPU). Here the GPU must then equal the CPU reference.
+bool isFastMathReciprocalCase(const std::string& dir)
+{
+    return dir == "matrix_256x256_rowscale/fp4_bs64_nodq_bfloat16";
+}
+
+std::vector<float> toFloats(const std::vector<std::byte>& raw, FloatType type)
+{
+    std::vector<float> out;
+    if (type == FloatType::F32) {
+        out.resize(raw.size() / 4);
+        std::memcpy(out.data(), raw.data(), raw.size());
+        return out;
+    }
+    out.resize(raw.size() / 2);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        std::uint16_t bits;
+        std::memcpy(&bits, raw.data() + 2 * i, 2);
+        out[i] = type == FloatType::F16 ? core::fp16ToFloat(bits) : core::bf16ToFloat(bits);
+    }
+    return out;
+}
+
+std::vector<std::byte> cpuReferencePacked(const Case& c, const std::vector<std::byte>& input)
+{
+    core::Bnb4BitOptions options;
+    options.type = c.quantType == "nf4" ? core::FourBitType::Nf4 : core::FourBitType::Fp4;
+    options.blocksize = std::uint32_t(c.blocksize);
+    options.doubleQuant = c.doubleQuant;
+    const auto q = core::quantize4bitReference(toFloats(input, floatType(c.dtype)), options);
+    std::vector<std::byte> bytes(q.packed.size());
+    std::memcpy(bytes.data(), q.packed.data(), bytes.size());
+    return bytes;
+}
+
 class FourBitVectors : public testing::TestWithParam<Case> { };
 class DynamicVectors : public testing::TestWithParam<Case> { };
 
@@ -119,9 +159,10 @@ TEST_P(FourBitVectors, QuantizeGivesBitsandbytesBytes)
     q.packed.fill(0xa5);
     quantize4bit(stream, deviceInput, floatType(c.dtype), q);
     stream.synchronize();
-    EXPECT_EQ(firstDifference(withKnownDifferences(c.dir, readBytes(dir / "packed.bin")),
-                              asBytes(q.packed.download<std::uint8_t>())),
-              "");
+    const std::vector<std::byte> expected = isFastMathReciprocalCase(c.dir)
+        ? cpuReferencePacked(c, input)
+        : withKnownDifferences(c.dir, readBytes(dir / "packed.bin"));
+    EXPECT_EQ(firstDifference(expected, asBytes(q.packed.download<std::uint8_t>())), "");
     const char* absmaxFile = c.doubleQuant ? "absmax_raw.bin" : "absmax.bin";
     EXPECT_EQ(firstDifference(readBytes(dir / absmaxFile), asBytes(q.absmax.download<float>()), 4), "");
     if (!c.doubleQuant)
