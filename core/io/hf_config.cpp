@@ -43,6 +43,8 @@ HfConfig parseHfConfig(std::string_view json, const std::string& fileName)
     } catch (const nlohmann::json::parse_error& e) {
         throw FormatError({fileName, e.byte > 0 ? e.byte - 1 : 0, "config", "valid JSON", e.what()},
                           "config is not valid JSON");
+    } catch (const nlohmann::json::exception& e) { // out_of_range: a number beyond double's range
+        throw FormatError({fileName, 0, "config", "valid JSON", e.what()}, "config is not valid JSON");
     }
     if (!root.is_object())
         throw FormatError({fileName, 0, "config", "a JSON object", root.type_name()}, "config is not a JSON object");

@@ -69,13 +69,20 @@ SafetensorsHeader parseSafetensorsHeader(std::span<const std::byte> file, const 
     } catch (const nlohmann::json::parse_error& e) {
         throw FormatError({fileName, kLengthPrefix + (e.byte > 0 ? e.byte - 1 : 0), "header", "valid JSON", e.what()},
                           "header is not valid JSON");
+    } catch (const nlohmann::json::exception& e) {
+        // Well-formed text nlohmann cannot hold, e.g. a number beyond double's range (out_of_range
+        // 406); found by safetensors_header_fuzzer (tests/data/fuzz/safetensors/crash-aa0b2b4f...).
+        throw FormatError({fileName, kLengthPrefix, "header", "valid JSON", e.what()}, "header is not valid JSON");
     }
     if (!json.is_object()) {
         throw FormatError({fileName, kLengthPrefix, "header", "a JSON object", json.type_name()},
                           "header is not a JSON object");
     }
 
-    for (const auto& [name, value] : json.items()) {
+    for (const auto& item : json.items()) {
+        // Named references, not structured bindings: clang 14 cannot capture those in the lambda below.
+        const std::string& name = item.key();
+        const nlohmann::json& value = item.value();
         if (name == "__metadata__") {
             if (!value.is_object())
                 throw FormatError({fileName, kLengthPrefix, name, "an object of strings", value.type_name()},

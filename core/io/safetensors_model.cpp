@@ -261,6 +261,8 @@ void SafetensorsModel::detectBnbWeights(const std::string& fileNameForErrors)
                                           reinterpret_cast<const char*>(stateBytes.data()) + stateBytes.size());
         } catch (const nlohmann::json::parse_error& e) {
             fail(strCat("quant_state is not valid JSON (", e.what(), ")"));
+        } catch (const nlohmann::json::exception& e) {
+            fail(strCat("quant_state is not valid JSON (", e.what(), ")"));
         }
         if (!state.is_object() || !state.contains("blocksize") || !state["blocksize"].is_number_unsigned()
             || !state.contains("shape") || !state["shape"].is_array())
@@ -390,6 +392,8 @@ std::unique_ptr<Model> openSafetensorsIndex(const std::filesystem::path& indexPa
     } catch (const nlohmann::json::parse_error& e) {
         throw FormatError({indexName, e.byte > 0 ? e.byte - 1 : 0, "index", "valid JSON", e.what()},
                           "index is not valid JSON");
+    } catch (const nlohmann::json::exception& e) {
+        throw FormatError({indexName, 0, "index", "valid JSON", e.what()}, "index is not valid JSON");
     }
     if (!json.is_object() || !json.contains("weight_map") || !json["weight_map"].is_object())
         throw FormatError({indexName, 0, "weight_map", "an object mapping tensor names to shard files", ""},
