@@ -41,7 +41,7 @@ MappedFile::MappedFile(const std::filesystem::path& path)
         }
         m_data = static_cast<const std::byte*>(p);
     }
-    ::close(fd);
+    m_fd = fd;
 }
 
 MappedFile::~MappedFile()
@@ -51,6 +51,7 @@ MappedFile::~MappedFile()
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : m_path(std::move(other.m_path))
+    , m_fd(std::exchange(other.m_fd, -1))
     , m_data(std::exchange(other.m_data, nullptr))
     , m_size(std::exchange(other.m_size, 0))
 {
@@ -61,6 +62,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept
     if (this != &other) {
         release();
         m_path = std::move(other.m_path);
+        m_fd = std::exchange(other.m_fd, -1);
         m_data = std::exchange(other.m_data, nullptr);
         m_size = std::exchange(other.m_size, 0);
     }
@@ -71,6 +73,9 @@ void MappedFile::release() noexcept
 {
     if (m_data)
         ::munmap(const_cast<std::byte*>(m_data), static_cast<std::size_t>(m_size));
+    if (m_fd >= 0)
+        ::close(m_fd);
+    m_fd = -1;
     m_data = nullptr;
     m_size = 0;
 }
@@ -83,6 +88,22 @@ std::span<const std::byte> MappedFile::bytes(std::uint64_t offset, std::uint64_t
                           "data runs past the end of the file");
     }
     return {m_data + offset, static_cast<std::size_t>(length)};
+}
+
+void MappedFile::read(std::uint64_t offset, std::span<std::byte> out, const std::string& what) const
+{
+    bytes(offset, out.size(), what); // the bounds check and its message
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const auto n = ::pread(m_fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw IoError(m_path.string(),
+                          strCat("cannot read ", out.size() - done, " bytes at byte ", offset + done,
+                                 n == 0 ? ": file shrank" : strCat(": ", std::strerror(errno))));
+        done += static_cast<std::size_t>(n);
+    }
 }
 
 } // namespace quantlens::core

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -90,6 +91,11 @@ TEST(MappedFile, HandsOutOnlyRangesInsideTheFile)
     const MappedFile file(kData / "synthetic" / "zeros.safetensors");
     EXPECT_EQ(file.bytes(0, 8, "header length").size(), 8u);
     EXPECT_THAT([&] { file.bytes(file.size() - 4, 8, "tensor 'w'"); },
+                ::testing::ThrowsMessage<FormatError>(HasSubstr("data runs past the end of the file")));
+    std::vector<std::byte> copy(8);
+    file.read(0, copy, "header length");
+    EXPECT_EQ(std::memcmp(copy.data(), file.all().data(), 8), 0);
+    EXPECT_THAT([&] { file.read(file.size() - 4, copy, "tensor 'w'"); },
                 ::testing::ThrowsMessage<FormatError>(HasSubstr("data runs past the end of the file")));
     EXPECT_THAT([&] { file.bytes(~0ull, 2, "x"); },
                 ::testing::ThrowsMessage<FormatError>(HasSubstr("zeros.safetensors")));
