@@ -32,9 +32,9 @@ figcaption { font-size: 0.85em; color: #555555; }
 // QTextDocument (the PDF) reads table borders and alignment from attributes, not from CSS classes.
 void appendTable(std::string& out, const ReportBlock& b, const HtmlReportOptions& o)
 {
-    out += o.inlineCharts
-        ? "<div class=\"scroll\"><table>\n<thead><tr>"
-        : "<div class=\"scroll\"><table border=\"1\" cellspacing=\"0\" cellpadding=\"3\">\n<thead><tr>";
+    // QTextDocument repeats <thead> rows at the top of each page a table continues on.
+    out += o.inlineCharts ? "<div class=\"scroll\"><table>\n<thead><tr>"
+                          : "<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\">\n<thead><tr>";
     const char* numericCell = o.inlineCharts ? " class=\"n\"" : " class=\"n\" align=\"right\"";
     for (std::size_t i = 0; i < b.header.size(); ++i)
         out += strCat("<th", b.numeric[i] ? numericCell : "", ">", escapeHtml(b.header[i]), "</th>");
@@ -46,7 +46,7 @@ void appendTable(std::string& out, const ReportBlock& b, const HtmlReportOptions
                           "</td>");
         out += "</tr>\n";
     }
-    out += "</tbody></table></div>\n";
+    out += o.inlineCharts ? "</tbody></table></div>\n" : "</tbody></table>\n";
 }
 
 void appendChart(std::string& out, const ReportBlock& b, const ReportCharts& charts, const HtmlReportOptions& o)

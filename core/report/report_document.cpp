@@ -247,9 +247,11 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
             layerRows.push_back({l->layer < 0 ? "outside blocks" : std::to_string(l->layer), std::to_string(l->tensors),
                                  groupDigits(l->parameters), formatMetric(l->error.relError),
                                  formatMetric(l->error.rmse), formatMetric(l->error.sqnrDb)});
-        if (!layerRows.empty())
+        if (!layerRows.empty()) {
+            doc.paragraph(strCat("Per layer under ", scheme, " (sums over the layer's tensors, weighted by size)."));
             doc.table({"Layer", "Tensors", "Parameters", "Rel. error", "RMSE", "SQNR dB"}, std::move(layerRows),
                       "lrrrrr");
+        }
     }
 }
 
@@ -279,7 +281,7 @@ void addEnvironment(DocumentBuilder& doc, const ReportData& data)
     };
     if (!e.gpuDriver.empty())
         rows.push_back({"GPU driver", e.gpuDriver});
-    doc.table({"", ""}, std::move(rows), "ll");
+    doc.table({"Item", "Value"}, std::move(rows), "ll");
 }
 
 } // namespace

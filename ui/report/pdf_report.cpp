@@ -10,6 +10,7 @@
 #include <QTextDocument>
 #include <QTextObjectInterface>
 
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -35,8 +36,12 @@ public:
     }
     void drawObject(QPainter* painter, const QRectF& rect, QTextDocument*, int, const QTextFormat& format) override
     {
+        // QSvgRenderer leaves its last state on the painter; without save/restore the text that
+        // follows a chart on the same page is not drawn.
         QSvgRenderer renderer(format.property(kSvgDataProperty).toByteArray());
+        painter->save();
         renderer.render(painter, rect);
+        painter->restore();
     }
 };
 
@@ -88,6 +93,23 @@ void replaceChartPlaceholders(QTextDocument& doc, const core::ReportCharts& char
     }
 }
 
+// A chart that would cross a page boundary starts a new page instead of being cut or pushed down
+// with a gap QTextDocument does not account for.
+void keepChartsOnOnePage(QTextDocument& doc, double pageHeight)
+{
+    for (QTextBlock block = doc.begin(); block.isValid(); block = block.next()) {
+        if (!block.text().contains(QChar::ObjectReplacementCharacter))
+            continue;
+        const QRectF r = doc.documentLayout()->blockBoundingRect(block);
+        const double pageEnd = (std::floor(r.top() / pageHeight) + 1) * pageHeight;
+        if (r.bottom() > pageEnd && r.height() < pageHeight) {
+            QTextBlockFormat format;
+            format.setPageBreakPolicy(QTextFormat::PageBreak_AlwaysBefore);
+            QTextCursor(block).mergeBlockFormat(format);
+        }
+    }
+}
+
 } // namespace
 
 QByteArray pdfReport(const core::ReportData& data, const core::ReportCharts& charts,
@@ -122,6 +144,11 @@ QByteArray pdfReport(const core::ReportData& data, const core::ReportCharts& cha
         options.inlineCharts = false;
         doc.setHtml(QString::fromStdString(core::htmlReport(data, charts, sections, options)));
         replaceChartPlaceholders(doc, charts, bodySize.width() * 0.92);
+        // Editing after setHtml relays out only part of the document; blocks after the last edit kept a
+        // zero height and were never drawn. Lay everything out again before measuring pages.
+        doc.markContentsDirty(0, doc.characterCount());
+        keepChartsOnOnePage(doc, bodySize.height());
+        doc.markContentsDirty(0, doc.characterCount());
 
         QPainter painter(&writer);
         const int pages = doc.pageCount();
