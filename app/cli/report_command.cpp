@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 
 // quantlens-cli report: the analyses of `info`, `inspect` and `plan` gathered into one shareable
 // file (issue 8), written by ui::exportReport, the function the GUI's Export dialog calls.
@@ -128,6 +129,10 @@ std::string shellQuote(const std::string& arg)
     return out + "'";
 }
 
+// The options without a value, written without the "true" CLI11 records for them.
+const std::set<std::string> kFlags {"--force",       "--scan-double-quant", "--no-scan",           "--no-plan",
+                                    "--no-teaching", "--double-quant",      "--grad-checkpointing"};
+
 // The options as given, in declaration order: a line that regenerates the report.
 std::string commandLine(const CLI::App& sub)
 {
@@ -136,7 +141,7 @@ std::string commandLine(const CLI::App& sub)
         if (opt->count() == 0 || opt->get_name() == "--help")
             continue;
         const std::string name = opt->get_name();
-        if (opt->get_type_size() == 0) {
+        if (kFlags.count(name) > 0) {
             out += " " + name;
             continue;
         }
@@ -193,6 +198,12 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
     fillEnvironmentGpu(data.environment);
 
     const bool modelIsFile = !o.model.empty() && std::filesystem::exists(o.model);
+    if (!o.model.empty() && !modelIsFile) {
+        // A preset id has neither a folder nor a model file's extension; anything else was meant as a file.
+        const auto ext = std::filesystem::path(o.model).extension().string();
+        if (o.model.find('/') != std::string::npos || ext == ".safetensors" || ext == ".gguf" || ext == ".json")
+            throw UsageError(strCat("--model ", o.model, ": no such file"));
+    }
     if (modelIsFile) {
         const auto model = core::openModel(o.model);
         data.model = core::summarizeModel(*model);

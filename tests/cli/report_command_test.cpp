@@ -41,7 +41,8 @@ protected:
 TEST_F(ReportCommand, WritesJsonWithTheModelScanPlanAndRegeneratingCommand)
 {
     const auto out = file("r.json");
-    const auto r = runCli({"report", "--model", kModel, "--scheme", "nf4,int8", "--gpu", "rtx-4090", "-o", out});
+    const auto r = runCli(
+        {"report", "--model", kModel, "--scheme", "nf4,int8", "--grad-checkpointing", "--gpu", "rtx-4090", "-o", out});
     ASSERT_EQ(r.exitCode, 0) << r.err;
     const auto j = nlohmann::json::parse(read(out));
     EXPECT_EQ(j.at("schema_version"), 1);
@@ -52,6 +53,8 @@ TEST_F(ReportCommand, WritesJsonWithTheModelScanPlanAndRegeneratingCommand)
     EXPECT_THAT(j.at("command_line").get<std::string>(),
                 HasSubstr("quantlens-cli report --output " + out + " --model " + kModel + " --scheme nf4,int8"));
     EXPECT_THAT(j.at("command_line").get<std::string>(), HasSubstr("--gpu rtx-4090"));
+    EXPECT_THAT(j.at("command_line").get<std::string>(), HasSubstr("--grad-checkpointing --gpu"))
+        << "flags are written without a value";
     EXPECT_EQ(j.at("teaching").at("parameters"), 260032);
 }
 
@@ -83,6 +86,9 @@ TEST_F(ReportCommand, NamesAnUnknownExtensionAndAnUnwritableFolder)
     const auto missing = runCli({"report", "--params", "7B", "-o", file("no/such/r.md")});
     EXPECT_EQ(missing.exitCode, 1);
     EXPECT_THAT(missing.err, HasSubstr("does not exist"));
+    const auto typo = runCli({"report", "--model", file("nosuch.safetensors"), "-o", file("r.md")});
+    EXPECT_EQ(typo.exitCode, 2);
+    EXPECT_THAT(typo.err, HasSubstr("nosuch.safetensors: no such file"));
     const auto nothing = runCli({"report", "-o", file("r.md")});
     EXPECT_EQ(nothing.exitCode, 2);
     EXPECT_THAT(nothing.err, HasSubstr("nothing to report"));
