@@ -1,4 +1,5 @@
 #include "ui/application.h"
+#include "ui/error_dialog.h"
 
 #include "core/util/error.h"
 #include "core/util/version.h"
@@ -6,6 +7,8 @@
 #include "ui/main_window.h"
 #include "ui/models/model_session.h"
 #include "ui/models/tensor_table_model.h"
+#include "ui/report/export_report_dialog.h"
+#include "ui/report_builder.h"
 #include "ui/views/bench_view.h"
 #include "ui/views/inspector_view.h"
 #include "ui/views/lab_view.h"
@@ -89,8 +92,7 @@ MainWindow* createMainWindow(const QString& initialFile)
     QObject::connect(window, &MainWindow::openFileRequested, window, [window, session, planner](const QString& path) {
         const QFileInfo info(path);
         if (!info.exists()) {
-            QMessageBox::warning(window, QObject::tr("Cannot open"),
-                                 QObject::tr("%1: no such file or folder").arg(path));
+            showError(window, QObject::tr("Cannot open"), QObject::tr("%1: no such file or folder").arg(path));
             return;
         }
         if (info.isFile() && info.fileName().endsWith(QStringLiteral(".json"))
@@ -116,10 +118,18 @@ MainWindow* createMainWindow(const QString& initialFile)
     });
     QObject::connect(session, &ModelSession::openFailed, window, [window](const QString& path, const QString& message) {
         window->statusBar()->showMessage(QObject::tr("Could not open %1").arg(path), 5000);
-        QMessageBox::warning(window, QObject::tr("Cannot open model"), message);
+        showError(window, QObject::tr("Cannot open model"), message);
     });
     QObject::connect(inspector, &InspectorView::tensorActivated, window,
                      [window](int) { window->showWorkspace(QStringLiteral("lab")); });
+
+    QObject::connect(window, &MainWindow::exportRequested, window, [window, session, planner, inspector, bench] {
+        ExportReportDialog dialog(buildGuiReport(*session, *planner, *inspector, *bench), window);
+        QObject::connect(&dialog, &ExportReportDialog::reportExported, window, [window](const QString& path) {
+            window->statusBar()->showMessage(QObject::tr("Report written to %1").arg(path), 8000);
+        });
+        dialog.exec();
+    });
 
     const QString file = initialFile.isEmpty() ? bundledExamplePath() : initialFile;
     if (!file.isEmpty()) {

@@ -3,7 +3,10 @@
 #include <QFutureWatcher>
 #include <QWidget>
 
+#include "core/report/report_data.h"
+
 #include <memory>
+#include <vector>
 
 class QPushButton;
 class QLabel;
@@ -28,6 +31,8 @@ public:
     QString summaryText() const;
     // Parameters of the CPU benchmark (smaller for tests and screenshots).
     void setCpuParameters(quint64 parameters);
+    // The last finished benchmark as report sections (empty before one has run).
+    std::vector<core::BenchSection> reportSections() const { return m_sections; }
 
 public Q_SLOTS:
     void run();
@@ -50,6 +55,7 @@ private:
     QFutureWatcher<void>* m_watcher = nullptr;
     std::shared_ptr<struct BenchRun> m_runState;
     quint64 m_cpuParameters = quint64(64) << 20;
+    std::vector<core::BenchSection> m_sections;
 };
 
 } // namespace quantlens::ui

@@ -2,6 +2,7 @@
 
 #include "core/util/units.h"
 #include "ui/charts/error_by_layer_chart.h"
+#include "ui/error_dialog.h"
 #include "ui/jobs/scan_job.h"
 #include "ui/models/model_session.h"
 #include "ui/models/scheme_catalog.h"
@@ -266,7 +267,7 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
         m_cancelButton->setEnabled(false);
         m_progress->setRange(0, 1);
         m_progressLabel->setText(tr("Scan failed"));
-        QMessageBox::warning(this, tr("Scan failed"), message);
+        showError(this, tr("Scan failed"), message);
     });
 
     if (m_session->model())
@@ -291,6 +292,21 @@ void InspectorView::setSelectedSchemes(const QStringList& ids)
         QListWidgetItem* item = m_schemes->item(i);
         item->setCheckState(ids.contains(item->data(Qt::UserRole).toString()) ? Qt::Checked : Qt::Unchecked);
     }
+}
+
+int InspectorView::blockSize() const
+{
+    return m_blockSize->value();
+}
+
+bool InspectorView::doubleQuant() const
+{
+    return m_doubleQuant->isChecked();
+}
+
+QString InspectorView::nameFilter() const
+{
+    return m_nameFilter->text();
 }
 
 void InspectorView::onModelOpened()
@@ -332,19 +348,19 @@ void InspectorView::startScan()
 {
     const auto model = m_session->model();
     if (!model) {
-        QMessageBox::information(this, tr("Scan"), tr("Open a model first (File › Open)."));
+        showError(this, tr("Scan"), tr("Open a model first (File › Open)."));
         return;
     }
     const QStringList ids = selectedSchemes();
     if (ids.isEmpty()) {
-        QMessageBox::information(this, tr("Scan"), tr("Tick at least one scheme to measure."));
+        showError(this, tr("Scan"), tr("Tick at least one scheme to measure."));
         return;
     }
     core::ScanOptions options;
     try {
         options.schemes = makeScanSchemes(ids, m_blockSize->value(), m_doubleQuant->isChecked());
     } catch (const std::exception& e) {
-        QMessageBox::warning(this, tr("Scan"), QString::fromStdString(e.what()));
+        showError(this, tr("Scan"), QString::fromStdString(e.what()));
         return;
     }
     options.filter = m_nameFilter->text().toStdString();

@@ -39,6 +39,9 @@ public:
     // The scheme ids ticked in the list (e.g. "nf4", "q4_0").
     QStringList selectedSchemes() const;
     void setSelectedSchemes(const QStringList& ids);
+    int blockSize() const;
+    bool doubleQuant() const;
+    QString nameFilter() const;
 
 public Q_SLOTS:
     void startScan();

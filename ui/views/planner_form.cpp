@@ -17,6 +17,8 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <cmath>
+
 namespace quantlens::ui {
 
 namespace {
@@ -181,7 +183,8 @@ void PlannerForm::buildWidgets()
     m_allocator->setRange(0, 100);
     m_allocator->setDecimals(1);
     m_allocator->setSuffix(tr(" %"));
-    m_allocator->setToolTip(tr("How much more the caching allocator reserves than it allocates (fragmentation)"));
+    m_allocator->setToolTip(tr("How much more the caching allocator reserves than it allocates (fragmentation); "
+                               "by default 9%, and 30% with gradient checkpointing, as measured on an H100"));
 
     auto* modelBox = new QGroupBox(tr("Model"), this);
     auto* modelLayout = new QFormLayout(modelBox);
@@ -340,7 +343,13 @@ void PlannerForm::readWidgets()
     m_input.gpus = m_gpus->value();
     m_input.zeroStage = m_zero->currentData().toInt();
     m_input.overheads.cudaContextBytes = std::uint64_t(m_contextMiB->value() * kMiB);
-    m_input.overheads.allocatorFraction = m_allocator->value() / 100.0;
+    // The field edits the reserve fraction; like the CLI's --allocator-fraction it then sets the
+    // checkpointing one too (the planner calibrates them apart: 9% and 30% by default).
+    const double allocator = m_allocator->value() / 100.0;
+    if (std::abs(allocator - m_input.overheads.allocatorFraction) > 1e-9) {
+        m_input.overheads.allocatorFraction = allocator;
+        m_input.overheads.checkpointingAllocatorFraction = allocator;
+    }
 }
 
 void PlannerForm::writeWidgets()

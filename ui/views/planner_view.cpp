@@ -4,6 +4,7 @@
 #include "ui/charts/breakdown_chart.h"
 #include "ui/charts/chart_style.h"
 #include "ui/charts/sweep_chart.h"
+#include "ui/error_dialog.h"
 #include "ui/views/planner_form.h"
 #include "ui/views/teaching_table_view.h"
 
@@ -102,7 +103,7 @@ PlannerView::PlannerView(QWidget* parent)
 
     connect(m_form, &PlannerForm::inputChanged, this, &PlannerView::recompute);
     connect(m_form, &PlannerForm::modelFailed, this, [this](const QString& source, const QString& message) {
-        QMessageBox::warning(this, tr("Cannot use this model"), tr("%1\n\n%2").arg(source, message));
+        showError(this, tr("Cannot use this model"), tr("%1\n\n%2").arg(source, message));
     });
     recompute(m_form->input());
 }
@@ -110,6 +111,11 @@ PlannerView::PlannerView(QWidget* parent)
 QString PlannerView::verdictText() const
 {
     return m_verdict->text();
+}
+
+core::TeachingTable PlannerView::teachingTable() const
+{
+    return m_teaching->table();
 }
 
 void PlannerView::recompute(const core::PlanInput& input)

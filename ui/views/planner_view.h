@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/planner/planner.h"
+#include "core/planner/teaching_table.h"
 
 #include <QWidget>
 
@@ -29,6 +30,8 @@ public:
     const core::PlanResult& result() const { return m_result; }
     const std::vector<core::Suggestion>& currentSuggestions() const { return m_suggestions; }
     QString verdictText() const;
+    // The teaching table as the user set it in its tab.
+    core::TeachingTable teachingTable() const;
     // Applies suggestion `index` (what its button does).
     void applySuggestion(int index);
 

@@ -1,0 +1,63 @@
+#include "core/planner/planner.h"
+#include "ui/application.h"
+#include "ui/jobs/scan_job.h"
+#include "ui/main_window.h"
+#include "ui/models/model_session.h"
+#include "ui/report/report_exporter.h"
+#include "ui/report_builder.h"
+#include "ui/views/bench_view.h"
+#include "ui/views/inspector_view.h"
+#include "ui/views/planner_form.h"
+#include "ui/views/planner_view.h"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace quantlens;
+
+class TestGuiReport : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { ui::initializeApplication(*qApp); }
+
+    void exportHoldsThePlanTheScanAndARegeneratingCommand()
+    {
+        std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
+        auto* planner = qobject_cast<ui::PlannerView*>(window->workspace(QStringLiteral("planner")));
+        auto* inspector = qobject_cast<ui::InspectorView*>(window->workspace(QStringLiteral("inspector")));
+        auto* bench = qobject_cast<ui::BenchView*>(window->workspace(QStringLiteral("bench")));
+        auto* session = window->findChild<ui::ModelSession*>(QStringLiteral("modelSession"));
+        QVERIFY(planner && inspector && bench && session);
+        QVERIFY(session->model()); // the bundled example opened at start-up
+
+        inspector->setSelectedSchemes({QStringLiteral("nf4")});
+        QSignalSpy finished(inspector->scanJob(), &ui::ScanJob::scanFinished);
+        inspector->startScan();
+        QVERIFY(finished.wait(60000));
+
+        const core::ReportData data = ui::buildGuiReport(*session, *planner, *inspector, *bench);
+        QVERIFY(data.model.has_value());
+        QVERIFY(data.scan.has_value());
+        QCOMPARE(data.plans.size(), std::size_t(1));
+        QCOMPARE(data.plans.front().result.peakBytes, planner->result().peakBytes);
+        const QString command = QString::fromStdString(data.commandLine);
+        QVERIFY2(command.startsWith(QStringLiteral("quantlens-cli report --model ")), qPrintable(command));
+        QVERIFY2(command.contains(QStringLiteral("--scheme nf4")), qPrintable(command));
+        QVERIFY2(
+            command.contains(QStringLiteral("--preset ") + QString::fromStdString(planner->form()->input().model.name)),
+            qPrintable(command));
+
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("report.html"));
+        ui::exportReport(data, path);
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QString html = QString::fromUtf8(file.readAll());
+        QVERIFY(html.contains(QStringLiteral("<svg")));
+        QVERIFY(html.contains(QStringLiteral("model.layers.0.self_attn.q_proj.weight")));
+    }
+};
+
+QTEST_MAIN(TestGuiReport)
+#include "tst_gui_report.moc"

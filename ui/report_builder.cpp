@@ -1,0 +1,116 @@
+#include "ui/report_builder.h"
+
+#include "core/planner/planner.h"
+#include "core/report/report_data.h"
+#include "gpu/device.h"
+#include "ui/jobs/scan_job.h"
+#include "ui/models/model_session.h"
+#include "ui/views/bench_view.h"
+#include "ui/views/inspector_view.h"
+#include "ui/views/planner_form.h"
+#include "ui/views/planner_view.h"
+#include "ui/views/teaching_table_view.h"
+
+#include <QStringList>
+
+namespace quantlens::ui {
+
+namespace {
+
+QString quoted(const QString& arg)
+{
+    static const QString safe
+        = QStringLiteral("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:+@%");
+    bool plain = !arg.isEmpty();
+    for (QChar c : arg)
+        plain = plain && safe.contains(c);
+    if (plain)
+        return arg;
+    QString out = arg;
+    out.replace(QLatin1Char('\''), QStringLiteral("'\\''"));
+    return QLatin1Char('\'') + out + QLatin1Char('\'');
+}
+
+QString commandLine(const ModelSession& session, const core::PlanInput& p, const InspectorView& inspector, bool scanned)
+{
+    QStringList args {QStringLiteral("quantlens-cli"), QStringLiteral("report")};
+    auto add
+        = [&args](const char* option, const QString& value) { args << QString::fromLatin1(option) << quoted(value); };
+    if (session.model()) {
+        add("--model", session.path());
+        if (scanned) {
+            add("--scheme", inspector.selectedSchemes().join(QLatin1Char(',')));
+            add("--scan-blocksize", QString::number(inspector.blockSize()));
+            if (inspector.doubleQuant())
+                args << QStringLiteral("--scan-double-quant");
+            if (!inspector.nameFilter().isEmpty())
+                add("--filter", inspector.nameFilter());
+        } else {
+            args << QStringLiteral("--no-scan");
+        }
+    }
+    if (p.model.hasArchitecture)
+        add("--preset", QString::fromStdString(p.model.name));
+    else
+        add("--params", QString::number(p.model.parameters.total()));
+    add("--method", QString::fromLatin1(core::toString(p.method)));
+    add("--precision", QString::fromLatin1(core::toString(p.precision)));
+    if (p.weights)
+        add("--weights", QString::fromLatin1(core::toString(*p.weights)));
+    if (p.doubleQuant)
+        args << QStringLiteral("--double-quant");
+    add("--blocksize", QString::number(p.quantBlockSize));
+    add("--optimizer", QString::fromLatin1(core::toString(p.optimizer)));
+    add("--seq", QString::number(p.seqLen));
+    add("--batch", QString::number(p.microBatch));
+    if (p.gradientCheckpointing)
+        args << QStringLiteral("--grad-checkpointing");
+    add("--lora-rank", QString::number(p.loraRank));
+    add("--lora-alpha", QString::number(p.loraAlpha));
+    add("--lora-targets", QString::fromStdString(core::loraTargetsToString(p.loraTargets)));
+    add("--attention", QString::fromLatin1(core::toString(p.attention)));
+    if (!p.gpu.empty())
+        add("--gpu", QString::fromStdString(p.gpu));
+    add("--gpus", QString::number(p.gpus));
+    add("--zero", QString::number(p.zeroStage));
+    args << QStringLiteral("-o") << QStringLiteral("report.html");
+    return args.join(QLatin1Char(' '));
+}
+
+} // namespace
+
+core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& planner, const InspectorView& inspector,
+                                const BenchView& bench)
+{
+    core::ReportData data;
+    data.generatedAt = core::utcTimestamp();
+    data.environment = core::collectEnvironment();
+    if (gpu::available()) {
+        const auto devices = gpu::devices();
+        if (!devices.empty()) {
+            data.environment.gpuName = devices.front().name;
+            data.environment.gpuDriver = devices.front().driverVersion;
+        }
+    } else {
+        data.environment.gpuNote = gpu::unavailableReason();
+    }
+    if (const auto model = session.model())
+        data.model = core::summarizeModel(*model);
+    const core::PlanInput& input = planner.form()->input();
+    data.plans.push_back(core::makePlanScenario("This plan", input));
+    data.teaching = planner.teachingTable();
+    const bool scanned = !inspector.scanJob()->result().tensors.empty();
+    if (scanned)
+        data.scan = inspector.scanJob()->result();
+    data.bench = bench.reportSections();
+    data.commandLine = commandLine(session, input, inspector, scanned).toStdString();
+    const core::PlanOverheads defaults = core::defaultOverheads();
+    if (input.overheads.cudaContextBytes != defaults.cudaContextBytes
+        || input.overheads.allocatorFraction != defaults.allocatorFraction)
+        data.commandLine
+            += " (the GUI's CUDA context and allocator overhead settings differ from the defaults and have "
+               "no report option)";
+    return data;
+}
+
+} // namespace quantlens::ui
