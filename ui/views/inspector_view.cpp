@@ -422,6 +422,8 @@ void InspectorView::onScanFinished()
     }
     if (m_shownScheme->count() > 0 && m_shownScheme->currentIndex() < 0)
         m_shownScheme->setCurrentIndex(0);
+    for (int column = TensorTableModel::Rmse; column < TensorTableModel::ColumnCount; ++column)
+        m_table->resizeColumnToContents(column);
     updateChart();
 }
 

@@ -98,6 +98,18 @@ BlockLevels blockLevels(const QString& scheme, const std::vector<float>& values,
     for (float level : view.levels)
         out.levels << double(level);
     out.description = QString::fromStdString(view.levelsNote);
+    if (out.levels.isEmpty()) {
+        // Schemes without a level table (16-bit and FP8 rounding, or a scheme that reports none):
+        // draw the distinct values this block dequantized to.
+        std::vector<float> used(view.dequantized.begin(), view.dequantized.end());
+        std::sort(used.begin(), used.end());
+        used.erase(std::unique(used.begin(), used.end()), used.end());
+        if (used.size() <= 256) {
+            for (float v : used)
+                out.levels << double(v);
+            out.description = QObject::tr("values used by block %1").arg(block);
+        }
+    }
     for (auto code : view.codes)
         out.codes << QString::number(code);
     out.blockSummary = QObject::tr("elements %1 to %2, scale (absmax) %3")
