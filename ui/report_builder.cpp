@@ -73,6 +73,11 @@ QString commandLine(const ModelSession& session, const core::PlanInput& p, const
         add("--gpu", QString::fromStdString(p.gpu));
     add("--gpus", QString::number(p.gpus));
     add("--zero", QString::number(p.zeroStage));
+    const core::PlanOverheads defaults = core::defaultOverheads();
+    if (p.overheads.cudaContextBytes != defaults.cudaContextBytes)
+        add("--cuda-context-mib", QString::number(double(p.overheads.cudaContextBytes) / 1048576.0));
+    if (p.overheads.allocatorFraction != defaults.allocatorFraction)
+        add("--allocator-fraction", QString::number(p.overheads.allocatorFraction));
     args << QStringLiteral("-o") << QStringLiteral("report.html");
     return args.join(QLatin1Char(' '));
 }
@@ -104,12 +109,6 @@ core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& 
         data.scan = inspector.scanJob()->result();
     data.bench = bench.reportSections();
     data.commandLine = commandLine(session, input, inspector, scanned).toStdString();
-    const core::PlanOverheads defaults = core::defaultOverheads();
-    if (input.overheads.cudaContextBytes != defaults.cudaContextBytes
-        || input.overheads.allocatorFraction != defaults.allocatorFraction)
-        data.commandLine
-            += " (the GUI's CUDA context and allocator overhead settings differ from the defaults and have "
-               "no report option)";
     return data;
 }
 

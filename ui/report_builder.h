@@ -11,7 +11,7 @@ class BenchView;
 
 // What File › Export report… shares: the open model, the planner's current plan, its teaching
 // table, the last scan and the last benchmark, with the quantlens-cli line that regenerates the
-// same report (the GUI's CUDA-context and allocator settings have no CLI option; the line says so).
+// same report.
 core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& planner, const InspectorView& inspector,
                                 const BenchView& bench);
 

@@ -1,4 +1,5 @@
 #include "command.h"
+#include "plan_options.h"
 
 #include "core/planner/plan_json.h"
 #include "core/planner/planner.h"
@@ -25,24 +26,7 @@ namespace {
 struct PlanOptions {
     std::string model;
     std::string params;
-    std::string method = "full";
-    std::string precision = "bf16";
-    std::string weights;
-    bool doubleQuant = false;
-    int blockSize = 64;
-    std::string optimizer = "adamw";
-    std::int64_t seq = 2048;
-    std::int64_t batch = 1;
-    bool gradCheckpointing = false;
-    int loraRank = 16;
-    double loraAlpha = 32;
-    std::string loraTargets = "q,k,v,o";
-    std::string attention = "sdpa";
-    std::string gpu;
-    int gpus = 1;
-    int zero = 0;
-    double cudaContextMiB = -1;
-    double allocatorFraction = -1;
+    PlanSettings plan;
     bool simple = false;
     std::string bits = "4,4,8,4";
     std::string baselineBits = "16,16,32,16";
@@ -73,44 +57,13 @@ core::TeachingSetup parseBits(const std::string& text, int states, const char* o
 
 core::PlanInput toPlanInput(const PlanOptions& o)
 {
-    core::PlanInput in;
     if (!o.model.empty() && !o.params.empty())
         throw UsageError("give either --model or --params, not both");
     if (!o.model.empty())
-        in.model = core::resolveModel(o.model);
-    else if (!o.params.empty())
-        in.model = core::modelSpecFromParameterCount(core::parseParameterCount(o.params));
-    else
-        throw UsageError("a model is required: --model PRESET|config.json or --params N");
-    in.method = core::parseTrainingMethod(o.method);
-    in.precision = core::parsePrecision(o.precision);
-    if (!o.weights.empty())
-        in.weights = core::parseWeightFormat(o.weights);
-    in.doubleQuant = o.doubleQuant;
-    in.quantBlockSize = o.blockSize;
-    in.optimizer = core::parseOptimizer(o.optimizer);
-    in.seqLen = o.seq;
-    in.microBatch = o.batch;
-    in.gradientCheckpointing = o.gradCheckpointing;
-    in.loraRank = o.loraRank;
-    in.loraAlpha = o.loraAlpha;
-    in.loraTargets = core::parseLoraTargets(o.loraTargets);
-    in.attention = core::parseAttention(o.attention);
-    in.gpu = o.gpu;
-    in.gpus = o.gpus;
-    in.zeroStage = o.zero;
-    if (o.cudaContextMiB >= 0) {
-        if (o.cudaContextMiB > 65536)
-            throw UsageError(strCat("--cuda-context-mib ", o.cudaContextMiB, " is out of range: allowed 0 to 65536"));
-        in.overheads.cudaContextBytes = static_cast<std::uint64_t>(o.cudaContextMiB * 1048576.0);
-    }
-    if (o.allocatorFraction >= 0) {
-        in.overheads.allocatorFraction = o.allocatorFraction;
-        in.overheads.checkpointingAllocatorFraction = o.allocatorFraction;
-    }
-    if (in.model.parameters.total() > 0)
-        core::validate(in);
-    return in;
+        return cli::toPlanInput(o.plan, core::resolveModel(o.model));
+    if (!o.params.empty())
+        return cli::toPlanInput(o.plan, core::modelSpecFromParameterCount(core::parseParameterCount(o.params)));
+    throw UsageError("a model is required: --model PRESET|config.json or --params N");
 }
 
 std::string bar(double fraction, int width)
@@ -163,8 +116,8 @@ void printSimple(const core::TeachingTable& t, const core::PlanResult* realistic
 void printPlan(const core::PlanInput& in, const core::PlanResult& r, std::optional<std::int64_t> maxBatch,
                std::optional<std::int64_t> maxSeq, const std::vector<core::Suggestion>& advice)
 {
-    std::cout << "Model      " << in.model.displayName << ": " << core::formatThousands(r.totalParameters) << " parameters, "
-              << core::formatThousands(r.trainableParameters) << " trainable\n";
+    std::cout << "Model      " << in.model.displayName << ": " << core::formatThousands(r.totalParameters)
+              << " parameters, " << core::formatThousands(r.trainableParameters) << " trainable\n";
     std::cout << "Setup      " << core::toString(in.method) << ", " << core::toString(in.precision) << ", "
               << core::toString(in.optimizer) << ", seq " << in.seqLen << " x batch " << in.microBatch << ", "
               << core::toString(in.attention) << (in.gradientCheckpointing ? ", checkpointing" : "");
@@ -279,28 +232,7 @@ void setupPlanCommand(CLI::App& app)
     auto* sub = app.add_subcommand("plan", "Will this finetune fit on my GPU? Peak memory per component");
     sub->add_option("--model", o->model, "Preset id (e.g. llama-2-7b) or path to a Hugging Face config.json");
     sub->add_option("--params", o->params, "Bare parameter count instead of a model: 7e9, 7B, 350M");
-    sub->add_option("--method", o->method, "full|lora|qlora|inference")->capture_default_str();
-    sub->add_option("--precision", o->precision, "fp32|bf16|fp16|mixed (fp32 master + bf16 autocast)")
-        ->capture_default_str();
-    sub->add_option("--weights", o->weights, "Base weight format: fp32|bf16|fp16|int8|nf4|fp4");
-    sub->add_flag("--double-quant", o->doubleQuant, "Double quantization of the 4-bit absmax");
-    sub->add_option("--blocksize", o->blockSize, "4-bit quantization block size (64..4096)")->capture_default_str();
-    sub->add_option("--optimizer", o->optimizer, "adamw|adamw-8bit|paged-adamw-8bit|paged-adamw|sgd|adafactor|lion")
-        ->capture_default_str();
-    sub->add_option("--seq", o->seq, "Sequence length in tokens")->capture_default_str();
-    sub->add_option("--batch", o->batch, "Micro-batch size")->capture_default_str();
-    sub->add_flag("--grad-checkpointing", o->gradCheckpointing, "Activation (gradient) checkpointing");
-    sub->add_option("--lora-rank", o->loraRank, "LoRA rank")->capture_default_str();
-    sub->add_option("--lora-alpha", o->loraAlpha, "LoRA alpha")->capture_default_str();
-    sub->add_option("--lora-targets", o->loraTargets, "q,k,v,o,gate,up,down or all")->capture_default_str();
-    sub->add_option("--attention", o->attention, "sdpa|eager")->capture_default_str();
-    sub->add_option("--gpu", o->gpu, "GPU from the catalogue, e.g. rtx-4090, h100-sxm, a100-80gb");
-    sub->add_option("--gpus", o->gpus, "Number of GPUs (data parallel)")->capture_default_str();
-    sub->add_option("--zero", o->zero, "ZeRO stage 0|1|2|3 (3 = FSDP full shard)")->capture_default_str();
-    sub->add_option("--cuda-context-mib", o->cudaContextMiB, "CUDA context outside the allocator (default 770.8)");
-    sub->add_option(
-        "--allocator-fraction", o->allocatorFraction,
-        "Allocator reserve as a fraction of the memory beyond the weights (default 0.09, 0.30 with checkpointing)");
+    addPlanSettings(*sub, o->plan);
     sub->add_flag("--simple", o->simple, "The teaching table: parameters x bits per component");
     sub->add_option("--bits", o->bits, "--simple: quantized column bits weights,gradients,optimizer,activations")
         ->capture_default_str();

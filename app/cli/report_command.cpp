@@ -2,6 +2,7 @@
 #ifdef QUANTLENS_HAVE_UI
 
 #include "command.h"
+#include "plan_options.h"
 
 #include "core/planner/catalogue.h"
 #include "core/planner/model_spec.h"
@@ -30,28 +31,11 @@ namespace quantlens::cli {
 
 namespace {
 
-// The planner options of `plan` (app/cli/plan_command.cpp keeps its parser private), parsed the
-// same way. `--model` here is the model *file* (or a preset id); the plan's model comes from it, or
-// from --preset / --params.
+// The planner's model for a report: --preset or --params, else the config.json beside --model.
 struct ReportPlanOptions {
     std::string preset;
     std::string params;
-    std::string method = "full";
-    std::string precision = "bf16";
-    std::string weights;
-    bool doubleQuant = false;
-    int blockSize = 64;
-    std::string optimizer = "adamw";
-    std::int64_t seq = 2048;
-    std::int64_t batch = 1;
-    bool gradCheckpointing = false;
-    int loraRank = 16;
-    double loraAlpha = 32;
-    std::string loraTargets = "q,k,v,o";
-    std::string attention = "sdpa";
-    std::string gpu;
-    int gpus = 1;
-    int zero = 0;
+    PlanSettings settings;
 };
 
 struct ReportOptionsCli {
@@ -69,31 +53,6 @@ struct ReportOptionsCli {
     bool force = false;
     ReportPlanOptions plan;
 };
-
-core::PlanInput toPlanInput(const ReportPlanOptions& o, core::ModelSpec model)
-{
-    core::PlanInput in;
-    in.model = std::move(model);
-    in.method = core::parseTrainingMethod(o.method);
-    in.precision = core::parsePrecision(o.precision);
-    if (!o.weights.empty())
-        in.weights = core::parseWeightFormat(o.weights);
-    in.doubleQuant = o.doubleQuant;
-    in.quantBlockSize = o.blockSize;
-    in.optimizer = core::parseOptimizer(o.optimizer);
-    in.seqLen = o.seq;
-    in.microBatch = o.batch;
-    in.gradientCheckpointing = o.gradCheckpointing;
-    in.loraRank = o.loraRank;
-    in.loraAlpha = o.loraAlpha;
-    in.loraTargets = core::parseLoraTargets(o.loraTargets);
-    in.attention = core::parseAttention(o.attention);
-    in.gpu = o.gpu;
-    in.gpus = o.gpus;
-    in.zeroStage = o.zero;
-    core::validate(in);
-    return in;
-}
 
 // The planner's model: --preset or --params when given, else the config.json beside the model file,
 // else --model itself when it names a preset rather than a file.
@@ -223,7 +182,7 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
     }
     if (!o.noPlan) {
         if (const auto spec = planModel(o, modelIsFile)) {
-            data.plans.push_back(core::makePlanScenario("This plan", toPlanInput(o.plan, *spec)));
+            data.plans.push_back(core::makePlanScenario("This plan", toPlanInput(o.plan.settings, *spec)));
             if (!o.noTeaching)
                 data.teaching = core::teachingTable(data.plans.front().result.totalParameters);
         }
@@ -266,23 +225,7 @@ void setupReportCommand(CLI::App& app)
     auto& p = o->plan;
     sub->add_option("--preset", p.preset, "Planner model: preset id or config.json (default: beside --model)");
     sub->add_option("--params", p.params, "Planner model given by parameter count: 7e9, 7B, 350M");
-    sub->add_option("--method", p.method, "full|lora|qlora|inference")->capture_default_str();
-    sub->add_option("--precision", p.precision, "fp32|bf16|fp16|mixed")->capture_default_str();
-    sub->add_option("--weights", p.weights, "Base weight format: fp32|bf16|fp16|int8|nf4|fp4");
-    sub->add_flag("--double-quant", p.doubleQuant, "Planner: double quantization of the 4-bit absmax");
-    sub->add_option("--blocksize", p.blockSize, "Planner: 4-bit block size (64..4096)")->capture_default_str();
-    sub->add_option("--optimizer", p.optimizer, "adamw|adamw-8bit|paged-adamw-8bit|paged-adamw|sgd|adafactor|lion")
-        ->capture_default_str();
-    sub->add_option("--seq", p.seq, "Sequence length in tokens")->capture_default_str();
-    sub->add_option("--batch", p.batch, "Micro-batch size")->capture_default_str();
-    sub->add_flag("--grad-checkpointing", p.gradCheckpointing, "Activation (gradient) checkpointing");
-    sub->add_option("--lora-rank", p.loraRank, "LoRA rank")->capture_default_str();
-    sub->add_option("--lora-alpha", p.loraAlpha, "LoRA alpha")->capture_default_str();
-    sub->add_option("--lora-targets", p.loraTargets, "q,k,v,o,gate,up,down or all")->capture_default_str();
-    sub->add_option("--attention", p.attention, "sdpa|eager")->capture_default_str();
-    sub->add_option("--gpu", p.gpu, "GPU from the catalogue, e.g. rtx-4090, h100-sxm");
-    sub->add_option("--gpus", p.gpus, "Number of GPUs (data parallel)")->capture_default_str();
-    sub->add_option("--zero", p.zero, "ZeRO stage 0|1|2|3")->capture_default_str();
+    addPlanSettings(*sub, p.settings);
     sub->callback([o, sub] { runReport(*o, commandLine(*sub)); });
 }
 

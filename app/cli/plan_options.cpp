@@ -1,0 +1,69 @@
+#include "plan_options.h"
+
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+
+namespace quantlens::cli {
+
+void addPlanSettings(CLI::App& sub, PlanSettings& s)
+{
+    sub.add_option("--method", s.method, "full|lora|qlora|inference")->capture_default_str();
+    sub.add_option("--precision", s.precision, "fp32|bf16|fp16|mixed (fp32 master + bf16 autocast)")
+        ->capture_default_str();
+    sub.add_option("--weights", s.weights, "Base weight format: fp32|bf16|fp16|int8|nf4|fp4");
+    sub.add_flag("--double-quant", s.doubleQuant, "Double quantization of the 4-bit absmax");
+    sub.add_option("--blocksize", s.blockSize, "4-bit quantization block size (64..4096)")->capture_default_str();
+    sub.add_option("--optimizer", s.optimizer, "adamw|adamw-8bit|paged-adamw-8bit|paged-adamw|sgd|adafactor|lion")
+        ->capture_default_str();
+    sub.add_option("--seq", s.seq, "Sequence length in tokens")->capture_default_str();
+    sub.add_option("--batch", s.batch, "Micro-batch size")->capture_default_str();
+    sub.add_flag("--grad-checkpointing", s.gradCheckpointing, "Activation (gradient) checkpointing");
+    sub.add_option("--lora-rank", s.loraRank, "LoRA rank")->capture_default_str();
+    sub.add_option("--lora-alpha", s.loraAlpha, "LoRA alpha")->capture_default_str();
+    sub.add_option("--lora-targets", s.loraTargets, "q,k,v,o,gate,up,down or all")->capture_default_str();
+    sub.add_option("--attention", s.attention, "sdpa|eager")->capture_default_str();
+    sub.add_option("--gpu", s.gpu, "GPU from the catalogue, e.g. rtx-4090, h100-sxm, a100-80gb");
+    sub.add_option("--gpus", s.gpus, "Number of GPUs (data parallel)")->capture_default_str();
+    sub.add_option("--zero", s.zero, "ZeRO stage 0|1|2|3 (3 = FSDP full shard)")->capture_default_str();
+    sub.add_option("--cuda-context-mib", s.cudaContextMiB, "CUDA context outside the allocator (default 770.8)");
+    sub.add_option("--allocator-fraction", s.allocatorFraction,
+                   "Allocator reserve as a fraction of the memory beyond the weights (default 0.09, 0.30 with "
+                   "checkpointing)");
+}
+
+core::PlanInput toPlanInput(const PlanSettings& s, core::ModelSpec model)
+{
+    core::PlanInput in;
+    in.model = std::move(model);
+    in.method = core::parseTrainingMethod(s.method);
+    in.precision = core::parsePrecision(s.precision);
+    if (!s.weights.empty())
+        in.weights = core::parseWeightFormat(s.weights);
+    in.doubleQuant = s.doubleQuant;
+    in.quantBlockSize = s.blockSize;
+    in.optimizer = core::parseOptimizer(s.optimizer);
+    in.seqLen = s.seq;
+    in.microBatch = s.batch;
+    in.gradientCheckpointing = s.gradCheckpointing;
+    in.loraRank = s.loraRank;
+    in.loraAlpha = s.loraAlpha;
+    in.loraTargets = core::parseLoraTargets(s.loraTargets);
+    in.attention = core::parseAttention(s.attention);
+    in.gpu = s.gpu;
+    in.gpus = s.gpus;
+    in.zeroStage = s.zero;
+    if (s.cudaContextMiB >= 0) {
+        if (s.cudaContextMiB > 65536)
+            throw UsageError(strCat("--cuda-context-mib ", s.cudaContextMiB, " is out of range: allowed 0 to 65536"));
+        in.overheads.cudaContextBytes = static_cast<std::uint64_t>(s.cudaContextMiB * 1048576.0);
+    }
+    if (s.allocatorFraction >= 0) {
+        in.overheads.allocatorFraction = s.allocatorFraction;
+        in.overheads.checkpointingAllocatorFraction = s.allocatorFraction;
+    }
+    if (in.model.parameters.total() > 0)
+        core::validate(in);
+    return in;
+}
+
+} // namespace quantlens::cli

@@ -1,0 +1,41 @@
+#pragma once
+
+#include "core/planner/planner.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+// The planner settings `plan` and `report` share: everything about a plan except which model it is
+// for (`plan` takes --model/--params, `report` --preset/--params beside its model file).
+namespace quantlens::cli {
+
+struct PlanSettings {
+    std::string method = "full";
+    std::string precision = "bf16";
+    std::string weights;
+    bool doubleQuant = false;
+    int blockSize = 64;
+    std::string optimizer = "adamw";
+    std::int64_t seq = 2048;
+    std::int64_t batch = 1;
+    bool gradCheckpointing = false;
+    int loraRank = 16;
+    double loraAlpha = 32;
+    std::string loraTargets = "q,k,v,o";
+    std::string attention = "sdpa";
+    std::string gpu;
+    int gpus = 1;
+    int zero = 0;
+    double cudaContextMiB = -1; // < 0: the planner's default
+    double allocatorFraction = -1;
+};
+
+// Registers --method ... --allocator-fraction on `sub`.
+void addPlanSettings(CLI::App& sub, PlanSettings& settings);
+
+// The plan for `model` under these settings. UsageError naming the option for a bad value.
+core::PlanInput toPlanInput(const PlanSettings& settings, core::ModelSpec model);
+
+} // namespace quantlens::cli
