@@ -16,20 +16,14 @@ namespace quantlens::ui {
 BarLimitChart::BarLimitChart(QWidget* parent)
     : QChartView(parent)
 {
-    auto* chart = new QChart;
-    applyChartStyle(chart);
-    chart->legend()->setAlignment(Qt::AlignBottom);
-    setChart(chart);
-    applyChartViewStyle(this);
+    installStyledChart(this, Qt::AlignBottom);
 }
 
 void BarLimitChart::setData(const BarLimitData& data)
 {
     m_data = data;
     QChart* chart = this->chart();
-    chart->removeAllSeries();
-    for (QAbstractAxis* axis : chart->axes())
-        chart->removeAxis(axis);
+    clearChart(chart);
     chart->setTitle(data.title);
     if (data.categories.isEmpty())
         return;

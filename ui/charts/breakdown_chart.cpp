@@ -42,11 +42,7 @@ double niceCeiling(double value)
 BreakdownChart::BreakdownChart(QWidget* parent)
     : QChartView(parent)
 {
-    auto* chart = new QChart;
-    applyChartStyle(chart);
-    chart->legend()->setAlignment(Qt::AlignRight);
-    setChart(chart);
-    applyChartViewStyle(this);
+    installStyledChart(this, Qt::AlignRight);
     setObjectName(QStringLiteral("breakdownChart"));
 }
 
@@ -54,9 +50,7 @@ void BreakdownChart::setData(const BreakdownData& data)
 {
     m_data = data;
     QChart* chart = this->chart();
-    chart->removeAllSeries();
-    for (QAbstractAxis* axis : chart->axes())
-        chart->removeAxis(axis);
+    clearChart(chart);
     m_sets.clear();
     m_setKeys.clear();
 

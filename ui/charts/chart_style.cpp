@@ -55,4 +55,20 @@ void applyChartViewStyle(QChartView* view)
     view->setMinimumHeight(220);
 }
 
+void installStyledChart(QChartView* view, Qt::Alignment legend)
+{
+    auto* chart = new QChart;
+    applyChartStyle(chart);
+    chart->legend()->setAlignment(legend);
+    view->setChart(chart);
+    applyChartViewStyle(view);
+}
+
+void clearChart(QChart* chart)
+{
+    chart->removeAllSeries();
+    for (QAbstractAxis* axis : chart->axes())
+        chart->removeAxis(axis);
+}
+
 } // namespace quantlens::ui

@@ -2,6 +2,7 @@
 
 #include <QColor>
 #include <QString>
+#include <Qt>
 
 class QChart;
 class QChartView;
@@ -19,6 +20,11 @@ QColor seriesColor(int index);
 // font size that stays readable at 100% and 200% scaling.
 void applyChartStyle(QChart* chart);
 void applyChartViewStyle(QChartView* view);
+
+// Gives `view` a new chart in the app's style with its legend at `legend`.
+void installStyledChart(QChartView* view, Qt::Alignment legend);
+// Removes every series and axis, before a chart is drawn again from new data.
+void clearChart(QChart* chart);
 
 // True when the application palette is dark (window colour darker than its text).
 bool isDarkPalette();

@@ -14,11 +14,7 @@ namespace quantlens::ui {
 ErrorByLayerChart::ErrorByLayerChart(QWidget* parent)
     : QChartView(parent)
 {
-    auto* chart = new QChart;
-    applyChartStyle(chart);
-    chart->legend()->setAlignment(Qt::AlignRight);
-    setChart(chart);
-    applyChartViewStyle(this);
+    installStyledChart(this, Qt::AlignRight);
     setObjectName(QStringLiteral("errorByLayerChart"));
 }
 
@@ -26,9 +22,7 @@ void ErrorByLayerChart::setData(const ErrorByLayerData& data)
 {
     m_data = data;
     QChart* chart = this->chart();
-    chart->removeAllSeries();
-    for (QAbstractAxis* axis : chart->axes())
-        chart->removeAxis(axis);
+    clearChart(chart);
     chart->setTitle(tr("%1 by layer").arg(data.metric));
 
     double xMin = std::numeric_limits<double>::max();

@@ -22,20 +22,14 @@ constexpr int kMaxMarkLines = 32; // beyond this, levels are drawn as markers on
 HistogramChart::HistogramChart(QWidget* parent)
     : QChartView(parent)
 {
-    auto* chart = new QChart;
-    applyChartStyle(chart);
-    chart->legend()->setAlignment(Qt::AlignBottom);
-    setChart(chart);
-    applyChartViewStyle(this);
+    installStyledChart(this, Qt::AlignBottom);
 }
 
 void HistogramChart::setData(const HistogramData& data)
 {
     m_data = data;
     QChart* chart = this->chart();
-    chart->removeAllSeries();
-    for (QAbstractAxis* axis : chart->axes())
-        chart->removeAxis(axis);
+    clearChart(chart);
     chart->setTitle(data.title);
     if (data.counts.isEmpty() || !(data.hi > data.lo))
         return;

@@ -15,20 +15,14 @@ namespace quantlens::ui {
 SweepChart::SweepChart(QWidget* parent)
     : QChartView(parent)
 {
-    auto* chart = new QChart;
-    applyChartStyle(chart);
-    chart->legend()->setAlignment(Qt::AlignBottom);
-    setChart(chart);
-    applyChartViewStyle(this);
+    installStyledChart(this, Qt::AlignBottom);
 }
 
 void SweepChart::setData(const SweepData& data)
 {
     m_data = data;
     QChart* chart = this->chart();
-    chart->removeAllSeries();
-    for (QAbstractAxis* axis : chart->axes())
-        chart->removeAxis(axis);
+    clearChart(chart);
     chart->setTitle(data.title);
     if (data.points.isEmpty())
         return;
