@@ -57,6 +57,21 @@ private Q_SLOTS:
         QVERIFY(html.contains(QStringLiteral("<svg")));
         QVERIFY(html.contains(QStringLiteral("model.layers.0.self_attn.q_proj.weight")));
     }
+
+    void chosenGpuAndWorkspacePersistAcrossWindows()
+    {
+        {
+            std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
+            auto* planner = qobject_cast<ui::PlannerView*>(window->workspace(QStringLiteral("planner")));
+            planner->form()->setGpu(QStringLiteral("h100-sxm"));
+            QVERIFY(window->showWorkspace(QStringLiteral("lab")));
+            window->close();
+        }
+        std::unique_ptr<ui::MainWindow> again(ui::createMainWindow());
+        auto* planner = qobject_cast<ui::PlannerView*>(again->workspace(QStringLiteral("planner")));
+        QCOMPARE(QString::fromStdString(planner->form()->input().gpu), QStringLiteral("h100-sxm"));
+        QCOMPARE(again->currentWorkspaceId(), QStringLiteral("lab"));
+    }
 };
 
 QTEST_MAIN(TestGuiReport)
