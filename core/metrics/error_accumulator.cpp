@@ -130,38 +130,53 @@ void ErrorAccumulator::merge(const ErrorAccumulator& other)
     m_errorHistogram.merge(other.m_errorHistogram);
 }
 
-ErrorStats ErrorAccumulator::stats() const
+ErrorStats errorStatsFromSums(const ErrorSums& sums, const MagnitudeHistogram& errors)
 {
     constexpr double kInfinity = std::numeric_limits<double>::infinity();
     ErrorStats s;
-    s.count = m_count;
-    s.nonFiniteInputs = m_nonFiniteInputs;
-    s.nonFiniteOutputs = m_nonFiniteOutputs;
-    if (m_count == 0)
+    s.count = sums.count;
+    s.nonFiniteInputs = sums.nonFiniteInputs;
+    s.nonFiniteOutputs = sums.nonFiniteOutputs;
+    if (sums.count == 0)
         return s;
-    const double n = double(m_count);
-    s.mse = m_sumSquaredError / n;
+    const double n = double(sums.count);
+    s.mse = sums.sumSquaredError / n;
     s.rmse = std::sqrt(s.mse);
-    s.maxAbsError = m_maxAbsError;
-    s.meanAbsError = m_sumAbsError / n;
-    if (m_sumSquaredOriginal > 0.0)
-        s.relError = std::sqrt(m_sumSquaredError / m_sumSquaredOriginal);
+    s.maxAbsError = sums.maxAbsError;
+    s.meanAbsError = sums.sumAbsError / n;
+    if (sums.sumSquaredOriginal > 0.0)
+        s.relError = std::sqrt(sums.sumSquaredError / sums.sumSquaredOriginal);
     else
-        s.relError = m_sumSquaredError > 0.0 ? kInfinity : 0.0;
-    if (m_sumSquaredError > 0.0)
-        s.sqnrDb
-            = m_sumSquaredOriginal > 0.0 ? 10.0 * std::log10(m_sumSquaredOriginal / m_sumSquaredError) : -kInfinity;
+        s.relError = sums.sumSquaredError > 0.0 ? kInfinity : 0.0;
+    if (sums.sumSquaredError > 0.0)
+        s.sqnrDb = sums.sumSquaredOriginal > 0.0 ? 10.0 * std::log10(sums.sumSquaredOriginal / sums.sumSquaredError)
+                                                 : -kInfinity;
     else
         s.sqnrDb = kInfinity;
-    const double norms = std::sqrt(m_sumSquaredOriginal) * std::sqrt(m_sumSquaredReconstructed);
+    const double norms = std::sqrt(sums.sumSquaredOriginal) * std::sqrt(sums.sumSquaredReconstructed);
     if (norms > 0.0)
-        s.cosine = m_sumProduct / norms;
+        s.cosine = sums.sumProduct / norms;
     else
-        s.cosine = (m_sumSquaredOriginal == 0.0 && m_sumSquaredReconstructed == 0.0) ? 1.0 : 0.0;
-    s.p50AbsError = m_errorHistogram.quantile(0.50);
-    s.p95AbsError = m_errorHistogram.quantile(0.95);
-    s.p99AbsError = m_errorHistogram.quantile(0.99);
+        s.cosine = (sums.sumSquaredOriginal == 0.0 && sums.sumSquaredReconstructed == 0.0) ? 1.0 : 0.0;
+    s.p50AbsError = errors.quantile(0.50);
+    s.p95AbsError = errors.quantile(0.95);
+    s.p99AbsError = errors.quantile(0.99);
     return s;
+}
+
+ErrorStats ErrorAccumulator::stats() const
+{
+    ErrorSums sums;
+    sums.count = m_count;
+    sums.nonFiniteInputs = m_nonFiniteInputs;
+    sums.nonFiniteOutputs = m_nonFiniteOutputs;
+    sums.sumSquaredError = m_sumSquaredError;
+    sums.sumAbsError = m_sumAbsError;
+    sums.sumSquaredOriginal = m_sumSquaredOriginal;
+    sums.sumSquaredReconstructed = m_sumSquaredReconstructed;
+    sums.sumProduct = m_sumProduct;
+    sums.maxAbsError = m_maxAbsError;
+    return errorStatsFromSums(sums, m_errorHistogram);
 }
 
 } // namespace quantlens::core

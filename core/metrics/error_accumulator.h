@@ -30,6 +30,23 @@ struct ErrorStats {
     std::uint64_t nonFinite() const { return nonFiniteInputs + nonFiniteOutputs; }
 };
 
+// The sums every metric derives from, however they were reduced (on the CPU by ErrorAccumulator,
+// on a GPU by gpu::measureError4bit).
+struct ErrorSums {
+    std::uint64_t count = 0;
+    std::uint64_t nonFiniteInputs = 0;
+    std::uint64_t nonFiniteOutputs = 0;
+    double sumSquaredError = 0.0;
+    double sumAbsError = 0.0;
+    double sumSquaredOriginal = 0.0;
+    double sumSquaredReconstructed = 0.0;
+    double sumProduct = 0.0;
+    double maxAbsError = 0.0;
+};
+
+// The metrics of ErrorStats from the sums, with the |error| percentiles from `errors`.
+ErrorStats errorStatsFromSums(const ErrorSums& sums, const MagnitudeHistogram& errors);
+
 // Streams pairs (original, reconstructed) in any chunking and any order and merges with others:
 // per-thread, per-chunk accumulators add up to the accumulator of the whole tensor, and tensors
 // add up to layers and the model, weighted by element count since the sums themselves are merged.

@@ -28,6 +28,8 @@ public:
     void add(float magnitude) { ++m_counts[binOf(magnitude)]; }
     // For callers that computed binOf() themselves, a vector at a time.
     void addToBin(std::size_t bin) { ++m_counts[bin]; }
+    // Adds `count` values to `bin` at once (counts reduced elsewhere, e.g. on a GPU).
+    void addToBin(std::size_t bin, std::uint64_t count) { m_counts[bin] += count; }
     void merge(const MagnitudeHistogram& other);
 
     std::uint64_t count() const;

@@ -26,7 +26,7 @@ struct DeviceErrorSums {
     double maxAbsError = 0.0;
     std::vector<std::uint64_t> errorHistogram; // core::MagnitudeHistogram::kBinCount bins
 
-    // The same formulas as core::ErrorAccumulator::stats(); percentiles from the histogram.
+    // core::errorStatsFromSums over these sums and the histogram: the CPU scan's own formulas.
     core::ErrorStats stats() const;
 };
 
