@@ -1,5 +1,7 @@
 #pragma once
 
+#include "fnv1a64.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -147,15 +149,5 @@ private:
     std::size_t m_pos = 0;
     std::map<std::string, GgufTestTensor> m_tensors;
 };
-
-inline std::uint64_t fnv1a64(std::span<const std::byte> bytes)
-{
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (std::byte b : bytes) {
-        h ^= static_cast<std::uint64_t>(b);
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 } // namespace quantlens::test

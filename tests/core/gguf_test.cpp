@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "fnv1a64.h"
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+
 #include <regex>
 
 using namespace quantlens;
@@ -25,14 +27,6 @@ std::vector<float> readAll(const Model& model, std::size_t index)
     std::vector<float> out(model.tensors()[index].elementCount());
     model.readFloat(index, 0, out);
     return out;
-}
-
-std::uint64_t fnv1a64(std::span<const float> values)
-{
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (const auto b : std::as_bytes(values))
-        h = (h ^ static_cast<std::uint64_t>(b)) * 0x100000001b3ull;
-    return h;
 }
 
 // llama.cpp's name for a Hugging Face Llama tensor (convert_hf_to_gguf.py's tensor map).
@@ -138,7 +132,8 @@ TEST_P(GgufQuantized, DequantizesEveryTensorBitForBitAsGgml)
         for (std::size_t k = 0; k < 4; ++k)
             EXPECT_EQ(values[k], hashes[key]["first"][k].get<float>()) << key;
         char hex[17];
-        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(values)));
+        std::snprintf(hex, sizeof hex, "%016llx",
+                      static_cast<unsigned long long>(test::fnv1a64(std::as_bytes(std::span<const float>(values)))));
         EXPECT_EQ(hex, hashes[key]["fnv1a64"].get<std::string>()) << key;
         ++compared;
     }
