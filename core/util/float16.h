@@ -39,8 +39,8 @@ inline float fp16ToFloat(std::uint16_t h)
             } while ((mantissa & 0x400u) == 0);
             bits = sign | (static_cast<std::uint32_t>(127 - 15 - e) << 23) | ((mantissa & 0x3ffu) << 13);
         }
-    } else if (exponent == 0x1f) {
-        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else if (exponent == 0x1f) { // inf, or NaN made quiet as IEEE conversions (and vcvtph2ps) do
+        bits = sign | 0x7f800000u | (mantissa << 13) | (mantissa != 0 ? 0x00400000u : 0u);
     } else {
         bits = sign | ((exponent + (127 - 15)) << 23) | (mantissa << 13);
     }

@@ -2,8 +2,9 @@
 //  - opening a Llama-70B-shaped sharded checkpoint (headers only; 30 sparse BF16 shards, 141 GB of
 //    holes that cost no disk) through its index, against the 100 ms goal;
 //  - streaming a tensor to float32 through Model::readFloat against reading the same bytes from the
-//    page cache with pread (the goal: at least 80% of that speed);
-//  - the SSE2 BF16 -> F32 loop against the scalar conversion of core/util/float16.h.
+//    page cache with pread (the goal: at least 80% of that speed), in chunks of 64 Ki values (the
+//    scan's) and 1 Mi values; F16 has the same stored bytes as BF16, so it compares with pread/bf16;
+//  - the vector BF16 and F16 -> F32 loops on each path against the scalar ones of core/util/float16.h.
 #include "core/io/float_convert.h"
 #include "core/io/safetensors_writer.h"
 #include "core/model/model.h"
@@ -102,15 +103,15 @@ const std::filesystem::path& streamFile(DType dtype)
     static std::map<DType, std::filesystem::path> files;
     auto& path = files[dtype];
     if (path.empty()) {
-        path = kDir / (dtype == DType::BF16 ? "stream-bf16.safetensors" : "stream-f32.safetensors");
+        path = kDir / ("stream-" + std::string(dtypeName(dtype)) + ".safetensors");
         std::filesystem::create_directories(kDir);
         std::mt19937 rng(1);
         std::normal_distribution<float> normal(0.0f, 0.02f);
         std::vector<std::byte> data(kStreamElements * dtypeElementBytes(dtype));
         for (std::uint64_t i = 0; i < kStreamElements; ++i) {
             const float v = normal(rng);
-            if (dtype == DType::BF16) {
-                const auto b = floatToBf16(v);
+            if (dtype == DType::BF16 || dtype == DType::F16) {
+                const auto b = dtype == DType::BF16 ? floatToBf16(v) : floatToFp16(v);
                 std::memcpy(data.data() + 2 * i, &b, 2);
             } else {
                 std::memcpy(data.data() + 4 * i, &v, 4);
@@ -141,7 +142,7 @@ void BM_PageCacheRead(benchmark::State& state, DType dtype)
 {
     const auto& path = streamFile(dtype);
     const auto bytes = kStreamElements * dtypeElementBytes(dtype);
-    const auto chunkBytes = kChunk * dtypeElementBytes(dtype);
+    const auto chunkBytes = std::uint64_t(state.range(0)) * dtypeElementBytes(dtype);
     std::vector<std::byte> buffer(chunkBytes);
     const int fd = ::open(path.c_str(), O_RDONLY);
     const auto dataStart = std::filesystem::file_size(path) - bytes;
@@ -155,27 +156,29 @@ void BM_PageCacheRead(benchmark::State& state, DType dtype)
     ::close(fd);
     state.SetBytesProcessed(std::int64_t(state.iterations() * bytes));
 }
-BENCHMARK_CAPTURE(BM_PageCacheRead, bf16, DType::BF16)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_PageCacheRead, bf16, DType::BF16)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
 
 // Model::readFloat of the same tensor to float32 in the same chunks; bytes counted are the stored
 // bytes, so bytes_per_second compares directly with BM_PageCacheRead.
 void BM_StreamToFloat(benchmark::State& state, DType dtype)
 {
     const auto model = openModel(streamFile(dtype));
-    std::vector<float> out(kChunk);
+    const auto chunk = std::uint64_t(state.range(0));
+    std::vector<float> out(chunk);
     for (auto _ : state) {
-        for (std::uint64_t first = 0; first < kStreamElements; first += kChunk) {
+        for (std::uint64_t first = 0; first < kStreamElements; first += chunk) {
             model->readFloat(0, first, out);
             benchmark::DoNotOptimize(out.data());
         }
     }
     state.SetBytesProcessed(std::int64_t(state.iterations() * kStreamElements * dtypeElementBytes(dtype)));
 }
-BENCHMARK_CAPTURE(BM_StreamToFloat, bf16, DType::BF16)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_PageCacheRead, f32, DType::F32)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_StreamToFloat, f32, DType::F32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_StreamToFloat, bf16, DType::BF16)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
+BENCHMARK_CAPTURE(BM_StreamToFloat, f16, DType::F16)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
+BENCHMARK_CAPTURE(BM_PageCacheRead, f32, DType::F32)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
+BENCHMARK_CAPTURE(BM_StreamToFloat, f32, DType::F32)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
 
-std::vector<std::uint16_t> bf16Input()
+std::vector<std::uint16_t> sixteenBitInput()
 {
     std::vector<std::uint16_t> in(kChunk);
     std::mt19937 rng(2);
@@ -184,31 +187,43 @@ std::vector<std::uint16_t> bf16Input()
     return in;
 }
 
-void BM_Bf16ToFloatScalar(benchmark::State& state)
+// The conversion alone, in cache, on each path this CPU has (ConvertPath::Scalar is the loop of
+// core/util/float16.h).
+void BM_Bf16ToFloat(benchmark::State& state, ConvertPath path)
 {
-    const auto in = bf16Input();
+    if (static_cast<int>(path) > static_cast<int>(bestConvertPath())) {
+        state.SkipWithError("not supported on this CPU");
+        return;
+    }
+    const auto in = sixteenBitInput();
     std::vector<float> out(in.size());
     for (auto _ : state) {
-        for (std::size_t i = 0; i < in.size(); ++i)
-            out[i] = bf16ToFloat(in[i]);
+        bf16RowToFloat(std::as_bytes(std::span(in)), out, path);
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }
     state.SetItemsProcessed(std::int64_t(state.iterations() * in.size()));
 }
-BENCHMARK(BM_Bf16ToFloatScalar);
+BENCHMARK_CAPTURE(BM_Bf16ToFloat, scalar, ConvertPath::Scalar);
+BENCHMARK_CAPTURE(BM_Bf16ToFloat, sse2, ConvertPath::Sse2);
+BENCHMARK_CAPTURE(BM_Bf16ToFloat, avx2, ConvertPath::Avx2);
 
-void BM_Bf16ToFloatSse2(benchmark::State& state)
+void BM_Fp16ToFloat(benchmark::State& state, ConvertPath path)
 {
-    const auto in = bf16Input();
+    if (static_cast<int>(path) > static_cast<int>(bestConvertPath())) {
+        state.SkipWithError("not supported on this CPU");
+        return;
+    }
+    const auto in = sixteenBitInput();
     std::vector<float> out(in.size());
     for (auto _ : state) {
-        bf16RowToFloat(std::as_bytes(std::span(in)), out);
+        fp16RowToFloat(std::as_bytes(std::span(in)), out, path);
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }
     state.SetItemsProcessed(std::int64_t(state.iterations() * in.size()));
 }
-BENCHMARK(BM_Bf16ToFloatSse2);
+BENCHMARK_CAPTURE(BM_Fp16ToFloat, scalar, ConvertPath::Scalar);
+BENCHMARK_CAPTURE(BM_Fp16ToFloat, f16c, ConvertPath::Avx2);
 
 } // namespace

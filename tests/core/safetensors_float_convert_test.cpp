@@ -29,26 +29,64 @@ std::vector<std::byte> allPatternsUnaligned()
 
 } // namespace
 
-TEST(FloatConvert, Bf16RowMatchesTheScalarConversionBitForBitOnEveryPattern)
+// Every path this CPU supports, so that a machine with AVX2 checks the SSE2 and scalar loops too.
+std::vector<ConvertPath> supportedPaths()
 {
-    const auto bytes = allPatternsUnaligned();
-    std::vector<float> out(65536 - 3); // not a multiple of 8: the scalar tail runs too
-    bf16RowToFloat(std::span(bytes).subspan(1), out);
-    for (std::uint32_t i = 0; i < out.size(); ++i)
-        ASSERT_EQ(std::bit_cast<std::uint32_t>(out[i]),
-                  std::bit_cast<std::uint32_t>(bf16ToFloat(static_cast<std::uint16_t>(i))))
-            << "pattern " << i;
+    std::vector<ConvertPath> paths;
+    for (auto p : {ConvertPath::Scalar, ConvertPath::Sse2, ConvertPath::Avx2})
+        if (static_cast<int>(p) <= static_cast<int>(bestConvertPath()))
+            paths.push_back(p);
+    return paths;
 }
 
-TEST(FloatConvert, Fp16RowMatchesTheScalarConversionBitForBitOnEveryPattern)
+TEST(FloatConvert, Bf16RowMatchesTheScalarConversionBitForBitOnEveryPatternAndPath)
 {
     const auto bytes = allPatternsUnaligned();
-    std::vector<float> out(65536);
-    fp16RowToFloat(std::span(bytes).subspan(1), out);
-    for (std::uint32_t i = 0; i < out.size(); ++i)
-        ASSERT_EQ(std::bit_cast<std::uint32_t>(out[i]),
-                  std::bit_cast<std::uint32_t>(fp16ToFloat(static_cast<std::uint16_t>(i))))
-            << "pattern " << i;
+    for (const auto path : supportedPaths()) {
+        SCOPED_TRACE(convertPathName(path));
+        std::vector<float> out(65536 - 3); // not a multiple of the vector step: the scalar tail runs too
+        bf16RowToFloat(std::span(bytes).subspan(1), out, path);
+        for (std::uint32_t i = 0; i < out.size(); ++i)
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(out[i]),
+                      std::bit_cast<std::uint32_t>(bf16ToFloat(static_cast<std::uint16_t>(i))))
+                << "pattern " << i;
+    }
+}
+
+TEST(FloatConvert, Fp16RowMatchesTheScalarConversionBitForBitOnEveryPatternAndPath)
+{
+    const auto bytes = allPatternsUnaligned();
+    for (const auto path : supportedPaths()) {
+        SCOPED_TRACE(convertPathName(path));
+        std::vector<float> out(65536 - 5);
+        fp16RowToFloat(std::span(bytes).subspan(1), out, path);
+        for (std::uint32_t i = 0; i < out.size(); ++i)
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(out[i]),
+                      std::bit_cast<std::uint32_t>(fp16ToFloat(static_cast<std::uint16_t>(i))))
+                << "pattern " << i;
+    }
+}
+
+TEST(FloatConvert, Fp16ToFloatIsExactAndQuietsNaNs)
+{
+    EXPECT_EQ(fp16ToFloat(0x3c00), 1.0f);
+    EXPECT_EQ(fp16ToFloat(0x0001), std::ldexp(1.0f, -24)); // smallest subnormal
+    EXPECT_EQ(fp16ToFloat(0xfbff), -65504.0f);
+    EXPECT_EQ(fp16ToFloat(0x7c00), INFINITY);
+    // A signalling NaN (quiet bit clear, payload 1) becomes the quiet NaN with the same payload.
+    EXPECT_EQ(std::bit_cast<std::uint32_t>(fp16ToFloat(0x7c01)), 0x7fc02000u);
+    EXPECT_EQ(std::bit_cast<std::uint32_t>(fp16ToFloat(0xfe00)), 0xffc00000u);
+}
+
+TEST(FloatConvert, NamesPathsAndRefusesOnesTheCpuLacks)
+{
+    EXPECT_STREQ(convertPathName(ConvertPath::Avx2), "AVX2");
+    std::vector<float> out(4);
+    const std::vector<std::byte> in(8);
+    if (bestConvertPath() != ConvertPath::Avx2)
+        EXPECT_THROW(bf16RowToFloat(in, out, ConvertPath::Avx2), UnsupportedError);
+    else
+        EXPECT_NO_THROW(bf16RowToFloat(in, out, ConvertPath::Avx2));
 }
 
 TEST(FloatConvert, DecodesFp8AndIntegerTypes)
