@@ -4,6 +4,7 @@
 #include "core/model/model.h"
 #include "core/quant/bnb_4bit.h"
 #include "core/quant/bnb_tables.h"
+#include "core/quant/llm_int8.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 #include "core/util/units.h"
@@ -112,16 +113,25 @@ struct Planned {
     std::string quantState; // JSON text
 };
 
+// "model.layers.0.mlp.up_proj.weight" -> "model.layers.0.mlp.up_proj.", where Linear8bitLt puts SCB.
+std::string modulePrefix(const std::string& weightName)
+{
+    return weightName.substr(0, weightName.size() - std::string_view("weight").size());
+}
+
 void runQuantize(const QuantizeOptions& options)
 {
     core::Bnb4BitOptions bnb;
+    const bool int8 = options.scheme == "int8";
     if (options.scheme == "nf4")
         bnb.type = core::FourBitType::Nf4;
     else if (options.scheme == "fp4")
         bnb.type = core::FourBitType::Fp4;
-    else
-        throw UsageError("--scheme must be nf4 or fp4 (the 4-bit formats bitsandbytes checkpoints store), not '"
+    else if (!int8)
+        throw UsageError("--scheme must be nf4, fp4 or int8 (the formats bitsandbytes checkpoints store), not '"
                          + options.scheme + "'");
+    if (int8 && options.doubleQuant)
+        throw UsageError("--double-quant applies to nf4 and fp4; LLM.int8 keeps one float32 absmax per row");
     core::checkBnbBlocksize(options.blocksize);
     bnb.blocksize = options.blocksize;
     bnb.doubleQuant = options.doubleQuant;
@@ -151,6 +161,14 @@ void runQuantize(const QuantizeOptions& options)
             continue;
         }
         const std::uint64_t n = t.elementCount();
+        quantizedParameters += n;
+        if (int8) { // Linear8bitLt._save_to_state_dict: weight (int8), SCB, weight_format 0 (row-major)
+            declarations.push_back({t.name, core::DType::I8, t.shape});
+            declarations.push_back({modulePrefix(t.name) + "SCB", core::DType::F32, {t.shape[0]}});
+            declarations.push_back({modulePrefix(t.name) + "weight_format", core::DType::U8, {}});
+            plan.push_back(std::move(p));
+            continue;
+        }
         const std::uint64_t blocks = (n + bnb.blocksize - 1) / bnb.blocksize;
         float offset = 0.0f;
         if (bnb.doubleQuant) {
@@ -173,7 +191,6 @@ void runQuantize(const QuantizeOptions& options)
         }
         declarations.push_back(
             {t.name + ".quant_state.bitsandbytes__" + options.scheme, core::DType::U8, {p.quantState.size()}});
-        quantizedParameters += n;
         plan.push_back(std::move(p));
     }
 
@@ -189,6 +206,17 @@ void runQuantize(const QuantizeOptions& options)
         }
         std::vector<float> values(tensors[p.index].elementCount());
         model->readFloat(p.index, 0, values);
+        ++quantizedTensors;
+        if (int8) {
+            // Threshold 0: the whole matrix in int8, as a checkpoint holds it (outlier columns are
+            // split from the activations at run time, not stored).
+            const auto q = core::quantizeLlmInt8(values, tensors[p.index].shape[1], 0.0f, options.threads);
+            writer.writeTensorData(bytesOf(q.codes));
+            writer.writeTensorData(bytesOf(q.rowAbsmax));
+            const std::vector<std::uint8_t> rowMajor {0};
+            writer.writeTensorData(bytesOf(rowMajor));
+            continue;
+        }
         const core::Bnb4BitTensor q = core::quantize4bit(values, bnb, options.threads);
         writer.writeTensorData(bytesOf(q.packed));
         if (q.doubleQuant) {
@@ -201,14 +229,14 @@ void runQuantize(const QuantizeOptions& options)
             writer.writeTensorData(bytesOf(quantMap));
         }
         writer.writeTensorData(std::as_bytes(std::span(p.quantState.data(), p.quantState.size())));
-        ++quantizedTensors;
     }
     writer.commit();
 
     const auto outputBytes = std::filesystem::file_size(options.output);
     std::cout << "Wrote " << options.output << ": " << quantizedTensors << " linear weights ("
               << core::formatThousands(quantizedParameters) << " parameters) in " << options.scheme
-              << (bnb.doubleQuant ? " with double quantization" : "") << ", blocksize " << bnb.blocksize << ", "
+              << (bnb.doubleQuant ? " with double quantization" : "")
+              << (int8 ? std::string(" (LLM.int8, one absmax per row)") : strCat(", blocksize ", bnb.blocksize)) << ", "
               << (tensors.size() - quantizedTensors) << " tensors copied; "
               << core::formatBinaryBytes(double(model->totalBytes())) << " -> "
               << core::formatBinaryBytes(double(outputBytes)) << "\n";
@@ -220,10 +248,12 @@ void setupQuantizeCommand(CLI::App& app)
 {
     auto options = std::make_shared<QuantizeOptions>();
     auto* sub = app.add_subcommand(
-        "quantize", "Write a bitsandbytes 4-bit checkpoint (the layout transformers saves) from a model");
+        "quantize", "Write a bitsandbytes 4-bit or LLM.int8 checkpoint (the layout transformers saves) from a model");
     sub->add_option("file", options->file, "safetensors file, sharded index or folder")->required();
-    sub->add_option("--scheme", options->scheme, "nf4 or fp4")->capture_default_str();
-    sub->add_option("--blocksize", options->blocksize, "32 to 4096, a power of two")->capture_default_str();
+    sub->add_option("--scheme", options->scheme, "nf4, fp4 or int8 (LLM.int8: int8 weight + SCB row absmax)")
+        ->capture_default_str();
+    sub->add_option("--blocksize", options->blocksize, "32 to 4096, a power of two (nf4 and fp4)")
+        ->capture_default_str();
     sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
     sub->add_option("-o,--output", options->output, "The .safetensors file to write")->required();
     sub->add_flag("--force", options->force, "Replace the output file when it exists");

@@ -45,6 +45,15 @@ struct BnbWeight {
     bool hasNestedCode = false;
 };
 
+// A bitsandbytes LLM.int8 weight as transformers saves it (Linear8bitLt._save_to_state_dict):
+// `P.weight` int8 [rows, cols] row-major, `P.SCB` float32 [rows] (each row's absmax), and
+// `P.weight_format` a uint8 scalar, 0 for row-major, the only layout written since bitsandbytes
+// 0.43. Element (r, c) is (code * SCB[r]) * (1/127), bitsandbytes' int8_vectorwise_dequant.
+struct Int8Weight {
+    std::uint64_t rows = 0, cols = 0;
+    StoredRange codes, rowAbsmax;
+};
+
 class SafetensorsModel final : public Model {
 public:
     std::string format() const override { return m_format; }
@@ -64,7 +73,7 @@ public:
     {
         checkIndex(index);
         const auto dtype = m_tensors[index].dtype;
-        if (isPlainDtype(dtype) || m_bnb[index])
+        if (isPlainDtype(dtype) || m_bnb[index] || m_int8[index])
             return true;
         if (why)
             *why = strCat("dequantization of ", dtypeName(dtype), " is not supported");
@@ -74,6 +83,8 @@ public:
     std::uint64_t blockAlignment(std::size_t index) const override
     {
         checkIndex(index);
+        if (m_int8[index])
+            return m_int8[index]->cols; // a read starts at a row
         return m_bnb[index] ? m_bnb[index]->blocksize : 1;
     }
 
@@ -94,6 +105,10 @@ public:
                                     " from element ", first));
         if (m_bnb[index]) {
             readBnb(*m_bnb[index], info, first, out);
+            return;
+        }
+        if (m_int8[index]) {
+            readInt8(*m_int8[index], info, first, out);
             return;
         }
         const auto elementBytes = dtypeElementBytes(info.dtype);
@@ -158,8 +173,27 @@ private:
         dequantize4bitRange(storage, first, out);
     }
 
+    void readInt8(const Int8Weight& w, const TensorInfo& info, std::uint64_t first, std::span<float> out) const
+    {
+        constexpr float kInverse127 = 1.0f / 127.0f; // bitsandbytes' 7.874015718698502e-3
+        const auto codes = bytesOf(w.codes, info.name);
+        const auto scales = bytesOf(w.rowAbsmax, info.name + " SCB");
+        for (std::size_t i = 0; i < out.size();) {
+            const auto e = first + i;
+            const auto row = e / w.cols;
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(w.cols - e % w.cols, out.size() - i));
+            float scale;
+            std::memcpy(&scale, scales.data() + 4 * row, 4);
+            for (std::size_t k = 0; k < n; ++k)
+                out[i + k] = static_cast<float>(static_cast<std::int8_t>(codes[e + k])) * scale * kInverse127;
+            i += n;
+        }
+    }
+
     void addConfigAndArchitecture(const std::filesystem::path& folder);
     void detectBnbWeights(const std::string& fileNameForErrors);
+    void detectInt8Weights(const std::string& fileNameForErrors);
+    void dropCompanions(const std::vector<bool>& companion);
 
     std::string m_format;
     std::filesystem::path m_path;
@@ -167,6 +201,7 @@ private:
     std::vector<TensorInfo> m_tensors;
     std::vector<StoredRange> m_stored;
     std::vector<std::optional<BnbWeight>> m_bnb;
+    std::vector<std::optional<Int8Weight>> m_int8;
     ModelArchitecture m_architecture;
     std::map<std::string, std::string> m_metadata;
 };
@@ -230,7 +265,9 @@ std::unique_ptr<SafetensorsModel> SafetensorsModel::open(const std::filesystem::
         }
     }
     model->m_bnb.resize(model->m_tensors.size());
+    model->m_int8.resize(model->m_tensors.size());
     model->detectBnbWeights(weightMap ? indexName : userPath.filename().string());
+    model->detectInt8Weights(weightMap ? indexName : userPath.filename().string());
     model->addConfigAndArchitecture(shardPaths.front().parent_path());
     return model;
 }
@@ -347,21 +384,86 @@ void SafetensorsModel::detectBnbWeights(const std::string& fileNameForErrors)
         m_bnb[weightIt->second] = w;
     }
 
+    dropCompanions(companion);
+}
+
+void SafetensorsModel::detectInt8Weights(const std::string& fileNameForErrors)
+{
+    std::unordered_map<std::string, std::size_t> byName;
+    for (std::size_t i = 0; i < m_tensors.size(); ++i)
+        byName[m_tensors[i].name] = i;
+    std::vector<bool> companion(m_tensors.size(), false);
+    static const std::string kScb = "SCB";
+    for (std::size_t i = 0; i < m_tensors.size(); ++i) {
+        const auto& scbName = m_tensors[i].name;
+        if (scbName.size() < kScb.size() || scbName.compare(scbName.size() - kScb.size(), kScb.size(), kScb) != 0)
+            continue;
+        const auto prefix = scbName.substr(0, scbName.size() - kScb.size()); // "model.layers.0.mlp.up_proj."
+        if (!prefix.empty() && prefix.back() != '.')
+            continue;
+        const auto weightIt = byName.find(prefix + "weight");
+        if (weightIt == byName.end())
+            continue; // an SCB without a weight beside it is not ours to interpret
+        const auto fail = [&](const std::string& what) {
+            throw FormatError({fileNameForErrors, m_stored[i].offset, strCat("tensor '", scbName, "'"), "", ""},
+                              strCat("bitsandbytes 8-bit weight '", prefix, "weight': ", what));
+        };
+        const auto& weight = m_stored[weightIt->second];
+        const auto& scb = m_stored[i];
+        if (weight.dtype != DType::I8 || weight.shape.size() != 2)
+            fail(strCat("the weight should be a 2-D I8 matrix, found ", dtypeName(weight.dtype), " with ",
+                        weight.shape.size(), " dimensions"));
+        if (scb.dtype != DType::F32 || scb.shape.size() != 1 || scb.shape[0] != weight.shape[0])
+            fail(strCat("SCB should hold one F32 absmax per row (", weight.shape[0], "), found ", scb.size,
+                        " bytes of ", dtypeName(scb.dtype)));
+        if (weight.shape[1] == 0)
+            fail("the weight has no columns");
+        std::vector<std::size_t> parts {i};
+        const auto formatIt = byName.find(prefix + "weight_format");
+        if (formatIt != byName.end()) {
+            const auto& format = m_stored[formatIt->second];
+            if (format.dtype != DType::U8 || format.size != 1)
+                fail(strCat("weight_format should be one U8 value, found ", format.size, " bytes of ",
+                            dtypeName(format.dtype)));
+            const auto value = static_cast<unsigned>(bytesOf(format, prefix + "weight_format")[0]);
+            // bitsandbytes' LINEAR_8BIT_WEIGHTS_FORMAT_MAPPING: 0 row, 1 col32, 2 col_turing, 3 col_ampere.
+            if (value != 0)
+                fail(strCat("weight_format ", value,
+                            " is a GPU tile layout of bitsandbytes before 0.43; only row-major (0) is read"));
+            parts.push_back(formatIt->second);
+        }
+        auto& info = m_tensors[weightIt->second];
+        info.dtype = DType::LlmInt8;
+        for (const auto p : parts) {
+            companion[p] = true;
+            info.byteSize += m_tensors[p].byteSize;
+        }
+        m_int8[weightIt->second] = Int8Weight {weight.shape[0], weight.shape[1], weight, scb};
+    }
+    dropCompanions(companion);
+}
+
+// Removes the statistics tensors that now belong to a logical weight.
+void SafetensorsModel::dropCompanions(const std::vector<bool>& companion)
+{
     if (std::find(companion.begin(), companion.end(), true) == companion.end())
         return;
     std::vector<TensorInfo> tensors;
     std::vector<StoredRange> stored;
     std::vector<std::optional<BnbWeight>> bnb;
+    std::vector<std::optional<Int8Weight>> int8;
     for (std::size_t i = 0; i < m_tensors.size(); ++i) {
         if (companion[i])
             continue;
         tensors.push_back(std::move(m_tensors[i]));
         stored.push_back(std::move(m_stored[i]));
         bnb.push_back(std::move(m_bnb[i]));
+        int8.push_back(std::move(m_int8[i]));
     }
     m_tensors = std::move(tensors);
     m_stored = std::move(stored);
     m_bnb = std::move(bnb);
+    m_int8 = std::move(int8);
 }
 
 void SafetensorsModel::addConfigAndArchitecture(const std::filesystem::path& folder)

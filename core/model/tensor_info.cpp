@@ -33,8 +33,8 @@ std::string_view dtypeName(DType type)
         return "NF4";
     case DType::FP4:
         return "FP4";
-    case DType::Int8Blockwise:
-        return "INT8_BLOCKWISE";
+    case DType::LlmInt8:
+        return "LLM_INT8";
     case DType::Q4_0:
         return "Q4_0";
     case DType::Q4_1:

@@ -13,7 +13,7 @@ namespace quantlens::core {
 enum class DType {
     F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL,
     NF4, FP4, // bitsandbytes 4-bit (packed uint8 + absmax [+ nested statistics])
-    Int8Blockwise, // bitsandbytes 8-bit (LLM.int8 checkpoints: int8 weight + SCB row scales)
+    LlmInt8, // bitsandbytes LLM.int8 checkpoints: int8 weight + SCB row absmax (+ weight_format)
     Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K,
     IQ2_XXS, IQ2_XS, IQ3_XXS, IQ1_S, IQ4_NL, IQ3_S, IQ2_S, IQ4_XS, IQ1_M, TQ1_0, TQ2_0, MXFP4,
     Unknown,

@@ -2,6 +2,7 @@
 
 #include "core/model/model.h"
 #include "core/quant/bnb_4bit.h"
+#include "core/quant/llm_int8.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -35,7 +36,9 @@ void expectRoundTrip(const std::string& scheme, bool doubleQuant)
 
     const auto original = core::openModel(kModel);
     const auto quantized = core::openModel(out);
-    const core::DType expected = scheme == "nf4" ? core::DType::NF4 : core::DType::FP4;
+    const core::DType expected = scheme == "nf4" ? core::DType::NF4
+        : scheme == "fp4"                        ? core::DType::FP4
+                                                 : core::DType::LlmInt8;
     std::size_t fourBit = 0;
     for (std::size_t i = 0; i < original->tensors().size(); ++i) {
         const auto& t = original->tensors()[i];
@@ -46,7 +49,12 @@ void expectRoundTrip(const std::string& scheme, bool doubleQuant)
         std::vector<float> values(t.elementCount()), read(t.elementCount());
         original->readFloat(i, 0, values);
         quantized->readFloat(std::size_t(j), 0, read);
-        if (quantized->tensors()[std::size_t(j)].dtype == expected) {
+        if (quantized->tensors()[std::size_t(j)].dtype == expected && scheme == "int8") {
+            ++fourBit;
+            std::vector<float> direct(values.size());
+            core::dequantizeLlmInt8(core::quantizeLlmInt8(values, t.shape[1], 0.0f), direct);
+            EXPECT_EQ(read, direct);
+        } else if (quantized->tensors()[std::size_t(j)].dtype == expected) {
             ++fourBit;
             core::Bnb4BitOptions options;
             options.type = scheme == "nf4" ? core::FourBitType::Nf4 : core::FourBitType::Fp4;
@@ -76,6 +84,11 @@ TEST(QuantizeCommand, Fp4WithDoubleQuantizationReadsBackAsOurOwnDequantization)
     expectRoundTrip("fp4", true);
 }
 
+TEST(QuantizeCommand, LlmInt8CheckpointReadsBackAsOurOwnRowwiseDequantization)
+{
+    expectRoundTrip("int8", false);
+}
+
 TEST(QuantizeCommand, RefusesToReplaceAFileWithoutForce)
 {
     const auto out = outputPath("quantize-exists");
@@ -96,9 +109,12 @@ TEST(QuantizeCommand, RefusesToReplaceAFileWithoutForce)
 TEST(QuantizeCommand, RejectsOtherSchemesAndBadBlocksizesAsUsageErrors)
 {
     const auto out = outputPath("quantize-bad");
-    const CliResult scheme = runCli({"quantize", kModel, "--scheme", "int8", "-o", out.string()});
+    const CliResult scheme = runCli({"quantize", kModel, "--scheme", "q4_0", "-o", out.string()});
     EXPECT_EQ(scheme.exitCode, 2);
-    EXPECT_THAT(scheme.err, HasSubstr("nf4 or fp4"));
+    EXPECT_THAT(scheme.err, HasSubstr("nf4, fp4 or int8"));
+    const CliResult dq = runCli({"quantize", kModel, "--scheme", "int8", "--double-quant", "-o", out.string()});
+    EXPECT_EQ(dq.exitCode, 2);
+    EXPECT_THAT(dq.err, HasSubstr("--double-quant"));
     const CliResult blocksize = runCli({"quantize", kModel, "--blocksize", "48", "-o", out.string()});
     EXPECT_EQ(blocksize.exitCode, 2);
     EXPECT_THAT(blocksize.err, HasSubstr("48"));

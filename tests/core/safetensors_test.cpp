@@ -2,6 +2,7 @@
 #include "core/io/safetensors_writer.h"
 #include "core/model/model.h"
 #include "core/quant/bnb_4bit.h"
+#include "core/quant/llm_int8.h"
 #include "core/util/error.h"
 #include "core/util/float16.h"
 
@@ -292,3 +293,100 @@ TEST_P(BnbCheckpoint, PresentsEachWeightAsOneLogicalNf4TensorThatDequantizesExac
 
 INSTANTIATE_TEST_SUITE_P(DoubleQuant, BnbCheckpoint, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Nested" : "Plain"; });
+
+namespace {
+
+// A Linear8bitLt layer as transformers saves it: int8 weight, SCB, weight_format (0 = row-major).
+struct Int8Layer {
+    LlmInt8Tensor q;
+    std::vector<float> expected;
+    std::uint8_t format = 0;
+};
+
+Int8Layer makeInt8Layer(std::uint64_t rows, std::uint64_t cols)
+{
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    std::vector<float> weight(rows * cols);
+    for (auto& v : weight)
+        v = normal(rng);
+    Int8Layer layer;
+    layer.q = quantizeLlmInt8(weight, cols, 0.0f); // checkpoints hold the whole matrix in int8
+    layer.expected.resize(weight.size());
+    dequantizeLlmInt8(layer.q, layer.expected);
+    return layer;
+}
+
+std::vector<SafetensorsTensorData> int8Tensors(const std::string& prefix, const Int8Layer& layer,
+                                               bool withFormat = true)
+{
+    std::vector<SafetensorsTensorData> tensors {
+        {prefix + "weight", DType::I8, {layer.q.rows, layer.q.cols}, asBytes(layer.q.codes)},
+        {prefix + "SCB", DType::F32, {layer.q.rows}, asBytes(layer.q.rowAbsmax)},
+    };
+    if (withFormat)
+        tensors.push_back({prefix + "weight_format", DType::U8, {}, std::as_bytes(std::span(&layer.format, 1))});
+    return tensors;
+}
+
+} // namespace
+
+TEST(Int8Checkpoint, PresentsEachLinear8bitLtWeightAsOneLogicalTensorThatDequantizesExactly)
+{
+    const auto layer = makeInt8Layer(48, 37); // odd columns: reads cross rows mid-way
+    auto tensors = int8Tensors("model.layers.3.self_attn.o_proj.", layer);
+    const auto older = makeInt8Layer(8, 16);
+    for (const auto& t : int8Tensors("model.layers.4.mlp.up_proj.", older, false)) // before weight_format
+        tensors.push_back(t);
+    const std::vector<float> norm {1.0f, 2.0f};
+    tensors.push_back({"model.norm.weight", DType::F32, {2}, asBytes(norm)});
+    const auto dir = freshTempDir("int8");
+    writeSafetensors(dir / "model.safetensors", tensors);
+
+    const auto model = openModel(dir / "model.safetensors");
+    ASSERT_EQ(model->tensors().size(), 3u) << "SCB and weight_format must not be listed";
+    const auto index = static_cast<std::size_t>(model->find("model.layers.3.self_attn.o_proj.weight"));
+    const auto& info = model->tensors()[index];
+    EXPECT_EQ(info.dtype, DType::LlmInt8);
+    EXPECT_EQ(dtypeName(info.dtype), "LLM_INT8");
+    EXPECT_EQ(info.shape, (std::vector<std::uint64_t> {48, 37}));
+    EXPECT_EQ(info.role, TensorRole::AttentionO);
+    EXPECT_EQ(info.byteSize, 48u * 37u + 48u * 4u + 1u);
+    EXPECT_TRUE(model->canDequantize(index, nullptr));
+    EXPECT_EQ(model->blockAlignment(index), 37u);
+    EXPECT_EQ(readAll(*model, index), layer.expected);
+    std::vector<float> middle(100); // rows 2.. 4 and a part of row 5
+    model->readFloat(index, 2 * 37, middle);
+    EXPECT_TRUE(std::equal(middle.begin(), middle.end(), layer.expected.begin() + 2 * 37));
+    const auto upIndex = static_cast<std::size_t>(model->find("model.layers.4.mlp.up_proj.weight"));
+    EXPECT_EQ(model->tensors()[upIndex].dtype, DType::LlmInt8);
+    EXPECT_EQ(readAll(*model, upIndex), older.expected);
+}
+
+TEST(Int8Checkpoint, RejectsMismatchedStatisticsAndTileLayoutsNamingTheTensor)
+{
+    const auto dir = freshTempDir("int8-bad");
+    auto layer = makeInt8Layer(6, 8);
+    const auto expectRejected = [&](const std::vector<SafetensorsTensorData>& tensors, const std::string& what) {
+        writeSafetensors(dir / "model.safetensors", tensors);
+        try {
+            openModel(dir / "model.safetensors");
+            ADD_FAILURE() << "accepted: " << what;
+        } catch (const FormatError& e) {
+            EXPECT_THAT(e.what(), HasSubstr("model.safetensors"));
+            EXPECT_THAT(e.what(), HasSubstr("bitsandbytes 8-bit weight 'l.weight'"));
+            EXPECT_THAT(e.what(), HasSubstr(what));
+            EXPECT_TRUE(e.offset().has_value());
+        }
+    };
+    auto shortScb = int8Tensors("l.", layer);
+    shortScb[1].shape = {5};
+    shortScb[1].data = shortScb[1].data.first(20);
+    expectRejected(shortScb, "one F32 absmax per row (6)");
+    layer.format = 2; // col_turing, from bitsandbytes < 0.43
+    expectRejected(int8Tensors("l.", layer), "weight_format 2");
+    layer.format = 0;
+    auto notInt8 = int8Tensors("l.", layer);
+    notInt8[0].dtype = DType::U8;
+    expectRejected(notInt8, "2-D I8 matrix");
+}
