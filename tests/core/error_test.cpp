@@ -31,3 +31,13 @@ TEST(Errors, KindsShareOneBaseSoEdgesCatchThemTogether)
     EXPECT_THROW(throw IoError("f", "cannot open"), Error);
     EXPECT_THROW(throw CancelledError(), Error);
 }
+
+TEST(FormatError, NamesTheFieldOnceWhenTheSentenceAlreadyDoes)
+{
+    const FormatError error({"a.safetensors", 8, "tensor 'w'", "", ""}, "tensor 'w' appears in more than one shard");
+    EXPECT_STREQ(error.what(), "a.safetensors: tensor 'w' appears in more than one shard [at byte 8]");
+    EXPECT_EQ(error.field(), "tensor 'w'"); // still there for code that reads the location
+    // A field that is only part of a longer word is still named.
+    const FormatError part({"a.gguf", std::nullopt, "n", "", ""}, "the tensor count is negative");
+    EXPECT_STREQ(part.what(), "a.gguf: the tensor count is negative [n]");
+}

@@ -65,7 +65,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadIndex {"index_path_traversal.json",
                   "index_path_traversal.json: tensor 'w' names shard '../../etc/passwd', which is not a plain file"},
         BadIndex {"index_no_weight_map.json", "index_no_weight_map.json: index has no weight_map object"},
-        BadIndex {"index_invalid_json.json", "index_invalid_json.json: index is not valid JSON [index] [at byte 40]"}),
+        BadIndex {"index_invalid_json.json", "index_invalid_json.json: index is not valid JSON [at byte 40]"}),
     [](const auto& info) {
         std::string name = info.param.path;
         name = name.substr(6, name.find('.') == std::string::npos ? std::string::npos : name.find('.') - 6);
