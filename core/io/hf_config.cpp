@@ -35,7 +35,7 @@ std::string render(const nlohmann::json& value)
 
 } // namespace
 
-HfConfig parseHfConfig(std::string_view json, const std::string& fileName)
+nlohmann::json parseConfigJson(std::string_view json, const std::string& fileName)
 {
     nlohmann::json root;
     try {
@@ -48,7 +48,18 @@ HfConfig parseHfConfig(std::string_view json, const std::string& fileName)
     }
     if (!root.is_object())
         throw FormatError({fileName, 0, "config", "a JSON object", root.type_name()}, "config is not a JSON object");
+    return root;
+}
 
+HfConfig parseHfConfig(std::string_view json, const std::string& fileName)
+{
+    return hfConfigFromJson(parseConfigJson(json, fileName), fileName);
+}
+
+HfConfig hfConfigFromJson(const nlohmann::json& root, const std::string& fileName)
+{
+    if (!root.is_object())
+        throw FormatError({fileName, 0, "config", "a JSON object", root.type_name()}, "config is not a JSON object");
     HfConfig config;
     std::string prefix;
     const nlohmann::json* text = &root;
@@ -78,6 +89,9 @@ HfConfig parseHfConfig(std::string_view json, const std::string& fileName)
         = sizeOf(*text, {"max_position_embeddings", "n_positions", "seq_length", "max_seq_len"}, fileName, prefix);
     a.experts = sizeOf(*text, {"num_local_experts", "num_experts", "n_routed_experts"}, fileName, prefix);
     a.expertsPerToken = sizeOf(*text, {"num_experts_per_tok", "num_experts_per_token"}, fileName, prefix);
+    // When the config does not say, the transformers config classes' default: Gemma ties its
+    // embeddings, the others do not.
+    a.tiedEmbeddings = a.name.rfind("gemma", 0) == 0;
     for (const nlohmann::json* source : std::initializer_list<const nlohmann::json*> {text, &root}) {
         if (const auto it = source->find("tie_word_embeddings"); it != source->end() && it->is_boolean()) {
             a.tiedEmbeddings = it->get<bool>();

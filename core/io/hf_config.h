@@ -2,6 +2,8 @@
 
 #include "core/model/model.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -20,5 +22,10 @@ struct HfConfig {
 // Missing sizes stay 0; a size that is present but not a non-negative integer, or JSON that is
 // not an object, is a FormatError naming `fileName`, the key and the byte offset.
 HfConfig parseHfConfig(std::string_view json, const std::string& fileName);
+// The same from JSON already parsed (the planner's presets and config files come through here too,
+// so that the viewer and the planner read a config.json the same way).
+HfConfig hfConfigFromJson(const nlohmann::json& root, const std::string& fileName);
+// Parses config text to a JSON object: FormatError naming `fileName` and the byte offset otherwise.
+nlohmann::json parseConfigJson(std::string_view json, const std::string& fileName);
 
 } // namespace quantlens::core

@@ -1,5 +1,6 @@
 #include "core/planner/model_spec.h"
 
+#include "core/io/hf_config.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 #include "core/util/units.h"
@@ -17,24 +18,16 @@ namespace {
 
 using Json = nlohmann::json;
 
-int requiredInt(const Json& config, const char* key, const std::string& source, int minimum)
+// A size the planner cannot do without: present (hf_config reads the spellings) and at most 2^30.
+int requiredCount(std::uint64_t value, const char* key, const std::string& source)
 {
-    const auto it = config.find(key);
-    if (it == config.end())
-        throw FormatError({source, std::nullopt, key, "a positive integer", "nothing"},
+    if (value == 0)
+        throw FormatError({source, std::nullopt, key, "a positive integer", "nothing or 0"},
                           strCat("config is missing the field '", key, "'"));
-    if (!it->is_number_integer() || it->get<std::int64_t>() < minimum || it->get<std::int64_t>() > (1 << 30))
-        throw FormatError({source, std::nullopt, key, strCat("an integer >= ", minimum), it->dump()},
+    if (value > (1u << 30))
+        throw FormatError({source, std::nullopt, key, "at most 2^30", std::to_string(value)},
                           strCat("config field '", key, "' is not a valid count"));
-    return it->get<int>();
-}
-
-int optionalInt(const Json& config, const char* key, int fallback, const std::string& source)
-{
-    const auto it = config.find(key);
-    if (it == config.end() || it->is_null())
-        return fallback;
-    return requiredInt(config, key, source, 1);
+    return static_cast<int>(value);
 }
 
 bool optionalBool(const Json& config, const char* key, bool fallback)
@@ -73,29 +66,26 @@ ParameterCounts countParameters(const ModelSpec& spec)
 
 ModelSpec modelSpecFromConfig(const Json& config, const std::string& source)
 {
-    if (!config.is_object())
-        throw FormatError({source, std::nullopt, "", "a JSON object", config.type_name()},
-                          "config is not a JSON object");
+    // One reading of config.json for the whole app: the architecture as the model viewer shows it.
+    const auto a = hfConfigFromJson(config, source).architecture;
     ModelSpec spec;
-    spec.architecture = config.value("model_type", std::string("llama"));
+    spec.architecture = a.name.empty() ? "llama" : a.name;
     spec.name = source;
     spec.displayName = source;
-    spec.hidden = requiredInt(config, "hidden_size", source, 1);
-    spec.layers = requiredInt(config, "num_hidden_layers", source, 1);
-    spec.heads = requiredInt(config, "num_attention_heads", source, 1);
-    spec.intermediate = requiredInt(config, "intermediate_size", source, 1);
-    spec.vocab = requiredInt(config, "vocab_size", source, 1);
-    spec.kvHeads = optionalInt(config, "num_key_value_heads", spec.heads, source);
-    spec.headDim = optionalInt(config, "head_dim", spec.hidden / spec.heads, source);
-    spec.experts = optionalInt(config, "num_local_experts", 1, source);
-    spec.expertsPerToken = optionalInt(config, "num_experts_per_tok", 1, source);
+    spec.hidden = requiredCount(a.hiddenSize, "hidden_size", source);
+    spec.layers = requiredCount(a.layers, "num_hidden_layers", source);
+    spec.heads = requiredCount(a.attentionHeads, "num_attention_heads", source);
+    spec.intermediate = requiredCount(a.intermediateSize, "intermediate_size", source);
+    spec.vocab = requiredCount(a.vocabSize, "vocab_size", source);
+    spec.kvHeads = requiredCount(a.kvHeads, "num_key_value_heads", source);
+    spec.headDim = requiredCount(a.headDim, "head_dim", source);
+    spec.experts = a.experts == 0 ? 1 : requiredCount(a.experts, "num_local_experts", source);
+    spec.expertsPerToken = a.expertsPerToken == 0 ? 1 : requiredCount(a.expertsPerToken, "num_experts_per_tok", source);
     if (spec.heads % spec.kvHeads != 0)
         throw FormatError({source, std::nullopt, "num_key_value_heads", strCat("a divisor of ", spec.heads),
                            std::to_string(spec.kvHeads)},
                           "config has key/value heads that do not divide the attention heads");
-    // Defaults of the transformers config classes: Gemma ties its embeddings, the others do not.
-    const bool gemma = spec.architecture.rfind("gemma", 0) == 0;
-    spec.tiedEmbeddings = optionalBool(config, "tie_word_embeddings", gemma);
+    spec.tiedEmbeddings = a.tiedEmbeddings;
     spec.qkvBias = spec.architecture == "qwen2" || optionalBool(config, "attention_bias", false);
     // Gemma-2 normalises before and after both attention and MLP (modeling_gemma2.py).
     spec.normsPerLayer = spec.architecture == "gemma2" || spec.architecture == "gemma3" ? 4 : 2;
@@ -115,13 +105,7 @@ ModelSpec modelSpecFromConfigFile(const std::string& path)
         throw IoError(path, "cannot open the config file");
     std::stringstream text;
     text << in.rdbuf();
-    Json config;
-    try {
-        config = Json::parse(text.str());
-    } catch (const Json::parse_error& e) {
-        throw FormatError({path, e.byte, "", "JSON", "invalid JSON"}, strCat("not a JSON file: ", e.what()));
-    }
-    return modelSpecFromConfig(config, path);
+    return modelSpecFromConfig(parseConfigJson(text.str(), path), path);
 }
 
 std::uint64_t parseParameterCount(const std::string& text)

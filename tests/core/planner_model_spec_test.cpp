@@ -1,3 +1,4 @@
+#include "core/io/hf_config.h"
 #include "core/planner/catalogue.h"
 #include "core/planner/model_spec.h"
 #include "core/util/error.h"
@@ -108,6 +109,40 @@ TEST(ModelSpecFromConfig, RejectsKeyValueHeadsThatDoNotDivideTheHeads)
                                    {"num_key_value_heads", 3}, {"intermediate_size", 128}, {"vocab_size", 100}};
     EXPECT_THAT([&] { modelSpecFromConfig(config, "bad.json"); },
                 ThrowsMessage<FormatError>(AllOf(HasSubstr("num_key_value_heads"), HasSubstr("bad.json"))));
+}
+
+TEST(ModelSpecFromConfig, ReadsAConfigAsTheModelViewerDoesTextConfigAndGemmaDefaultsIncluded)
+{
+    // A multimodal config keeps the language model in text_config; Gemma ties embeddings unless told.
+    const nlohmann::json config = {{"model_type", "gemma"},
+                                   {"architectures", {"GemmaForCausalLM"}},
+                                   {"text_config",
+                                    {{"hidden_size", 64},
+                                     {"num_hidden_layers", 2},
+                                     {"num_attention_heads", 4},
+                                     {"num_key_value_heads", 1},
+                                     {"head_dim", 32},
+                                     {"intermediate_size", 128},
+                                     {"vocab_size", 100}}}};
+    const auto m = modelSpecFromConfig(config, "mm.json");
+    const auto viewer = parseHfConfig(config.dump(), "mm.json").architecture;
+    EXPECT_EQ(m.hidden, int(viewer.hiddenSize));
+    EXPECT_EQ(m.kvHeads, 1);
+    EXPECT_EQ(m.headDim, 32);
+    EXPECT_TRUE(m.tiedEmbeddings);
+    EXPECT_TRUE(viewer.tiedEmbeddings);
+    EXPECT_EQ(m.parameters.lmHead, 0u);
+    EXPECT_EQ(m.parameters.attention, 2ULL * (64 * 128 + 2 * 64 * 32 + 128 * 64));
+}
+
+TEST(ModelSpecFromConfig, GptStyleSpellingsAreRead)
+{
+    const nlohmann::json config = {{"model_type", "gpt2"}, {"n_embd", 64},   {"n_layer", 2},
+                                   {"n_head", 4},          {"n_inner", 256}, {"vocab_size", 100}};
+    const auto m = modelSpecFromConfig(config, "gpt.json");
+    EXPECT_EQ(m.hidden, 64);
+    EXPECT_EQ(m.layers, 2);
+    EXPECT_EQ(m.intermediate, 256);
 }
 
 TEST(ParseParameterCount, AcceptsSuffixesAndScientificNotation)
