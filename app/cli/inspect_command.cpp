@@ -7,6 +7,7 @@
 #include "core/scan/scan_schemes.h"
 #include "core/util/error.h"
 #include "core/util/units.h"
+#include "gpu/scan_acceleration.h"
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,7 @@ struct InspectOptions {
     bool doubleQuant = false;
     std::string filter;
     unsigned threads = 0;
+    std::string device = "cpu";
     bool json = false;
     bool csv = false;
 };
@@ -107,6 +109,8 @@ void printTable(const core::ScanResult& result)
                   << core::formatBinaryBytes(double(s.quantizedBytes)) << "; rel err " << fmt("%.4f", s.error.relError)
                   << ", RMSE " << fmt("%.3e", s.error.rmse) << ", max |err| " << fmt("%.3e", s.error.maxAbsError)
                   << ", SQNR " << fmt("%.2f", s.error.sqnrDb) << " dB, cosine " << fmt("%.6f", s.error.cosine);
+        if (s.device != "CPU")
+            std::cout << " (measured on " << s.device << ")";
         if (s.error.nonFinite() != 0)
             std::cout << "; non-finite values: " << s.error.nonFiniteInputs << " in the weights, "
                       << s.error.nonFiniteOutputs << " produced by quantization (left out of the error)";
@@ -149,6 +153,11 @@ void runInspect(const InspectOptions& options)
     scan.schemes = core::makeScanSchemes(options.schemes, options.blocksize, options.doubleQuant);
     scan.filter = options.filter;
     scan.threads = options.threads;
+    if (options.device == "cuda") {
+        // The 4-bit schemes measure on the GPU, in large chunks; the others stay on the CPU.
+        scan.schemes = gpu::accelerateScanSchemes(scan.schemes);
+        scan.chunkElements = gpu::kGpuScanChunkElements;
+    }
     const auto model = core::openModel(options.file);
 
     ProgressBar bar;
@@ -182,6 +191,10 @@ void setupInspectCommand(CLI::App& app)
     sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
     sub->add_option("--filter", options->filter, "Only tensors whose name matches this regular expression");
     sub->add_option("--threads", options->threads, "Worker threads (default: all cores)");
+    sub->add_option("--device", options->device,
+                    "cpu, or cuda: measure the nf4/fp4 schemes on the GPU (others stay on the CPU)")
+        ->check(CLI::IsMember({"cpu", "cuda"}))
+        ->capture_default_str();
     sub->add_flag("--json", options->json, "Machine-readable output");
     sub->add_flag("--csv", options->csv, "One CSV row per tensor and scheme");
     sub->callback([options] { runInspect(*options); });

@@ -118,16 +118,21 @@ void ErrorAccumulator::addSlow(std::span<const float> original, std::span<const 
 
 void ErrorAccumulator::merge(const ErrorAccumulator& other)
 {
-    m_count += other.m_count;
-    m_nonFiniteInputs += other.m_nonFiniteInputs;
-    m_nonFiniteOutputs += other.m_nonFiniteOutputs;
-    m_sumSquaredError += other.m_sumSquaredError;
-    m_sumAbsError += other.m_sumAbsError;
-    m_sumSquaredOriginal += other.m_sumSquaredOriginal;
-    m_sumSquaredReconstructed += other.m_sumSquaredReconstructed;
-    m_sumProduct += other.m_sumProduct;
-    m_maxAbsError = std::max(m_maxAbsError, other.m_maxAbsError);
-    m_errorHistogram.merge(other.m_errorHistogram);
+    addSums(other.sums(), other.m_errorHistogram);
+}
+
+void ErrorAccumulator::addSums(const ErrorSums& sums, const MagnitudeHistogram& errors)
+{
+    m_count += sums.count;
+    m_nonFiniteInputs += sums.nonFiniteInputs;
+    m_nonFiniteOutputs += sums.nonFiniteOutputs;
+    m_sumSquaredError += sums.sumSquaredError;
+    m_sumAbsError += sums.sumAbsError;
+    m_sumSquaredOriginal += sums.sumSquaredOriginal;
+    m_sumSquaredReconstructed += sums.sumSquaredReconstructed;
+    m_sumProduct += sums.sumProduct;
+    m_maxAbsError = std::max(m_maxAbsError, sums.maxAbsError);
+    m_errorHistogram.merge(errors);
 }
 
 ErrorStats errorStatsFromSums(const ErrorSums& sums, const MagnitudeHistogram& errors)
@@ -164,7 +169,7 @@ ErrorStats errorStatsFromSums(const ErrorSums& sums, const MagnitudeHistogram& e
     return s;
 }
 
-ErrorStats ErrorAccumulator::stats() const
+ErrorSums ErrorAccumulator::sums() const
 {
     ErrorSums sums;
     sums.count = m_count;
@@ -176,7 +181,12 @@ ErrorStats ErrorAccumulator::stats() const
     sums.sumSquaredReconstructed = m_sumSquaredReconstructed;
     sums.sumProduct = m_sumProduct;
     sums.maxAbsError = m_maxAbsError;
-    return errorStatsFromSums(sums, m_errorHistogram);
+    return sums;
+}
+
+ErrorStats ErrorAccumulator::stats() const
+{
+    return errorStatsFromSums(sums(), m_errorHistogram);
 }
 
 } // namespace quantlens::core

@@ -58,6 +58,9 @@ public:
     // Throws quantlens::Error when the spans differ in length.
     void add(std::span<const float> original, std::span<const float> reconstructed);
     void merge(const ErrorAccumulator& other);
+    // Adds sums and |error| counts reduced elsewhere (the GPU's, gpu/error_metrics.h), as merge does.
+    void addSums(const ErrorSums& sums, const MagnitudeHistogram& errors);
+    ErrorSums sums() const;
     ErrorStats stats() const;
 
     std::uint64_t count() const { return m_count; }

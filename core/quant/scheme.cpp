@@ -102,8 +102,7 @@ public:
         const Bnb4BitTensor q = quantize4bit(in, single, 1);
         std::vector<float> absmax = q.absmax;
         if (m_options.doubleQuant) {
-            const SchemeStatistics& s = statisticsOf(context, id());
-            const float offset = s.size() == 2 && s[1] > 0 ? static_cast<float>(s[0] / s[1]) : 0.0f;
+            const float offset = offsetOf(statisticsOf(context, id()));
             const DoubleQuantState state = doubleQuantize(q.absmax, offset);
             doubleDequantize(state.absmaxCodes, state.nestedAbsmax, state.offset, absmax);
         }
@@ -114,6 +113,14 @@ public:
         storage.packed = q.packed;
         storage.absmax = absmax;
         dequantize4bitRange(storage, 0, out);
+    }
+    std::optional<FourBitParameters> fourBitParameters(const SchemeStatistics* statistics) const override
+    {
+        FourBitParameters p;
+        p.options = m_options;
+        if (m_options.doubleQuant)
+            p.doubleQuantOffset = statistics ? offsetOf(*statistics) : 0.0f;
+        return p;
     }
     std::vector<float> unitLevels() const override
     {
@@ -132,6 +139,11 @@ protected:
     }
 
 private:
+    // The double-quantization offset: the mean block absmax of the whole tensor, as a float.
+    static float offsetOf(const SchemeStatistics& s)
+    {
+        return s.size() == 2 && s[1] > 0 ? static_cast<float>(s[0] / s[1]) : 0.0f;
+    }
     Bnb4BitOptions m_options;
 };
 

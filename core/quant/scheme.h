@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/quant/bnb_4bit.h"
 #include "core/quant/teaching.h"
 
 #include <cstdint>
@@ -45,6 +46,14 @@ struct BlockView {
     std::vector<std::uint32_t> codes; // stored code of each value (index into the unscaled levels)
 };
 
+// What a bitsandbytes 4-bit scheme quantizes a tensor with, for a device that runs the same
+// quantizer (gpu/): its options and, with double quantization, the offset (the mean block absmax)
+// this tensor's statistics give.
+struct FourBitParameters {
+    Bnb4BitOptions options;
+    float doubleQuantOffset = 0.0f;
+};
+
 class Scheme {
 public:
     virtual ~Scheme() = default;
@@ -68,6 +77,10 @@ public:
     // Writes the dequantized Q(in) into out (same length). Thread-safe: the scan calls it on
     // several chunks at once. Throws UsageError when `in` is not aligned as promised.
     virtual void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const = 0;
+
+    // Set for the bitsandbytes NF4/FP4 schemes; `statistics` is the merged chunkStatistics (null
+    // when not needed).
+    virtual std::optional<FourBitParameters> fourBitParameters(const SchemeStatistics*) const { return std::nullopt; }
 
     // What the first pass found that the user should see, in one line ("2 outlier columns
     // (|x| >= 6) kept in fp16" for LLM.int8); empty for most schemes.

@@ -164,6 +164,17 @@ private:
     std::uint64_t m_maxChunk = 0;
 };
 
+// The scheme measures the chunk where it runs (the GPU), or it round-trips here and we measure.
+void measureChunk(const ScanScheme& scheme, std::span<const float> input, std::span<float> output,
+                  std::span<const std::uint64_t> shape, std::uint64_t first, const TensorStatistics& statistics,
+                  ErrorAccumulator& errors)
+{
+    if (scheme.measure(input, shape, first, statistics, errors))
+        return;
+    scheme.roundTrip(input, output, shape, first, statistics);
+    errors.add(input, output);
+}
+
 std::uint64_t Scanner::chunkFor(std::size_t index) const
 {
     std::uint64_t alignment = std::max<std::uint64_t>(1, m_model.blockAlignment(index));
@@ -247,9 +258,13 @@ ScanResult Scanner::run()
         [](const TensorScanResult& a, const TensorScanResult& b) { return a.tensorIndex < b.tensorIndex; });
     for (std::size_t s = 0; s < m_options.schemes.size(); ++s) {
         const std::string id = m_options.schemes[s]->id();
-        for (const auto& [layer, aggregate] : m_layers[s])
+        const std::string device = m_options.schemes[s]->device();
+        for (const auto& [layer, aggregate] : m_layers[s]) {
             result.layers.push_back(aggregate.summary(id, layer));
+            result.layers.back().device = device;
+        }
         result.models.push_back(m_totals[s].summary(id, -1));
+        result.models.back().device = device;
     }
     result.parameters = m_parametersDone.load();
     result.bytes = m_bytesTotal;
@@ -283,10 +298,8 @@ void Scanner::scanSmall(std::size_t index, Worker& worker)
             prepass.schemeStatistics[s] = m_options.schemes[s]->chunkStatistics(input, shape);
     worker.weights = ValueHistogram(prepass.min, prepass.max, m_options.weightHistogramBins);
     worker.weights.add(input);
-    for (std::size_t s = 0; s < m_options.schemes.size(); ++s) {
-        m_options.schemes[s]->roundTrip(input, output, shape, 0, prepass.schemeStatistics[s]);
-        worker.errors[s].add(input, output);
-    }
+    for (std::size_t s = 0; s < m_options.schemes.size(); ++s)
+        measureChunk(*m_options.schemes[s], input, output, shape, 0, prepass.schemeStatistics[s], worker.errors[s]);
     addBytes(index, 0, n);
     finishTensor(index, worker.errors, worker.weights);
 }
@@ -341,10 +354,8 @@ void Scanner::scanLarge(std::size_t index)
         m_model.readFloat(index, first, input);
         if (m_options.weightHistogramBins != 0)
             worker.weights.add(input);
-        for (std::size_t s = 0; s < schemes.size(); ++s) {
-            schemes[s]->roundTrip(input, output, shape, first, whole.schemeStatistics[s]);
-            worker.errors[s].add(input, output);
-        }
+        for (std::size_t s = 0; s < schemes.size(); ++s)
+            measureChunk(*schemes[s], input, output, shape, first, whole.schemeStatistics[s], worker.errors[s]);
         addBytes(index, first, first + count);
         report(false);
     });

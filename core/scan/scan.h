@@ -38,6 +38,7 @@ struct TensorScanResult {
 // Per scheme, over a set of tensors (one layer, or the whole model): sums, hence element-weighted.
 struct ScanSummary {
     std::string scheme;
+    std::string device = "CPU"; // where the scheme measured: ScanScheme::device()
     int layer = -1; // for layer summaries; -1: tensors outside the transformer blocks
     std::uint64_t tensors = 0;
     std::uint64_t parameters = 0;

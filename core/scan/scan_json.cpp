@@ -15,6 +15,7 @@ nlohmann::json summaryToJson(const ScanSummary& s, bool withLayer)
 {
     nlohmann::json j = errorStatsToJson(s.error);
     j["scheme"] = s.scheme;
+    j["device"] = s.device;
     if (withLayer)
         j["layer"] = s.layer;
     j["tensors"] = s.tensors;

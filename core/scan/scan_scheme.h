@@ -1,11 +1,16 @@
 #pragma once
 
+#include "core/quant/scheme.h"
+
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace quantlens::core {
+
+class ErrorAccumulator;
 
 // Whole-tensor statistics a scheme gathers in a first pass (a per-tensor scale, the mean of the
 // block absmax that double quantization subtracts): a few numbers per chunk, combined by the
@@ -37,6 +42,22 @@ public:
     // and `statistics` the merged chunkStatistics of the whole tensor (empty when not needed).
     virtual void roundTrip(std::span<const float> in, std::span<float> out, std::span<const std::uint64_t> shape,
                            std::uint64_t first, const TensorStatistics& statistics) const = 0;
+
+    // For the bitsandbytes NF4/FP4 schemes: what they quantize with, given the tensor's statistics.
+    virtual std::optional<FourBitParameters> fourBitParameters(const TensorStatistics&) const { return std::nullopt; }
+
+    // Another way to measure a chunk, for schemes that run elsewhere (gpu/ wraps the 4-bit schemes
+    // so that quantization, dequantization and the error sums run on the GPU): adds the error of
+    // Q(in) against `in` to `errors` and returns true. The default returns false, and the scan
+    // calls roundTrip() and measures on the CPU. Same contract on `in`, `first` and `statistics`.
+    virtual bool measure(std::span<const float> /*in*/, std::span<const std::uint64_t> /*shape*/,
+                         std::uint64_t /*first*/, const TensorStatistics& /*statistics*/,
+                         ErrorAccumulator& /*errors*/) const
+    {
+        return false;
+    }
+    // Where measure() runs, for reports ("CPU", "CUDA: NVIDIA H100 80GB HBM3").
+    virtual std::string device() const { return "CPU"; }
 
     // The same for a flat list of values, shape {n}: the Quantization Lab's synthetic tensors.
     double bitsPerParameter(std::uint64_t elements) const;

@@ -36,6 +36,10 @@ public:
     {
         m_scheme->mergeStatistics(into, part);
     }
+    std::optional<FourBitParameters> fourBitParameters(const TensorStatistics& statistics) const override
+    {
+        return m_scheme->fourBitParameters(m_scheme->needsTensorStatistics() ? &statistics : nullptr);
+    }
     void roundTrip(std::span<const float> in, std::span<float> out, std::span<const std::uint64_t> shape,
                    std::uint64_t first, const TensorStatistics& statistics) const override
     {

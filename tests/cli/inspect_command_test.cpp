@@ -96,3 +96,33 @@ TEST(InspectCommand, MalformedFileFailsWithExitOneNamingTheFile)
     EXPECT_EQ(r.exitCode, 1);
     EXPECT_THAT(r.err, HasSubstr("truncated.safetensors"));
 }
+
+// Without a GPU (CI) --device cuda is refused with the reason; with one, the 4-bit schemes say
+// where they were measured and give the CPU's numbers (tests/gpu/gpu_scan_test compares closely).
+TEST(InspectCommand, DeviceCudaMeasuresFourBitSchemesOnTheGpuOrSaysWhyNot)
+{
+    const std::string model = kData + "/stories260K/model.safetensors";
+    const CliResult r = runCli({"inspect", model, "--scheme", "nf4,int8", "--device", "cuda", "--json"});
+    const CliResult cpu = runCli({"inspect", model, "--scheme", "nf4,int8", "--json"});
+    ASSERT_EQ(cpu.exitCode, 0) << cpu.err;
+    if (r.exitCode != 0) {
+        EXPECT_EQ(r.exitCode, 1);
+        EXPECT_THAT(r.err, HasSubstr("cannot scan on the GPU: "));
+        return;
+    }
+    const auto j = nlohmann::json::parse(r.out);
+    const auto c = nlohmann::json::parse(cpu.out);
+    EXPECT_THAT(j["summary"][0]["device"].get<std::string>(), ::testing::StartsWith("CUDA: "));
+    EXPECT_EQ(j["summary"][1]["device"], "CPU");
+    EXPECT_EQ(c["summary"][0]["device"], "CPU");
+    EXPECT_EQ(j["summary"][0]["max_abs_error"], c["summary"][0]["max_abs_error"]);
+    EXPECT_NEAR(j["summary"][0]["mse"].get<double>(), c["summary"][0]["mse"].get<double>(),
+                c["summary"][0]["mse"].get<double>() * 1e-9);
+}
+
+TEST(InspectCommand, RejectsAnUnknownDevice)
+{
+    const CliResult r = runCli({"inspect", kData + "/stories260K/model.safetensors", "--device", "tpu"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("--device"));
+}

@@ -346,3 +346,56 @@ TEST(Scan, CancellationStopsWithinAFewChunks)
     EXPECT_LT(std::chrono::duration<double>(stopped).count(), 1.0);
     EXPECT_LT(model.reads.load(), 400u * 1024);
 }
+
+namespace {
+
+// Measures its chunks itself, as the GPU wrapper does (gpu/scan_acceleration.h): the grid round
+// trip and an accumulator of its own whose sums it hands over. roundTrip() must then not run.
+class SelfMeasuringGridScheme : public GridScheme {
+public:
+    std::string device() const override { return "elsewhere"; }
+    void roundTrip(std::span<const float>, std::span<float>, std::span<const std::uint64_t>, std::uint64_t,
+                   const TensorStatistics&) const override
+    {
+        ADD_FAILURE() << "the scan round-tripped a chunk the scheme measures itself";
+    }
+    bool measure(std::span<const float> in, std::span<const std::uint64_t> shape, std::uint64_t first,
+                 const TensorStatistics& statistics, ErrorAccumulator& errors) const override
+    {
+        std::vector<float> out(in.size());
+        GridScheme::roundTrip(in, out, shape, first, statistics);
+        ErrorAccumulator own;
+        own.add(in, out);
+        errors.addSums(own.sums(), own.errorHistogram());
+        ++chunks;
+        return true;
+    }
+    mutable std::atomic<int> chunks {0};
+};
+
+} // namespace
+
+TEST(Scan, SchemesThatMeasureElsewhereGiveTheSameResultsAndNameTheirDevice)
+{
+    FakeModel model;
+    const auto big = normalValues(50000, 3);
+    const auto small = normalValues(1000, 4);
+    model.add("model.layers.0.mlp.weight", {500, 100}, big, 0);
+    model.add("model.layers.0.norm.weight", {1000}, small, 0);
+    auto elsewhere = std::make_shared<SelfMeasuringGridScheme>();
+    ScanOptions options;
+    options.schemes = {elsewhere, std::make_shared<GridScheme>()};
+    options.threads = 2;
+    options.chunkElements = 4096;
+    ProgressSink sink;
+    const ScanResult result = scanModel(model, options, sink);
+    ASSERT_EQ(result.tensors.size(), 4u);
+    EXPECT_EQ(elsewhere->chunks.load(), 13 + 1); // 50000 / 4096 rounded up, and the small tensor whole
+    expectSameStats(result.tensors[0].error, directStats(GridScheme(), big));
+    expectSameStats(result.tensors[0].error, result.tensors[1].error);
+    expectSameStats(result.tensors[2].error, directStats(GridScheme(), small));
+    ASSERT_EQ(result.models.size(), 2u);
+    EXPECT_EQ(result.models[0].device, "elsewhere");
+    EXPECT_EQ(result.models[1].device, "CPU");
+    expectSameStats(result.models[0].error, result.models[1].error);
+}

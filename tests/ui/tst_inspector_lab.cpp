@@ -1,6 +1,7 @@
 #include "core/model/model.h"
 #include "core/scan/scan.h"
 #include "core/scan/scan_schemes.h"
+#include "gpu/device.h"
 #include "ui/charts/histogram_chart.h"
 #include "ui/jobs/scan_job.h"
 #include "ui/models/model_session.h"
@@ -9,10 +10,12 @@
 #include "ui/views/lab_view.h"
 #include "ui/views/levels_ruler.h"
 
+#include <QCheckBox>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QtTest>
 
+#include <cmath>
 #include <numeric>
 
 using namespace quantlens;
@@ -74,6 +77,36 @@ private Q_SLOTS:
             ++compared;
         }
         QVERIFY(compared > 10);
+    }
+
+    // Without a GPU (CI) the option is there but disabled, saying why; with one, ticking it gives
+    // the CPU's numbers for NF4 (the codes are the same; the sums differ in order only).
+    void gpuScanOptionIsOfferedOnlyWithADevice()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        auto* onGpu = view.findChild<QCheckBox*>(QStringLiteral("scanOnGpu"));
+        QVERIFY(onGpu);
+        if (!gpu::available()) {
+            QVERIFY(!onGpu->isEnabled());
+            QVERIFY(onGpu->toolTip().contains(QString::fromStdString(gpu::unavailableReason())));
+            return;
+        }
+        onGpu->setChecked(true);
+        view.setSelectedSchemes({QStringLiteral("nf4")});
+        QSignalSpy finished(view.scanJob(), &ui::ScanJob::scanFinished);
+        view.startScan();
+        QVERIFY(finished.wait(60000));
+        core::ScanOptions options;
+        options.schemes = core::makeScanSchemes("nf4", 64, false);
+        core::ProgressSink sink;
+        const core::ScanResult expected = core::scanModel(*session.model(), options, sink);
+        for (const auto& t : expected.tensors) {
+            const auto cells = view.tableModel()->error(int(t.tensorIndex), QStringLiteral("nf4"));
+            QCOMPARE(cells.maxAbsError, t.error.maxAbsError);
+            QVERIFY(std::abs(cells.rmse - t.error.rmse) <= t.error.rmse * 1e-9);
+        }
     }
 
     void cancellingAScanMidwayStopsItAndANewOneCanStart()

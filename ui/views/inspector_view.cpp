@@ -1,6 +1,8 @@
 #include "ui/views/inspector_view.h"
 
 #include "core/util/units.h"
+#include "gpu/device.h"
+#include "gpu/scan_acceleration.h"
 #include "ui/charts/error_by_layer_chart.h"
 #include "ui/error_dialog.h"
 #include "ui/jobs/scan_job.h"
@@ -128,6 +130,17 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_doubleQuant->setToolTip(tr("Quantize the NF4/FP4 absmax constants to 8 bits (QLoRA's DQ), saving ~0.37 bit per "
                                  "parameter"));
 
+    m_onGpu = new QCheckBox(tr("Measure NF4/FP4 on the GPU"), this);
+    m_onGpu->setObjectName(QStringLiteral("scanOnGpu"));
+    if (gpu::available()) {
+        m_onGpu->setToolTip(tr("Quantize, dequantize and reduce the error of the NF4/FP4 schemes on %1; the other "
+                               "schemes stay on the CPU. Same codes, sums differ only in rounding order.")
+                                .arg(QString::fromStdString(gpu::devices().front().name)));
+    } else {
+        m_onGpu->setEnabled(false);
+        m_onGpu->setToolTip(tr("No GPU scan: %1").arg(QString::fromStdString(gpu::unavailableReason())));
+    }
+
     m_scanButton = new QPushButton(tr("&Scan"), this);
     m_scanButton->setToolTip(tr("Quantize, dequantize and measure every shown tensor under the ticked schemes "
                                 "(Ctrl+R)"));
@@ -200,6 +213,7 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     auto* options = new QFormLayout;
     options->addRow(tr("Block size"), m_blockSize);
     options->addRow(m_doubleQuant);
+    options->addRow(m_onGpu);
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_scanButton);
     buttons->addWidget(m_cancelButton);
@@ -359,6 +373,10 @@ void InspectorView::startScan()
     core::ScanOptions options;
     try {
         options.schemes = makeScanSchemes(ids, m_blockSize->value(), m_doubleQuant->isChecked());
+        if (m_onGpu->isEnabled() && m_onGpu->isChecked()) {
+            options.schemes = gpu::accelerateScanSchemes(options.schemes);
+            options.chunkElements = gpu::kGpuScanChunkElements;
+        }
     } catch (const std::exception& e) {
         showError(this, tr("Scan"), QString::fromStdString(e.what()));
         return;

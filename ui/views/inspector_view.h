@@ -68,6 +68,7 @@ private:
     QListWidget* m_schemes;
     QSpinBox* m_blockSize;
     QCheckBox* m_doubleQuant;
+    QCheckBox* m_onGpu;
     QComboBox* m_shownScheme;
     QComboBox* m_chartMetric;
     QCheckBox* m_chartByRole;
