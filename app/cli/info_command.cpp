@@ -83,9 +83,10 @@ void printTotals(const char* title, const std::map<std::string, Totals>& totals,
 {
     std::cout << "\n" << title << "\n";
     for (const auto& [name, t] : totals) {
-        std::printf("  %-14s %16s  %6.2f%%  %12s  %6llu tensors\n", name.c_str(),
+        std::printf("  %-14s %16s  %6.2f%%  %12s  %6llu %s\n", name.c_str(),
                     core::formatThousands(t.parameters).c_str(), all ? 100.0 * double(t.parameters) / double(all) : 0.0,
-                    core::formatBinaryBytes(double(t.bytes)).c_str(), static_cast<unsigned long long>(t.tensors));
+                    core::formatBinaryBytes(double(t.bytes)).c_str(), static_cast<unsigned long long>(t.tensors),
+                    t.tensors == 1 ? "tensor" : "tensors");
     }
     std::fflush(stdout);
 }
@@ -110,14 +111,22 @@ void runInfo(const InfoOptions& options)
     std::cout << "File:         " << model->path().string() << "\n"
               << "Format:       " << model->format() << "\n"
               << "Architecture: " << (a.name.empty() ? "unknown" : a.name) << "\n";
-    if (a.layers)
-        std::cout << "              " << a.layers << " layers, hidden " << a.hiddenSize << ", MLP "
-                  << a.intermediateSize << ", " << a.attentionHeads << " heads (" << a.kvHeads << " KV, dim "
-                  << a.headDim << "), vocabulary " << a.vocabSize << ", context " << a.contextLength
-                  << (a.experts ? ", experts " + std::to_string(a.experts) + " (" + std::to_string(a.expertsPerToken)
-                              + " per token)"
-                                : "")
-                  << (a.tiedEmbeddings ? ", tied embeddings" : "") << "\n";
+    if (a.layers) {
+        // Sizes the tensors alone cannot give (heads, context) stay out rather than print as 0.
+        std::string line = std::to_string(a.layers) + " layers, hidden " + std::to_string(a.hiddenSize) + ", MLP "
+            + std::to_string(a.intermediateSize);
+        if (a.attentionHeads)
+            line += ", " + std::to_string(a.attentionHeads) + " heads (" + std::to_string(a.kvHeads) + " KV, dim "
+                + std::to_string(a.headDim) + ")";
+        line += ", vocabulary " + std::to_string(a.vocabSize);
+        if (a.contextLength)
+            line += ", context " + std::to_string(a.contextLength);
+        if (a.experts)
+            line += ", experts " + std::to_string(a.experts) + " (" + std::to_string(a.expertsPerToken) + " per token)";
+        if (a.tiedEmbeddings)
+            line += ", tied embeddings";
+        std::cout << "              " << line << "\n";
+    }
     std::cout << "Parameters:   " << core::formatThousands(model->totalParameters()) << " ("
               << core::formatCount(double(model->totalParameters())) << "), "
               << core::formatBinaryBytes(double(model->totalBytes())) << " of tensor data\n";

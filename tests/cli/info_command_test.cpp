@@ -58,3 +58,18 @@ TEST(InfoCommand, ExitsOneWithTheReadersMessageOnABadFile)
     const auto missing = runCli({"info"});
     EXPECT_EQ(missing.exitCode, 2);
 }
+
+// Without config.json the sizes the tensors cannot give are left out, not printed as 0.
+TEST(InfoCommand, WithoutAConfigPrintsOnlyWhatTheTensorsTell)
+{
+    const auto dir = std::filesystem::temp_directory_path() / ("quantlens-info-noconfig-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy_file(kData + "/stories260K/model.safetensors", dir / "model.safetensors",
+                               std::filesystem::copy_options::overwrite_existing);
+    const auto r = runCli({"info", (dir / "model.safetensors").string()});
+    std::filesystem::remove_all(dir);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("5 layers, hidden 64, MLP 172, vocabulary 512, tied embeddings"));
+    EXPECT_THAT(r.out, ::testing::Not(HasSubstr("0 heads")));
+    EXPECT_THAT(r.out, HasSubstr(" 1 tensor\n")); // the embedding, by role
+}
