@@ -4,7 +4,7 @@
 
 namespace quantlens::gpu {
 
-core::ErrorStats DeviceErrorSums::stats() const
+core::ErrorSums DeviceErrorSums::sums() const
 {
     core::ErrorSums sums;
     sums.count = count;
@@ -16,11 +16,21 @@ core::ErrorStats DeviceErrorSums::stats() const
     sums.sumSquaredReconstructed = sumSquaredReconstructed;
     sums.sumProduct = sumProduct;
     sums.maxAbsError = maxAbsError;
+    return sums;
+}
+
+core::MagnitudeHistogram DeviceErrorSums::histogram() const
+{
     core::MagnitudeHistogram errors;
     const std::size_t bins = std::min(errorHistogram.size(), core::MagnitudeHistogram::kBinCount);
     for (std::size_t bin = 0; bin < bins; ++bin)
         errors.addToBin(bin, errorHistogram[bin]);
-    return core::errorStatsFromSums(sums, errors);
+    return errors;
+}
+
+core::ErrorStats DeviceErrorSums::stats() const
+{
+    return core::errorStatsFromSums(sums(), histogram());
 }
 
 } // namespace quantlens::gpu

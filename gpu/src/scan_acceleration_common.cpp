@@ -68,20 +68,7 @@ public:
         quantize4bit(m_stream, b.input, FloatType::F32, b.tensor,
                      p->options.doubleQuant ? std::optional<float>(p->doubleQuantOffset) : std::nullopt);
         const DeviceErrorSums d = measureError4bit(m_stream, b.input, FloatType::F32, b.tensor, m_scratch);
-        core::ErrorSums sums;
-        sums.count = d.count;
-        sums.nonFiniteInputs = d.nonFiniteInputs;
-        sums.nonFiniteOutputs = d.nonFiniteOutputs;
-        sums.sumSquaredError = d.sumSquaredError;
-        sums.sumAbsError = d.sumAbsError;
-        sums.sumSquaredOriginal = d.sumSquaredOriginal;
-        sums.sumSquaredReconstructed = d.sumSquaredReconstructed;
-        sums.sumProduct = d.sumProduct;
-        sums.maxAbsError = d.maxAbsError;
-        core::MagnitudeHistogram histogram;
-        for (std::size_t bin = 0; bin < d.errorHistogram.size() && bin < core::MagnitudeHistogram::kBinCount; ++bin)
-            histogram.addToBin(bin, d.errorHistogram[bin]);
-        errors.addSums(sums, histogram);
+        errors.addSums(d.sums(), d.histogram());
         return true;
     }
 

@@ -26,6 +26,9 @@ struct DeviceErrorSums {
     double maxAbsError = 0.0;
     std::vector<std::uint64_t> errorHistogram; // core::MagnitudeHistogram::kBinCount bins
 
+    // The same as core's types, to add to a core::ErrorAccumulator (addSums).
+    core::ErrorSums sums() const;
+    core::MagnitudeHistogram histogram() const;
     // core::errorStatsFromSums over these sums and the histogram: the CPU scan's own formulas.
     core::ErrorStats stats() const;
 };
