@@ -1,5 +1,7 @@
 #include "core/model/tensor_info.h"
 
+#include <ostream>
+
 namespace quantlens::core {
 
 std::string_view dtypeName(DType type)
@@ -87,6 +89,11 @@ std::string_view dtypeName(DType type)
         break;
     }
     return "unknown";
+}
+
+std::ostream& operator<<(std::ostream& out, DType type)
+{
+    return out << dtypeName(type);
 }
 
 std::uint64_t dtypeElementBytes(DType type)

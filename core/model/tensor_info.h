@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,7 @@ enum class DType {
 // clang-format on
 
 std::string_view dtypeName(DType type); // "F32", "BF16", "NF4", "Q4_K", ...
+std::ostream& operator<<(std::ostream& out, DType type); // dtypeName (also how GoogleTest prints one)
 // Bytes per element of a plain dtype (F64 ... BOOL); 0 for packed and block-quantized ones.
 std::uint64_t dtypeElementBytes(DType type);
 // Whether a dtype is one of the plain safetensors element types.

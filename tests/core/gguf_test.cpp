@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <ostream>
 #include <regex>
 
 using namespace quantlens;
@@ -197,6 +198,11 @@ struct BadGguf {
     const char* file;
     const char* message;
 };
+
+inline void PrintTo(const BadGguf& c, std::ostream* os)
+{
+    *os << c.file;
+}
 
 class GgufMalformed : public ::testing::TestWithParam<BadGguf> { };
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 
 using namespace quantlens;
 using namespace quantlens::core;
@@ -46,6 +47,11 @@ struct BadIndex {
     const char* path;
     const char* message;
 };
+
+inline void PrintTo(const BadIndex& c, std::ostream* os)
+{
+    *os << c.path;
+}
 
 class ShardIndexMalformed : public ::testing::TestWithParam<BadIndex> { };
 

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <ostream>
 
 using namespace quantlens;
 using namespace quantlens::core;
@@ -18,6 +19,11 @@ struct PublishedCount {
     const char* preset;
     std::uint64_t parameters;
 };
+
+inline void PrintTo(const PublishedCount& c, std::ostream* os)
+{
+    *os << c.preset;
+}
 
 // Totals from the model cards / safetensors metadata (memory-model.md §1).
 class ParameterCount : public ::testing::TestWithParam<PublishedCount> { };

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <ostream>
 #include <random>
 #include <sstream>
 
@@ -136,6 +137,11 @@ struct MalformedCase {
     const char* file;
     const char* message;
 };
+
+inline void PrintTo(const MalformedCase& c, std::ostream* os)
+{
+    *os << c.file;
+}
 
 class SafetensorsMalformed : public ::testing::TestWithParam<MalformedCase> { };
 

@@ -1,6 +1,7 @@
 #include "core/model/tensor_role.h"
 
 #include <gtest/gtest.h>
+#include <ostream>
 
 using namespace quantlens::core;
 
@@ -12,6 +13,11 @@ struct NameCase {
     int expert;
     TensorRole role;
 };
+
+inline void PrintTo(const NameCase& c, std::ostream* os)
+{
+    *os << c.name;
+}
 
 class TensorNames : public ::testing::TestWithParam<NameCase> { };
 

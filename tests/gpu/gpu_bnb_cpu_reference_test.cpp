@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <ostream>
 #include <random>
 
 // The CUDA kernels against the CPU reference (core/quant/bnb_4bit.h, quantize4bitReference) on
@@ -23,6 +24,12 @@ struct ReferenceCase {
     bool doubleQuant;
     FloatType dtype;
 };
+
+inline void PrintTo(const ReferenceCase& c, std::ostream* os)
+{
+    *os << (c.type == FourBitType::Nf4 ? "nf4" : "fp4") << " blocksize " << c.blocksize
+        << (c.doubleQuant ? " dq " : " ") << floatTypeName(c.dtype);
+}
 
 class MatchesCpuReference : public testing::TestWithParam<ReferenceCase> { };
 

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <ostream>
 
 // Our CUDA kernels against bitsandbytes' own outputs (tests/data/bnb-vectors), every case: NF4 and
 // FP4, blocksizes 32 ... 4096, with and without double quantization, fp32/fp16/bf16, partial and
@@ -33,6 +34,11 @@ struct Case {
     bool doubleQuant = false;
     std::int64_t numel = 0;
 };
+
+inline void PrintTo(const Case& c, std::ostream* os)
+{
+    *os << c.dir;
+}
 
 std::vector<Case> loadCases(const std::string& kind)
 {

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <limits>
+#include <ostream>
 #include <random>
 
 namespace quantlens::gpu {
@@ -17,6 +18,11 @@ struct MetricsCase {
     int blocksize;
     bool doubleQuant;
 };
+
+inline void PrintTo(const MetricsCase& c, std::ostream* os)
+{
+    *os << (c.type == FourBitType::Nf4 ? "nf4" : "fp4") << " blocksize " << c.blocksize << (c.doubleQuant ? " dq" : "");
+}
 
 class DeviceErrorMetrics : public testing::TestWithParam<MetricsCase> { };
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <random>
 
 namespace quantlens::gpu {
@@ -23,6 +24,12 @@ struct GemvCase {
     FloatType activation;
     GemvKernel kernel = GemvKernel::TensorCore;
 };
+
+inline void PrintTo(const GemvCase& c, std::ostream* os)
+{
+    *os << c.rows << "x" << c.cols << " batch " << c.batch << " blocksize " << c.blocksize << " "
+        << floatTypeName(c.activation) << (c.kernel == GemvKernel::TensorCore ? " tensor cores" : " CUDA cores");
+}
 
 std::string gemvName(const testing::TestParamInfo<GemvCase>& info)
 {
