@@ -10,10 +10,13 @@
 #include "core/planner/teaching_table.h"
 #include "core/report/report_data.h"
 #include "core/report/report_format.h"
+#include "core/scan/cpu_benchmark.h"
 #include "core/scan/scan_schemes.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
+#include "gpu/benchmark.h"
 #include "gpu/device.h"
+#include "gpu/scan_acceleration.h"
 #include "progress_bar.h"
 #include "ui/report/report_exporter.h"
 
@@ -48,6 +51,9 @@ struct ReportOptionsCli {
     bool noPlan = false;
     bool noTeaching = false;
     bool noScan = false;
+    std::string device = "cpu"; // where the 4-bit schemes are measured
+    std::string bench; // "", "cpu" or "cuda"
+    std::uint64_t benchSize = std::uint64_t(64) << 20;
     std::string title;
     std::string output;
     bool force = false;
@@ -171,6 +177,10 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
             scan.schemes = core::makeScanSchemes(o.schemes, o.scanBlocksize, o.scanDoubleQuant);
             scan.filter = o.filter;
             scan.threads = o.threads;
+            if (o.device == "cuda") {
+                scan.schemes = gpu::accelerateScanSchemes(scan.schemes);
+                scan.chunkElements = gpu::kGpuScanChunkElements;
+            }
             ProgressBar bar;
             core::ProgressSink sink;
             scan.onProgress = [&bar](const core::ScanProgress& p) { bar.update(p.progress); };
@@ -187,10 +197,22 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
                 data.teaching = core::teachingTable(data.plans.front().result.totalParameters);
         }
     }
-    if (!data.model && data.plans.empty())
+    if (o.bench == "cpu") {
+        core::CpuBenchmarkOptions bench;
+        bench.parameters = o.benchSize;
+        bench.threads = o.threads;
+        core::ProgressSink sink;
+        data.bench.push_back(core::cpuBenchmarkSection(
+            core::runCpuBenchmark(bench, core::makeScanSchemes("nf4", 64, false).front(), sink)));
+    } else if (o.bench == "cuda") {
+        if (!gpu::available())
+            throw UnsupportedError(strCat("--bench cuda: ", gpu::unavailableReason()));
+        data.bench.push_back(gpu::toBenchSection(gpu::runGpuBenchmark(gpu::GpuBenchmarkOptions {})));
+    }
+    if (!data.model && data.plans.empty() && data.bench.empty())
         throw UsageError(
             "nothing to report: give --model FILE (model summary and quantization error) and/or a planner model "
-            "(--preset ID or --params N, or a config.json beside the model file)");
+            "(--preset ID or --params N, or a config.json beside the model file) and/or --bench cpu|cuda");
     if (format == core::ReportFormat::Html || format == core::ReportFormat::Pdf)
         ensureApplication();
     ui::exportReport(data, QString::fromStdString(o.output), options);
@@ -222,6 +244,16 @@ void setupReportCommand(CLI::App& app)
     sub->add_flag("--no-scan", o->noScan, "Leave out the quantization error");
     sub->add_flag("--no-plan", o->noPlan, "Leave out the memory plan");
     sub->add_flag("--no-teaching", o->noTeaching, "Leave out the teaching table");
+    sub->add_option("--device", o->device, "Measure the nf4/fp4 schemes on cpu or cuda")
+        ->check(CLI::IsMember({"cpu", "cuda"}))
+        ->capture_default_str();
+    sub->add_option("--bench", o->bench,
+                    "Add a benchmark section: cpu (the scan against the memory-read bound) or cuda (our kernels "
+                    "against the copy bandwidth and cuBLAS)")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
+    sub->add_option("--bench-size", o->benchSize, "Parameters the CPU benchmark scans, e.g. 64M (binary multiples)")
+        ->transform(CLI::AsSizeValue(false))
+        ->capture_default_str();
     auto& p = o->plan;
     sub->add_option("--preset", p.preset, "Planner model: preset id or config.json (default: beside --model)");
     sub->add_option("--params", p.params, "Planner model given by parameter count: 7e9, 7B, 350M");

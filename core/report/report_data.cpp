@@ -1,5 +1,6 @@
 #include "core/report/report_data.h"
 
+#include "core/util/units.h"
 #include "core/util/version.h"
 
 #include <sys/utsname.h>
@@ -102,6 +103,18 @@ ReportEnvironment collectEnvironment()
     e.cpuModel = cpuModelName();
     e.cpuThreads = std::thread::hardware_concurrency();
     return e;
+}
+
+BenchSection cpuBenchmarkSection(const CpuBenchmarkResult& r)
+{
+    BenchSection section;
+    section.title = "CPU scan benchmark";
+    for (const auto& x : r.rows)
+        section.rows.push_back({x.name, x.what, x.parametersPerSecond / 1e6, "M params/s"});
+    section.rows.push_back({"fraction of read bound", "scan rate / memory-read rate", r.fractionOfReadBound, "x"});
+    section.notes.push_back(formatThousands(r.parameters) + " BF16 parameters, " + std::to_string(r.threads)
+                            + " threads, scheme " + r.scheme + ", measured one after the other in one run");
+    return section;
 }
 
 std::string utcTimestamp()

@@ -3,6 +3,7 @@
 #include "core/model/model.h"
 #include "core/planner/planner.h"
 #include "core/planner/teaching_table.h"
+#include "core/scan/cpu_benchmark.h"
 #include "core/scan/scan.h"
 
 #include <cstdint>
@@ -68,6 +69,9 @@ struct BenchSection {
     std::vector<BenchRow> rows;
     std::vector<std::string> notes;
 };
+
+// The CPU scan benchmark as a report table (the GUI's Bench view and `report --bench cpu`).
+BenchSection cpuBenchmarkSection(const CpuBenchmarkResult& result);
 
 struct ReportEnvironment {
     std::string appVersion;

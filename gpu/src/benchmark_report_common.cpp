@@ -32,6 +32,27 @@ std::string timingLine(const char* name, const GpuKernelTiming& t)
 
 } // namespace
 
+core::BenchSection toBenchSection(const GpuBenchmarkResult& r)
+{
+    core::BenchSection section;
+    section.title = "GPU kernels on " + r.device.name;
+    section.rows.push_back({"copy", "device-to-device copy, bytes read + written", r.copyGbPerSecond, "GB/s"});
+    for (const auto& shape : r.shapes) {
+        const std::string name = std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+        section.rows.push_back(
+            {name + " dequantize", "NF4 -> bf16, fraction of copy", shape.dequantize.copyFraction, "x"});
+        section.rows.push_back({name + " dequantize DQ", "NF4 (double quant) -> bf16, fraction of copy",
+                                shape.dequantizeDoubleQuant.copyFraction, "x"});
+        section.rows.push_back({name + " quantize", "bf16 -> NF4, fraction of copy", shape.quantize.copyFraction, "x"});
+        for (const auto& g : shape.gemv)
+            section.rows.push_back(
+                {name + " GEMV b" + std::to_string(g.batch), "speed-up over cuBLAS bf16", g.speedup, "x"});
+    }
+    section.notes.push_back("NF4 block size " + std::to_string(r.blocksize) + ", median of "
+                            + std::to_string(r.repetitions) + " runs timed with CUDA events");
+    return section;
+}
+
 nlohmann::json toJson(const GpuBenchmarkResult& r)
 {
     nlohmann::json out;

@@ -103,3 +103,32 @@ TEST_F(ReportCommand, SplitsCsvIntoTensorAndPlannerFiles)
     EXPECT_THAT(read(file("r-planner.csv")), HasSubstr("scenario,component,label"));
     EXPECT_THAT(r.err, HasSubstr("r-planner.csv"));
 }
+
+TEST_F(ReportCommand, BenchCpuAddsTheScanBenchmarkSection)
+{
+    const auto out = file("bench.json");
+    const auto r = runCli({"report", "--bench", "cpu", "--bench-size", "1M", "--no-plan", "-o", out});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(read(out));
+    ASSERT_EQ(j.at("bench").size(), 1u);
+    EXPECT_EQ(j.at("bench").at(0).at("title"), "CPU scan benchmark");
+    const auto& rows = j.at("bench").at(0).at("rows");
+    ASSERT_EQ(rows.size(), 5u); // read bound, decode, metrics, scan, and the fraction
+    EXPECT_EQ(rows.back().at("name"), "fraction of read bound");
+    EXPECT_GT(rows.back().at("value").get<double>(), 0.0);
+    EXPECT_LT(rows.back().at("value").get<double>(), 1.0);
+    EXPECT_THAT(j.at("command_line").get<std::string>(), HasSubstr("--bench cpu --bench-size 1048576"));
+}
+
+TEST_F(ReportCommand, CudaOptionsWithoutAGpuSayWhy)
+{
+    const auto bench = runCli({"report", "--bench", "cuda", "-o", file("b.json")});
+    const auto scan = runCli({"report", "--model", kModel, "--device", "cuda", "-o", file("s.json")});
+    if (bench.exitCode == 0)
+        GTEST_SKIP() << "a GPU is present";
+    EXPECT_EQ(bench.exitCode, 1);
+    EXPECT_THAT(bench.err, HasSubstr("--bench cuda: "));
+    EXPECT_EQ(scan.exitCode, 1);
+    EXPECT_THAT(scan.err, HasSubstr("cannot scan on the GPU: "));
+    EXPECT_FALSE(std::filesystem::exists(file("b.json")));
+}

@@ -162,14 +162,7 @@ void BenchView::showOutcome(const Outcome& outcome)
     m_sections.clear();
     if (outcome.cpu) {
         const auto& r = *outcome.cpu;
-        core::BenchSection section;
-        section.title = "CPU scan benchmark";
-        for (const auto& x : r.rows)
-            section.rows.push_back({x.name, x.what, x.parametersPerSecond / 1e6, "M params/s"});
-        section.rows.push_back({"fraction of read bound", "scan rate / memory-read rate", r.fractionOfReadBound, "x"});
-        section.notes.push_back(core::formatThousands(r.parameters) + " BF16 parameters, " + std::to_string(r.threads)
-                                + " threads, scheme " + r.scheme + ", measured one after the other in one run");
-        m_sections.push_back(std::move(section));
+        m_sections.push_back(core::cpuBenchmarkSection(r));
         m_summary->setText(tr("CPU, %1 threads, %2 BF16 parameters, scheme %3: the scan runs at <b>%4 M params/s</b>, "
                               "%5% of the memory-read bound (%6 M params/s).")
                                .arg(r.threads)
@@ -205,24 +198,7 @@ void BenchView::showOutcome(const Outcome& outcome)
     }
     if (outcome.gpu) {
         const auto& r = *outcome.gpu;
-        core::BenchSection section;
-        section.title = "GPU kernels on " + r.device.name;
-        section.rows.push_back({"copy", "device-to-device copy, bytes read + written", r.copyGbPerSecond, "GB/s"});
-        for (const auto& shape : r.shapes) {
-            const std::string name = std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
-            section.rows.push_back(
-                {name + " dequantize", "NF4 -> bf16, fraction of copy", shape.dequantize.copyFraction, "x"});
-            section.rows.push_back({name + " dequantize DQ", "NF4 (double quant) -> bf16, fraction of copy",
-                                    shape.dequantizeDoubleQuant.copyFraction, "x"});
-            section.rows.push_back(
-                {name + " quantize", "bf16 -> NF4, fraction of copy", shape.quantize.copyFraction, "x"});
-            for (const auto& g : shape.gemv)
-                section.rows.push_back(
-                    {name + " GEMV b" + std::to_string(g.batch), "speed-up over cuBLAS bf16", g.speedup, "x"});
-        }
-        section.notes.push_back("NF4 block size " + std::to_string(r.blocksize) + ", median of "
-                                + std::to_string(r.repetitions) + " runs timed with CUDA events");
-        m_sections.push_back(std::move(section));
+        m_sections.push_back(gpu::toBenchSection(r));
         m_summary->setText(tr("%1: device-to-device copy %2 GB/s (read + write). NF4 block size %3, median of %4 runs.")
                                .arg(QString::fromStdString(r.device.name))
                                .arg(r.copyGbPerSecond, 0, 'f', 0)

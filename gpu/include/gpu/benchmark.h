@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/report/report_data.h"
 #include "core/util/progress.h"
 #include "gpu/device.h"
 
@@ -67,6 +68,8 @@ struct GpuBenchmarkResult {
 GpuBenchmarkResult runGpuBenchmark(const GpuBenchmarkOptions& options, const core::ProgressSink* progress = nullptr);
 
 nlohmann::json toJson(const GpuBenchmarkResult& result);
+// The result as a report table (the GUI's Bench view and `report --bench cuda`).
+core::BenchSection toBenchSection(const GpuBenchmarkResult& result);
 std::string formatGpuBenchmark(const GpuBenchmarkResult& result);
 
 } // namespace quantlens::gpu
