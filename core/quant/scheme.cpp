@@ -572,7 +572,8 @@ const std::vector<Entry>& registry()
         };
         for (const auto& [id, type] : ggml) {
             e.push_back({id, "GGUF block format, ggml's reference quantizer",
-                         [type](const SchemeOptions&) -> std::shared_ptr<const Scheme> {
+                         // An init-capture: clang before 16 cannot capture a structured binding.
+                         [type = type](const SchemeOptions&) -> std::shared_ptr<const Scheme> {
                              return std::make_shared<GgmlScheme>(type);
                          }});
         }

@@ -2,12 +2,14 @@
 #include "core/io/hf_config.h"
 #include "core/io/mapped_file.h"
 #include "core/io/safetensors_header.h"
+#include "core/io/safetensors_model.h"
 #include "core/model/model.h"
 #include "core/util/error.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -109,10 +111,32 @@ TEST(MappedFile, HandsOutOnlyRangesInsideTheFile)
 
 // Every file the fuzzers kept (corpus and crashes, tests/data/fuzz/) replayed through the reader it
 // was found with: it must parse or throw quantlens::Error; a crash fails the whole binary.
+namespace {
+
+// What safetensors_model_fuzzer does with an input that opens: every decodable tensor read at its
+// start and at its last aligned start.
+void readEveryTensor(const Model& model)
+{
+    std::vector<float> out;
+    for (std::size_t i = 0; i < model.tensors().size(); ++i) {
+        if (!model.canDequantize(i))
+            continue;
+        const auto n = model.tensors()[i].elementCount();
+        const auto align = std::max<std::uint64_t>(1, model.blockAlignment(i));
+        out.resize(std::size_t(std::min<std::uint64_t>(n, 4096)));
+        model.readFloat(i, 0, out);
+        const auto last = n == 0 ? 0 : (n - 1) / align * align;
+        out.resize(std::size_t(std::min<std::uint64_t>(n - last, 4096)));
+        model.readFloat(i, last, out);
+    }
+}
+
+} // namespace
+
 TEST(FuzzCorpus, EveryKeptInputParsesOrThrowsOurError)
 {
     int replayed = 0;
-    for (const char* reader : {"safetensors", "gguf", "config"}) {
+    for (const char* reader : {"safetensors", "gguf", "config", "safetensors_model"}) {
         for (const auto& entry : std::filesystem::directory_iterator(kData / "fuzz" / reader)) {
             const MappedFile file(entry.path());
             const auto name = entry.path().filename().string();
@@ -121,6 +145,8 @@ TEST(FuzzCorpus, EveryKeptInputParsesOrThrowsOurError)
                     parseSafetensorsHeader(file.all(), name);
                 else if (std::string(reader) == "gguf")
                     parseGguf(file.all(), name);
+                else if (std::string(reader) == "safetensors_model")
+                    readEveryTensor(*openSafetensorsFile(entry.path()));
                 else
                     parseHfConfig({reinterpret_cast<const char*>(file.all().data()), file.all().size()}, name);
             } catch (const quantlens::Error& e) {
