@@ -89,6 +89,9 @@ __attribute__((target("avx2,f16c"))) std::size_t fp16F16c(const std::byte* in, f
 
 ConvertPath detectConvertPath()
 {
+    // Called from a function-local static, possibly while other files' statics are being built:
+    // make sure the CPU table __builtin_cpu_supports reads is filled in.
+    __builtin_cpu_init();
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     // __builtin_cpu_supports("avx2") includes the OS check (XGETBV); clang 14 knows no "f16c", so
     // that bit is read from CPUID leaf 1 (ECX bit 29).

@@ -83,8 +83,6 @@ public:
     std::uint64_t blockAlignment(std::size_t index) const override
     {
         checkIndex(index);
-        if (m_int8[index])
-            return m_int8[index]->cols; // a read starts at a row
         return m_bnb[index] ? m_bnb[index]->blocksize : 1;
     }
 
@@ -439,6 +437,22 @@ void SafetensorsModel::detectInt8Weights(const std::string& fileNameForErrors)
             info.byteSize += m_tensors[p].byteSize;
         }
         m_int8[weightIt->second] = Int8Weight {weight.shape[0], weight.shape[1], weight, scb};
+    }
+    // A weight_format beside an int8 weight marks an LLM.int8 layer; without its SCB the codes
+    // cannot be scaled, and reading them as plain integers would be a silent wrong number.
+    static const std::string kFormat = "weight_format";
+    for (std::size_t i = 0; i < m_tensors.size(); ++i) {
+        const auto& name = m_tensors[i].name;
+        if (companion[i] || name.size() < kFormat.size()
+            || name.compare(name.size() - kFormat.size(), kFormat.size(), kFormat) != 0)
+            continue;
+        const auto prefix = name.substr(0, name.size() - kFormat.size());
+        const auto weightIt = byName.find(prefix + "weight");
+        if (weightIt != byName.end() && m_stored[weightIt->second].dtype == DType::I8)
+            throw FormatError({fileNameForErrors, m_stored[i].offset, strCat("tensor '", name, "'"), "", ""},
+                              strCat("bitsandbytes 8-bit weight '", prefix,
+                                     "weight': its SCB (the row absmax) is "
+                                     "missing, so the int8 codes cannot be scaled"));
     }
     dropCompanions(companion);
 }

@@ -68,6 +68,19 @@ ModelSpec modelSpecFromConfig(const Json& config, const std::string& source)
 {
     // One reading of config.json for the whole app: the architecture as the model viewer shows it.
     const auto a = hfConfigFromJson(config, source).architecture;
+    // The language model's own object: text_config in multimodal configs, as hf_config reads it.
+    const auto textIt = config.find("text_config");
+    const Json& text = textIt != config.end() && textIt->is_object() ? *textIt : config;
+    // We count num_experts MLPs of intermediate_size each (Mixtral, OLMoE). Qwen-MoE and DeepSeek
+    // give experts their own smaller size and add shared experts: counting them our way would be
+    // several times too large, so say so rather than print a wrong number.
+    for (const char* key : {"moe_intermediate_size", "shared_expert_intermediate_size", "n_shared_experts"}) {
+        if (text.contains(key))
+            throw UnsupportedError(
+                strCat(source, ": '", key,
+                       "': mixtures of experts with their own expert size or shared experts are not "
+                       "modelled by the planner (only num_experts x intermediate_size, as Mixtral)"));
+    }
     ModelSpec spec;
     spec.architecture = a.name.empty() ? "llama" : a.name;
     spec.name = source;
@@ -86,9 +99,11 @@ ModelSpec modelSpecFromConfig(const Json& config, const std::string& source)
                            std::to_string(spec.kvHeads)},
                           "config has key/value heads that do not divide the attention heads");
     spec.tiedEmbeddings = a.tiedEmbeddings;
-    spec.qkvBias = spec.architecture == "qwen2" || optionalBool(config, "attention_bias", false);
-    // Gemma-2 normalises before and after both attention and MLP (modeling_gemma2.py).
-    spec.normsPerLayer = spec.architecture == "gemma2" || spec.architecture == "gemma3" ? 4 : 2;
+    spec.qkvBias = spec.architecture == "qwen2" || optionalBool(text, "attention_bias", false)
+        || optionalBool(config, "attention_bias", false);
+    // Gemma-2 and -3 normalise before and after both attention and MLP (modeling_gemma2.py); a
+    // Gemma-3 text_config says "gemma3_text".
+    spec.normsPerLayer = spec.architecture.rfind("gemma2", 0) == 0 || spec.architecture.rfind("gemma3", 0) == 0 ? 4 : 2;
     if (const auto meta = config.find("quantlens"); meta != config.end() && meta->is_object()) {
         spec.name = meta->value("id", spec.name);
         spec.displayName = meta->value("name", spec.name);

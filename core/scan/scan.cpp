@@ -246,7 +246,8 @@ ScanResult Scanner::run()
         }
         m_pool.run(group.size(), [&](std::size_t task, unsigned w) {
             m_sink.throwIfCancelled();
-            scanSmall(group[task], prepareWorker(w, chunkFor(group[task])));
+            // A small tensor needs buffers of its own size, not of a chunk (4 Mi values on the GPU path).
+            scanSmall(group[task], prepareWorker(w, std::max<std::uint64_t>(1, tensors[group[task]].elementCount())));
         });
     }
     report(true);

@@ -96,6 +96,10 @@ void DeviceBuffer::copyFromHost(std::span<const std::byte> host, std::size_t off
         return;
     QUANTLENS_CUDA_CHECK(
         cudaMemcpy(static_cast<std::byte*>(m_data) + offset, host.data(), host.size(), cudaMemcpyHostToDevice));
+    // From pageable memory cudaMemcpy may return once the data is staged, before the DMA lands; our
+    // kernels run on non-blocking streams, which do not wait for the legacy default stream. Wait
+    // here, so that a kernel enqueued after upload() always reads the uploaded bytes.
+    QUANTLENS_CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
 }
 
 void DeviceBuffer::copyToHost(std::span<std::byte> host, std::size_t offset) const

@@ -76,21 +76,42 @@ private:
     struct Buffers {
         DeviceBuffer input;
         FourBitTensor tensor;
+        std::uint64_t lastUse = 0;
     };
 
-    // Device buffers per chunk length (a tensor's full chunks, then its shorter last one). Kept
-    // few: the scan works tensor by tensor, so older lengths are dropped.
+    // Device buffers per chunk length (a tensor's full chunks, then its shorter last one; a model has
+    // a few dozen lengths at most). Kept while they fit kCacheBytes, the least recently used going
+    // first, so that the scan does not pay a cudaMalloc and cudaFree per tensor.
+    static constexpr std::size_t kCacheBytes = std::size_t(1) << 30;
+
     Buffers& buffersFor(std::int64_t numel, const core::Bnb4BitOptions& options) const
     {
         const auto key = std::make_pair(numel, static_cast<int>(options.blocksize));
-        if (auto it = m_buffers.find(key); it != m_buffers.end())
+        ++m_uses;
+        if (auto it = m_buffers.find(key); it != m_buffers.end()) {
+            it->second.lastUse = m_uses;
             return it->second;
-        if (m_buffers.size() >= 4)
-            m_buffers.clear();
+        }
         const auto type = options.type == core::FourBitType::Nf4 ? FourBitType::Nf4 : FourBitType::Fp4;
         Buffers b {DeviceBuffer(static_cast<std::size_t>(numel) * sizeof(float)),
-                   allocateFourBit(numel, static_cast<int>(options.blocksize), type, options.doubleQuant)};
-        return m_buffers.emplace(key, std::move(b)).first->second;
+                   allocateFourBit(numel, static_cast<int>(options.blocksize), type, options.doubleQuant), m_uses};
+        m_bytes += bytesOf(b);
+        auto& added = m_buffers.emplace(key, std::move(b)).first->second;
+        while (m_bytes > kCacheBytes && m_buffers.size() > 1) {
+            auto oldest = m_buffers.begin();
+            for (auto it = m_buffers.begin(); it != m_buffers.end(); ++it)
+                if (it->second.lastUse < oldest->second.lastUse)
+                    oldest = it;
+            m_bytes -= bytesOf(oldest->second);
+            m_buffers.erase(oldest);
+        }
+        return added;
+    }
+
+    static std::size_t bytesOf(const Buffers& b)
+    {
+        return b.input.size() + b.tensor.packed.size() + b.tensor.absmax.size() + b.tensor.absmaxCodes.size()
+            + b.tensor.nestedAbsmax.size() + b.tensor.offset.size() + b.tensor.scratch.size();
     }
 
     std::shared_ptr<const core::ScanScheme> m_cpu;
@@ -100,6 +121,8 @@ private:
     mutable ErrorScratch m_scratch;
     // Type and DQ are fixed per scheme; the key is (numel, blocksize).
     mutable std::map<std::pair<std::int64_t, int>, Buffers> m_buffers;
+    mutable std::size_t m_bytes = 0;
+    mutable std::uint64_t m_uses = 0;
 };
 
 } // namespace

@@ -141,6 +141,36 @@ TEST(ModelSpecFromConfig, ReadsAConfigAsTheModelViewerDoesTextConfigAndGemmaDefa
     EXPECT_EQ(m.parameters.attention, 2ULL * (64 * 128 + 2 * 64 * 32 + 128 * 64));
 }
 
+TEST(ModelSpecFromConfig, ExpertsOfTheirOwnSizeAreRefusedNotMiscounted)
+{
+    // OLMoE: num_experts MLPs of intermediate_size each, which the planner counts.
+    nlohmann::json olmoe
+        = {{"model_type", "olmoe"},   {"hidden_size", 64}, {"num_hidden_layers", 2}, {"num_attention_heads", 4},
+           {"intermediate_size", 32}, {"vocab_size", 100}, {"num_experts", 8},       {"num_experts_per_tok", 2}};
+    const auto m = modelSpecFromConfig(olmoe, "olmoe.json");
+    EXPECT_EQ(m.experts, 8);
+    EXPECT_EQ(m.parameters.mlp, 2ULL * 8 * 3 * 64 * 32);
+    // Qwen-MoE: experts of moe_intermediate_size plus a shared expert: refused, naming the key.
+    auto qwen = olmoe;
+    qwen["model_type"] = "qwen2_moe";
+    qwen["moe_intermediate_size"] = 16;
+    EXPECT_THAT([&] { modelSpecFromConfig(qwen, "qwen-moe.json"); },
+                ThrowsMessage<UnsupportedError>(AllOf(HasSubstr("qwen-moe.json"), HasSubstr("moe_intermediate_size"))));
+}
+
+TEST(ModelSpecFromConfig, Gemma3TextConfigHasFourNormsPerLayer)
+{
+    const nlohmann::json config = {{"model_type", "gemma3"},
+                                   {"text_config",
+                                    {{"model_type", "gemma3_text"},
+                                     {"hidden_size", 64},
+                                     {"num_hidden_layers", 2},
+                                     {"num_attention_heads", 4},
+                                     {"intermediate_size", 128},
+                                     {"vocab_size", 100}}}};
+    EXPECT_EQ(modelSpecFromConfig(config, "g3.json").normsPerLayer, 4);
+}
+
 TEST(ModelSpecFromConfig, GptStyleSpellingsAreRead)
 {
     const nlohmann::json config = {{"model_type", "gpt2"}, {"n_embd", 64},   {"n_layer", 2},

@@ -359,11 +359,11 @@ TEST(Int8Checkpoint, PresentsEachLinear8bitLtWeightAsOneLogicalTensorThatDequant
     EXPECT_EQ(info.role, TensorRole::AttentionO);
     EXPECT_EQ(info.byteSize, 48u * 37u + 48u * 4u + 1u);
     EXPECT_TRUE(model->canDequantize(index, nullptr));
-    EXPECT_EQ(model->blockAlignment(index), 37u);
+    EXPECT_EQ(model->blockAlignment(index), 1u); // any element: reads split at rows
     EXPECT_EQ(readAll(*model, index), layer.expected);
-    std::vector<float> middle(100); // rows 2.. 4 and a part of row 5
-    model->readFloat(index, 2 * 37, middle);
-    EXPECT_TRUE(std::equal(middle.begin(), middle.end(), layer.expected.begin() + 2 * 37));
+    std::vector<float> middle(100); // from the middle of row 2 into row 5
+    model->readFloat(index, 2 * 37 + 5, middle);
+    EXPECT_TRUE(std::equal(middle.begin(), middle.end(), layer.expected.begin() + 2 * 37 + 5));
     const auto upIndex = static_cast<std::size_t>(model->find("model.layers.4.mlp.up_proj.weight"));
     EXPECT_EQ(model->tensors()[upIndex].dtype, DType::LlmInt8);
     EXPECT_EQ(readAll(*model, upIndex), older.expected);
@@ -395,4 +395,7 @@ TEST(Int8Checkpoint, RejectsMismatchedStatisticsAndTileLayoutsNamingTheTensor)
     auto notInt8 = int8Tensors("l.", layer);
     notInt8[0].dtype = DType::U8;
     expectRejected(notInt8, "2-D I8 matrix");
+    auto noScb = int8Tensors("l.", layer);
+    noScb.erase(noScb.begin() + 1);
+    expectRejected(noScb, "SCB (the row absmax) is missing");
 }

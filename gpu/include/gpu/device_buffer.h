@@ -48,7 +48,9 @@ public:
     template <typename T> T* as() { return static_cast<T*>(m_data); }
     template <typename T> const T* as() const { return static_cast<const T*>(m_data); }
 
-    // Synchronous copies; UsageError when the host range does not fit at `offset`.
+    // Synchronous copies (an upload has landed when it returns, whatever stream a kernel then runs
+    // on; a download waits for work on the default stream only: synchronize() the kernel's stream
+    // first); UsageError when the host range does not fit at `offset`.
     void copyFromHost(std::span<const std::byte> host, std::size_t offset = 0);
     void copyToHost(std::span<std::byte> host, std::size_t offset = 0) const;
     // Sets every byte (cudaMemset), e.g. to poison an output before a kernel writes it.

@@ -18,8 +18,9 @@ namespace quantlens::gpu {
 std::vector<std::shared_ptr<const core::ScanScheme>>
 accelerateScanSchemes(const std::vector<std::shared_ptr<const core::ScanScheme>>& schemes);
 
-// Chunk size for a scan whose schemes run on the GPU: large enough that a kernel launch and a copy
-// are not the cost of every 64 Ki values (the CPU scan's default).
-inline constexpr std::uint64_t kGpuScanChunkElements = std::uint64_t(1) << 24;
+// Chunk size for a scan whose schemes run on the GPU: large enough that a kernel launch is not the
+// cost of every 64 Ki values (the CPU scan's default), small enough that each scan thread's two
+// float buffers stay at 32 MiB (16 MiB copied to the device per chunk).
+inline constexpr std::uint64_t kGpuScanChunkElements = std::uint64_t(1) << 22;
 
 } // namespace quantlens::gpu
