@@ -117,7 +117,7 @@ TEST(InspectCommand, DeviceCudaMeasuresFourBitSchemesOnTheGpuOrSaysWhyNot)
     EXPECT_EQ(c["summary"][0]["device"], "CPU");
     EXPECT_EQ(j["summary"][0]["max_abs_error"], c["summary"][0]["max_abs_error"]);
     EXPECT_NEAR(j["summary"][0]["mse"].get<double>(), c["summary"][0]["mse"].get<double>(),
-                c["summary"][0]["mse"].get<double>() * 1e-9);
+                c["summary"][0]["mse"].get<double>() * 2e-6); // summation order: see gpu_scan_test
 }
 
 TEST(InspectCommand, RejectsAnUnknownDevice)

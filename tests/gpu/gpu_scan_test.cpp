@@ -24,7 +24,8 @@ core::ScanResult scan(const core::Model& model, std::vector<std::shared_ptr<cons
 
 // The model scan with the 4-bit schemes measured on the GPU against the CPU scan of the same
 // model: the codes are the same, so counts, the maximum |error| and the histogram percentiles must
-// be equal; the sums may differ only by summation order. Chunks of 16 Ki values split the larger
+// be equal; the sums differ by summation order only (the CPU adds fp32 partials of 256 values, the
+// GPU of 8: gpu_error_metrics_test measured 1e-6 relative on MSE, 3e-8 on cosine). Chunks of 16 Ki values split the larger
 // stories260K tensors, so double quantization must take its offset from the whole tensor.
 TEST(GpuScan, FourBitSchemesMeasuredOnTheGpuMatchTheCpuScan)
 {
@@ -45,8 +46,8 @@ TEST(GpuScan, FourBitSchemesMeasuredOnTheGpuMatchTheCpuScan)
         EXPECT_EQ(c.maxAbsError, g.maxAbsError);
         EXPECT_EQ(c.p50AbsError, g.p50AbsError);
         EXPECT_EQ(c.p99AbsError, g.p99AbsError);
-        EXPECT_NEAR(g.mse, c.mse, c.mse * 1e-9);
-        EXPECT_NEAR(g.cosine, c.cosine, 1e-12);
+        EXPECT_NEAR(g.mse, c.mse, c.mse * 2e-6);
+        EXPECT_NEAR(g.cosine, c.cosine, 1e-7);
         if (c.mse > 0)
             worstMse = std::max(worstMse, std::abs(g.mse - c.mse) / c.mse);
     }

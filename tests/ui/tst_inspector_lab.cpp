@@ -80,7 +80,7 @@ private Q_SLOTS:
     }
 
     // Without a GPU (CI) the option is there but disabled, saying why; with one, ticking it gives
-    // the CPU's numbers for NF4 (the codes are the same; the sums differ in order only).
+    // the CPU's numbers for NF4 (the codes are the same; the sums differ in order only, 1e-6).
     void gpuScanOptionIsOfferedOnlyWithADevice()
     {
         ui::ModelSession session;
@@ -105,7 +105,7 @@ private Q_SLOTS:
         for (const auto& t : expected.tensors) {
             const auto cells = view.tableModel()->error(int(t.tensorIndex), QStringLiteral("nf4"));
             QCOMPARE(cells.maxAbsError, t.error.maxAbsError);
-            QVERIFY(std::abs(cells.rmse - t.error.rmse) <= t.error.rmse * 1e-9);
+            QVERIFY(std::abs(cells.rmse - t.error.rmse) <= t.error.rmse * 1e-6); // summation order only
         }
     }
 
