@@ -31,6 +31,7 @@ struct QuantizeOptions {
     std::string output;
     bool force = false;
     unsigned threads = 0;
+    std::uint64_t chunkElements = std::uint64_t(16) << 20; // values read and quantized at a time
 };
 
 // What transformers quantizes with bitsandbytes: the weights of the linear layers. Embeddings,
@@ -53,7 +54,7 @@ bool isLinearWeight(const core::TensorInfo& t)
         return false;
     }
     const bool floatType = t.dtype == core::DType::F32 || t.dtype == core::DType::F16 || t.dtype == core::DType::BF16;
-    return floatType && t.shape.size() == 2 && t.name.ends_with(".weight");
+    return floatType && t.shape.size() == 2 && t.elementCount() > 0 && t.name.ends_with(".weight");
 }
 
 // torch's dtype names, as QuantState.as_dict writes str(dtype) without "torch.".
@@ -105,6 +106,22 @@ std::string quantStateJson(const std::string& type, std::uint32_t blocksize, cor
 template <typename T> std::span<const std::byte> bytesOf(const std::vector<T>& v)
 {
     return std::as_bytes(std::span<const T>(v));
+}
+
+// Reads tensor `index` in pieces of at most `chunk` values that start at multiples of `alignment`
+// (a 4-bit block, an int8 row), so that memory stays at one piece whatever the tensor's size.
+template <typename Visit>
+void forEachPiece(const core::Model& model, std::size_t index, std::uint64_t chunk, std::uint64_t alignment,
+                  Visit&& visit)
+{
+    const std::uint64_t n = model.tensors()[index].elementCount();
+    const std::uint64_t step = std::max(alignment, chunk / alignment * alignment);
+    std::vector<float> values(static_cast<std::size_t>(std::min(n, step)));
+    for (std::uint64_t first = 0; first < n; first += step) {
+        const std::span<float> piece(values.data(), static_cast<std::size_t>(std::min(step, n - first)));
+        model.readFloat(index, first, piece);
+        visit(std::span<const float>(piece));
+    }
 }
 
 struct Planned {
@@ -172,11 +189,16 @@ void runQuantize(const QuantizeOptions& options)
         const std::uint64_t blocks = (n + bnb.blocksize - 1) / bnb.blocksize;
         float offset = 0.0f;
         if (bnb.doubleQuant) {
-            std::vector<float> values(n);
-            model->readFloat(i, 0, values);
-            std::vector<float> absmax(blocks, 0.0f);
-            for (std::uint64_t e = 0; e < n; ++e)
-                absmax[e / bnb.blocksize] = std::max(absmax[e / bnb.blocksize], std::fabs(values[e]));
+            // The offset goes into the JSON header, so it is found before any data is written: the
+            // block absmax of the whole tensor, a piece at a time.
+            std::vector<float> absmax;
+            absmax.reserve(static_cast<std::size_t>(blocks));
+            core::Bnb4BitOptions single = bnb;
+            single.doubleQuant = false;
+            forEachPiece(*model, i, options.chunkElements, bnb.blocksize, [&](std::span<const float> piece) {
+                const auto q = core::quantize4bit(piece, single, options.threads);
+                absmax.insert(absmax.end(), q.absmax.begin(), q.absmax.end());
+            });
             offset = core::doubleQuantOffset(absmax);
         }
         p.quantState = quantStateJson(options.scheme, bnb.blocksize, t.dtype, t.shape, bnb.doubleQuant, offset);
@@ -204,28 +226,41 @@ void runQuantize(const QuantizeOptions& options)
             writer.writeTensorData(model->rawBytes(p.index));
             continue;
         }
-        std::vector<float> values(tensors[p.index].elementCount());
-        model->readFloat(p.index, 0, values);
         ++quantizedTensors;
         if (int8) {
             // Threshold 0: the whole matrix in int8, as a checkpoint holds it (outlier columns are
-            // split from the activations at run time, not stored).
-            const auto q = core::quantizeLlmInt8(values, tensors[p.index].shape[1], 0.0f, options.threads);
-            writer.writeTensorData(bytesOf(q.codes));
-            writer.writeTensorData(bytesOf(q.rowAbsmax));
+            // split from the activations at run time, not stored). Rows are independent, so whole
+            // rows at a time.
+            const std::uint64_t cols = tensors[p.index].shape[1];
+            std::vector<float> rowAbsmax;
+            forEachPiece(*model, p.index, options.chunkElements, cols, [&](std::span<const float> piece) {
+                const auto q = core::quantizeLlmInt8(piece, cols, 0.0f, options.threads);
+                writer.writeTensorData(bytesOf(q.codes));
+                rowAbsmax.insert(rowAbsmax.end(), q.rowAbsmax.begin(), q.rowAbsmax.end());
+            });
+            writer.writeTensorData(bytesOf(rowAbsmax));
             const std::vector<std::uint8_t> rowMajor {0};
             writer.writeTensorData(bytesOf(rowMajor));
             continue;
         }
-        const core::Bnb4BitTensor q = core::quantize4bit(values, bnb, options.threads);
-        writer.writeTensorData(bytesOf(q.packed));
-        if (q.doubleQuant) {
-            writer.writeTensorData(bytesOf(q.doubleQuant->absmaxCodes));
+        // Blocks are independent: pack a piece at a time (pieces start at even elements, so their
+        // packed bytes follow each other), keeping only the block absmax for the statistics.
+        core::Bnb4BitOptions single = bnb;
+        single.doubleQuant = false;
+        std::vector<float> absmax;
+        forEachPiece(*model, p.index, options.chunkElements, bnb.blocksize, [&](std::span<const float> piece) {
+            const auto q = core::quantize4bit(piece, single, options.threads);
+            writer.writeTensorData(bytesOf(q.packed));
+            absmax.insert(absmax.end(), q.absmax.begin(), q.absmax.end());
+        });
+        if (bnb.doubleQuant) {
+            const auto state = core::doubleQuantize(absmax, core::doubleQuantOffset(absmax));
+            writer.writeTensorData(bytesOf(state.absmaxCodes));
             writer.writeTensorData(bytesOf(quantMap));
-            writer.writeTensorData(bytesOf(q.doubleQuant->nestedAbsmax));
+            writer.writeTensorData(bytesOf(state.nestedAbsmax));
             writer.writeTensorData(bytesOf(nestedMap));
         } else {
-            writer.writeTensorData(bytesOf(q.absmax));
+            writer.writeTensorData(bytesOf(absmax));
             writer.writeTensorData(bytesOf(quantMap));
         }
         writer.writeTensorData(std::as_bytes(std::span(p.quantState.data(), p.quantState.size())));
@@ -258,6 +293,10 @@ void setupQuantizeCommand(CLI::App& app)
     sub->add_option("-o,--output", options->output, "The .safetensors file to write")->required();
     sub->add_flag("--force", options->force, "Replace the output file when it exists");
     sub->add_option("--threads", options->threads, "Worker threads (default: all cores)");
+    // For tests: small pieces make stories260K's tensors span several.
+    sub->add_option("--chunk-elements", options->chunkElements, "Values read and quantized at a time")
+        ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 40))
+        ->group("");
     sub->callback([options] { runQuantize(*options); });
 }
 

@@ -89,6 +89,35 @@ TEST(QuantizeCommand, LlmInt8CheckpointReadsBackAsOurOwnRowwiseDequantization)
     expectRoundTrip("int8", false);
 }
 
+// Tensors are read and quantized a piece at a time (16 Mi values by default, more than any
+// stories260K tensor holds); with pieces of about 1000 values every weight spans several, and the
+// file must come out byte for byte the same.
+TEST(QuantizeCommand, StreamingInSmallPiecesWritesTheSameFile)
+{
+    const std::vector<std::vector<std::string>> variants {
+        {"--scheme", "nf4", "--double-quant"}, {"--scheme", "fp4", "--blocksize", "128"}, {"--scheme", "int8"}};
+    for (const auto& variant : variants) {
+        SCOPED_TRACE(variant[1]);
+        const auto whole = outputPath("quantize-whole-" + variant[1]);
+        const auto pieces = outputPath("quantize-pieces-" + variant[1]);
+        std::vector<std::string> args {"quantize", kModel, "--force", "-o", whole.string()};
+        args.insert(args.end(), variant.begin(), variant.end());
+        const CliResult a = runCli(args);
+        ASSERT_EQ(a.exitCode, 0) << a.err;
+        args[4] = pieces.string();
+        args.insert(args.end(), {"--chunk-elements", "1000"});
+        const CliResult b = runCli(args);
+        ASSERT_EQ(b.exitCode, 0) << b.err;
+        std::ifstream fa(whole, std::ios::binary), fb(pieces, std::ios::binary);
+        const std::string bytesA((std::istreambuf_iterator<char>(fa)), std::istreambuf_iterator<char>());
+        const std::string bytesB((std::istreambuf_iterator<char>(fb)), std::istreambuf_iterator<char>());
+        EXPECT_GT(bytesA.size(), 100000u);
+        EXPECT_TRUE(bytesA == bytesB) << "sizes " << bytesA.size() << " and " << bytesB.size();
+        std::filesystem::remove(whole);
+        std::filesystem::remove(pieces);
+    }
+}
+
 TEST(QuantizeCommand, RefusesToReplaceAFileWithoutForce)
 {
     const auto out = outputPath("quantize-exists");

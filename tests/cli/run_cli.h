@@ -9,6 +9,7 @@
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 // Runs the built quantlens-cli with shell-quoted arguments and captures its exit code, stdout and
 // stderr, for tests of exit codes and messages.
@@ -30,7 +31,7 @@ inline std::string shellQuote(const std::string& arg)
     return quoted + "'";
 }
 
-inline CliResult runCli(std::initializer_list<std::string> args)
+inline CliResult runCli(const std::vector<std::string>& args)
 {
     const auto errPath
         = std::filesystem::temp_directory_path() / ("quantlens-cli-test-" + std::to_string(::getpid()) + ".err");
@@ -54,4 +55,9 @@ inline CliResult runCli(std::initializer_list<std::string> args)
     result.err = ss.str();
     std::filesystem::remove(errPath);
     return result;
+}
+
+inline CliResult runCli(std::initializer_list<std::string> args)
+{
+    return runCli(std::vector<std::string>(args));
 }
