@@ -3,7 +3,8 @@
 //    holes that cost no disk) through its index, against the 100 ms goal;
 //  - streaming a tensor to float32 through Model::readFloat against reading the same bytes from the
 //    page cache with pread (the goal: at least 80% of that speed), in chunks of 64 Ki values (the
-//    scan's) and 1 Mi values; F16 has the same stored bytes as BF16, so it compares with pread/bf16;
+//    scan's) and 1 Mi values; each dtype against pread of its own file (the page cache may place
+//    two files of the same size differently);
 //  - the vector BF16 and F16 -> F32 loops on each path against the scalar ones of core/util/float16.h.
 #include "core/io/float_convert.h"
 #include "core/io/safetensors_writer.h"
@@ -174,6 +175,7 @@ void BM_StreamToFloat(benchmark::State& state, DType dtype)
     state.SetBytesProcessed(std::int64_t(state.iterations() * kStreamElements * dtypeElementBytes(dtype)));
 }
 BENCHMARK_CAPTURE(BM_StreamToFloat, bf16, DType::BF16)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
+BENCHMARK_CAPTURE(BM_PageCacheRead, f16, DType::F16)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
 BENCHMARK_CAPTURE(BM_StreamToFloat, f16, DType::F16)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
 BENCHMARK_CAPTURE(BM_PageCacheRead, f32, DType::F32)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
 BENCHMARK_CAPTURE(BM_StreamToFloat, f32, DType::F32)->Unit(benchmark::kMillisecond)->Arg(1 << 16)->Arg(1 << 20);
