@@ -2,6 +2,7 @@
 
 #include "bnb_device.cuh"
 #include "core/util/error.h"
+#include "core/util/float16.h"
 #include "core/util/str_cat.h"
 
 #include <bit>
@@ -302,6 +303,231 @@ void launchGemvMma(cudaStream_t stream, const FourBitTensor& weight, const GemvS
     detail::checkLaunch("gemv4bitMmaKernel");
 }
 
+// The streaming tensor-core GEMV (blocksize >= 64; the kernel above handles blocksize 32). Measured
+// on the H100 with ncu, the kernel above issued 7 instructions per weight: a shared-memory code
+// lookup, an fp32 multiply by absmax and a conversion per weight, and it fell to 1.1-1.5 TB/s.
+// Here a step is one 64-wide k range of a row, which lies inside one absmax block, so:
+// - the mma multiplies the unscaled codes, rounded once to the activation type, and each step's
+//   fp32 partial sums are scaled by the rows' absmax afterwards (one FMA per 8 weights and lane);
+// - the 16-entry table lives in eight registers (low and high bytes of the 16-bit codes): prmt
+//   picks the bytes of four nibbles at a time, a mask built from the nibbles' top bits chooses
+//   between the table's halves, and two more prmt interleave bytes into the mma's 16-bit pairs:
+//   about 2.6 integer instructions per weight, no shared-memory traffic.
+// Thread t of a quad takes bytes 8t ... 8t + 7 of the step's 32 (k 16t ... 16t + 15); mma m takes
+// its nibbles 4m ... 4m + 3, so each mma's k all come from one block. A warp owns kMTiles x 16 rows
+// and a contiguous range of steps, kept kUnroll steps ahead in registers; the block's warps split
+// K and add their partial sums through shared memory.
+struct CodeBytes {
+    std::uint32_t low[4]; // byte i: low byte of the 16-bit code i
+    std::uint32_t high[4]; // byte i: high byte
+};
+
+CodeBytes codeBytes(const FourBitCodes& codes, FloatType activation)
+{
+    std::uint8_t low[16];
+    std::uint8_t high[16];
+    for (int i = 0; i < 16; ++i) {
+        const std::uint16_t bits
+            = activation == FloatType::BF16 ? core::floatToBf16(codes.values[i]) : core::floatToFp16(codes.values[i]);
+        low[i] = std::uint8_t(bits & 0xffu);
+        high[i] = std::uint8_t(bits >> 8);
+    }
+    CodeBytes table {};
+    for (int i = 0; i < 16; ++i) {
+        table.low[i / 4] |= std::uint32_t(low[i]) << (8 * (i % 4));
+        table.high[i / 4] |= std::uint32_t(high[i]) << (8 * (i % 4));
+    }
+    return table;
+}
+
+__device__ __forceinline__ std::uint32_t prmt(std::uint32_t a, std::uint32_t b, std::uint32_t selector)
+{
+    std::uint32_t d;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(selector));
+    return d;
+}
+
+// Four nibbles (the low 16 bits of `nibbles`, top bits cleared; `topBits` has 0xff in byte i where
+// nibble i is 8 ... 15) -> the codes of elements 0, 1 (in `first`) and 2, 3 (in `second`), first
+// element in the low half. The halfword holds bytes (e0 << 4 | e1), (e2 << 4 | e3): nibble i of
+// the selector is e1, e0, e3, e2 for i = 0 ... 3.
+__device__ __forceinline__ void decodeFour(const CodeBytes& table, std::uint32_t nibbles, std::uint32_t topBits,
+                                           std::uint32_t& first, std::uint32_t& second)
+{
+    const std::uint32_t lowLow = prmt(table.low[0], table.low[1], nibbles);
+    const std::uint32_t lowHigh = prmt(table.low[2], table.low[3], nibbles);
+    const std::uint32_t highLow = prmt(table.high[0], table.high[1], nibbles);
+    const std::uint32_t highHigh = prmt(table.high[2], table.high[3], nibbles);
+    const std::uint32_t low = (lowLow & ~topBits) | (lowHigh & topBits);
+    const std::uint32_t high = (highLow & ~topBits) | (highHigh & topBits);
+    first = prmt(low, high, 0x4051); // low byte 1, high byte 1, low byte 0, high byte 0: e0, e1
+    second = prmt(low, high, 0x6273); // e2, e3
+}
+
+template <typename TAct, int kTiles, int kMTiles, int kWarps, int kUnroll>
+__global__ void __launch_bounds__(kWarps * 32)
+    gemv4bitStreamKernel(const std::uint8_t* __restrict__ packed, const float* __restrict__ absmax, int blocksizeLog2,
+                         std::int64_t rows, std::int64_t cols, const TAct* __restrict__ x, int batch,
+                         TAct* __restrict__ y, CodeBytes table)
+{
+    constexpr int kOutputs = 4 * kTiles * kMTiles;
+    __shared__ float partial[kWarps][32][kOutputs];
+    const int warp = threadIdx.x / 32;
+    const int lane = threadIdx.x % 32;
+    const int g = lane / 4;
+    const int t = lane % 4;
+    const std::int64_t firstRow = std::int64_t(blockIdx.x) * 16 * kMTiles;
+    const std::uint8_t* rowBytes[kMTiles][2];
+    const float* rowScales[kMTiles][2];
+#pragma unroll
+    for (int mt = 0; mt < kMTiles; ++mt) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            // Rows past the end repeat the last row; their sums are never stored.
+            const std::int64_t wanted = firstRow + mt * 16 + g + 8 * h;
+            const std::int64_t row = wanted < rows ? wanted : rows - 1;
+            rowBytes[mt][h] = packed + row * (cols / 2) + 8 * t;
+            rowScales[mt][h] = absmax + ((row * cols) >> blocksizeLog2);
+        }
+    }
+    const std::int64_t steps = cols / 64;
+    const std::int64_t perWarp = (steps + kWarps - 1) / kWarps;
+    const std::int64_t begin = warp * perWarp;
+    const std::int64_t end = begin + perWarp < steps ? begin + perWarp : steps;
+    struct Stage {
+        uint2 weights[kMTiles][2];
+        float scale[kMTiles][2];
+        uint4 act[kTiles][2];
+    };
+    auto load = [&](Stage& stage, std::int64_t step) {
+        const bool valid = step < end;
+        const std::int64_t s = valid ? step : 0; // a warp past the last step still reads inside the row
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                stage.weights[mt][h] = __ldcs(reinterpret_cast<const uint2*>(rowBytes[mt][h] + 32 * s));
+                stage.scale[mt][h] = valid ? rowScales[mt][h][(s * 64) >> blocksizeLog2] : 0.0f;
+            }
+        }
+#pragma unroll
+        for (int tile = 0; tile < kTiles; ++tile) {
+            const int b = tile * 8 + g;
+            const uint4* a = reinterpret_cast<const uint4*>(x + std::int64_t(b) * cols + 64 * s + 16 * t);
+            stage.act[tile][0] = valid && b < batch ? a[0] : make_uint4(0, 0, 0, 0);
+            stage.act[tile][1] = valid && b < batch ? a[1] : make_uint4(0, 0, 0, 0);
+        }
+    };
+    float c[kMTiles][kTiles][4] = {};
+    auto multiply = [&](const Stage& stage) {
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+            const std::uint32_t words[2][2]
+                = {{stage.weights[mt][0].x, stage.weights[mt][0].y}, {stage.weights[mt][1].x, stage.weights[mt][1].y}};
+            std::uint32_t nibbles[2][2];
+            std::uint32_t topBits[2][2][2];
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+#pragma unroll
+                for (int w = 0; w < 2; ++w) {
+                    const std::uint32_t v = words[r][w];
+                    nibbles[r][w] = v & 0x77777777u;
+                    // Sign-replicating prmt: byte i becomes 0xff where nibble i (of each halfword) is >= 8.
+                    topBits[r][w][0] = prmt(v, v << 4, 0x9D8C);
+                    topBits[r][w][1] = prmt(v, v << 4, 0xBFAE);
+                }
+            }
+            float sums[kTiles][4] = {};
+#pragma unroll
+            for (int m = 0; m < 4; ++m) {
+                const int w = m / 2;
+                const int h = m % 2;
+                std::uint32_t a[4];
+                decodeFour(table, h ? nibbles[0][w] >> 16 : nibbles[0][w], topBits[0][w][h], a[0], a[2]);
+                decodeFour(table, h ? nibbles[1][w] >> 16 : nibbles[1][w], topBits[1][w][h], a[1], a[3]);
+#pragma unroll
+                for (int tile = 0; tile < kTiles; ++tile) {
+                    const uint4& v = stage.act[tile][m / 2];
+                    mma16816<TAct>(sums[tile], a, m % 2 == 0 ? v.x : v.z, m % 2 == 0 ? v.y : v.w);
+                }
+            }
+#pragma unroll
+            for (int tile = 0; tile < kTiles; ++tile) {
+                c[mt][tile][0] = fmaf(stage.scale[mt][0], sums[tile][0], c[mt][tile][0]);
+                c[mt][tile][1] = fmaf(stage.scale[mt][0], sums[tile][1], c[mt][tile][1]);
+                c[mt][tile][2] = fmaf(stage.scale[mt][1], sums[tile][2], c[mt][tile][2]);
+                c[mt][tile][3] = fmaf(stage.scale[mt][1], sums[tile][3], c[mt][tile][3]);
+            }
+        }
+    };
+    Stage stages[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+        load(stages[u], begin + u);
+    for (std::int64_t s0 = begin; s0 < end; s0 += kUnroll) {
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+            if (s0 + u < end)
+                multiply(stages[u]);
+            load(stages[u], s0 + u + kUnroll);
+        }
+    }
+#pragma unroll
+    for (int mt = 0; mt < kMTiles; ++mt)
+#pragma unroll
+        for (int tile = 0; tile < kTiles; ++tile)
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+                partial[warp][lane][(mt * kTiles + tile) * 4 + i] = c[mt][tile][i];
+    __syncthreads();
+    // Warp w adds up outputs w, w + kWarps, ... of each lane.
+    for (int o = warp; o < kOutputs; o += kWarps) {
+        float sum = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w)
+            sum += partial[w][lane][o];
+        const int mt = o / (4 * kTiles);
+        const int tile = (o / 4) % kTiles;
+        const int i = o % 4;
+        const std::int64_t row = firstRow + mt * 16 + g + (i >= 2 ? 8 : 0);
+        const int b = tile * 8 + 2 * t + (i % 2);
+        if (row < rows && b < batch)
+            y[std::int64_t(b) * rows + row] = detail::fromFloat<TAct>(sum);
+    }
+}
+
+template <typename TAct, int kTiles, int kMTiles, int kWarps, int kUnroll>
+void launchStream(cudaStream_t stream, const FourBitTensor& weight, const GemvShape& shape, const TAct* x, TAct* y,
+                  FloatType activation)
+{
+    const auto blocks = unsigned((shape.rows + 16 * kMTiles - 1) / (16 * kMTiles));
+    gemv4bitStreamKernel<TAct, kTiles, kMTiles, kWarps, kUnroll><<<blocks, kWarps * 32, 0, stream>>>(
+        weight.packed.as<std::uint8_t>(), weight.absmax.as<float>(), std::countr_zero(unsigned(weight.blocksize)),
+        shape.rows, shape.cols, x, shape.batch, y, codeBytes(detail::fourBitCodes(weight.type), activation));
+    detail::checkLaunch("gemv4bitStreamKernel");
+}
+
+// Measured on the H100 (docs/gpu.md): long rows (cols >= 8192) run best with 32 rows and 16 warps
+// splitting K per block; shorter rows with 16 rows and 4 warps, so that each warp still has 16
+// steps or more to stream.
+template <typename TAct>
+void dispatchStream(cudaStream_t stream, const FourBitTensor& weight, const GemvShape& shape, const TAct* x, TAct* y,
+                    FloatType activation)
+{
+    const bool twoTiles = shape.batch > 8;
+    if (shape.cols >= 8192) {
+        if (twoTiles)
+            launchStream<TAct, 2, 2, 16, 2>(stream, weight, shape, x, y, activation);
+        else
+            launchStream<TAct, 1, 2, 16, 2>(stream, weight, shape, x, y, activation);
+    } else {
+        if (twoTiles)
+            launchStream<TAct, 2, 1, 4, 4>(stream, weight, shape, x, y, activation);
+        else
+            launchStream<TAct, 1, 1, 4, 4>(stream, weight, shape, x, y, activation);
+    }
+}
+
 } // namespace
 
 void gemv4bit(const Stream& stream, const FourBitTensor& weight, const GemvShape& shape, const DeviceBuffer& x,
@@ -327,7 +553,12 @@ void gemv4bit(const Stream& stream, const FourBitTensor& weight, const GemvShape
         throw UsageError(strCat("the output buffer holds ", y.size(), " bytes; ",
                                 std::size_t(shape.batch * shape.rows) * elementBytes, " are needed"));
     const auto s = static_cast<cudaStream_t>(stream.handle());
-    if (kernel == GemvKernel::TensorCore) {
+    if (kernel == GemvKernel::TensorCore && weight.blocksize >= 64) {
+        if (activationType == FloatType::BF16)
+            dispatchStream(s, weight, shape, x.as<__nv_bfloat16>(), y.as<__nv_bfloat16>(), activationType);
+        else
+            dispatchStream(s, weight, shape, x.as<__half>(), y.as<__half>(), activationType);
+    } else if (kernel == GemvKernel::TensorCore) {
         if (activationType == FloatType::BF16)
             launchGemvMma(s, weight, shape, x.as<__nv_bfloat16>(), y.as<__nv_bfloat16>());
         else

@@ -1,3 +1,4 @@
+#include "core/quant/bnb_tables.h"
 #include "core/util/error.h"
 #include "core/util/float16.h"
 #include "gpu/nf4_gemv.h"
@@ -51,11 +52,13 @@ float fromHalfBits(std::uint16_t bits, FloatType type)
 
 class Gemv : public testing::TestWithParam<GemvCase> { };
 
-// y = x W^T against a double-precision product of the same dequantized weight (downloaded from
-// dequantize4bit; rounded to the activation type for the tensor-core kernel, which multiplies
-// those values) and the same activations; the only differences are fp32 accumulation order and
-// the final rounding to 16 bits.
-TEST_P(Gemv, MatchesADoublePrecisionProductOfTheDequantizedWeight)
+// y = x W^T against a double-precision product of the weights each kernel multiplies (nf4_gemv.h):
+// for the tensor-core kernel with blocksize >= 64, the NF4 code rounded to the activation type
+// times the block's absmax (taken from the packed bytes and absmax the quantizer wrote); for
+// blocksize 32, the dequantized weight rounded to the activation type; for the CUDA-core kernel,
+// the fp32 dequantized weight. The only differences left are fp32 accumulation order and the final
+// rounding to 16 bits.
+TEST_P(Gemv, MatchesADoublePrecisionProductOfTheWeightsItMultiplies)
 {
     QUANTLENS_REQUIRE_GPU();
     const GemvCase& c = GetParam();
@@ -67,7 +70,6 @@ TEST_P(Gemv, MatchesADoublePrecisionProductOfTheDequantizedWeight)
     std::vector<std::uint16_t> x(std::size_t(c.batch * c.cols));
     for (auto& v : x)
         v = toHalfBits(normal(rng), c.activation);
-
     Stream stream;
     const DeviceBuffer deviceWeight = DeviceBuffer::fromHost(std::span<const float>(weight));
     FourBitTensor q = allocateFourBit(c.rows * c.cols, c.blocksize, FourBitType::Nf4, false);
@@ -79,10 +81,20 @@ TEST_P(Gemv, MatchesADoublePrecisionProductOfTheDequantizedWeight)
     y.fill(0xff); // NaN in both 16-bit types: an unwritten output cannot pass
     gemv4bit(stream, q, GemvShape {c.rows, c.cols, c.batch}, deviceX, c.activation, y, c.kernel);
     stream.synchronize();
-    auto w = dequantized.download<float>();
-    if (c.kernel == GemvKernel::TensorCore)
-        for (float& v : w)
-            v = fromHalfBits(toHalfBits(v, c.activation), c.activation);
+    std::vector<double> w;
+    if (c.kernel == GemvKernel::TensorCore && c.blocksize >= 64) {
+        const auto packed = q.packed.download<std::uint8_t>();
+        const auto absmax = q.absmax.download<float>();
+        for (std::size_t i = 0; i < weight.size(); ++i) {
+            const int code = i % 2 == 0 ? packed[i / 2] >> 4 : packed[i / 2] & 0xf;
+            const double rounded = fromHalfBits(toHalfBits(core::kNf4Code[code], c.activation), c.activation);
+            w.push_back(rounded * double(absmax[i / std::size_t(c.blocksize)]));
+        }
+    } else {
+        for (float v : dequantized.download<float>())
+            w.push_back(c.kernel == GemvKernel::TensorCore ? fromHalfBits(toHalfBits(v, c.activation), c.activation)
+                                                           : v);
+    }
     const auto out = y.download<std::uint16_t>();
 
     double maxError = 0.0;
@@ -91,7 +103,7 @@ TEST_P(Gemv, MatchesADoublePrecisionProductOfTheDequantizedWeight)
         for (std::int64_t r = 0; r < c.rows; ++r) {
             double expected = 0.0;
             for (std::int64_t k = 0; k < c.cols; ++k)
-                expected += double(w[std::size_t(r * c.cols + k)])
+                expected += w[std::size_t(r * c.cols + k)]
                     * double(fromHalfBits(x[std::size_t(b * c.cols + k)], c.activation));
             const double found = fromHalfBits(out[std::size_t(b * c.rows + r)], c.activation);
             ASSERT_TRUE(std::isfinite(found)) << "row " << r << " batch " << b << " was not written";
@@ -107,10 +119,11 @@ TEST_P(Gemv, MatchesADoublePrecisionProductOfTheDequantizedWeight)
 
 std::vector<GemvCase> gemvCases()
 {
-    const std::vector<GemvCase> shapes {{64, 1024, 1, 64, FloatType::BF16},  {37, 320, 1, 64, FloatType::BF16},
-                                        {37, 2112, 3, 32, FloatType::F16},   {130, 4096, 4, 128, FloatType::BF16},
-                                        {61, 1536, 7, 256, FloatType::F16},  {256, 3072, 16, 64, FloatType::BF16},
-                                        {9, 4096, 16, 4096, FloatType::F16}, {40, 1056, 9, 32, FloatType::BF16}};
+    const std::vector<GemvCase> shapes {
+        {64, 1024, 1, 64, FloatType::BF16},   {37, 320, 1, 64, FloatType::BF16},  {37, 2112, 3, 32, FloatType::F16},
+        {130, 4096, 4, 128, FloatType::BF16}, {61, 1536, 7, 256, FloatType::F16}, {256, 3072, 16, 64, FloatType::BF16},
+        {9, 4096, 16, 4096, FloatType::F16},  {40, 1056, 9, 32, FloatType::BF16}, {45, 8192, 1, 64, FloatType::BF16},
+        {33, 8320, 12, 128, FloatType::F16},  {17, 128, 2, 64, FloatType::BF16},  {70, 64, 1, 64, FloatType::F16}};
     std::vector<GemvCase> cases;
     for (GemvKernel kernel : {GemvKernel::TensorCore, GemvKernel::CudaCore})
         for (GemvCase c : shapes) {

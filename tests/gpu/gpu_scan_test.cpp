@@ -24,9 +24,12 @@ core::ScanResult scan(const core::Model& model, std::vector<std::shared_ptr<cons
 
 // The model scan with the 4-bit schemes measured on the GPU against the CPU scan of the same
 // model: the codes are the same, so counts, the maximum |error| and the histogram percentiles must
-// be equal; the sums differ by summation order only (the CPU adds fp32 partials of 256 values, the
-// GPU of 8: gpu_error_metrics_test measured 1e-6 relative on MSE, 3e-8 on cosine). Chunks of 16 Ki values split the larger
-// stories260K tensors, so double quantization must take its offset from the whole tensor.
+// be equal; the sums differ by summation order only. The CPU adds fp32 partials of up to 256
+// values, the GPU of 8, both in double after that. On the H100 (2026-11-23) the largest differences
+// were 7.7e-8 relative on MSE and 1.7e-7 on cosine, the latter on a 64-value layer-norm weight
+// whose values are all close to 1, where one fp32 partial holds the whole tensor: about one fp32
+// ulp. The bounds are 2e-6 relative (MSE) and 1e-6 (cosine). Chunks of 16 Ki values split the
+// larger stories260K tensors, so double quantization must take its offset from the whole tensor.
 TEST(GpuScan, FourBitSchemesMeasuredOnTheGpuMatchTheCpuScan)
 {
     QUANTLENS_REQUIRE_GPU();
@@ -38,6 +41,7 @@ TEST(GpuScan, FourBitSchemesMeasuredOnTheGpuMatchTheCpuScan)
 
     ASSERT_EQ(cpu.tensors.size(), gpu.tensors.size());
     double worstMse = 0.0;
+    double worstCosine = 0.0;
     for (std::size_t i = 0; i < cpu.tensors.size(); ++i) {
         const auto& c = cpu.tensors[i].error;
         const auto& g = gpu.tensors[i].error;
@@ -47,11 +51,12 @@ TEST(GpuScan, FourBitSchemesMeasuredOnTheGpuMatchTheCpuScan)
         EXPECT_EQ(c.p50AbsError, g.p50AbsError);
         EXPECT_EQ(c.p99AbsError, g.p99AbsError);
         EXPECT_NEAR(g.mse, c.mse, c.mse * 2e-6);
-        EXPECT_NEAR(g.cosine, c.cosine, 1e-7);
+        EXPECT_NEAR(g.cosine, c.cosine, 1e-6);
         if (c.mse > 0)
             worstMse = std::max(worstMse, std::abs(g.mse - c.mse) / c.mse);
+        worstCosine = std::max(worstCosine, std::abs(g.cosine - c.cosine));
     }
-    std::cout << "largest relative MSE difference GPU vs CPU: " << worstMse << "\n";
+    std::cout << "largest differences GPU vs CPU: MSE " << worstMse << " relative, cosine " << worstCosine << "\n";
     ASSERT_EQ(gpu.models.size(), 5u);
     for (std::size_t s = 0; s < 4; ++s)
         EXPECT_THAT(gpu.models[s].device, testing::StartsWith("CUDA: "));

@@ -15,9 +15,13 @@ struct GemvShape {
 
 inline constexpr int kGemvMaxBatch = 16;
 
-// TensorCore (the default) multiplies on mma.sync with batch rows as N and weights decoded to the
-// activation type; CudaCore decodes to fp32 and accumulates with FMAs: exact fp32 weights, but its
-// arithmetic grows with the batch (kept for that precision and for comparison in the benchmark).
+// TensorCore (the default) multiplies on mma.sync with batch rows as N. For blocksize >= 64 the
+// weights enter the product as their codes rounded to the activation type, and each 64-wide block
+// slice's fp32 partial sum is multiplied by its absmax: y = sum over slices of absmax * sum(
+// round16(code) * x). For blocksize 32 the weights are round16(code * absmax), the values
+// dequantize4bit writes. CudaCore decodes to fp32 (code * absmax) and accumulates with FMAs: exact
+// fp32 weights, but its arithmetic grows with the batch (kept for that precision and for
+// comparison in the benchmark).
 enum class GemvKernel { TensorCore, CudaCore };
 
 // x: batch x cols values of `activationType` (F16 or BF16); y: batch x rows of the same type,
