@@ -185,6 +185,14 @@ GpuShapeResult benchmarkShape(const Stream& stream, cublasHandle_t cublas, const
     ms = medianMilliseconds(s, w, r,
                             [&](int i) { dequantize4bit(stream, at(i).nested, FloatType::BF16, at(i).output); });
     result.dequantizeDoubleQuant = timing(ms, packed + nestedStats + 2.0 * elements, elements, copyGbPerSecond);
+    // The same bytes through cudaMemcpy, from and to buffers that rotate like the kernels' (each set's
+    // bf16 input and output hold more than half of them).
+    const auto copyHalf = std::size_t((packed + plainStats + 2.0 * elements) / 2.0);
+    ms = medianMilliseconds(s, w, r, [&](int i) {
+        QUANTLENS_CUDA_CHECK(
+            cudaMemcpyAsync(at(i).output.data(), at(i).input.data(), copyHalf, cudaMemcpyDeviceToDevice, s));
+    });
+    result.sameSizeCopy = timing(ms, 2.0 * double(copyHalf), elements, copyGbPerSecond);
     // Leave every output holding the plain NF4 weight: cuBLAS multiplies with exactly our values.
     for (int i = 0; i < setCount; ++i)
         dequantize4bit(stream, sets[std::size_t(i)].plain, FloatType::BF16, sets[std::size_t(i)].output);

@@ -41,6 +41,8 @@ core::BenchSection toBenchSection(const GpuBenchmarkResult& r)
         const std::string name = std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
         section.rows.push_back(
             {name + " dequantize", "NF4 -> bf16, fraction of copy", shape.dequantize.copyFraction, "x"});
+        section.rows.push_back({name + " same-size copy", "cudaMemcpy of the dequantize's bytes, fraction of copy",
+                                shape.sameSizeCopy.copyFraction, "x"});
         section.rows.push_back({name + " dequantize DQ", "NF4 (double quant) -> bf16, fraction of copy",
                                 shape.dequantizeDoubleQuant.copyFraction, "x"});
         section.rows.push_back({name + " quantize", "bf16 -> NF4, fraction of copy", shape.quantize.copyFraction, "x"});
@@ -75,6 +77,7 @@ nlohmann::json toJson(const GpuBenchmarkResult& r)
         shape["dequantize_nf4_dq_bf16"] = timingJson(s.dequantizeDoubleQuant);
         shape["quantize_bf16_nf4"] = timingJson(s.quantize);
         shape["quantize_bf16_nf4_dq"] = timingJson(s.quantizeDoubleQuant);
+        shape["same_size_copy"] = timingJson(s.sameSizeCopy);
         shape["gemv"] = nlohmann::json::array();
         for (const auto& g : s.gemv)
             shape["gemv"].push_back({{"batch", g.batch},
@@ -102,6 +105,7 @@ std::string formatGpuBenchmark(const GpuBenchmarkResult& r)
         out << timingLine("dequantize NF4+DQ -> bf16   ", s.dequantizeDoubleQuant);
         out << timingLine("quantize bf16 -> NF4        ", s.quantize);
         out << timingLine("quantize bf16 -> NF4+DQ     ", s.quantizeDoubleQuant);
+        out << timingLine("copy, dequantize's bytes    ", s.sameSizeCopy);
         for (const auto& g : s.gemv)
             out << "    GEMV batch " << format("%2.0f", g.batch) << format("%9.3f ms", g.oursMilliseconds)
                 << "  cuBLAS bf16" << format("%9.3f ms", g.cublasMilliseconds) << format("  %5.2fx", g.speedup)

@@ -53,6 +53,9 @@ struct GpuShapeResult {
     GpuKernelTiming dequantizeDoubleQuant; // NF4 with DQ -> bf16
     GpuKernelTiming quantize; // bf16 -> NF4
     GpuKernelTiming quantizeDoubleQuant;
+    // cudaMemcpy of as many bytes as the dequantize moves (half read, half written), timed the same
+    // way: what the copy engine reaches at this size, launch and ramp included, for comparison.
+    GpuKernelTiming sameSizeCopy;
     std::vector<GpuGemvTiming> gemv;
 };
 
