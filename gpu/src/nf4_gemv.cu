@@ -8,13 +8,18 @@
 #include <bit>
 #include <type_traits>
 
-// The fused 4-bit GEMV. bitsandbytes' kgemm_4bit_inference_naive (csrc/kernels.cu) handles one
+// The fused 4-bit GEMVs. bitsandbytes' kgemm_4bit_inference_naive (csrc/kernels.cu) handles one
 // activation row, so batch 16 means 16 passes over the weight; on an H100 it is only 1.45-1.6x
-// faster than cuBLAS bf16 at batch 1 and slower at batch 16. Here one warp owns kRows output
-// rows and every activation row at once: each lane reads 16 packed bytes (32 weights) per row with
-// one load, two chunks ahead, decodes them in registers (code[q] * absmax, the same fp32 values
-// dequantize4bit writes) and feeds all batch rows from that one decode, so the weight crosses
-// memory once whatever the batch. Accumulation is fp32; lanes are reduced with shuffles.
+// faster than cuBLAS bf16 at batch 1 and slower at batch 16. Here every kernel reads the weight
+// once for all activation rows (1 ... 16) and never writes it out:
+// - gemv4bitKernel (GemvKernel::CudaCore): one warp owns kRows output rows; each lane decodes 32
+//   weights per load to fp32 (code[q] * absmax, the values dequantize4bit writes) and feeds every
+//   batch row with FMAs;
+// - gemv4bitMmaKernel (tensor cores, blocksize 32): the same decode rounded to the activation type,
+//   multiplied on mma.sync with the batch rows as N;
+// - gemv4bitStreamKernel (tensor cores, blocksize >= 64, the default): codes decoded from registers
+//   with prmt and each block's absmax applied once per 64-wide step (see below).
+// Accumulation is fp32 throughout.
 namespace quantlens::gpu {
 
 namespace {
