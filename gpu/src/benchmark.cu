@@ -187,7 +187,8 @@ GpuShapeResult benchmarkShape(const Stream& stream, cublasHandle_t cublas, const
     result.dequantizeDoubleQuant = timing(ms, packed + nestedStats + 2.0 * elements, elements, copyGbPerSecond);
     // The same bytes through cudaMemcpy, from and to buffers that rotate like the kernels' (each set's
     // bf16 input and output hold more than half of them).
-    const auto copyHalf = std::size_t((packed + plainStats + 2.0 * elements) / 2.0);
+    const auto copyHalf
+        = std::min(std::size_t((packed + plainStats + 2.0 * elements) / 2.0), std::size_t(n) * 2); // tiny shapes
     ms = medianMilliseconds(s, w, r, [&](int i) {
         QUANTLENS_CUDA_CHECK(
             cudaMemcpyAsync(at(i).output.data(), at(i).input.data(), copyHalf, cudaMemcpyDeviceToDevice, s));
@@ -247,13 +248,9 @@ GpuShapeResult benchmarkShape(const Stream& stream, cublasHandle_t cublas, const
 
 GpuBenchmarkResult runGpuBenchmark(const GpuBenchmarkOptions& options, const core::ProgressSink* progress)
 {
+    validateGpuBenchmarkOptions(options);
     if (!available())
         throw UnsupportedError(strCat("the GPU benchmark cannot run: ", unavailableReason()));
-    if (options.repetitions < 1 || options.warmup < 0)
-        throw UsageError(strCat("the GPU benchmark needs at least one repetition, not ", options.repetitions));
-    for (int batch : options.batches)
-        if (batch < 1 || batch > kGemvMaxBatch)
-            throw UsageError(strCat("GEMV batch ", batch, " is outside 1 ... ", kGemvMaxBatch));
     GpuBenchmarkResult result;
     result.device = devices().front();
     result.blocksize = options.blocksize;

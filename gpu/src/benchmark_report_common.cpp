@@ -1,5 +1,11 @@
 #include "gpu/benchmark.h"
 
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+#include "gpu/nf4_gemv.h"
+
+#include <bit>
+#include <climits>
 #include <cstdio>
 #include <sstream>
 
@@ -31,6 +37,27 @@ std::string timingLine(const char* name, const GpuKernelTiming& t)
 }
 
 } // namespace
+
+void validateGpuBenchmarkOptions(const GpuBenchmarkOptions& options)
+{
+    if (options.repetitions < 1 || options.warmup < 0)
+        throw UsageError(strCat("the GPU benchmark needs at least one repetition, not ", options.repetitions));
+    if (options.blocksize < 64 || options.blocksize > 4096 || !std::has_single_bit(unsigned(options.blocksize)))
+        throw UsageError(
+            strCat("the GPU benchmark's blocksize ", options.blocksize, " is not a power of two in 64 ... 4096"));
+    for (int batch : options.batches)
+        if (batch < 1 || batch > kGemvMaxBatch)
+            throw UsageError(strCat("GEMV batch ", batch, " is outside 1 ... ", kGemvMaxBatch));
+    for (const auto& shape : options.shapes) {
+        if (shape.rows < 1 || shape.rows > INT_MAX || shape.cols < 1 || shape.cols > INT_MAX)
+            throw UsageError(strCat("benchmark shape ", shape.rows, " x ", shape.cols,
+                                    ": rows and columns must be 1 ... ", INT_MAX, " (cuBLAS takes int)"));
+        if (shape.cols % options.blocksize != 0)
+            throw UsageError(strCat("benchmark shape ", shape.rows, " x ", shape.cols,
+                                    ": the columns must be a multiple of the blocksize (", options.blocksize,
+                                    ") for the GEMV"));
+    }
+}
 
 core::BenchSection toBenchSection(const GpuBenchmarkResult& r)
 {

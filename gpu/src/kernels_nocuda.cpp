@@ -64,8 +64,9 @@ DeviceErrorSums measureError4bit(const Stream&, const DeviceBuffer&, FloatType, 
     throwBuiltWithoutCuda("error metrics on the GPU");
 }
 
-GpuBenchmarkResult runGpuBenchmark(const GpuBenchmarkOptions&, const core::ProgressSink*)
+GpuBenchmarkResult runGpuBenchmark(const GpuBenchmarkOptions& options, const core::ProgressSink*)
 {
+    validateGpuBenchmarkOptions(options);
     throwBuiltWithoutCuda("the GPU benchmark");
 }
 

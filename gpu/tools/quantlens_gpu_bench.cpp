@@ -5,9 +5,28 @@
 #include "core/util/error.h"
 #include "gpu/benchmark.h"
 
+#include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
+
+namespace {
+
+// The whole of `text` as an int, or nothing (empty, trailing characters, out of range).
+std::optional<int> parseInt(const char* text)
+{
+    errno = 0;
+    char* end = nullptr;
+    const long value = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno == ERANGE || value < INT_MIN || value > INT_MAX)
+        return std::nullopt;
+    return int(value);
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -20,7 +39,12 @@ int main(int argc, char** argv)
         if (std::strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (std::strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
-            options.repetitions = std::atoi(argv[++i]);
+            const auto value = parseInt(argv[++i]);
+            if (!value) {
+                std::cerr << "error: --repetitions takes a whole number, not '" << argv[i] << "'\n";
+                return 2;
+            }
+            options.repetitions = *value;
         } else if (std::strcmp(argv[i], "--shape") == 0 && i + 1 < argc) {
             long long rows = 0;
             long long cols = 0;
@@ -37,7 +61,12 @@ int main(int argc, char** argv)
             if (!customBatches)
                 options.batches.clear();
             customBatches = true;
-            options.batches.push_back(std::atoi(argv[++i]));
+            const auto value = parseInt(argv[++i]);
+            if (!value) {
+                std::cerr << "error: --batch takes a whole number (1 ... 16), not '" << argv[i] << "'\n";
+                return 2;
+            }
+            options.batches.push_back(*value);
         } else {
             std::cerr
                 << "usage: quantlens-gpu-bench [--json] [--repetitions N] [--shape ROWSxCOLS]... [--batch N]...\n";

@@ -1,3 +1,4 @@
+#include "core/util/error.h"
 #include "gpu/benchmark.h"
 
 #include <gmock/gmock.h>
@@ -71,6 +72,37 @@ TEST(GpuBenchmarkReport, TextJsonAndTableCarryTheSameSizeCopyBesideTheDequantize
             EXPECT_DOUBLE_EQ(row.value, 0.864);
         }
     EXPECT_TRUE(foundCopy);
+}
+
+// The options are checked before anything runs, on any machine: each bad value is named.
+TEST(GpuBenchmarkOptions, BadValuesAreRefusedNamingThem)
+{
+    using testing::ThrowsMessage;
+    EXPECT_NO_THROW(validateGpuBenchmarkOptions(GpuBenchmarkOptions {}));
+    GpuBenchmarkOptions options;
+    options.batches = {0};
+    EXPECT_THAT([&] { validateGpuBenchmarkOptions(options); },
+                ThrowsMessage<UsageError>(HasSubstr("GEMV batch 0 is outside 1 ... 16")));
+    options = {};
+    options.shapes = {{4096, 100}};
+    EXPECT_THAT(
+        [&] { validateGpuBenchmarkOptions(options); },
+        ThrowsMessage<UsageError>(HasSubstr("4096 x 100: the columns must be a multiple of the blocksize (64)")));
+    options.shapes = {{std::int64_t(1) << 40, 64}};
+    EXPECT_THAT([&] { validateGpuBenchmarkOptions(options); },
+                ThrowsMessage<UsageError>(HasSubstr("rows and columns must be 1 ... 2147483647")));
+    options = {};
+    options.repetitions = 0;
+    EXPECT_THAT([&] { validateGpuBenchmarkOptions(options); },
+                ThrowsMessage<UsageError>(HasSubstr("at least one repetition, not 0")));
+    options = {};
+    options.blocksize = 48;
+    EXPECT_THAT([&] { validateGpuBenchmarkOptions(options); },
+                ThrowsMessage<UsageError>(HasSubstr("blocksize 48 is not a power of two")));
+    // runGpuBenchmark checks them first, with or without a GPU or CUDA.
+    options = {};
+    options.batches = {17};
+    EXPECT_THAT([&] { runGpuBenchmark(options); }, ThrowsMessage<UsageError>(HasSubstr("GEMV batch 17")));
 }
 
 } // namespace

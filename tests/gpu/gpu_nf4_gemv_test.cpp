@@ -23,20 +23,22 @@ struct GemvCase {
     int batch;
     int blocksize;
     FloatType activation;
+    FourBitType type = FourBitType::Nf4;
     GemvKernel kernel = GemvKernel::TensorCore;
 };
 
 inline void PrintTo(const GemvCase& c, std::ostream* os)
 {
-    *os << c.rows << "x" << c.cols << " batch " << c.batch << " blocksize " << c.blocksize << " "
-        << floatTypeName(c.activation) << (c.kernel == GemvKernel::TensorCore ? " tensor cores" : " CUDA cores");
+    *os << c.rows << "x" << c.cols << " batch " << c.batch << (c.type == FourBitType::Fp4 ? " FP4" : " NF4")
+        << " blocksize " << c.blocksize << " " << floatTypeName(c.activation)
+        << (c.kernel == GemvKernel::TensorCore ? " tensor cores" : " CUDA cores");
 }
 
 std::string gemvName(const testing::TestParamInfo<GemvCase>& info)
 {
     const GemvCase& c = info.param;
-    return std::to_string(c.rows) + "x" + std::to_string(c.cols) + "Batch" + std::to_string(c.batch) + "Bs"
-        + std::to_string(c.blocksize) + floatTypeName(c.activation)
+    return std::to_string(c.rows) + "x" + std::to_string(c.cols) + "Batch" + std::to_string(c.batch)
+        + (c.type == FourBitType::Fp4 ? "Fp4" : "") + "Bs" + std::to_string(c.blocksize) + floatTypeName(c.activation)
         + (c.kernel == GemvKernel::TensorCore ? "TensorCore" : "CudaCore");
 }
 
@@ -72,7 +74,7 @@ TEST_P(Gemv, MatchesADoublePrecisionProductOfTheWeightsItMultiplies)
         v = toHalfBits(normal(rng), c.activation);
     Stream stream;
     const DeviceBuffer deviceWeight = DeviceBuffer::fromHost(std::span<const float>(weight));
-    FourBitTensor q = allocateFourBit(c.rows * c.cols, c.blocksize, FourBitType::Nf4, false);
+    FourBitTensor q = allocateFourBit(c.rows * c.cols, c.blocksize, c.type, false);
     quantize4bit(stream, deviceWeight, FloatType::F32, q);
     DeviceBuffer dequantized(weight.size() * 4);
     dequantize4bit(stream, q, FloatType::F32, dequantized);
@@ -87,7 +89,8 @@ TEST_P(Gemv, MatchesADoublePrecisionProductOfTheWeightsItMultiplies)
         const auto absmax = q.absmax.download<float>();
         for (std::size_t i = 0; i < weight.size(); ++i) {
             const int code = i % 2 == 0 ? packed[i / 2] >> 4 : packed[i / 2] & 0xf;
-            const double rounded = fromHalfBits(toHalfBits(core::kNf4Code[code], c.activation), c.activation);
+            const float value = c.type == FourBitType::Fp4 ? core::kFp4Code[code] : core::kNf4Code[code];
+            const double rounded = fromHalfBits(toHalfBits(value, c.activation), c.activation);
             w.push_back(rounded * double(absmax[i / std::size_t(c.blocksize)]));
         }
     } else {
@@ -119,11 +122,21 @@ TEST_P(Gemv, MatchesADoublePrecisionProductOfTheWeightsItMultiplies)
 
 std::vector<GemvCase> gemvCases()
 {
-    const std::vector<GemvCase> shapes {
-        {64, 1024, 1, 64, FloatType::BF16},   {37, 320, 1, 64, FloatType::BF16},  {37, 2112, 3, 32, FloatType::F16},
-        {130, 4096, 4, 128, FloatType::BF16}, {61, 1536, 7, 256, FloatType::F16}, {256, 3072, 16, 64, FloatType::BF16},
-        {9, 4096, 16, 4096, FloatType::F16},  {40, 1056, 9, 32, FloatType::BF16}, {45, 8192, 1, 64, FloatType::BF16},
-        {33, 8320, 12, 128, FloatType::F16},  {17, 128, 2, 64, FloatType::BF16},  {70, 64, 1, 64, FloatType::F16}};
+    const std::vector<GemvCase> shapes {{64, 1024, 1, 64, FloatType::BF16},
+                                        {37, 320, 1, 64, FloatType::BF16},
+                                        {37, 2112, 3, 32, FloatType::F16},
+                                        {130, 4096, 4, 128, FloatType::BF16},
+                                        {61, 1536, 7, 256, FloatType::F16},
+                                        {256, 3072, 16, 64, FloatType::BF16},
+                                        {9, 4096, 16, 4096, FloatType::F16},
+                                        {40, 1056, 9, 32, FloatType::BF16},
+                                        {45, 8192, 1, 64, FloatType::BF16},
+                                        {33, 8320, 12, 128, FloatType::F16},
+                                        {17, 128, 2, 64, FloatType::BF16},
+                                        {70, 64, 1, 64, FloatType::F16},
+                                        {48, 2048, 3, 64, FloatType::BF16, FourBitType::Fp4},
+                                        {40, 8192, 10, 128, FloatType::F16, FourBitType::Fp4},
+                                        {40, 1056, 2, 32, FloatType::F16, FourBitType::Fp4}};
     std::vector<GemvCase> cases;
     for (GemvKernel kernel : {GemvKernel::TensorCore, GemvKernel::CudaCore})
         for (GemvCase c : shapes) {
@@ -153,6 +166,12 @@ TEST(Gemv, RejectsShapesItCannotTileNamingTheValue)
             gemv4bit(stream, odd, GemvShape {10, 100, 1}, x, FloatType::BF16, y);
         },
         ThrowsMessage<UnsupportedError>(HasSubstr("column count (100) to be a multiple of 32")));
+    const FourBitTensor empty;
+    EXPECT_THAT(
+        [&] {
+            gemv4bit(stream, empty, GemvShape {10, 96, 1}, x, FloatType::BF16, y);
+        },
+        ThrowsMessage<UsageError>(HasSubstr("not allocated")));
     FourBitTensor nested = allocateFourBit(10 * 96, 32, FourBitType::Nf4, true);
     EXPECT_THAT(
         [&] {

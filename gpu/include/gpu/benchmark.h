@@ -67,6 +67,12 @@ struct GpuBenchmarkResult {
     std::vector<GpuShapeResult> shapes;
 };
 
+// Throws UsageError naming the value when the options cannot be run: repetitions < 1, a batch
+// outside 1 ... 16, a blocksize that is not a power of two in 64 ... 4096, or a shape whose rows or
+// columns are not 1 ... 2^31 - 1 or whose columns are not a multiple of the blocksize (the GEMV's
+// condition). Runs without a GPU; runGpuBenchmark calls it first.
+void validateGpuBenchmarkOptions(const GpuBenchmarkOptions& options);
+
 // Throws UnsupportedError naming the reason when no GPU can run it.
 GpuBenchmarkResult runGpuBenchmark(const GpuBenchmarkOptions& options, const core::ProgressSink* progress = nullptr);
 
