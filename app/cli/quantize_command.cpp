@@ -128,6 +128,7 @@ struct Planned {
     std::size_t index = 0;
     bool quantize = false;
     std::string quantState; // JSON text
+    float offset = 0.0f; // double quantization's offset, as quantState holds it
 };
 
 // "model.layers.0.mlp.up_proj.weight" -> "model.layers.0.mlp.up_proj.", where Linear8bitLt puts SCB.
@@ -201,6 +202,7 @@ void runQuantize(const QuantizeOptions& options)
             });
             offset = core::doubleQuantOffset(absmax);
         }
+        p.offset = offset;
         p.quantState = quantStateJson(options.scheme, bnb.blocksize, t.dtype, t.shape, bnb.doubleQuant, offset);
         declarations.push_back({t.name, core::DType::U8, {(n + 1) / 2, 1}});
         declarations.push_back({t.name + ".absmax", bnb.doubleQuant ? core::DType::U8 : core::DType::F32, {blocks}});
@@ -254,7 +256,7 @@ void runQuantize(const QuantizeOptions& options)
             absmax.insert(absmax.end(), q.absmax.begin(), q.absmax.end());
         });
         if (bnb.doubleQuant) {
-            const auto state = core::doubleQuantize(absmax, core::doubleQuantOffset(absmax));
+            const auto state = core::doubleQuantize(absmax, p.offset);
             writer.writeTensorData(bytesOf(state.absmaxCodes));
             writer.writeTensorData(bytesOf(quantMap));
             writer.writeTensorData(bytesOf(state.nestedAbsmax));

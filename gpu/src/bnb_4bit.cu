@@ -264,7 +264,9 @@ void requireSize(const DeviceBuffer& buffer, std::size_t bytes, const char* what
         throw UsageError(strCat(what, " holds ", buffer.size(), " bytes; ", bytes, " are needed"));
 }
 
-void requireAllocated(const FourBitTensor& t)
+} // namespace
+
+void detail::requireAllocated(const FourBitTensor& t)
 {
     if (t.numel <= 0 || t.packed.size() < std::size_t(t.packedBytes())
         || t.absmax.size() < std::size_t(t.blockCount()) * sizeof(float))
@@ -274,8 +276,6 @@ void requireAllocated(const FourBitTensor& t)
             || t.scratch.size() < kMeanBlocks * sizeof(double)))
         throw UsageError("the double-quantized 4-bit tensor is not allocated: use allocateFourBit");
 }
-
-} // namespace
 
 FourBitTensor allocateFourBit(std::int64_t numel, int blocksize, FourBitType type, bool doubleQuant)
 {
@@ -304,7 +304,7 @@ FourBitTensor allocateFourBit(std::int64_t numel, int blocksize, FourBitType typ
 void quantize4bit(const Stream& stream, const DeviceBuffer& input, FloatType inputType, FourBitTensor& out,
                   std::optional<float> dqOffset)
 {
-    requireAllocated(out);
+    detail::requireAllocated(out);
     requireSize(input, std::size_t(out.numel) * floatTypeSize(inputType), "the input buffer");
     const auto s = static_cast<cudaStream_t>(stream.handle());
     auto* packed = out.packed.as<std::uint8_t>();
@@ -334,7 +334,7 @@ void quantize4bit(const Stream& stream, const DeviceBuffer& input, FloatType inp
 
 void dequantize4bit(const Stream& stream, const FourBitTensor& in, FloatType outputType, DeviceBuffer& output)
 {
-    requireAllocated(in);
+    detail::requireAllocated(in);
     requireSize(output, std::size_t(in.numel) * floatTypeSize(outputType), "the output buffer");
     const auto s = static_cast<cudaStream_t>(stream.handle());
     switch (outputType) {

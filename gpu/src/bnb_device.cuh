@@ -142,6 +142,10 @@ DynamicCodes dynamicCodes();
 // core::kNf4Threshold shifted by one, for encodeNf4Search (bnb_codes.cuh).
 FourBitCodes nf4SearchThresholds();
 
+// Throws UsageError when `t`'s buffers are smaller than its numel, blocksize and doubleQuant need
+// (a tensor not made by allocateFourBit).
+void requireAllocated(const FourBitTensor& t);
+
 // Throws CudaError naming the kernel when its launch failed.
 void checkLaunch(const char* kernel);
 

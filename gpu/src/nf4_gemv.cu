@@ -502,9 +502,9 @@ __global__ void __launch_bounds__(kWarps * 32)
 }
 
 template <typename TAct, int kTiles, int kMTiles, int kWarps, int kUnroll>
-void launchStream(cudaStream_t stream, const FourBitTensor& weight, const GemvShape& shape, const TAct* x, TAct* y,
-                  FloatType activation)
+void launchStream(cudaStream_t stream, const FourBitTensor& weight, const GemvShape& shape, const TAct* x, TAct* y)
 {
+    constexpr FloatType activation = std::is_same_v<TAct, __nv_bfloat16> ? FloatType::BF16 : FloatType::F16;
     const auto blocks = unsigned((shape.rows + 16 * kMTiles - 1) / (16 * kMTiles));
     gemv4bitStreamKernel<TAct, kTiles, kMTiles, kWarps, kUnroll><<<blocks, kWarps * 32, 0, stream>>>(
         weight.packed.as<std::uint8_t>(), weight.absmax.as<float>(), std::countr_zero(unsigned(weight.blocksize)),
@@ -516,20 +516,19 @@ void launchStream(cudaStream_t stream, const FourBitTensor& weight, const GemvSh
 // K per block (4096 x 14336: 22 us against 26 us), shorter rows with 16 rows and 4 warps
 // (14336 x 4096: 24 us against 29 us); on 8192 x 8192 the two measure within 2%.
 template <typename TAct>
-void dispatchStream(cudaStream_t stream, const FourBitTensor& weight, const GemvShape& shape, const TAct* x, TAct* y,
-                    FloatType activation)
+void dispatchStream(cudaStream_t stream, const FourBitTensor& weight, const GemvShape& shape, const TAct* x, TAct* y)
 {
     const bool twoTiles = shape.batch > 8;
     if (shape.cols >= 8192) {
         if (twoTiles)
-            launchStream<TAct, 2, 2, 16, 2>(stream, weight, shape, x, y, activation);
+            launchStream<TAct, 2, 2, 16, 2>(stream, weight, shape, x, y);
         else
-            launchStream<TAct, 1, 2, 16, 2>(stream, weight, shape, x, y, activation);
+            launchStream<TAct, 1, 2, 16, 2>(stream, weight, shape, x, y);
     } else {
         if (twoTiles)
-            launchStream<TAct, 2, 1, 4, 4>(stream, weight, shape, x, y, activation);
+            launchStream<TAct, 2, 1, 4, 4>(stream, weight, shape, x, y);
         else
-            launchStream<TAct, 1, 1, 4, 4>(stream, weight, shape, x, y, activation);
+            launchStream<TAct, 1, 1, 4, 4>(stream, weight, shape, x, y);
     }
 }
 
@@ -540,9 +539,7 @@ void gemv4bit(const Stream& stream, const FourBitTensor& weight, const GemvShape
 {
     if (shape.batch < 1 || shape.batch > kGemvMaxBatch)
         throw UsageError(strCat("GEMV batch ", shape.batch, " is outside 1 ... ", kGemvMaxBatch));
-    if (weight.numel <= 0 || weight.packed.size() < std::size_t(weight.packedBytes())
-        || weight.absmax.size() < std::size_t(weight.blockCount()) * sizeof(float))
-        throw UsageError("the 4-bit weight is not allocated: use allocateFourBit");
+    detail::requireAllocated(weight);
     if (shape.rows <= 0 || shape.cols <= 0 || weight.numel != shape.rows * shape.cols)
         throw UsageError(strCat("GEMV shape ", shape.rows, " x ", shape.cols, " does not match the weight's ",
                                 weight.numel, " elements"));
@@ -563,9 +560,9 @@ void gemv4bit(const Stream& stream, const FourBitTensor& weight, const GemvShape
     const auto s = static_cast<cudaStream_t>(stream.handle());
     if (kernel == GemvKernel::TensorCore && weight.blocksize >= 64) {
         if (activationType == FloatType::BF16)
-            dispatchStream(s, weight, shape, x.as<__nv_bfloat16>(), y.as<__nv_bfloat16>(), activationType);
+            dispatchStream(s, weight, shape, x.as<__nv_bfloat16>(), y.as<__nv_bfloat16>());
         else
-            dispatchStream(s, weight, shape, x.as<__half>(), y.as<__half>(), activationType);
+            dispatchStream(s, weight, shape, x.as<__half>(), y.as<__half>());
     } else if (kernel == GemvKernel::TensorCore) {
         if (activationType == FloatType::BF16)
             launchGemvMma(s, weight, shape, x.as<__nv_bfloat16>(), y.as<__nv_bfloat16>());
