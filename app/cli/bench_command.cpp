@@ -3,6 +3,7 @@
 #include "core/scan/cpu_benchmark.h"
 #include "core/scan/scan_schemes.h"
 #include "core/util/error.h"
+#include "core/util/str_cat.h"
 #include "core/util/units.h"
 #include "gpu/benchmark.h"
 
@@ -24,6 +25,11 @@ struct BenchOptions {
     unsigned threads = 0;
     std::uint64_t size = std::uint64_t(64) << 20;
     int repetitions = 3;
+    std::string from; // a saved GPU result to print instead of measuring
+    // Which of the CPU-only options the user gave (they mean nothing to the GPU benchmark).
+    bool sizeGiven = false;
+    bool threadsGiven = false;
+    bool repetitionsGiven = false;
 };
 
 std::string fixed(const char* format, double value)
@@ -89,21 +95,39 @@ void runCpuBench(const BenchOptions& options)
               << core::formatBinaryBytes(double(r.workingBytes)) << "\n";
 }
 
-// The GPU benchmark lives in gpu/ (gpu/benchmark.h): its own shapes, warm-up and median of 50
-// CUDA-event timings; without a usable GPU it throws UnsupportedError naming the reason.
-void runCudaBench(const BenchOptions& options)
+void printGpuResult(const gpu::GpuBenchmarkResult& result, bool json)
 {
-    const gpu::GpuBenchmarkResult result = gpu::runGpuBenchmark(gpu::GpuBenchmarkOptions {});
-    if (options.json)
+    if (json)
         std::cout << gpu::toJson(result).dump(2) << "\n";
     else
         std::cout << gpu::formatGpuBenchmark(result);
+}
+
+// The GPU benchmark lives in gpu/ (gpu/benchmark.h): its own shapes, warm-up and median of 50
+// CUDA-event timings (--repetitions changes the 50); without a usable GPU it throws
+// UnsupportedError naming the reason.
+void runCudaBench(const BenchOptions& options)
+{
+    if (options.sizeGiven || options.threadsGiven)
+        throw UsageError(strCat(options.sizeGiven ? "--size" : "--threads",
+                                " applies to the CPU benchmark; the GPU benchmark measures its own weight shapes"));
+    gpu::GpuBenchmarkOptions gpuOptions;
+    if (options.repetitionsGiven)
+        gpuOptions.repetitions = options.repetitions;
+    printGpuResult(gpu::runGpuBenchmark(gpuOptions), options.json);
 }
 
 void runBench(const BenchOptions& options)
 {
     if (options.cpu && options.device != "cpu")
         throw UsageError("--cpu and --device " + options.device + " contradict each other");
+    if (!options.from.empty()) {
+        if (options.cpu || options.sizeGiven || options.threadsGiven || options.repetitionsGiven)
+            throw UsageError("--from prints saved results; it measures nothing, so it takes no --cpu, --size, "
+                             "--threads or --repetitions");
+        printGpuResult(gpu::loadGpuBenchmark(options.from), options.json);
+        return;
+    }
     if (options.size == 0)
         throw UsageError("--size must be at least 1 parameter");
     if (options.device == "cuda")
@@ -124,14 +148,25 @@ void setupBenchCommand(CLI::App& app)
         ->check(CLI::IsMember({"cpu", "cuda"}))
         ->capture_default_str();
     sub->add_flag("--json", options->json, "Machine-readable output");
-    sub->add_option("--threads", options->threads, "Worker threads (default: all cores)");
-    sub->add_option("--size", options->size, "Parameters to scan, e.g. 64M (binary multiples)")
-        ->transform(CLI::AsSizeValue(false))
-        ->capture_default_str();
-    sub->add_option("--repetitions", options->repetitions, "Runs per measurement; the best is kept")
-        ->check(CLI::Range(1, 100))
-        ->capture_default_str();
-    sub->callback([options] { runBench(*options); });
+    auto* threads = sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")
+                        ->check(CLI::Range(0u, 1024u));
+    auto* size = sub->add_option("--size", options->size, "Parameters to scan, e.g. 64M (binary multiples)")
+                     ->transform(CLI::AsSizeValue(false))
+                     ->capture_default_str();
+    auto* repetitions
+        = sub->add_option("--repetitions", options->repetitions,
+                          "Runs per measurement: the CPU keeps the best of them (default 3), the GPU their median "
+                          "(default 50)")
+              ->check(CLI::Range(1, 1000));
+    sub->add_option("--from", options->from,
+                    "Print GPU results saved earlier with --device cuda --json (as text, or checked JSON with "
+                    "--json) instead of measuring");
+    sub->callback([options, threads, size, repetitions] {
+        options->threadsGiven = threads->count() > 0;
+        options->sizeGiven = size->count() > 0;
+        options->repetitionsGiven = repetitions->count() > 0;
+        runBench(*options);
+    });
 }
 
 } // namespace quantlens::cli

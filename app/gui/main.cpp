@@ -1,6 +1,7 @@
 #include "core/util/error.h"
 #include "ui/application.h"
 #include "ui/main_window.h"
+#include "ui/views/bench_view.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -25,8 +26,14 @@ int main(int argc, char** argv)
     QCommandLineOption workspace(QStringLiteral("workspace"),
                                  QStringLiteral("Start in (or, with --screenshot, render only) workspace NAME."),
                                  QStringLiteral("NAME"));
+    QCommandLineOption benchResults(
+        QStringLiteral("bench-results"),
+        QStringLiteral("Show GPU benchmark results saved by `quantlens-cli bench --device cuda --json` in the Bench "
+                       "workspace (measured on another machine, say)."),
+        QStringLiteral("FILE"));
     parser.addOption(screenshot);
     parser.addOption(workspace);
+    parser.addOption(benchResults);
     parser.addPositionalArgument(
         QStringLiteral("file"),
         QStringLiteral("A model (safetensors, sharded index or folder, GGUF) or config.json to open."),
@@ -36,6 +43,17 @@ int main(int argc, char** argv)
     const QStringList files = parser.positionalArguments();
     auto* window = quantlens::ui::createMainWindow(files.isEmpty() ? QString() : files.front());
     window->setAttribute(Qt::WA_DeleteOnClose);
+    if (parser.isSet(benchResults)) {
+        auto* bench = qobject_cast<quantlens::ui::BenchView*>(window->workspace(QStringLiteral("bench")));
+        try {
+            bench->showSavedResults(parser.value(benchResults));
+        } catch (const quantlens::Error& e) {
+            std::cerr << "error: " << e.what() << "\n";
+            return 1;
+        }
+        if (!parser.isSet(workspace))
+            window->showWorkspace(QStringLiteral("bench"));
+    }
     if (parser.isSet(workspace) && !parser.isSet(screenshot) && !window->showWorkspace(parser.value(workspace))) {
         std::cerr << "error: unknown workspace '" << parser.value(workspace).toStdString()
                   << "'; known: " << window->workspaceIds().join(QStringLiteral(", ")).toStdString() << "\n";

@@ -253,6 +253,7 @@ GpuBenchmarkResult runGpuBenchmark(const GpuBenchmarkOptions& options, const cor
         throw UnsupportedError(strCat("the GPU benchmark cannot run: ", unavailableReason()));
     GpuBenchmarkResult result;
     result.device = devices().front();
+    result.measuredAt = core::utcTimestamp();
     result.blocksize = options.blocksize;
     result.repetitions = options.repetitions;
     Stream stream;

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 using ::testing::HasSubstr;
 
 // Runs the benchmark on a tiny size: checks the output's shape, not the speed.
@@ -17,7 +20,9 @@ TEST(BenchCommand, CpuJsonReportsTheScanBesideTheReadBoundMeasuredInOneRun)
     ASSERT_EQ(j["rows"].size(), 4u);
     EXPECT_EQ(j["rows"][0]["name"], "memory read");
     EXPECT_GT(j["scan_parameters_per_second"].get<double>(), 0.0);
-    EXPECT_GT(j["read_bound_parameters_per_second"].get<double>(), j["scan_parameters_per_second"].get<double>());
+    // Not compared with the scan: on a 1M-parameter run both are timer noise, and CI once saw the
+    // scan 0.5% faster than the read. Only the fields and their ratio are checked.
+    EXPECT_GT(j["read_bound_parameters_per_second"].get<double>(), 0.0);
     EXPECT_NEAR(j["fraction_of_read_bound"].get<double>(),
                 j["scan_parameters_per_second"].get<double>() / j["read_bound_parameters_per_second"].get<double>(),
                 1e-9);
@@ -36,4 +41,49 @@ TEST(BenchCommand, ContradictoryDeviceAndZeroSizeAreUsageErrors)
     EXPECT_EQ(runCli({"bench", "--cpu", "--device", "cuda"}).exitCode, 2);
     EXPECT_EQ(runCli({"bench", "--device", "tpu"}).exitCode, 2);
     EXPECT_EQ(runCli({"bench", "--size", "0"}).exitCode, 2);
+}
+
+// Options that mean nothing to the GPU benchmark are refused before it looks for a GPU, so this
+// holds on any machine.
+TEST(BenchCommand, CpuOnlyOptionsAreRefusedForTheGpuBenchmark)
+{
+    const CliResult size = runCli({"bench", "--device", "cuda", "--size", "1M"});
+    EXPECT_EQ(size.exitCode, 2);
+    EXPECT_THAT(size.err, HasSubstr("--size applies to the CPU benchmark"));
+    const CliResult threads = runCli({"bench", "--device", "cuda", "--threads", "2"});
+    EXPECT_EQ(threads.exitCode, 2);
+    EXPECT_THAT(threads.err, HasSubstr("--threads applies to the CPU benchmark"));
+}
+
+const std::string kSavedH100 = std::string(QUANTLENS_SOURCE_DIR) + "/docs/measurements/gpu-bench-h100-2026-11-23.json";
+
+TEST(BenchCommand, FromPrintsSavedGpuResultsWithoutAGpu)
+{
+    const CliResult text = runCli({"bench", "--from", kSavedH100});
+    ASSERT_EQ(text.exitCode, 0) << text.err;
+    EXPECT_THAT(text.out, HasSubstr("GPU benchmark: NVIDIA H100 80GB HBM3 (compute 9.0"));
+    EXPECT_THAT(text.out, HasSubstr("device-to-device copy: 3002.6 GB/s"));
+    EXPECT_THAT(text.out, HasSubstr("8192 x 28672"));
+    EXPECT_THAT(text.out, HasSubstr("73.2% of copy"));
+
+    const CliResult json = runCli({"bench", "--from", kSavedH100, "--json"});
+    ASSERT_EQ(json.exitCode, 0) << json.err;
+    const auto j = nlohmann::json::parse(json.out);
+    EXPECT_EQ(j.at("shapes").size(), 5u);
+    EXPECT_EQ(j.at("shapes").at(1).at("gemv").at(2).at("batch"), 16);
+    EXPECT_FALSE(j.contains("multiprocessors")) << "a fact the file lacks is not written as 0";
+}
+
+TEST(BenchCommand, FromRefusesAFileThatIsNotAResultAndOptionsThatMeasure)
+{
+    const std::string path = std::filesystem::temp_directory_path() / ("ql-bench-" + std::to_string(::getpid()));
+    std::ofstream(path) << R"({"device": "cpu", "rows": []})";
+    const CliResult wrong = runCli({"bench", "--from", path});
+    std::filesystem::remove(path);
+    EXPECT_EQ(wrong.exitCode, 1);
+    EXPECT_THAT(wrong.err, HasSubstr(path + ": not a QuantLens GPU benchmark result: this is the CPU benchmark's"));
+    const CliResult absent = runCli({"bench", "--from", path});
+    EXPECT_EQ(absent.exitCode, 1);
+    EXPECT_THAT(absent.err, HasSubstr(path + ": cannot open"));
+    EXPECT_EQ(runCli({"bench", "--from", kSavedH100, "--repetitions", "3"}).exitCode, 2);
 }

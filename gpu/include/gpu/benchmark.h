@@ -61,6 +61,7 @@ struct GpuShapeResult {
 
 struct GpuBenchmarkResult {
     DeviceInfo device;
+    std::string measuredAt; // ISO 8601 UTC; empty in results saved before it was recorded
     int blocksize = 64;
     int repetitions = 0;
     double copyGbPerSecond = 0.0; // device-to-device cudaMemcpy, bytes read + written
@@ -77,8 +78,18 @@ void validateGpuBenchmarkOptions(const GpuBenchmarkOptions& options);
 GpuBenchmarkResult runGpuBenchmark(const GpuBenchmarkOptions& options, const core::ProgressSink* progress = nullptr);
 
 nlohmann::json toJson(const GpuBenchmarkResult& result);
-// The result as a report table (the GUI's Bench view and `report --bench cuda`).
-core::BenchSection toBenchSection(const GpuBenchmarkResult& result);
+// Reads what toJson writes (`quantlens-cli bench --device cuda --json`), so that results measured on
+// one machine can be shown and reported on another, GPU or not. Every figure must be present, finite
+// and not negative, and every shape must have the GEMV batches of the first; same_size_copy,
+// measured_at and the device's multiprocessors, L2, bus width and clock may be absent (results saved
+// before they were written). Throws FormatError naming `source` and the field, as in
+// "shapes[2].gemv[0].speedup_vs_cublas".
+GpuBenchmarkResult gpuBenchmarkFromJson(const nlohmann::json& root, const std::string& source);
+// The same from a file: IoError when it cannot be read, FormatError when it is not such JSON.
+GpuBenchmarkResult loadGpuBenchmark(const std::string& path);
+// The result as a report table (the GUI's Bench view and `report --bench cuda`). `readFrom`, when
+// given, is the saved file the result came from, which a note names as read rather than measured.
+core::BenchSection toBenchSection(const GpuBenchmarkResult& result, const std::string& readFrom = {});
 std::string formatGpuBenchmark(const GpuBenchmarkResult& result);
 
 } // namespace quantlens::gpu
