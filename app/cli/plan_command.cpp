@@ -4,6 +4,7 @@
 #include "core/planner/plan_json.h"
 #include "core/planner/planner.h"
 #include "core/planner/teaching_table.h"
+#include "core/report/report_text.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 #include "core/util/units.h"
@@ -118,13 +119,7 @@ void printPlan(const core::PlanInput& in, const core::PlanResult& r, std::option
 {
     std::cout << "Model      " << in.model.displayName << ": " << core::formatThousands(r.totalParameters)
               << " parameters, " << core::formatThousands(r.trainableParameters) << " trainable\n";
-    std::cout << "Setup      " << core::toString(in.method) << ", " << core::toString(in.precision) << ", "
-              << core::toString(in.optimizer) << ", seq " << in.seqLen << " x batch " << in.microBatch << ", "
-              << core::toString(in.attention) << (in.gradientCheckpointing ? ", checkpointing" : "");
-    if (in.method == core::TrainingMethod::Lora || in.method == core::TrainingMethod::Qlora)
-        std::cout << ", LoRA r" << in.loraRank << " on " << core::loraTargetsToString(in.loraTargets);
-    if (in.gpus > 1)
-        std::cout << ", " << in.gpus << " GPUs ZeRO-" << in.zeroStage;
+    std::cout << "Setup      " << core::planSetupText(in);
     std::cout << "\n\n";
     const double peak = static_cast<double>(r.peakBytes);
     std::cout << padRight("component", 18) << padLeft("GB", 10) << padLeft("GiB", 10) << "  share of peak\n";
@@ -156,7 +151,8 @@ void printPlan(const core::PlanInput& in, const core::PlanResult& r, std::option
         std::cout << "\nGPU        " << r.gpu->name << ": " << core::formatGBAndGiB(double(r.gpu->memoryBytesUsable))
                   << " usable (" << core::formatGB(double(r.gpu->memoryBytesSold), 0) << " as sold)\n";
         std::cout << "Fits       " << (r.fits ? "yes" : "NO") << ", headroom " << (r.headroomBytes < 0 ? "-" : "")
-                  << core::formatGB(std::fabs(double(r.headroomBytes))) << "\n";
+                  << core::formatGB(std::fabs(double(r.headroomBytes)))
+                  << (r.cannotRun.empty() ? std::string() : " in memory, but it CANNOT RUN: " + r.cannotRun) << "\n";
         if (maxBatch)
             std::cout << "Largest micro-batch that fits at seq " << in.seqLen << ": " << *maxBatch << "\n";
         if (maxSeq)

@@ -37,8 +37,12 @@ core::PlanInput toPlanInput(const PlanSettings& s, core::ModelSpec model)
     in.model = std::move(model);
     in.method = core::parseTrainingMethod(s.method);
     in.precision = core::parsePrecision(s.precision);
-    if (!s.weights.empty())
+    if (!s.weights.empty()) {
         in.weights = core::parseWeightFormat(s.weights);
+        if (in.method == core::TrainingMethod::Full)
+            throw UsageError("--weights sets the frozen or served weights' format (lora, qlora, inference); full "
+                             "finetuning trains the weights in --precision");
+    }
     in.doubleQuant = s.doubleQuant;
     in.quantBlockSize = s.blockSize;
     in.optimizer = core::parseOptimizer(s.optimizer);
@@ -52,14 +56,15 @@ core::PlanInput toPlanInput(const PlanSettings& s, core::ModelSpec model)
     in.gpu = s.gpu;
     in.gpus = s.gpus;
     in.zeroStage = s.zero;
-    if (s.cudaContextMiB >= 0) {
-        if (s.cudaContextMiB > 65536)
-            throw UsageError(strCat("--cuda-context-mib ", s.cudaContextMiB, " is out of range: allowed 0 to 65536"));
-        in.overheads.cudaContextBytes = static_cast<std::uint64_t>(s.cudaContextMiB * 1048576.0);
+    if (s.cudaContextMiB) {
+        if (!(*s.cudaContextMiB >= 0 && *s.cudaContextMiB <= 65536))
+            throw UsageError(strCat("--cuda-context-mib ", *s.cudaContextMiB, " is out of range: allowed 0 to 65536"));
+        in.overheads.cudaContextBytes = static_cast<std::uint64_t>(*s.cudaContextMiB * 1048576.0);
     }
-    if (s.allocatorFraction >= 0) {
-        in.overheads.allocatorFraction = s.allocatorFraction;
-        in.overheads.checkpointingAllocatorFraction = s.allocatorFraction;
+    if (s.allocatorFraction) {
+        // core::validate names the option's range (0 to 2) for a value outside it, negative included.
+        in.overheads.allocatorFraction = *s.allocatorFraction;
+        in.overheads.checkpointingAllocatorFraction = *s.allocatorFraction;
     }
     if (in.model.parameters.total() > 0)
         core::validate(in);

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 // The planner settings `plan` and `report` share: everything about a plan except which model it is
@@ -28,8 +29,8 @@ struct PlanSettings {
     std::string gpu;
     int gpus = 1;
     int zero = 0;
-    double cudaContextMiB = -1; // < 0: the planner's default
-    double allocatorFraction = -1;
+    std::optional<double> cudaContextMiB; // absent: the planner's default
+    std::optional<double> allocatorFraction;
 };
 
 // Registers --method ... --allocator-fraction on `sub`.

@@ -7,8 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -99,6 +101,7 @@ ModelSpec modelSpecFromConfig(const Json& config, const std::string& source)
                            std::to_string(spec.kvHeads)},
                           "config has key/value heads that do not divide the attention heads");
     spec.tiedEmbeddings = a.tiedEmbeddings;
+    spec.contextLength = std::int64_t(std::min<std::uint64_t>(a.contextLength, std::uint64_t(INT64_MAX)));
     spec.qkvBias = spec.architecture == "qwen2" || optionalBool(text, "attention_bias", false)
         || optionalBool(config, "attention_bias", false);
     // Gemma-2 and -3 normalise before and after both attention and MLP (modeling_gemma2.py); a

@@ -48,6 +48,7 @@ struct ModelSpec {
     bool qkvBias = false;
     int normsPerLayer = 2; // Gemma-2 has four RMSNorms per layer
     std::uint64_t publishedParameters = 0; // from the model card, when a preset records it
+    std::int64_t contextLength = 0; // max_position_embeddings (or the like); 0 when unknown
 
     ParameterCounts parameters;
 

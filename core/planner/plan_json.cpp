@@ -89,6 +89,7 @@ nlohmann::json toJson(const PlanInput& input, const PlanResult& r)
     if (r.gpu) {
         j["gpu"] = toJson(*r.gpu);
         j["gpu"]["fits"] = r.fits;
+        j["gpu"]["cannot_run"] = r.cannotRun; // empty when the GPU can run the plan
         j["gpu"]["headroom_bytes"] = r.headroomBytes;
     } else {
         j["gpu"] = nullptr;

@@ -78,7 +78,7 @@ std::vector<GpuFit> gpusThatFit(const PlanInput& input)
     const std::uint64_t peak = evaluate(trial).peakBytes;
     std::vector<GpuFit> fits;
     for (const auto& gpu : gpuCatalogue()) {
-        if (gpu.memoryBytesUsable >= peak)
+        if (gpu.memoryBytesUsable >= peak && whyCannotRun(input, gpu).empty())
             fits.push_back({gpu, peak, static_cast<std::int64_t>(gpu.memoryBytesUsable - peak)});
     }
     std::stable_sort(fits.begin(), fits.end(), [](const GpuFit& a, const GpuFit& b) {
@@ -94,7 +94,9 @@ std::vector<Suggestion> suggestions(const PlanInput& input)
     std::vector<Suggestion> out;
     const auto consider = [&](std::string text, PlanInput changed) {
         const PlanResult r = evaluate(changed);
-        if (r.peakBytes >= base.peakBytes)
+        // A change that saves under 1% of the peak (a tiny model's, which the CUDA context
+        // dominates) is not worth a line: it would read "-> 0.83 GB" beside a 0.83 GB peak.
+        if (r.peakBytes >= base.peakBytes || double(base.peakBytes - r.peakBytes) < 0.01 * double(base.peakBytes))
             return;
         out.push_back({std::move(text), std::move(changed), r.peakBytes, r.gpu ? r.fits : false});
     };

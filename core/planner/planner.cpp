@@ -464,8 +464,7 @@ PlanResult evaluate(const PlanInput& in)
     allocated += extra;
     // With checkpointing the allocator caches the logits' and the recomputation's blocks at sizes
     // the rest of the step reuses badly: a larger measured reserve (see defaultOverheads).
-    const double fraction = in.gradientCheckpointing && training ? in.overheads.checkpointingAllocatorFraction
-                                                                 : in.overheads.allocatorFraction;
+    const double fraction = allocatorFractionInUse(in);
     // Weights (and ZeRO's master copy) are allocated once at load in large blocks and do not
     // fragment; the reserve is a fraction of the rest.
     const double transient = std::max(0.0, allocated - bytesOf(Component::Weights) - bytesOf(Component::MasterWeights));
@@ -488,6 +487,10 @@ PlanResult evaluate(const PlanInput& in)
     if (s.experts > 1)
         r.notes.push_back(strCat("mixture of experts: all ", count(s.experts), " experts are resident; ",
                                  count(s.expertsPerToken), " are active per token"));
+    if (m.contextLength > 0 && in.seqLen > m.contextLength)
+        r.notes.push_back(strCat("seq ", count(in.seqLen), " is longer than the model's context of ",
+                                 count(m.contextLength),
+                                 " tokens (max_position_embeddings): it was never trained on such positions"));
     if (r.pagedOptimizerBytes > 0)
         r.notes.push_back(strCat("paged optimizer: up to ", gb(static_cast<double>(r.pagedOptimizerBytes)),
                                  " of states can be evicted to CPU RAM under memory pressure"));
@@ -501,8 +504,44 @@ PlanResult evaluate(const PlanInput& in)
             r.notes.push_back(strCat(r.gpu->name, " has no bf16: compute in fp16 (same memory, less range)"));
         if (!r.gpu->note.empty())
             r.notes.push_back(r.gpu->note);
+        r.cannotRun = whyCannotRun(in, *r.gpu);
     }
     return r;
+}
+
+namespace {
+
+bool usesCheckpointingFraction(const PlanInput& in)
+{
+    return in.gradientCheckpointing && in.method != TrainingMethod::Inference;
+}
+
+} // namespace
+
+double allocatorFractionInUse(const PlanInput& in)
+{
+    return usesCheckpointingFraction(in) ? in.overheads.checkpointingAllocatorFraction : in.overheads.allocatorFraction;
+}
+
+double& allocatorFractionInUse(PlanInput& in)
+{
+    return usesCheckpointingFraction(in) ? in.overheads.checkpointingAllocatorFraction : in.overheads.allocatorFraction;
+}
+
+std::string whyCannotRun(const PlanInput& in, const GpuSpec& gpu)
+{
+    const bool quantizedWeights = in.method == TrainingMethod::Qlora
+        || (in.weights
+            && (*in.weights == WeightFormat::Nf4 || *in.weights == WeightFormat::Fp4
+                || *in.weights == WeightFormat::Int8));
+    const bool bitsandbytesOptimizer = in.method != TrainingMethod::Inference
+        && (in.optimizer == OptimizerKind::AdamW8bit || in.optimizer == OptimizerKind::PagedAdamW8bit
+            || in.optimizer == OptimizerKind::PagedAdamW);
+    if (gpu.vendor == "apple" && (quantizedWeights || bitsandbytesOptimizer))
+        return strCat(gpu.name, " cannot run this plan: bitsandbytes (",
+                      quantizedWeights ? "4-bit and 8-bit weights" : "8-bit and paged optimizers",
+                      ") needs CUDA or ROCm, which Apple GPUs do not have");
+    return {};
 }
 
 } // namespace quantlens::core

@@ -118,8 +118,9 @@ struct PlanResult {
     std::string peakPhase; // "backward start (activations + logits)", "optimizer step", "forward"
     // GPU answers, when input.gpu names one.
     std::optional<GpuSpec> gpu;
-    bool fits = false;
+    bool fits = false; // memory only: see cannotRun
     std::int64_t headroomBytes = 0; // usable - peak; negative when it does not fit
+    std::string cannotRun; // why the GPU cannot run this plan at all, whatever its memory; empty if it can
     std::vector<std::string> notes; // caveats: "V100 lacks bf16", "experts all resident"
 
     const ComponentEstimate& operator[](Component c) const { return components[static_cast<std::size_t>(c)]; }
@@ -128,6 +129,15 @@ struct PlanResult {
 // The whole estimate. Throws UsageError for invalid input (see validate), never for a plan that
 // does not fit.
 PlanResult evaluate(const PlanInput& input);
+
+// The allocator reserve fraction the plan uses: checkpointingAllocatorFraction for a checkpointed
+// training step, allocatorFraction otherwise (the two are calibrated apart, 30% and 9% by default).
+double allocatorFractionInUse(const PlanInput& input);
+double& allocatorFractionInUse(PlanInput& input);
+
+// Why `gpu` cannot run the plan at all (bitsandbytes' 4/8-bit weights and 8-bit or paged
+// optimizers need CUDA or ROCm, which Apple GPUs lack); empty when nothing stands in the way.
+std::string whyCannotRun(const PlanInput& input, const GpuSpec& gpu);
 
 // Largest micro-batch / sequence length whose peak fits the chosen GPU (input.gpu, or
 // `capacityBytes` when given). 0 when even 1 does not fit. Binary search, < 5 ms.
@@ -149,7 +159,7 @@ struct Suggestion {
     bool fits = false;
 };
 // Concrete changes (checkpointing, QLoRA, 8-bit optimizer, smaller batch, ZeRO, ...), each
-// evaluated; the ones that lower the peak, best first. Works with or without a GPU.
+// evaluated; the ones that lower the peak by at least 1%, best first. Works with or without a GPU.
 std::vector<Suggestion> suggestions(const PlanInput& input);
 
 enum class SweepAxis { SeqLen, MicroBatch };

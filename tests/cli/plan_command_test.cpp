@@ -95,3 +95,46 @@ TEST(PlanCommand, MissingModelIsAUsageError)
     EXPECT_EQ(r.exitCode, 2);
     EXPECT_THAT(r.err, HasSubstr("--model PRESET|config.json or --params N"));
 }
+
+// A negative overhead is refused like any other out-of-range value; it used to mean "not given".
+TEST(PlanCommand, NegativeOverheadsAreRefusedNotIgnored)
+{
+    const CliResult context = runCli({"plan", "--params", "7B", "--cuda-context-mib", "-5"});
+    EXPECT_EQ(context.exitCode, 2);
+    EXPECT_THAT(context.err, HasSubstr("--cuda-context-mib -5 is out of range: allowed 0 to 65536"));
+    const CliResult fraction = runCli({"plan", "--params", "7B", "--allocator-fraction", "-1"});
+    EXPECT_EQ(fraction.exitCode, 2);
+    EXPECT_THAT(fraction.err, HasSubstr("allocator fraction is out of range"));
+    EXPECT_EQ(runCli({"plan", "--params", "7B", "--allocator-fraction", "0", "--cuda-context-mib", "0"}).exitCode, 0);
+}
+
+// ZeRO changes a one-GPU plan (no optimizer-step temporaries), so the setup line says it is on.
+TEST(PlanCommand, ZeroOnOneGpuIsShownInTheSetup)
+{
+    const CliResult r = runCli({"plan", "--params", "7B", "--zero", "3"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr(", 1 GPU ZeRO-3"));
+    EXPECT_THAT(runCli({"plan", "--params", "7B"}).out, ::testing::Not(HasSubstr("ZeRO")));
+}
+
+// stories260K was trained on 512-token sequences: a plan for 2048 says so.
+TEST(PlanCommand, SequenceLongerThanTheModelsContextIsNoted)
+{
+    const std::string config = std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/config.json";
+    const CliResult longer = runCli({"plan", "--model", config, "--seq", "2048"});
+    ASSERT_EQ(longer.exitCode, 0) << longer.err;
+    EXPECT_THAT(longer.out, HasSubstr("seq 2,048 is longer than the model's context of 512 tokens"));
+    EXPECT_THAT(runCli({"plan", "--model", config, "--seq", "512"}).out, ::testing::Not(HasSubstr("context of")));
+}
+
+TEST(PlanCommand, OptionsThatCannotApplyAreRefusedOrNotEchoed)
+{
+    const CliResult weights = runCli({"plan", "--params", "7B", "--weights", "nf4"});
+    EXPECT_EQ(weights.exitCode, 2);
+    EXPECT_THAT(weights.err, HasSubstr("--weights sets the frozen or served weights' format"));
+    const CliResult inference
+        = runCli({"plan", "--params", "7B", "--method", "inference", "--optimizer", "lion", "--grad-checkpointing"});
+    ASSERT_EQ(inference.exitCode, 0) << inference.err;
+    EXPECT_THAT(inference.out, ::testing::Not(HasSubstr("lion")));
+    EXPECT_THAT(inference.out, ::testing::Not(HasSubstr("checkpointing")));
+}

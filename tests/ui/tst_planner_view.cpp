@@ -1,10 +1,17 @@
 #include "core/planner/planner.h"
 #include "ui/charts/breakdown_chart.h"
+#include "ui/charts/sweep_chart.h"
 #include "ui/views/planner_form.h"
 #include "ui/views/planner_view.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
+#include <QScatterSeries>
+#include <QSet>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
@@ -16,6 +23,101 @@ using quantlens::ui::PlannerView;
 class TestPlannerView : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // LoRA needs a target: the last ticked box stays ticked, and the plan follows the boxes.
+    void theLastLoraTargetCannotBeUnticked()
+    {
+        PlannerView view;
+        core::PlanInput input = view.form()->input();
+        input.method = core::TrainingMethod::Lora;
+        input.loraTargets = core::kLoraQ | core::kLoraV;
+        view.form()->setInput(input);
+        QCheckBox* q = nullptr;
+        QCheckBox* v = nullptr;
+        for (QCheckBox* box : view.form()->findChildren<QCheckBox*>()) {
+            if (box->text() == QStringLiteral("q"))
+                q = box;
+            if (box->text() == QStringLiteral("v"))
+                v = box;
+        }
+        QVERIFY(q && v && q->isChecked() && v->isChecked());
+        v->setChecked(false);
+        QCOMPARE(view.form()->input().loraTargets, unsigned(core::kLoraQ));
+        q->setChecked(false);
+        QVERIFY(q->isChecked());
+        QCOMPARE(view.form()->input().loraTargets, unsigned(core::kLoraQ));
+    }
+
+    // A GPU typed into the box is planned for; an unknown one puts the planned GPU's name back.
+    void aTypedGpuIsPlannedForOrPutBack()
+    {
+        PlannerView view;
+        auto* gpu = view.findChild<QComboBox*>(QStringLiteral("gpuCombo"));
+        QVERIFY(gpu && gpu->lineEdit());
+        view.form()->setGpu(QStringLiteral("rtx-4090"));
+        gpu->lineEdit()->setText(QStringLiteral("a100-80gb"));
+        Q_EMIT gpu->lineEdit()->editingFinished();
+        QCOMPARE(QString::fromStdString(view.form()->input().gpu), QStringLiteral("a100-80gb"));
+        QCOMPARE(gpu->currentData().toString(), QStringLiteral("a100-80gb"));
+        QCOMPARE(view.result().gpu->id, std::string("a100-80gb"));
+
+        gpu->lineEdit()->setText(QStringLiteral("a100"));
+        Q_EMIT gpu->lineEdit()->editingFinished();
+        QCOMPARE(QString::fromStdString(view.form()->input().gpu), QStringLiteral("a100-80gb"));
+        QCOMPARE(gpu->currentText(), gpu->itemText(gpu->currentIndex()));
+    }
+
+    // Every mnemonic label has a buddy (else it shows the '&') and no two share a key.
+    void formLabelsHaveBuddiesAndDistinctMnemonics()
+    {
+        PlannerView view;
+        QSet<QChar> keys;
+        for (const QLabel* label : view.form()->findChildren<QLabel*>()) {
+            const QString text = label->text();
+            const qsizetype amp = text.indexOf(QLatin1Char('&'));
+            if (amp < 0 || amp + 1 >= text.size() || text.contains(QLatin1Char('<')))
+                continue;
+            QVERIFY2(label->buddy(), qPrintable(text));
+            const QChar key = text.at(amp + 1).toLower();
+            QVERIFY2(!keys.contains(key), qPrintable(text));
+            keys.insert(key);
+        }
+        QVERIFY(keys.contains(QLatin1Char('m')));
+    }
+
+    // The allocator field shows the fraction the plan uses (30% for a checkpointed training step,
+    // 9% otherwise) and an edit changes only that one.
+    void allocatorFieldShowsAndEditsTheFractionInUse()
+    {
+        PlannerView view;
+        auto* spin = view.findChild<QDoubleSpinBox*>(QStringLiteral("allocatorSpin"));
+        auto* checkpointing = view.findChild<QCheckBox*>(QStringLiteral("checkpointingBox"));
+        QVERIFY(spin && checkpointing);
+        core::PlanInput input = view.form()->input();
+        input.method = core::TrainingMethod::Qlora;
+        input.gradientCheckpointing = true;
+        view.form()->setInput(input);
+        const core::PlanOverheads defaults = core::defaultOverheads();
+        QCOMPARE(spin->value(), defaults.checkpointingAllocatorFraction * 100);
+
+        checkpointing->setChecked(false);
+        QCOMPARE(spin->value(), defaults.allocatorFraction * 100);
+        QCOMPARE(view.form()->input().overheads.checkpointingAllocatorFraction,
+                 defaults.checkpointingAllocatorFraction);
+
+        spin->setValue(12.0);
+        QCOMPARE(view.form()->input().overheads.allocatorFraction, 0.12);
+        QCOMPARE(view.form()->input().overheads.checkpointingAllocatorFraction,
+                 defaults.checkpointingAllocatorFraction);
+        QCOMPARE(view.result().peakBytes, core::evaluate(view.form()->input()).peakBytes);
+
+        checkpointing->setChecked(true);
+        QCOMPARE(spin->value(), defaults.checkpointingAllocatorFraction * 100);
+        QCOMPARE(view.form()->input().overheads.allocatorFraction, 0.12);
+        spin->setValue(25.0);
+        QCOMPARE(view.form()->input().overheads.checkpointingAllocatorFraction, 0.25);
+        QCOMPARE(view.form()->input().overheads.allocatorFraction, 0.12);
+    }
+
     void chartAndVerdictEqualTheCoreResult_data()
     {
         QTest::addColumn<QString>("model");
@@ -116,6 +218,74 @@ private Q_SLOTS:
         PlannerView view;
         QVERIFY(view.form()->setModelSource(QStringLiteral(QUANTLENS_TEST_DATA_DIR "/stories260K/config.json")));
         QCOMPARE(view.result().totalParameters, std::uint64_t(260032));
+    }
+
+    // The sweeps' "largest that fits" is the headline's number, also past the powers of two swept by
+    // default (16,384 tokens, 64 sequences) and up to the planner's limits for a tiny model, with a
+    // point past it that does not fit when there is one, and never millions of points.
+    void sweepLegendsGiveTheHeadlineMaximum_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("gpu");
+        QTest::newRow("qlora 8b on h100") << QStringLiteral("llama-3.1-8b") << QStringLiteral("h100-sxm");
+        QTest::newRow("qlora 8b on 4090") << QStringLiteral("llama-3.1-8b") << QStringLiteral("rtx-4090");
+        QTest::newRow("stories260K on 4090")
+            << QStringLiteral(QUANTLENS_TEST_DATA_DIR "/stories260K/config.json") << QStringLiteral("rtx-4090");
+    }
+
+    void sweepLegendsGiveTheHeadlineMaximum()
+    {
+        QFETCH(QString, model);
+        QFETCH(QString, gpu);
+        PlannerView view;
+        core::PlanInput input = view.form()->input();
+        if (model.endsWith(QStringLiteral(".json"))) {
+            QVERIFY(view.form()->setModelSource(model));
+            input = view.form()->input();
+        } else {
+            input.model = core::findModelPreset(model.toStdString());
+        }
+        input.method = core::TrainingMethod::Qlora;
+        input.gpu = gpu.toStdString();
+        view.form()->setInput(input);
+        input = view.form()->input();
+        const std::uint64_t capacity = core::findGpu(input.gpu).memoryBytesUsable;
+
+        QString details;
+        for (const QLabel* label : view.findChildren<QLabel*>()) {
+            if (label->text().contains(QStringLiteral("longest sequence that fits")))
+                details = label->text();
+        }
+        const std::int64_t maxima[] = {core::maxSeqLen(input), core::maxMicroBatch(input)};
+        QVERIFY2(details.contains(QStringLiteral("longest sequence that fits: %1").arg(maxima[0])),
+                 qPrintable(details));
+        QVERIFY2(details.contains(QStringLiteral("largest micro-batch that fits: %1").arg(maxima[1])),
+                 qPrintable(details));
+        const ui::SweepChart* charts[] = {view.seqSweepChart(), view.batchSweepChart()};
+        for (int i = 0; i < 2; ++i) {
+            const ui::SweepData& data = charts[i]->data();
+            QVERIFY(maxima[i] > 0);
+            QCOMPARE(data.largestFitting, double(maxima[i]));
+            QVERIFY(data.points.size() <= 30);
+            bool onCurve = false;
+            for (const QPointF& p : data.points) {
+                onCurve = onCurve || p.x() == double(maxima[i]);
+                if (p.x() > double(maxima[i]))
+                    QVERIFY(p.y() > double(capacity)); // past the maximum: does not fit
+            }
+            QVERIFY(onCurve);
+            QString legend;
+            for (const QAbstractSeries* series : charts[i]->chart()->series()) {
+                if (qobject_cast<const QScatterSeries*>(series))
+                    legend = series->name();
+            }
+            QCOMPARE(legend, QStringLiteral("largest that fits: %1").arg(maxima[i]));
+        }
+        // The 8B on an H100 fits more than the default sweeps reach: they go on past the maximum.
+        if (gpu == QStringLiteral("h100-sxm")) {
+            QVERIFY(maxima[0] > 16384);
+            QVERIFY(view.seqSweepChart()->data().points.back().x() > double(maxima[0]));
+        }
     }
 };
 

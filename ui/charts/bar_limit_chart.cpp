@@ -66,6 +66,7 @@ void BarLimitChart::setData(const BarLimitData& data)
     } else {
         auto* axis = new QValueAxis;
         axis->setRange(0, maxValue * 1.12);
+        axis->applyNiceNumbers(); // ticks at round values (0, 500, 1000 …) rather than fifths of the range
         axis->setLabelFormat(QStringLiteral("%.0f"));
         values = axis;
     }

@@ -50,7 +50,7 @@ void SweepChart::setData(const SweepData& data)
     if (data.logX && xMin > 0) {
         auto* axis = new QLogValueAxis;
         axis->setBase(2);
-        axis->setLabelFormat(QStringLiteral("%g"));
+        axis->setLabelFormat(QStringLiteral("%.0f")); // whole tokens or sequences, also past a million
         axis->setRange(xMin, xMax);
         axis->setMinorTickCount(0);
         xAxis = axis;
@@ -66,6 +66,7 @@ void SweepChart::setData(const SweepData& data)
     yAxis->setTitleText(tr("GB"));
     yAxis->setLabelFormat(QStringLiteral("%.0f"));
     yAxis->setRange(0, yMax * 1.1);
+    yAxis->applyNiceNumbers(); // ticks at round GB (0, 20, 40 …) rather than fifths of the range
     chart->addAxis(yAxis, Qt::AlignLeft);
     peak->attachAxis(xAxis);
     peak->attachAxis(yAxis);
@@ -85,7 +86,9 @@ void SweepChart::setData(const SweepData& data)
     }
     if (data.largestFitting > 0) {
         auto* marker = new QScatterSeries;
-        marker->setName(tr("largest that fits: %1").arg(data.largestFitting));
+        const QString value = QString::number(data.largestFitting, 'g', 15);
+        marker->setName(data.largestFittingIsExact ? tr("largest that fits: %1").arg(value)
+                                                   : tr("largest swept that fits: %1").arg(value));
         marker->setMarkerSize(14);
         marker->setColor(componentColor(QStringLiteral("adapters")));
         for (const QPointF& p : data.points) {

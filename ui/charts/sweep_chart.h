@@ -17,7 +17,10 @@ struct SweepData {
     bool logX = true; // powers of two read better on a log2 axis
     QList<QPointF> points; // x, peak bytes
     double capacityBytes = 0;
-    double largestFitting = 0; // x of the largest value that fits; 0 when none fits
+    double largestFitting = 0; // x of the marker: the largest value that fits; 0 when none fits
+    // True when largestFitting is the true maximum (the planner's search), false when it is only
+    // the largest of the swept values that fits (a larger unswept value may fit too).
+    bool largestFittingIsExact = false;
 };
 
 class SweepChart : public QChartView {

@@ -1,6 +1,7 @@
 #include "ui/views/planner_form.h"
 
 #include "core/util/units.h"
+#include "ui/error_dialog.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -17,6 +18,7 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace quantlens::ui {
@@ -128,6 +130,7 @@ void PlannerForm::buildWidgets()
     m_batch->setRange(1, 4096);
     m_batch->setToolTip(tr("Sequences per micro-batch on each GPU"));
     m_checkpointing = new QCheckBox(tr("gradient checkpointing"), this);
+    m_checkpointing->setObjectName(QStringLiteral("checkpointingBox"));
     m_checkpointing->setToolTip(tr("Keep only each layer's input and recompute the rest in the backward pass"));
     m_attention = new QComboBox(this);
     addEnumItems<core::AttentionKind>(
@@ -180,18 +183,23 @@ void PlannerForm::buildWidgets()
     m_contextMiB->setSuffix(tr(" MiB"));
     m_contextMiB->setToolTip(tr("CUDA context and library workspaces: visible to nvidia-smi, not to PyTorch"));
     m_allocator = new QDoubleSpinBox(this);
+    m_allocator->setObjectName(QStringLiteral("allocatorSpin"));
     m_allocator->setRange(0, 100);
     m_allocator->setDecimals(1);
     m_allocator->setSuffix(tr(" %"));
-    m_allocator->setToolTip(tr("How much more the caching allocator reserves than it allocates (fragmentation); "
-                               "by default 9%, and 30% with gradient checkpointing, as measured on an H100"));
+    m_allocator->setToolTip(tr("How much more the caching allocator reserves than it allocates (fragmentation), as "
+                               "this plan uses it: by default 9%, and 30% when a training step is checkpointed "
+                               "(both measured on an H100). An edit changes the one in use."));
 
     auto* modelBox = new QGroupBox(tr("Model"), this);
     auto* modelLayout = new QFormLayout(modelBox);
     auto* modelRow = new QHBoxLayout;
     modelRow->addWidget(m_model, 1);
     modelRow->addWidget(m_openConfig);
-    modelLayout->addRow(tr("&Model"), modelRow);
+    // A row holding a layout gets no buddy by itself: without one the label would show "&Model".
+    auto* modelLabel = new QLabel(tr("&Model"), this);
+    modelLabel->setBuddy(m_model);
+    modelLayout->addRow(modelLabel, modelRow);
     modelLayout->addRow(m_modelInfo);
 
     auto* trainBox = new QGroupBox(tr("Training"), this);
@@ -216,7 +224,7 @@ void PlannerForm::buildWidgets()
     auto* hw = new QFormLayout(hwBox);
     hw->addRow(tr("&GPU"), m_gpu);
     hw->addRow(tr("GPU &count"), m_gpus);
-    hw->addRow(tr("&Sharding"), m_zero);
+    hw->addRow(tr("S&harding"), m_zero); // Alt+S is the sequence length's
     hw->addRow(tr("CUDA context"), m_contextMiB);
     hw->addRow(tr("Allocator overhead"), m_allocator);
 
@@ -228,21 +236,25 @@ void PlannerForm::buildWidgets()
     layout->addWidget(hwBox);
     layout->addStretch();
 
-    auto changed = [this] {
-        if (m_updating)
-            return;
-        readWidgets();
-        updateEnabledState();
-        Q_EMIT inputChanged(m_input);
-    };
+    auto changed = [this] { widgetsChanged(); };
     for (QComboBox* combo : {m_method, m_precision, m_weights, m_optimizer, m_attention, m_zero})
         connect(combo, &QComboBox::currentIndexChanged, this, changed);
     for (QSpinBox* spin : {m_seq, m_batch, m_rank, m_gpus})
         connect(spin, &QSpinBox::valueChanged, this, changed);
     for (QDoubleSpinBox* spin : {m_alpha, m_contextMiB, m_allocator})
         connect(spin, &QDoubleSpinBox::valueChanged, this, changed);
-    for (QCheckBox* box : m_targets)
-        connect(box, &QCheckBox::toggled, this, changed);
+    for (QCheckBox* box : m_targets) {
+        connect(box, &QCheckBox::toggled, this, [this, box, changed](bool on) {
+            // LoRA needs at least one target module: the last one cannot be unticked (the plan
+            // would otherwise silently fall back to q while every box shows empty).
+            if (!on && std::none_of(m_targets.begin(), m_targets.end(), [](QCheckBox* b) { return b->isChecked(); })) {
+                const QSignalBlocker quiet(box);
+                box->setChecked(true);
+                return;
+            }
+            changed();
+        });
+    }
     for (QCheckBox* box : {m_doubleQuant, m_checkpointing})
         connect(box, &QCheckBox::toggled, this, changed);
     connect(m_gpu, &QComboBox::activated, this, changed);
@@ -259,7 +271,44 @@ void PlannerForm::buildWidgets()
         writeWidgets();
     });
     connect(m_model->lineEdit(), &QLineEdit::returnPressed, this, &PlannerForm::modelTextEntered);
+    connect(m_gpu->lineEdit(), &QLineEdit::editingFinished, this, &PlannerForm::gpuTextEntered);
     connect(m_openConfig, &QPushButton::clicked, this, &PlannerForm::openConfig);
+}
+
+void PlannerForm::widgetsChanged()
+{
+    if (m_updating)
+        return;
+    readWidgets();
+    showAllocatorFraction(); // checkpointing or the method may have chosen the other fraction
+    updateEnabledState();
+    Q_EMIT inputChanged(m_input);
+}
+
+// A GPU typed rather than picked ("h100-sxm", "NVIDIA H100 (SXM)") is planned for; anything else
+// puts the chosen GPU's name back, so that the field never shows a GPU the plan is not for.
+void PlannerForm::gpuTextEntered()
+{
+    const QString text = m_gpu->currentText().trimmed();
+    if (m_gpu->currentIndex() >= 0 && m_gpu->itemText(m_gpu->currentIndex()) == text)
+        return;
+    int index = m_gpu->findText(text);
+    QString problem;
+    if (index < 0) {
+        try {
+            index = m_gpu->findData(QString::fromStdString(core::findGpu(text.toStdString()).id));
+        } catch (const std::exception& e) {
+            problem = QString::fromStdString(e.what());
+        }
+    }
+    if (index < 0) {
+        m_gpu->setEditText(m_gpu->currentIndex() >= 0 ? m_gpu->itemText(m_gpu->currentIndex()) : QString());
+        if (!problem.isEmpty())
+            showError(this, tr("GPU"), problem);
+        return;
+    }
+    m_gpu->setCurrentIndex(index);
+    widgetsChanged();
 }
 
 void PlannerForm::modelTextEntered()
@@ -318,8 +367,19 @@ void PlannerForm::setInput(const core::PlanInput& input)
     Q_EMIT inputChanged(m_input);
 }
 
+void PlannerForm::showAllocatorFraction()
+{
+    const QSignalBlocker quiet(m_allocator);
+    m_allocator->setValue(core::allocatorFractionInUse(m_input) * 100.0);
+}
+
 void PlannerForm::readWidgets()
 {
+    // The field shows the fraction in use before this change; an edit (beyond the field's 0.1%
+    // rounding) sets that one. Read first, before the settings that choose between them.
+    double& applied = core::allocatorFractionInUse(m_input);
+    if (std::abs(m_allocator->value() - applied * 100.0) > 0.05)
+        applied = m_allocator->value() / 100.0;
     m_input.method = core::TrainingMethod(m_method->currentData().toInt());
     m_input.precision = core::Precision(m_precision->currentData().toInt());
     const int weights = m_weights->currentData().toInt();
@@ -343,13 +403,6 @@ void PlannerForm::readWidgets()
     m_input.gpus = m_gpus->value();
     m_input.zeroStage = m_zero->currentData().toInt();
     m_input.overheads.cudaContextBytes = std::uint64_t(m_contextMiB->value() * kMiB);
-    // The field edits the reserve fraction; like the CLI's --allocator-fraction it then sets the
-    // checkpointing one too (the planner calibrates them apart: 9% and 30% by default).
-    const double allocator = m_allocator->value() / 100.0;
-    if (std::abs(allocator - m_input.overheads.allocatorFraction) > 1e-9) {
-        m_input.overheads.allocatorFraction = allocator;
-        m_input.overheads.checkpointingAllocatorFraction = allocator;
-    }
 }
 
 void PlannerForm::writeWidgets()
@@ -394,7 +447,7 @@ void PlannerForm::writeWidgets()
     m_gpus->setValue(m_input.gpus);
     selectData(m_zero, m_input.zeroStage);
     m_contextMiB->setValue(double(m_input.overheads.cudaContextBytes) / kMiB);
-    m_allocator->setValue(m_input.overheads.allocatorFraction * 100.0);
+    showAllocatorFraction();
     updateEnabledState();
     m_updating = false;
 }

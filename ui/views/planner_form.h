@@ -37,6 +37,9 @@ Q_SIGNALS:
 private:
     void buildWidgets();
     void readWidgets();
+    void widgetsChanged();
+    void gpuTextEntered();
+    void showAllocatorFraction();
     void writeWidgets();
     void updateEnabledState();
     void modelTextEntered();

@@ -142,8 +142,9 @@ void PlannerView::recompute(const core::PlanInput& input)
     if (m_result.gpu) {
         data.capacityBytes = double(m_result.gpu->memoryBytesUsable);
         data.capacityLabel
-            = tr("%1 usable: %2")
+            = tr("%1 usable: %2 (%3)") // GB first: the axis is in GB
                   .arg(QString::fromStdString(m_result.gpu->name))
+                  .arg(QString::fromStdString(core::formatGB(double(m_result.gpu->memoryBytesUsable))))
                   .arg(QString::fromStdString(core::formatGiB(double(m_result.gpu->memoryBytesUsable), 1)));
     }
     m_breakdown->setData(data);
@@ -163,6 +164,10 @@ void PlannerView::showVerdict(const core::PlanInput& input)
     if (!m_result.gpu) {
         text = tr("Peak %1 per GPU. Choose a GPU to see whether it fits.").arg(gbGib(double(m_result.peakBytes)));
         style = QStringLiteral("background: #555; color: white;");
+    } else if (!m_result.cannotRun.empty()) {
+        text = tr("✘ %1").arg(QString::fromStdString(m_result.cannotRun).toHtmlEscaped());
+        style = dark ? QStringLiteral("background: #7a1f1f; color: white;")
+                     : QStringLiteral("background: #fbd5d5; color: #5c0b0b;");
     } else if (m_result.fits) {
         text = tr("✔ Fits on %1 × %2 with %3 to spare (peak %4 of %5 usable)")
                    .arg(input.gpus)
@@ -243,27 +248,37 @@ void PlannerView::applySuggestion(int index)
 void PlannerView::showSweeps(const core::PlanInput& input)
 {
     const std::uint64_t capacity = m_result.gpu ? m_result.gpu->memoryBytesUsable : 0;
-    auto fill = [&](SweepChart* chart, core::SweepAxis axis, const std::vector<std::int64_t>& values, QString title,
-                    QString xTitle) {
+    // `largest` is the headline's largest value that fits (0: none, or no GPU chosen); the sweep
+    // holds it, so the marker sits on it and its legend gives the headline's number.
+    auto fill = [&](SweepChart* chart, core::SweepAxis axis, const std::vector<std::int64_t>& values,
+                    std::int64_t largest, QString title, QString xTitle) {
         SweepData data;
         data.title = std::move(title);
         data.xTitle = std::move(xTitle);
         data.capacityBytes = double(capacity);
-        try {
-            for (const auto& point : core::sweep(input, axis, values)) {
-                data.points << QPointF(double(point.value), double(point.result.peakBytes));
-                if (capacity > 0 && point.result.peakBytes <= capacity)
-                    data.largestFitting = double(point.value);
+        for (std::int64_t value : values) {
+            try { // one at a time: a value past the planner's limits (10M tokens, 65,536) is left out
+                for (const auto& point : core::sweep(input, axis, {value}))
+                    data.points << QPointF(double(point.value), double(point.result.peakBytes));
+            } catch (const std::exception&) {
             }
-        } catch (const std::exception&) {
-            data.points.clear();
+        }
+        if (capacity > 0 && largest > 0 && !data.points.isEmpty()) {
+            data.largestFitting = double(largest);
+            data.largestFittingIsExact = true;
         }
         chart->setData(data);
     };
-    // The exact largest value that fits joins the powers of two, so the marker sits on it.
-    auto withLargest = [](std::vector<std::int64_t> values, std::int64_t largest) {
-        if (largest > 0 && largest > values.front() && largest < values.back()
-            && std::find(values.begin(), values.end(), largest) == values.end()) {
+    // Powers of two from `first` to at least `last`, and on to the first one past `largest` when it
+    // is larger (so that the curve crosses the capacity line after it), plus `largest` itself. The
+    // planner takes at most 10 million tokens and 65,536 sequences: at most 25 points.
+    auto sweepValues = [](std::int64_t first, std::int64_t last, std::int64_t largest) {
+        std::vector<std::int64_t> values;
+        for (std::int64_t v = first; v <= std::max(last, largest); v *= 2)
+            values.push_back(v);
+        if (values.back() <= largest)
+            values.push_back(values.back() * 2);
+        if (largest > 0 && std::find(values.begin(), values.end(), largest) == values.end()) {
             values.push_back(largest);
             std::sort(values.begin(), values.end());
         }
@@ -271,9 +286,9 @@ void PlannerView::showSweeps(const core::PlanInput& input)
     };
     const std::int64_t maxSeq = capacity > 0 ? core::maxSeqLen(input) : 0;
     const std::int64_t maxBatch = capacity > 0 ? core::maxMicroBatch(input) : 0;
-    fill(m_seqSweep, core::SweepAxis::SeqLen, withLargest({256, 512, 1024, 2048, 4096, 8192, 16384}, maxSeq),
+    fill(m_seqSweep, core::SweepAxis::SeqLen, sweepValues(256, 16384, maxSeq), maxSeq,
          tr("Peak vs sequence length (batch %1)").arg(input.microBatch), tr("sequence length (tokens)"));
-    fill(m_batchSweep, core::SweepAxis::MicroBatch, withLargest({1, 2, 4, 8, 16, 32, 64}, maxBatch),
+    fill(m_batchSweep, core::SweepAxis::MicroBatch, sweepValues(1, 64, maxBatch), maxBatch,
          tr("Peak vs micro-batch (seq %1)").arg(input.seqLen), tr("micro-batch"));
 }
 

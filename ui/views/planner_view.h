@@ -27,6 +27,8 @@ public:
 
     PlannerForm* form() const { return m_form; }
     BreakdownChart* breakdownChart() const { return m_breakdown; }
+    SweepChart* seqSweepChart() const { return m_seqSweep; }
+    SweepChart* batchSweepChart() const { return m_batchSweep; }
     const core::PlanResult& result() const { return m_result; }
     const std::vector<core::Suggestion>& currentSuggestions() const { return m_suggestions; }
     QString verdictText() const;
