@@ -31,7 +31,8 @@ QString quoted(const QString& arg)
     return QLatin1Char('\'') + out + QLatin1Char('\'');
 }
 
-QString commandLine(const ModelSession& session, const core::PlanInput& p, const InspectorView& inspector, bool scanned)
+QString commandLine(const ModelSession& session, const core::PlanInput& p, const InspectorView& inspector, bool scanned,
+                    const QStringList& benchArguments)
 {
     QStringList args {QStringLiteral("quantlens-cli"), QStringLiteral("report")};
     auto add
@@ -40,11 +41,16 @@ QString commandLine(const ModelSession& session, const core::PlanInput& p, const
         add("--model", session.path());
         if (scanned) {
             add("--scheme", inspector.selectedSchemes().join(QLatin1Char(',')));
-            add("--scan-blocksize", QString::number(inspector.blockSize()));
+            if (inspector.blockSize() > 0) // 0: each scheme's default, the CLI's default too
+                add("--scan-blocksize", QString::number(inspector.blockSize()));
             if (inspector.doubleQuant())
                 args << QStringLiteral("--scan-double-quant");
             if (!inspector.nameFilter().isEmpty())
                 add("--filter", inspector.nameFilter());
+            if (!inspector.roleFilter().isEmpty())
+                add("--role", inspector.roleFilter());
+            if (inspector.scansOnGpu())
+                add("--device", QStringLiteral("cuda"));
         } else {
             args << QStringLiteral("--no-scan");
         }
@@ -78,6 +84,8 @@ QString commandLine(const ModelSession& session, const core::PlanInput& p, const
         add("--cuda-context-mib", QString::number(double(p.overheads.cudaContextBytes) / 1048576.0));
     if (p.overheads.allocatorFraction != defaults.allocatorFraction)
         add("--allocator-fraction", QString::number(p.overheads.allocatorFraction));
+    for (const QString& arg : benchArguments)
+        args << quoted(arg);
     args << QStringLiteral("-o") << QStringLiteral("report.html");
     return args.join(QLatin1Char(' '));
 }
@@ -108,7 +116,7 @@ core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& 
     if (scanned)
         data.scan = inspector.scanJob()->result();
     data.bench = bench.reportSections();
-    data.commandLine = commandLine(session, input, inspector, scanned).toStdString();
+    data.commandLine = commandLine(session, input, inspector, scanned, bench.reportArguments()).toStdString();
     return data;
 }
 

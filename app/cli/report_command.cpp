@@ -8,6 +8,7 @@
 #include "core/planner/model_spec.h"
 #include "core/planner/planner.h"
 #include "core/planner/teaching_table.h"
+#include "core/report/atomic_write.h"
 #include "core/report/report_data.h"
 #include "core/report/report_format.h"
 #include "core/scan/cpu_benchmark.h"
@@ -22,10 +23,13 @@
 
 #include <QApplication>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 
 // quantlens-cli report: the analyses of `info`, `inspect` and `plan` gathered into one shareable
@@ -47,12 +51,14 @@ struct ReportOptionsCli {
     std::uint64_t scanBlocksize = 0;
     bool scanDoubleQuant = false;
     std::string filter;
+    std::string role;
     unsigned threads = 0;
     bool noPlan = false;
     bool noTeaching = false;
     bool noScan = false;
     std::string device = "cpu"; // where the 4-bit schemes are measured
     std::string bench; // "", "cpu" or "cuda"
+    std::string benchFrom; // GPU results saved by `bench --device cuda --json`
     std::uint64_t benchSize = std::uint64_t(64) << 20;
     std::string title;
     std::string output;
@@ -107,7 +113,8 @@ std::string commandLine(const CLI::App& sub)
             continue;
         const std::string name = opt->get_name();
         if (kFlags.count(name) > 0) {
-            out += " " + name;
+            if (opt->as<bool>()) // --grad-checkpointing=false is given, but means the default
+                out += " " + name;
             continue;
         }
         for (const auto& value : opt->results())
@@ -151,8 +158,16 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
     const auto format = core::reportFormatFromPath(o.output);
     ui::ReportOptions options;
     options.force = o.force;
-    if (!o.force && std::filesystem::exists(o.output))
-        throw UsageError(strCat(o.output, " exists; use --force to replace it"));
+    // Everything that can fail without measuring fails before the scan and the benchmark, which
+    // take minutes on a large model: the output, the GPU, the options and the saved results.
+    core::checkWriteTarget(o.output, o.force);
+    if (o.bench == "cuda" && !gpu::available())
+        throw UnsupportedError(strCat("--bench cuda: ", gpu::unavailableReason()));
+
+    // Saved results are read before anything is measured, so that a bad file fails at once.
+    std::optional<core::BenchSection> savedBench;
+    if (!o.benchFrom.empty())
+        savedBench = gpu::toBenchSection(gpu::loadGpuBenchmark(o.benchFrom), o.benchFrom);
 
     core::ReportData data;
     if (!o.title.empty())
@@ -165,9 +180,22 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
     const bool modelIsFile = !o.model.empty() && std::filesystem::exists(o.model);
     if (!o.model.empty() && !modelIsFile) {
         // A preset id has neither a folder nor a model file's extension; anything else was meant as a file.
+        // (Preset ids such as "llama-3.1-8b" have a dot, but no extension of letters only.)
         const auto ext = std::filesystem::path(o.model).extension().string();
-        if (o.model.find('/') != std::string::npos || ext == ".safetensors" || ext == ".gguf" || ext == ".json")
+        const bool fileExtension = ext.size() > 1 && std::all_of(ext.begin() + 1, ext.end(), [](char c) {
+                                       return std::isalpha(static_cast<unsigned char>(c));
+                                   });
+        if (o.model.find('/') != std::string::npos || fileExtension)
             throw UsageError(strCat("--model ", o.model, ": no such file"));
+    }
+    // The plan's model and settings are checked before the scan, which can take minutes.
+    std::optional<core::PlanInput> planInput;
+    if (!o.noPlan) {
+        if (const auto spec = planModel(o, modelIsFile))
+            planInput = toPlanInput(o.plan.settings, *spec);
+        else if (modelIsFile)
+            std::cerr << "note: no memory plan: there is no config.json beside " << o.model
+                      << "; give --preset ID or --params N for one (or --no-plan to say so)\n";
     }
     if (modelIsFile) {
         const auto model = core::openModel(o.model);
@@ -176,6 +204,7 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
             core::ScanOptions scan;
             scan.schemes = core::makeScanSchemes(o.schemes, o.scanBlocksize, o.scanDoubleQuant);
             scan.filter = o.filter;
+            scan.role = o.role;
             scan.threads = o.threads;
             if (o.device == "cuda") {
                 scan.schemes = gpu::accelerateScanSchemes(scan.schemes);
@@ -186,16 +215,12 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
             scan.onProgress = [&bar](const core::ScanProgress& p) { bar.update(p.progress); };
             data.scan = core::scanModel(*model, scan, sink);
             bar.finish();
-            if (data.scan->tensors.empty() && !o.filter.empty())
-                throw UsageError("no tensor name matches --filter '" + o.filter + "'");
         }
     }
-    if (!o.noPlan) {
-        if (const auto spec = planModel(o, modelIsFile)) {
-            data.plans.push_back(core::makePlanScenario("This plan", toPlanInput(o.plan.settings, *spec)));
-            if (!o.noTeaching)
-                data.teaching = core::teachingTable(data.plans.front().result.totalParameters);
-        }
+    if (planInput) {
+        data.plans.push_back(core::makePlanScenario("This plan", *planInput));
+        if (!o.noTeaching)
+            data.teaching = core::teachingTable(data.plans.front().result.totalParameters);
     }
     if (o.bench == "cpu") {
         core::CpuBenchmarkOptions bench;
@@ -205,14 +230,15 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
         data.bench.push_back(core::cpuBenchmarkSection(
             core::runCpuBenchmark(bench, core::makeScanSchemes("nf4", 64, false).front(), sink)));
     } else if (o.bench == "cuda") {
-        if (!gpu::available())
-            throw UnsupportedError(strCat("--bench cuda: ", gpu::unavailableReason()));
         data.bench.push_back(gpu::toBenchSection(gpu::runGpuBenchmark(gpu::GpuBenchmarkOptions {})));
     }
+    if (savedBench)
+        data.bench.push_back(std::move(*savedBench));
     if (!data.model && data.plans.empty() && data.bench.empty())
         throw UsageError(
             "nothing to report: give --model FILE (model summary and quantization error) and/or a planner model "
-            "(--preset ID or --params N, or a config.json beside the model file) and/or --bench cpu|cuda");
+            "(--preset ID or --params N, or a config.json beside the model file) and/or --bench cpu|cuda or "
+            "--bench-from FILE");
     if (format == core::ReportFormat::Html || format == core::ReportFormat::Pdf)
         ensureApplication();
     ui::exportReport(data, QString::fromStdString(o.output), options);
@@ -239,8 +265,9 @@ void setupReportCommand(CLI::App& app)
         ->capture_default_str();
     sub->add_option("--scan-blocksize", o->scanBlocksize, "Block size of the measured block schemes");
     sub->add_flag("--scan-double-quant", o->scanDoubleQuant, "Measure 4-bit schemes with double quantization");
-    sub->add_option("--filter", o->filter, "Only tensors whose name matches this regular expression");
-    sub->add_option("--threads", o->threads, "Scan worker threads (default: all cores)");
+    sub->add_option("--filter", o->filter, "Only tensors whose name matches this regular expression (ignoring case)");
+    sub->add_option("--role", o->role, "Only tensors of this role: attn_q, attn_k, ..., mlp_down, norm, ...");
+    sub->add_option("--threads", o->threads, "Scan worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     sub->add_flag("--no-scan", o->noScan, "Leave out the quantization error");
     sub->add_flag("--no-plan", o->noPlan, "Leave out the memory plan");
     sub->add_flag("--no-teaching", o->noTeaching, "Leave out the teaching table");
@@ -251,6 +278,9 @@ void setupReportCommand(CLI::App& app)
                     "Add a benchmark section: cpu (the scan against the memory-read bound) or cuda (our kernels "
                     "against the copy bandwidth and cuBLAS)")
         ->check(CLI::IsMember({"cpu", "cuda"}));
+    sub->add_option("--bench-from", o->benchFrom,
+                    "Add a GPU benchmark section from results saved with `bench --device cuda --json` (measured "
+                    "on another machine, say)");
     sub->add_option("--bench-size", o->benchSize, "Parameters the CPU benchmark scans, e.g. 64M (binary multiples)")
         ->transform(CLI::AsSizeValue(false))
         ->capture_default_str();
@@ -258,7 +288,11 @@ void setupReportCommand(CLI::App& app)
     sub->add_option("--preset", p.preset, "Planner model: preset id or config.json (default: beside --model)");
     sub->add_option("--params", p.params, "Planner model given by parameter count: 7e9, 7B, 350M");
     addPlanSettings(*sub, p.settings);
-    sub->callback([o, sub] { runReport(*o, commandLine(*sub)); });
+    sub->callback([o, sub] {
+        if (sub->get_option("--bench-size")->count() > 0 && o->bench != "cpu")
+            throw UsageError("--bench-size sizes the CPU benchmark: give it with --bench cpu");
+        runReport(*o, commandLine(*sub));
+    });
 }
 
 } // namespace quantlens::cli

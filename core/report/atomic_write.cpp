@@ -23,7 +23,7 @@ std::string systemReason(int error)
 
 } // namespace
 
-void writeFileAtomically(const std::filesystem::path& path, std::string_view content, bool force)
+void checkWriteTarget(const std::filesystem::path& path, bool force)
 {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -36,6 +36,13 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
     const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     if (!fs::is_directory(folder, ec))
         throw IoError(path.string(), strCat("cannot write: the folder ", folder.string(), " does not exist"));
+}
+
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content, bool force)
+{
+    namespace fs = std::filesystem;
+    checkWriteTarget(path, force);
+    const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
 
     // mkstemp creates the file with mode 0600; reports are meant to be shared, so widen to the
     // usual 0666 & ~umask before the rename.
@@ -71,6 +78,7 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
         throw IoError(path.string(), strCat("cannot write (close): ", systemReason(error)));
     }
     // Checked again just before the rename: another process may have created the file meanwhile.
+    std::error_code ec;
     if (!force && fs::exists(path, ec)) {
         ::unlink(temp.c_str());
         throw UsageError(strCat(path.string(), " exists; use --force to replace it"));

@@ -13,4 +13,9 @@ namespace quantlens::core {
 // file is removed on every failure.
 void writeFileAtomically(const std::filesystem::path& path, std::string_view content, bool force);
 
+// The checks writeFileAtomically makes before it writes (a file name, not a folder; no existing file
+// without `force`; an existing folder), with the same errors: for callers that have long work to do
+// before writing and should fail at once.
+void checkWriteTarget(const std::filesystem::path& path, bool force);
+
 } // namespace quantlens::core

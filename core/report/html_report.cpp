@@ -94,9 +94,9 @@ std::string htmlReport(const ReportData& data, const ReportCharts& charts, const
             out += strCat("<p>", escapeHtml(b.text), "</p>\n");
             break;
         case ReportBlock::Kind::Code:
-            // QTextDocument never wraps <pre>, and a command line is often wider than the page.
-            out += options.inlineCharts ? strCat("<pre>", escapeHtml(b.text), "</pre>\n")
-                                        : strCat("<p class=\"code\">", escapeHtml(b.text), "</p>\n");
+            // QTextDocument never wraps <pre>: the command line comes broken into short lines
+            // (wrapCommandLine), which both HTML and the PDF keep as they are.
+            out += strCat("<pre>", escapeHtml(b.text), "</pre>\n");
             break;
         case ReportBlock::Kind::List:
             out += "<ul>\n";

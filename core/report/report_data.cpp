@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <fstream>
 #include <thread>
@@ -86,9 +87,19 @@ PlanScenario makePlanScenario(const std::string& name, const PlanInput& input)
         s.maxMicroBatch = maxMicroBatch(input);
         s.maxSeqLen = maxSeqLen(input);
     }
+    // Powers of two from 256 to 32768, on to the first past the longest sequence that fits, and that
+    // one itself: the chart's marker then gives the text's number (at most 10M tokens: 17 points).
+    constexpr std::int64_t kLongestPlanned = 10'000'000; // core::validate's limit for --seq
+    const std::int64_t longest = s.maxSeqLen.value_or(0);
     std::vector<std::int64_t> lengths;
-    for (std::int64_t v = 256; v <= 32768; v *= 2)
+    for (std::int64_t v = 256; v <= std::max<std::int64_t>(32768, longest) && v <= kLongestPlanned; v *= 2)
         lengths.push_back(v);
+    if (lengths.back() <= longest && lengths.back() * 2 <= kLongestPlanned)
+        lengths.push_back(lengths.back() * 2);
+    if (longest > 0 && std::find(lengths.begin(), lengths.end(), longest) == lengths.end()) {
+        lengths.push_back(longest);
+        std::sort(lengths.begin(), lengths.end());
+    }
     s.seqSweep = sweep(input, SweepAxis::SeqLen, lengths);
     return s;
 }
@@ -146,11 +157,13 @@ std::vector<const TensorScanResult*> worstTensors(const ScanResult& scan, const 
         if (t.scheme == scheme)
             out.push_back(&t);
     }
-    // NaN never reaches relError (non-finite pairs are counted apart), but +inf does (an all-zero
-    // original), and sorts first, as it should.
+    // +inf (an all-zero original) sorts first, as it should; NaN (no finite value measured) after
+    // every number, so that the order stays a strict weak one.
     std::stable_sort(out.begin(), out.end(), [](const TensorScanResult* a, const TensorScanResult* b) {
         if (a->skipped.empty() != b->skipped.empty())
             return a->skipped.empty();
+        if (std::isnan(a->error.relError) != std::isnan(b->error.relError))
+            return std::isnan(b->error.relError);
         if (a->error.relError != b->error.relError)
             return a->error.relError > b->error.relError;
         return a->name < b->name;

@@ -89,7 +89,7 @@ void addModel(DocumentBuilder& doc, const ModelSummary& m)
 {
     doc.heading(2, "Model");
     doc.paragraph(strCat(m.path, " (", m.format, "): ", groupDigits(m.parameters), " parameters in ", m.tensors,
-                         " tensors, ", formatBinaryBytes(static_cast<double>(m.bytes)), " on disk."));
+                         " tensors, ", formatBinaryBytes(static_cast<double>(m.bytes)), " of tensor data."));
     if (m.files.size() > 1)
         doc.list(m.files);
     const auto& a = m.architecture;
@@ -147,6 +147,8 @@ void addPlan(DocumentBuilder& doc, const PlanScenario& p, std::size_t index)
         verdict += strCat(" ", r.gpu->name, ": ", formatGBAndGiB(double(r.gpu->memoryBytesUsable)), " usable. ",
                           r.fits ? "Fits" : "Does not fit", ", headroom ", r.headroomBytes < 0 ? "-" : "",
                           gb(std::fabs(double(r.headroomBytes))), ".");
+        if (!r.cannotRun.empty())
+            verdict += strCat(" But ", r.cannotRun, ".");
         if (p.maxMicroBatch)
             verdict += strCat(" Largest micro-batch at seq ", in.seqLen, ": ", *p.maxMicroBatch, ".");
         if (p.maxSeqLen)
@@ -210,18 +212,38 @@ void addTeaching(DocumentBuilder& doc, const TeachingTable& t)
     doc.paragraph(strCat("Reduction: ", formatPercent(t.reduction), ". ", t.whyRealDiffers));
 }
 
+// Cosine to 6 decimals: int8 on a real model is 0.9999x, which %.4g would print as a perfect 1.
+std::string formatCosine(double cosine)
+{
+    if (!std::isfinite(cosine))
+        return formatMetric(cosine);
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.6f", cosine);
+    return buffer;
+}
+
 void addErrors(DocumentBuilder& doc, const ScanResult& scan)
 {
     doc.heading(2, "Quantization error");
     doc.paragraph(strCat("Each tensor quantized and dequantized under each scheme; ", groupDigits(scan.parameters),
                          " parameters measured. Relative error = ||W - Q(W)||_F / ||W||_F; SQNR in dB."));
     std::vector<std::vector<std::string>> summary;
-    for (const auto& m : scan.models)
+    std::vector<std::string> nonFinite;
+    for (const auto& m : scan.models) {
         summary.push_back({m.scheme, formatMetric(m.bitsPerParameter), formatBinaryBytes(double(m.quantizedBytes)),
                            formatMetric(m.error.relError), formatMetric(m.error.rmse), formatMetric(m.error.sqnrDb),
-                           formatMetric(m.error.cosine), formatMetric(m.error.maxAbsError)});
-    doc.table({"Scheme", "Bits/param", "Size", "Rel. error", "RMSE", "SQNR dB", "Cosine", "Max |err|"},
-              std::move(summary), "lrrrrrrr");
+                           formatCosine(m.error.cosine), formatMetric(m.error.maxAbsError),
+                           groupDigits(m.error.nonFinite())});
+        if (m.error.nonFinite() > 0)
+            nonFinite.push_back(strCat(m.scheme, ": ", groupDigits(m.error.nonFiniteInputs),
+                                       " non-finite values (inf/NaN) in the weights and ",
+                                       groupDigits(m.error.nonFiniteOutputs),
+                                       " produced by quantization are left out of the error; ",
+                                       groupDigits(m.error.count), " values were measured"));
+    }
+    doc.table({"Scheme", "Bits/param", "Size", "Rel. error", "RMSE", "SQNR dB", "Cosine", "Max |err|", "Non-finite"},
+              std::move(summary), "lrrrrrrrr");
+    doc.list(nonFinite);
     const auto schemes = scanSchemes(scan);
     for (std::size_t k = 0; k < schemes.size(); ++k) {
         const auto& scheme = schemes[k];
@@ -246,11 +268,12 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
         for (const auto* l : layerSummaries(scan, scheme))
             layerRows.push_back({l->layer < 0 ? "outside blocks" : std::to_string(l->layer), std::to_string(l->tensors),
                                  groupDigits(l->parameters), formatMetric(l->error.relError),
-                                 formatMetric(l->error.rmse), formatMetric(l->error.sqnrDb)});
+                                 formatMetric(l->error.rmse), formatMetric(l->error.sqnrDb),
+                                 groupDigits(l->error.nonFinite())});
         if (!layerRows.empty()) {
             doc.paragraph(strCat("Per layer under ", scheme, " (sums over the layer's tensors, weighted by size)."));
-            doc.table({"Layer", "Tensors", "Parameters", "Rel. error", "RMSE", "SQNR dB"}, std::move(layerRows),
-                      "lrrrrr");
+            doc.table({"Layer", "Tensors", "Parameters", "Rel. error", "RMSE", "SQNR dB", "Non-finite"},
+                      std::move(layerRows), "lrrrrrr");
         }
     }
 }
@@ -293,7 +316,7 @@ std::vector<ReportBlock> buildReportDocument(const ReportData& data, const Repor
     doc.paragraph(strCat("Generated ", data.generatedAt, " by QuantLens ", data.environment.appVersion, "."));
     if (!data.commandLine.empty()) {
         doc.paragraph("Regenerate it with:");
-        doc.code(data.commandLine);
+        doc.code(wrapCommandLine(data.commandLine, 88));
     }
     if (sections.model && data.model)
         addModel(doc, *data.model);

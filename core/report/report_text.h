@@ -22,5 +22,10 @@ std::string shapeText(const std::vector<std::uint64_t>& shape);
 std::string groupDigits(std::uint64_t value);
 // Parameters in the largest fitting unit: "260.2 K", "6.74 B".
 std::string formatParameters(std::uint64_t value);
+// A shell command line (words quoted with '...' where needed) broken at word boundaries into lines
+// of at most `width` characters where the words allow, each but the last ending in " \" and the
+// rest indented: still one command when pasted, and never cut inside a word (a PDF page would
+// otherwise break "--grad-checkpointing" at its hyphen).
+std::string wrapCommandLine(const std::string& line, std::size_t width);
 
 } // namespace quantlens::core

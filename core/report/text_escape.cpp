@@ -1,5 +1,8 @@
 #include "core/report/text_escape.h"
 
+#include <cctype>
+#include <string>
+
 namespace quantlens::core {
 
 namespace {
@@ -80,6 +83,15 @@ std::string escapeMarkdown(std::string_view text)
 
 std::string csvField(std::string_view text)
 {
+    // A spreadsheet runs a cell that starts with = + - @ (or tab/CR) as a formula: a tensor named
+    // =HYPERLINK(...) in a downloaded model must stay text. A leading ' makes it so (OWASP's advice);
+    // negative numbers and a lone "-" are left as they are.
+    const bool formula = !text.empty()
+        && (text[0] == '=' || text[0] == '+' || text[0] == '@' || text[0] == '\t' || text[0] == '\r'
+            || (text[0] == '-' && text.size() > 1 && !std::isdigit(static_cast<unsigned char>(text[1]))
+                && text[1] != '.'));
+    const std::string safe = formula ? "'" + std::string(text) : std::string(text);
+    text = safe;
     if (text.find_first_of(",\"\r\n") == std::string_view::npos)
         return std::string(text);
     std::string out = "\"";

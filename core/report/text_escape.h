@@ -16,7 +16,8 @@ std::string escapeHtml(std::string_view text);
 // name cannot break out of its table cell.
 std::string escapeMarkdown(std::string_view text);
 
-// One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled.
+// One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled; text a
+// spreadsheet would run as a formula (starting with = + - @ tab CR) gets a leading '.
 std::string csvField(std::string_view text);
 
 } // namespace quantlens::core

@@ -120,6 +120,31 @@ TEST_F(ReportCommand, BenchCpuAddsTheScanBenchmarkSection)
     EXPECT_THAT(j.at("command_line").get<std::string>(), HasSubstr("--bench cpu --bench-size 1048576"));
 }
 
+// Results measured on a GPU machine become a report section on any machine, named as read, not measured.
+TEST_F(ReportCommand, BenchFromAddsSavedGpuResults)
+{
+    const std::string saved = std::string(QUANTLENS_SOURCE_DIR) + "/docs/measurements/gpu-bench-h100-2026-11-23.json";
+    const auto out = file("saved.md");
+    const auto r = runCli({"report", "--bench-from", saved, "--no-plan", "-o", out});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const std::string md = read(out);
+    EXPECT_THAT(md, HasSubstr("GPU kernels on NVIDIA H100 80GB HBM3"));
+    EXPECT_THAT(md, HasSubstr("8192x28672 GEMV b16"));
+    EXPECT_THAT(md, HasSubstr("read from " + saved + ", not measured by this report"));
+
+    const auto bad = runCli({"report", "--bench-from", file("absent.json"), "--no-plan", "-o", file("bad.md")});
+    EXPECT_EQ(bad.exitCode, 1);
+    EXPECT_THAT(bad.err, HasSubstr("absent.json: cannot open"));
+    EXPECT_FALSE(std::filesystem::exists(file("bad.md")));
+}
+
+TEST_F(ReportCommand, BenchSizeWithoutTheCpuBenchmarkIsRefused)
+{
+    const auto r = runCli({"report", "--bench-size", "1M", "--params", "7B", "-o", file("b.md")});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("--bench-size sizes the CPU benchmark"));
+}
+
 TEST_F(ReportCommand, CudaOptionsWithoutAGpuSayWhy)
 {
     const auto bench = runCli({"report", "--bench", "cuda", "-o", file("b.json")});
@@ -131,4 +156,42 @@ TEST_F(ReportCommand, CudaOptionsWithoutAGpuSayWhy)
     EXPECT_EQ(scan.exitCode, 1);
     EXPECT_THAT(scan.err, HasSubstr("cannot scan on the GPU: "));
     EXPECT_FALSE(std::filesystem::exists(file("b.json")));
+}
+
+// What can fail without measuring fails before the scan: here a folder that does not exist.
+TEST_F(ReportCommand, AMissingOutputFolderFailsBeforeAnythingIsMeasured)
+{
+    const auto r = runCli({"report", "--bench", "cpu", "--bench-size", "1M", "-o", file("nodir/x.md")});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_THAT(r.err, HasSubstr("the folder"));
+    EXPECT_THAT(r.err, ::testing::Not(HasSubstr("M params/s"))); // nothing ran
+}
+
+TEST_F(ReportCommand, FlagsGivenAsFalseAreNotRegeneratedAsTrue)
+{
+    const auto out = file("ff.json");
+    const auto r = runCli({"report", "--params", "7B", "--grad-checkpointing=false", "-o", out});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(read(out));
+    EXPECT_THAT(j.at("command_line").get<std::string>(), ::testing::Not(HasSubstr("--grad-checkpointing")));
+}
+
+// The summary carries what inspect prints: how many values were left out as non-finite.
+TEST_F(ReportCommand, NonFiniteValuesAreReportedBesideTheError)
+{
+    const auto out = file("nf.md");
+    const auto r
+        = runCli({"report", "--model", std::string(QUANTLENS_TEST_DATA_DIR) + "/synthetic/nonfinite.safetensors",
+                  "--no-plan", "-o", out});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const std::string md = read(out);
+    EXPECT_THAT(md, HasSubstr("| Non-finite |"));
+    EXPECT_THAT(md, HasSubstr("nf4: 3 non-finite values (inf/NaN) in the weights and 125 produced by quantization"));
+}
+
+TEST_F(ReportCommand, AModelFileThatDoesNotExistIsNotTakenForAPreset)
+{
+    const auto r = runCli({"report", "--model", "mymodel.bin", "-o", file("m.md")});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("--model mymodel.bin: no such file"));
 }

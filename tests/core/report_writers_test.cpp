@@ -5,6 +5,7 @@
 #include "core/report/markdown_report.h"
 #include "core/report/report_format.h"
 #include "core/report/report_json.h"
+#include "core/report/report_text.h"
 #include "core/report/text_escape.h"
 #include "core/util/error.h"
 #include "core/util/units.h"
@@ -82,6 +83,18 @@ TEST(ReportEscaping, HtmlTurnsMarkupIntoText)
     EXPECT_EQ(core::escapeHtml("<script>alert('x') & \"y\"</script>"),
               "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;");
     EXPECT_EQ(core::escapeHtml(std::string("a\x01z", 3)), "a\xEF\xBF\xBDz");
+}
+
+// A tensor name a spreadsheet would run as a formula stays text; numbers stay numbers.
+TEST(ReportEscaping, CsvFieldsNeverStartAFormula)
+{
+    EXPECT_EQ(core::csvField("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+    EXPECT_EQ(core::csvField("+1+2"), "'+1+2");
+    EXPECT_EQ(core::csvField("@SUM(A1)"), "'@SUM(A1)");
+    EXPECT_EQ(core::csvField("-cmd"), "'-cmd");
+    EXPECT_EQ(core::csvField("-1.5"), "-1.5");
+    EXPECT_EQ(core::csvField("-"), "-");
+    EXPECT_EQ(core::csvField("model.layers.0.q_proj.weight"), "model.layers.0.q_proj.weight");
 }
 
 TEST(ReportEscaping, MarkdownKeepsANameInsideItsTableCell)
@@ -241,4 +254,54 @@ TEST(WorstTensors, SortsByRelativeErrorAndPutsSkippedLast)
     EXPECT_EQ(worst[1]->name, "model.layers.1.mlp.up_proj.weight");
     EXPECT_EQ(worst[2]->name, reportfixture::kScriptTensor);
     EXPECT_EQ(core::worstTensors(scan, "nf4", 1).size(), 1u);
+}
+
+// The report's sweep reaches the longest sequence that fits and holds it, so that the chart's
+// marker shows the number the text gives (stories260K on a 4090: over a million tokens).
+TEST(ReportPlanScenario, SeqSweepHoldsTheLongestSequenceThatFits)
+{
+    core::PlanInput in;
+    in.model = core::modelSpecFromConfigFile(std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/config.json");
+    in.gpu = "rtx-4090";
+    const core::PlanScenario s = core::makePlanScenario("tiny", in);
+    ASSERT_TRUE(s.maxSeqLen.has_value());
+    EXPECT_GT(*s.maxSeqLen, 32768);
+    bool holds = false;
+    for (const auto& p : s.seqSweep)
+        holds = holds || p.value == *s.maxSeqLen;
+    EXPECT_TRUE(holds);
+    EXPECT_GT(s.seqSweep.back().value, *s.maxSeqLen); // the curve crosses the capacity after it
+    EXPECT_LE(s.seqSweep.size(), 20u);
+
+    core::PlanInput noGpu = in;
+    noGpu.gpu.clear();
+    EXPECT_EQ(core::makePlanScenario("no gpu", noGpu).seqSweep.back().value, 32768);
+}
+
+// The regenerating command is broken between words only, each line but the last ending in " \",
+// so that a PDF cannot break it at a hyphen and a paste is still one command.
+TEST(ReportText, WrapCommandLineBreaksBetweenShellWordsOnly)
+{
+    const std::string line
+        = "quantlens-cli report --output r.pdf --model 'my models/it'\\''s 7b.safetensors' "
+          "--scheme nf4,int8 --method qlora --grad-checkpointing --lora-targets q,k,v,o,gate,up,down "
+          "--gpu rtx-4090 --filter 'layers\\.0\\. q' -o report.html";
+    const std::string wrapped = core::wrapCommandLine(line, 40);
+    std::string rejoined = wrapped;
+    for (std::size_t at; (at = rejoined.find(" \\\n    ")) != std::string::npos;)
+        rejoined.replace(at, 7, " ");
+    EXPECT_EQ(rejoined, line);
+    std::istringstream lines(wrapped);
+    int count = 0;
+    for (std::string l; std::getline(lines, l); ++count) {
+        const bool longWord
+            = l.find("'my models") != std::string::npos || l.find("--lora-targets") != std::string::npos;
+        if (!longWord) {
+            EXPECT_LE(l.size(), 40u) << l;
+        }
+        EXPECT_EQ(l.find("--grad-\n"), std::string::npos);
+    }
+    EXPECT_GT(count, 4);
+    EXPECT_NE(wrapped.find("'my models/it'\\''s 7b.safetensors'"), std::string::npos) << "a quoted word stays whole";
+    EXPECT_EQ(core::wrapCommandLine("quantlens-cli plan", 88), "quantlens-cli plan");
 }

@@ -53,8 +53,9 @@ BreakdownData breakdownData(const core::PlanScenario& p)
     if (p.result.gpu) {
         data.capacityBytes = double(p.result.gpu->memoryBytesUsable);
         data.capacityLabel
-            = QStringLiteral("%1 usable: %2")
-                  .arg(qs(p.result.gpu->name), qs(core::formatGiB(double(p.result.gpu->memoryBytesUsable), 1)));
+            = QStringLiteral("%1 usable: %2 (%3)") // GB first: the axis is in GB
+                  .arg(qs(p.result.gpu->name), qs(core::formatGB(double(p.result.gpu->memoryBytesUsable))),
+                       qs(core::formatGiB(double(p.result.gpu->memoryBytesUsable), 1)));
     }
     return data;
 }
@@ -66,10 +67,12 @@ SweepData sweepData(const core::PlanScenario& p)
     data.xTitle = QStringLiteral("sequence length (tokens)");
     const std::uint64_t capacity = p.result.gpu ? p.result.gpu->memoryBytesUsable : 0;
     data.capacityBytes = double(capacity);
-    for (const auto& point : p.seqSweep) {
+    for (const auto& point : p.seqSweep)
         data.points << QPointF(double(point.value), double(point.result.peakBytes));
-        if (capacity > 0 && point.result.peakBytes <= capacity)
-            data.largestFitting = double(point.value);
+    // The sweep holds the longest sequence that fits (makePlanScenario): the legend gives it exactly.
+    if (capacity > 0 && p.maxSeqLen && *p.maxSeqLen > 0) {
+        data.largestFitting = double(*p.maxSeqLen);
+        data.largestFittingIsExact = true;
     }
     return data;
 }
