@@ -120,8 +120,10 @@ MainWindow* createMainWindow(const QString& initialFile)
         window->statusBar()->showMessage(QObject::tr("Could not open %1").arg(path), 5000);
         showError(window, QObject::tr("Cannot open model"), message);
     });
-    QObject::connect(inspector, &InspectorView::tensorActivated, window,
-                     [window](int) { window->showWorkspace(QStringLiteral("lab")); });
+    QObject::connect(inspector, &InspectorView::tensorActivated, window, [window, lab](int index) {
+        lab->showTensor(index);
+        window->showWorkspace(QStringLiteral("lab"));
+    });
 
     QObject::connect(window, &MainWindow::exportRequested, window, [window, session, planner, inspector, bench] {
         ExportReportDialog dialog(buildGuiReport(*session, *planner, *inspector, *bench), window);
@@ -185,7 +187,7 @@ void prepareForScreenshot(QWidget* page)
             }
         }
     } else if (auto* bench = qobject_cast<BenchView*>(page)) {
-        if (!bench->isRunning()) {
+        if (!bench->isRunning() && bench->reportSections().empty()) { // results opened before are shown as they are
             bench->setCpuParameters(quint64(8) << 20);
             bench->run();
             waitFor(bench, &BenchView::benchmarkFinished, 120000);

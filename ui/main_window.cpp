@@ -64,7 +64,7 @@ MainWindow::MainWindow(QWidget* parent)
     statusBar()->showMessage(
         gpu::available()
             ? tr("GPU: %1").arg(QString::fromStdString(gpu::devices().front().name))
-            : tr("GPU: not available (%1); CPU paths in use").arg(QString::fromStdString(gpu::unavailableReason())));
+            : tr("GPU: not available: %1. CPU paths in use").arg(QString::fromStdString(gpu::unavailableReason())));
     restoreSettings();
 }
 

@@ -27,6 +27,7 @@ struct InspectOptions {
     std::uint64_t blocksize = 0;
     bool doubleQuant = false;
     std::string filter;
+    std::string role;
     unsigned threads = 0;
     std::string device = "cpu";
     bool json = false;
@@ -37,6 +38,8 @@ std::string fmt(const char* format, double value)
 {
     if (std::isinf(value))
         return value > 0 ? "inf" : "-inf";
+    if (std::isnan(value))
+        return "n/a"; // no finite value to measure
     char buffer[64];
     std::snprintf(buffer, sizeof buffer, format, value);
     return buffer;
@@ -152,6 +155,7 @@ void runInspect(const InspectOptions& options)
     core::ScanOptions scan;
     scan.schemes = core::makeScanSchemes(options.schemes, options.blocksize, options.doubleQuant);
     scan.filter = options.filter;
+    scan.role = options.role;
     scan.threads = options.threads;
     if (options.device == "cuda") {
         // The 4-bit schemes measure on the GPU, in large chunks; the others stay on the CPU.
@@ -165,8 +169,6 @@ void runInspect(const InspectOptions& options)
     scan.onProgress = [&bar](const core::ScanProgress& p) { bar.update(p.progress); };
     const core::ScanResult result = core::scanModel(*model, scan, sink);
     bar.finish();
-    if (result.tensors.empty() && !options.filter.empty())
-        throw UsageError("no tensor name matches --filter '" + options.filter + "'");
 
     if (options.json)
         std::cout << core::scanResultToJson(result).dump(2) << "\n";
@@ -189,8 +191,10 @@ void setupInspectCommand(CLI::App& app)
     sub->add_option("--blocksize", options->blocksize,
                     "Block size of the block schemes (default: each scheme's own, 64 for nf4/fp4)");
     sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
-    sub->add_option("--filter", options->filter, "Only tensors whose name matches this regular expression");
-    sub->add_option("--threads", options->threads, "Worker threads (default: all cores)");
+    sub->add_option("--filter", options->filter,
+                    "Only tensors whose name matches this regular expression (ignoring case)");
+    sub->add_option("--role", options->role, "Only tensors of this role: attn_q, attn_k, ..., mlp_down, norm, ...");
+    sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     sub->add_option("--device", options->device,
                     "cpu, or cuda: measure the nf4/fp4 schemes on the GPU (others stay on the CPU)")
         ->check(CLI::IsMember({"cpu", "cuda"}))

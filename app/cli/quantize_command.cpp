@@ -10,6 +10,7 @@
 #include "core/util/units.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +31,7 @@ struct QuantizeOptions {
     bool doubleQuant = false;
     std::string output;
     bool force = false;
+    bool blocksizeGiven = false;
     unsigned threads = 0;
     std::uint64_t chunkElements = std::uint64_t(16) << 20; // values read and quantized at a time
 };
@@ -150,6 +152,8 @@ void runQuantize(const QuantizeOptions& options)
                          + options.scheme + "'");
     if (int8 && options.doubleQuant)
         throw UsageError("--double-quant applies to nf4 and fp4; LLM.int8 keeps one float32 absmax per row");
+    if (int8 && options.blocksizeGiven)
+        throw UsageError("--blocksize applies to nf4 and fp4; LLM.int8 keeps one float32 absmax per row");
     core::checkBnbBlocksize(options.blocksize);
     bnb.blocksize = options.blocksize;
     bnb.doubleQuant = options.doubleQuant;
@@ -157,6 +161,12 @@ void runQuantize(const QuantizeOptions& options)
         throw UsageError(options.output + " exists; pass --force to replace it");
 
     const auto model = core::openModel(options.file);
+    // GGUF keeps llama.cpp's tensor names and its own q/k row order: a checkpoint written from it
+    // would not load in transformers, which is what this command writes for.
+    if (model->format() == "gguf")
+        throw UnsupportedError(strCat(options.file,
+                                      ": quantize writes bitsandbytes checkpoints for transformers from "
+                                      "safetensors; a GGUF model has llama.cpp's tensor names and row order"));
     const auto& tensors = model->tensors();
 
     // Safetensors headers come first, so every tensor's size is settled before any data is
@@ -218,6 +228,10 @@ void runQuantize(const QuantizeOptions& options)
         plan.push_back(std::move(p));
     }
 
+    if (quantizedParameters == 0)
+        throw UnsupportedError(strCat(options.file,
+                                      ": no linear weight to quantize (2-D F32, F16 or BF16 '.weight' "
+                                      "tensors of attention or MLP layers); nothing was written"));
     core::SafetensorsWriter writer(options.output, declarations, {{"format", "pt"}});
     const float* code = core::fourBitCode(bnb.type);
     const std::vector<float> quantMap(code, code + 16);
@@ -277,6 +291,12 @@ void runQuantize(const QuantizeOptions& options)
               << (tensors.size() - quantizedTensors) << " tensors copied; "
               << core::formatBinaryBytes(double(model->totalBytes())) << " -> "
               << core::formatBinaryBytes(double(outputBytes)) << "\n";
+    // The 4-bit layouts are exactly what inspect measures. For int8 there is no such scheme:
+    // inspect's "int8" is per tensor, and its "llm-int8" keeps outlier columns in fp16, while this
+    // file stores every weight in int8 as bitsandbytes does.
+    if (!int8)
+        std::cout << "Its quantization error: quantlens-cli inspect " << options.file << " --scheme " << options.scheme
+                  << (bnb.doubleQuant ? "-dq" : "") << " --blocksize " << bnb.blocksize << "\n";
 }
 
 } // namespace
@@ -289,17 +309,22 @@ void setupQuantizeCommand(CLI::App& app)
     sub->add_option("file", options->file, "safetensors file, sharded index or folder")->required();
     sub->add_option("--scheme", options->scheme, "nf4, fp4 or int8 (LLM.int8: int8 weight + SCB row absmax)")
         ->capture_default_str();
-    sub->add_option("--blocksize", options->blocksize, "32 to 4096, a power of two (nf4 and fp4)")
-        ->capture_default_str();
+    auto* blocksize = sub->add_option("--blocksize", options->blocksize, "32 to 4096, a power of two (nf4 and fp4)")
+                          ->capture_default_str();
     sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
     sub->add_option("-o,--output", options->output, "The .safetensors file to write")->required();
     sub->add_flag("--force", options->force, "Replace the output file when it exists");
-    sub->add_option("--threads", options->threads, "Worker threads (default: all cores)");
+    sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     // For tests: small pieces make stories260K's tensors span several.
     sub->add_option("--chunk-elements", options->chunkElements, "Values read and quantized at a time")
         ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 40))
         ->group("");
-    sub->callback([options] { runQuantize(*options); });
+    sub->callback([options, blocksize] {
+        options->blocksizeGiven = blocksize->count() > 0;
+        for (char& c : options->scheme) // NF4 as inspect takes it
+            c = char(std::tolower(static_cast<unsigned char>(c)));
+        runQuantize(*options);
+    });
 }
 
 } // namespace quantlens::cli

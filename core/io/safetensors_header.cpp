@@ -52,7 +52,8 @@ SafetensorsHeader parseSafetensorsHeader(std::span<const std::byte> file, const 
     if (header.headerLength > kMaxSafetensorsHeader) {
         throw FormatError(
             {fileName, 0, "header length", strCat("at most ", kMaxSafetensorsHeader), strCat(header.headerLength)},
-            "header length is larger than any real header");
+            "not a safetensors file: its first 8 bytes, the length of the JSON header that follows, are larger than "
+            "any real header");
     }
     if (header.headerLength > available) {
         throw FormatError({fileName, 0, "header length", strCat("at most ", available, " (file size - 8)"),

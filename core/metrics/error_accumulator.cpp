@@ -142,8 +142,13 @@ ErrorStats errorStatsFromSums(const ErrorSums& sums, const MagnitudeHistogram& e
     s.count = sums.count;
     s.nonFiniteInputs = sums.nonFiniteInputs;
     s.nonFiniteOutputs = sums.nonFiniteOutputs;
-    if (sums.count == 0)
+    if (sums.count == 0) {
+        constexpr double kNotMeasured = std::numeric_limits<double>::quiet_NaN();
+        for (double* metric : {&s.mse, &s.rmse, &s.maxAbsError, &s.meanAbsError, &s.relError, &s.sqnrDb, &s.cosine,
+                               &s.p50AbsError, &s.p95AbsError, &s.p99AbsError})
+            *metric = kNotMeasured;
         return s;
+    }
     const double n = double(sums.count);
     s.mse = sums.sumSquaredError / n;
     s.rmse = std::sqrt(s.mse);
@@ -163,9 +168,11 @@ ErrorStats errorStatsFromSums(const ErrorSums& sums, const MagnitudeHistogram& e
         s.cosine = sums.sumProduct / norms;
     else
         s.cosine = (sums.sumSquaredOriginal == 0.0 && sums.sumSquaredReconstructed == 0.0) ? 1.0 : 0.0;
-    s.p50AbsError = errors.quantile(0.50);
-    s.p95AbsError = errors.quantile(0.95);
-    s.p99AbsError = errors.quantile(0.99);
+    // The histogram interpolates inside a bin; the exact maximum caps it (the true percentile lies
+    // in the same bin and below the maximum, so this only brings it closer).
+    s.p50AbsError = std::min(errors.quantile(0.50), s.maxAbsError);
+    s.p95AbsError = std::min(errors.quantile(0.95), s.maxAbsError);
+    s.p99AbsError = std::min(errors.quantile(0.99), s.maxAbsError);
     return s;
 }
 

@@ -11,6 +11,8 @@ namespace quantlens::core {
 // The error is reconstructed - original. Non-finite values never enter the sums: a pair whose
 // original is inf/NaN counts in nonFiniteInputs, a pair whose original is finite but whose
 // reconstruction is not counts in nonFiniteOutputs, and both are reported beside the metrics.
+// With no finite pair at all (count == 0: an empty tensor, or every reconstruction non-finite)
+// every metric is NaN, "not measured", and never a perfect-looking 0 error or cosine 1.
 struct ErrorStats {
     std::uint64_t count = 0; // finite pairs measured
     std::uint64_t nonFiniteInputs = 0;
@@ -22,7 +24,8 @@ struct ErrorStats {
     double relError = 0.0; // ||W - Q(W)||_F / ||W||_F; 0 when both are 0, +inf when only W is 0
     double sqnrDb = 0.0; // 10 log10(sum W^2 / sum (W - Q(W))^2); +inf when the error is exactly 0
     double cosine = 1.0; // <W, Q(W)> / (|W| |Q(W)|); 1 when both are 0, 0 when only one is
-    // Percentiles of |error| from MagnitudeHistogram: within 6.25% relative of the exact value.
+    // Percentiles of |error| from MagnitudeHistogram: within 6.25% relative of the exact value, and
+    // never above maxAbsError.
     double p50AbsError = 0.0;
     double p95AbsError = 0.0;
     double p99AbsError = 0.0;

@@ -200,19 +200,44 @@ ScanResult Scanner::run()
     std::regex filter;
     if (!m_options.filter.empty()) {
         try {
-            filter = std::regex(m_options.filter, std::regex::ECMAScript);
+            filter = std::regex(m_options.filter, std::regex::ECMAScript | std::regex::icase);
         } catch (const std::regex_error& e) {
             throw UsageError(strCat("invalid tensor filter '", m_options.filter, "': ", e.what()));
         }
     }
     const auto& tensors = m_model.tensors();
+    if (!m_options.role.empty()) {
+        bool known = false;
+        std::string roles;
+        for (int r = 0; r <= int(TensorRole::Other); ++r) {
+            known = known || roleName(TensorRole(r)) == m_options.role;
+            roles += strCat(r > 0 ? ", " : "", roleName(TensorRole(r)));
+        }
+        if (!known)
+            throw UsageError(strCat("unknown tensor role '", m_options.role, "'; the roles are ", roles));
+    }
+    std::vector<bool> listed(m_options.tensorIndices ? tensors.size() : 0, false);
+    if (m_options.tensorIndices) {
+        for (std::size_t i : *m_options.tensorIndices) {
+            if (i >= tensors.size())
+                throw UsageError(strCat("tensor index ", i, " is past the model's ", tensors.size(), " tensors"));
+            listed[i] = true;
+        }
+    }
     std::vector<std::size_t> selected;
     for (std::size_t i = 0; i < tensors.size(); ++i) {
-        if (m_options.filter.empty() || std::regex_search(tensors[i].name, filter)) {
+        if ((m_options.filter.empty() || std::regex_search(tensors[i].name, filter))
+            && (m_options.role.empty() || roleName(tensors[i].role) == m_options.role)
+            && (!m_options.tensorIndices || listed[i])) {
             selected.push_back(i);
             m_bytesTotal += tensors[i].byteSize;
         }
     }
+    if (selected.empty() && (!m_options.filter.empty() || !m_options.role.empty()))
+        throw UsageError(strCat("no tensor matches",
+                                m_options.filter.empty() ? "" : strCat(" the name filter '", m_options.filter, "'"),
+                                !m_options.filter.empty() && !m_options.role.empty() ? " and" : "",
+                                m_options.role.empty() ? "" : strCat(" the role ", m_options.role)));
     m_tensorsTotal = selected.size();
     report(true);
 

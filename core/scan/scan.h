@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,7 +59,11 @@ struct ScanProgress {
 
 struct ScanOptions {
     std::vector<std::shared_ptr<const ScanScheme>> schemes;
-    std::string filter; // ECMAScript regex searched in tensor names; empty: every tensor
+    std::string filter; // ECMAScript regex searched in tensor names, ignoring case; empty: every tensor
+    std::string role; // only tensors of this role (roleName: "attn_q", "mlp_gate", ...); empty: every role
+    // When set, only these tensors (indices into the model's tensors), as well as the above: what a
+    // view shows, whatever its own filter syntax.
+    std::optional<std::vector<std::size_t>> tensorIndices;
     unsigned threads = 0; // 0: one per hardware thread
     // Elements read and quantized at a time per thread (rounded up to every alignment). Memory
     // held by the scan is about threads * chunk * (4 + 4 * schemes) bytes, whatever the model size.
@@ -84,9 +89,9 @@ struct ScanResult {
 
 // Quantize -> dequantize -> measure every tensor of `model` whose name matches the filter, under
 // every scheme, reading each chunk once for all schemes, on a thread pool. Tensors that cannot be
-// decoded are listed with `skipped` set. Throws UsageError for a bad filter or no scheme,
-// CancelledError when `sink` is cancelled (checked before every chunk), and whatever the reader
-// throws. `sink` also receives the plain Progress of each report.
+// decoded are listed with `skipped` set. Throws UsageError for a bad filter, a filter or role that
+// no tensor matches, or no scheme, CancelledError when `sink` is cancelled (checked before every
+// chunk), and whatever the reader throws. `sink` also receives the plain Progress of each report.
 ScanResult scanModel(const Model& model, const ScanOptions& options, ProgressSink& sink);
 
 } // namespace quantlens::core

@@ -71,8 +71,12 @@ TEST(InspectCommand, NonFiniteWeightsAreShown)
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["tensors"][0]["non_finite_inputs"], 3);
     EXPECT_EQ(j["summary"][0]["non_finite_inputs"], 3);
+    // No output is finite: nothing was measured, which JSON says with null and the table with n/a.
+    EXPECT_TRUE(j["tensors"][0]["cosine"].is_null());
+    EXPECT_TRUE(j["summary"][0]["rel_error"].is_null());
     const CliResult table = runCli({"inspect", kData + "/synthetic/nonfinite.safetensors", "--scheme", "nf4"});
     EXPECT_THAT(table.out, HasSubstr("non-finite values: 3 in the weights"));
+    EXPECT_THAT(table.out, HasSubstr("rel err n/a, RMSE n/a"));
 }
 
 TEST(InspectCommand, UnknownSchemeIsAUsageErrorNamingIt)
@@ -125,4 +129,19 @@ TEST(InspectCommand, RejectsAnUnknownDevice)
     const CliResult r = runCli({"inspect", kData + "/stories260K/model.safetensors", "--device", "tpu"});
     EXPECT_EQ(r.exitCode, 2);
     EXPECT_THAT(r.err, HasSubstr("--device"));
+}
+
+TEST(InspectCommand, RoleAndCaseInsensitiveFilterSelectTensors)
+{
+    const CliResult r = runCli({"inspect", kData + "/stories260K/model.safetensors", "--role", "mlp_gate", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["tensors"].size(), 5u);
+    const CliResult upper
+        = runCli({"inspect", kData + "/stories260K/model.safetensors", "--filter", "LAYERS\\.0\\..*Q_PROJ", "--json"});
+    ASSERT_EQ(upper.exitCode, 0) << upper.err;
+    EXPECT_EQ(nlohmann::json::parse(upper.out)["tensors"].size(), 1u);
+    const CliResult bogus = runCli({"inspect", kData + "/stories260K/model.safetensors", "--role", "attention"});
+    EXPECT_EQ(bogus.exitCode, 2);
+    EXPECT_THAT(bogus.err, HasSubstr("unknown tensor role 'attention'; the roles are embedding, attn_q"));
 }

@@ -149,3 +149,50 @@ TEST(QuantizeCommand, RejectsOtherSchemesAndBadBlocksizesAsUsageErrors)
     EXPECT_THAT(blocksize.err, HasSubstr("48"));
     EXPECT_FALSE(std::filesystem::exists(out));
 }
+
+TEST(QuantizeCommand, LlmInt8RefusesABlocksize)
+{
+    const auto out = outputPath("quantize-int8-blocksize");
+    const CliResult r = runCli({"quantize", kModel, "--scheme", "int8", "--blocksize", "128", "-o", out.string()});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("--blocksize applies to nf4 and fp4"));
+    EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// A GGUF model's names and row order are llama.cpp's: no transformers checkpoint can come of it.
+TEST(QuantizeCommand, RefusesGgufInput)
+{
+    const auto out = outputPath("quantize-gguf");
+    const std::string gguf = std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/model-f32.gguf";
+    const CliResult r = runCli({"quantize", gguf, "-o", out.string()});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_THAT(r.err, HasSubstr("model-f32.gguf: quantize writes bitsandbytes checkpoints for transformers"));
+    EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// A file without a linear weight is refused rather than copied whole under a quantized name.
+TEST(QuantizeCommand, RefusesAModelWithNoLinearWeight)
+{
+    const auto out = outputPath("quantize-none");
+    const std::string normal = std::string(QUANTLENS_TEST_DATA_DIR) + "/synthetic/normal.safetensors";
+    const CliResult r = runCli({"quantize", normal, "-o", out.string()});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_THAT(r.err, HasSubstr("normal.safetensors: no linear weight to quantize"));
+    EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// The scheme's name in any case, as inspect takes it. A 4-bit file names the inspect command that
+// measures exactly its layout; int8 names none, since inspect's llm-int8 keeps outliers in fp16.
+TEST(QuantizeCommand, TakesTheSchemeInAnyCaseAndNamesInspectsScheme)
+{
+    const auto out = outputPath("quantize-upper");
+    std::filesystem::remove(out);
+    const CliResult r = runCli({"quantize", kModel, "--scheme", "NF4", "--double-quant", "-o", out.string()});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("--scheme nf4-dq --blocksize 64"));
+    std::filesystem::remove(out);
+    const CliResult int8 = runCli({"quantize", kModel, "--scheme", "int8", "-o", out.string()});
+    EXPECT_EQ(int8.exitCode, 0) << int8.err;
+    EXPECT_THAT(int8.out, ::testing::Not(HasSubstr("inspect")));
+    std::filesystem::remove(out);
+}

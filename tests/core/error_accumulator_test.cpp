@@ -168,14 +168,44 @@ TEST(ErrorAccumulator, AllZeroTensorHasNoErrorAndCosineOne)
     EXPECT_EQ(s.p99AbsError, 0.0);
 }
 
-TEST(ErrorAccumulator, EmptyInputGivesZeroCountAndNoNaN)
+// Nothing measured is NaN in every metric: never a perfect-looking 0 error, cosine 1 or SQNR 0.
+TEST(ErrorAccumulator, EmptyInputGivesZeroCountAndNotMeasuredMetrics)
 {
     ErrorAccumulator acc;
     acc.add({}, {});
     const ErrorStats s = acc.stats();
     EXPECT_EQ(s.count, 0u);
-    EXPECT_FALSE(std::isnan(s.mse));
-    EXPECT_FALSE(std::isnan(s.cosine));
+    for (double metric : {s.mse, s.rmse, s.maxAbsError, s.meanAbsError, s.relError, s.sqnrDb, s.cosine, s.p50AbsError,
+                          s.p95AbsError, s.p99AbsError})
+        EXPECT_TRUE(std::isnan(metric)) << metric;
+}
+
+// Every error is exactly 1: the histogram's interpolation inside [1, 1.0625) would put p99 above
+// the maximum it is a percentile of.
+TEST(ErrorAccumulator, PercentilesNeverExceedTheExactMaximum)
+{
+    const std::vector<float> x(1000, 0.0f), q(1000, 1.0f);
+    ErrorAccumulator acc;
+    acc.add(x, q);
+    const ErrorStats s = acc.stats();
+    EXPECT_EQ(s.maxAbsError, 1.0);
+    EXPECT_EQ(s.p99AbsError, 1.0);
+    EXPECT_EQ(s.p95AbsError, 1.0);
+    EXPECT_EQ(s.p50AbsError, 1.0);
+}
+
+TEST(ErrorAccumulator, OnlyNonFiniteReconstructionsGiveNotMeasuredMetrics)
+{
+    const float inf = std::numeric_limits<float>::infinity();
+    const std::vector<float> x {1.0f, 2.0f, inf}, q {std::nanf(""), inf, 1.0f};
+    ErrorAccumulator acc;
+    acc.add(x, q);
+    const ErrorStats s = acc.stats();
+    EXPECT_EQ(s.count, 0u);
+    EXPECT_EQ(s.nonFiniteInputs, 1u);
+    EXPECT_EQ(s.nonFiniteOutputs, 2u);
+    EXPECT_TRUE(std::isnan(s.cosine));
+    EXPECT_TRUE(std::isnan(s.relError));
 }
 
 TEST(ErrorAccumulator, HugeFiniteValuesDoNotOverflowTheSums)

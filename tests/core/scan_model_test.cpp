@@ -100,15 +100,19 @@ TEST(ScanModel, OddSizedTensorMeasuresEveryElementIncludingThePartialBlock)
     EXPECT_GT(r.tensors[0].error.mse, 0.0);
 }
 
-TEST(ScanModel, NonFiniteWeightsAreCountedAndTheSummaryStaysFinite)
+// The tensor's 3 non-finite weights sit in both 64-blocks, whose absmax they make non-finite: no
+// output is finite, so nothing is measured, and nothing may look like a perfect quantization.
+TEST(ScanModel, NonFiniteWeightsAreCountedAndNothingLooksPerfect)
 {
     const ScanResult r = scanFile(kData + "/synthetic/nonfinite.safetensors", "nf4");
     ASSERT_EQ(r.tensors.size(), 1u);
     EXPECT_EQ(r.tensors[0].error.nonFiniteInputs, 3u);
     EXPECT_EQ(r.models[0].error.nonFiniteInputs, 3u);
     EXPECT_EQ(r.tensors[0].error.count + r.tensors[0].error.nonFinite(), 128u);
-    EXPECT_TRUE(std::isfinite(r.models[0].error.mse));
-    EXPECT_TRUE(std::isfinite(r.models[0].error.cosine));
+    EXPECT_EQ(r.tensors[0].error.count, 0u);
+    EXPECT_TRUE(std::isnan(r.models[0].error.mse));
+    EXPECT_TRUE(std::isnan(r.models[0].error.cosine));
+    EXPECT_TRUE(std::isnan(r.tensors[0].error.relError));
 }
 
 TEST(ScanModel, EmptyTensorIsListedWithZeroElements)
@@ -131,4 +135,20 @@ TEST(ScanModel, OutliersRaiseTheTailOfTheErrorFarAboveTheMedian)
 TEST(ScanModel, UnknownSchemeIsAUsageErrorListingTheValidOnes)
 {
     EXPECT_THAT([] { makeScanSchemes("nf4,nf5", 64, false); }, ThrowsMessage<UsageError>(HasSubstr("nf5")));
+}
+
+// A filter or role that no tensor matches is a usage error naming it, not an empty result.
+TEST(ScanModel, AFilterOrRoleMatchingNothingIsAUsageErrorNamingIt)
+{
+    const auto model = openModel(kData + "/stories260K/model.safetensors");
+    ProgressSink sink;
+    ScanOptions options;
+    options.schemes = makeScanSchemes("nf4", 64, false);
+    options.filter = "no_such_tensor";
+    EXPECT_THAT([&] { scanModel(*model, options, sink); },
+                ThrowsMessage<UsageError>(HasSubstr("no tensor matches the name filter 'no_such_tensor'")));
+    options.filter = "embed";
+    options.role = "mlp_gate";
+    EXPECT_THAT([&] { scanModel(*model, options, sink); },
+                ThrowsMessage<UsageError>(HasSubstr("the name filter 'embed' and the role mlp_gate")));
 }

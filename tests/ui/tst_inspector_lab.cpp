@@ -1,6 +1,8 @@
 #include "core/model/model.h"
+#include "core/quant/fp8.h"
 #include "core/scan/scan.h"
 #include "core/scan/scan_schemes.h"
+#include "core/util/float16.h"
 #include "gpu/device.h"
 #include "ui/charts/histogram_chart.h"
 #include "ui/jobs/scan_job.h"
@@ -11,10 +13,14 @@
 #include "ui/views/levels_ruler.h"
 
 #include <QCheckBox>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QSpinBox>
+#include <QTableWidget>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -48,6 +54,35 @@ private Q_SLOTS:
         QVERIFY(session.openNow(path));
         QCOMPARE(view.tableModel()->rowCount(), int(session.model()->tensors().size()));
         QVERIFY(view.tableModel()->rowCount() > 0);
+    }
+
+    // A second model forgets the first one's scan: its finished result (the report and the chart
+    // read it) and whatever a scan still running sends afterwards.
+    void openingASecondModelForgetsTheFirstScan()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        view.setSelectedSchemes({QStringLiteral("nf4")});
+        QSignalSpy finished(view.scanJob(), &ui::ScanJob::scanFinished);
+        view.startScan();
+        QVERIFY(finished.wait(60000));
+        QVERIFY(!view.scanJob()->result().tensors.empty());
+
+        const QString other = QStringLiteral(QUANTLENS_TEST_DATA_DIR "/stories260K/model-f32.gguf");
+        QVERIFY(session.openNow(other));
+        QVERIFY(view.scanJob()->result().tensors.empty());
+        QVERIFY(view.tableModel()->schemesWithResults().isEmpty());
+
+        // A scan started and overtaken by a new model at once: its queued results must not land
+        // on the new model's rows.
+        view.startScan();
+        QVERIFY(session.openNow(kExample));
+        QTRY_VERIFY_WITH_TIMEOUT(!view.scanJob()->isRunning(), 60000);
+        QTest::qWait(200); // let anything it queued arrive
+        QVERIFY(view.tableModel()->schemesWithResults().isEmpty());
+        QVERIFY(view.scanJob()->result().tensors.empty());
+        QCOMPARE(finished.count(), 1);
     }
 
     void scanToCompletionMatchesTheCoreScan()
@@ -164,6 +199,152 @@ private Q_SLOTS:
         QCOMPARE(examples[1].snapped, -0.75);
         QCOMPARE(examples[3].snapped, 0.25); // 0.05 snaps to 0.25: the course's grid has no zero
         QCOMPARE(examples[4].snapped, 0.5);
+    }
+
+    // The Lab on its synthetic values (65,536, one dimension) under `left` and `right`, analysed.
+    static bool analyseSynthetic(ui::LabView& lab, const QString& left, const QString& right)
+    {
+        QSignalSpy ready(&lab, &ui::LabView::analysisReady);
+        lab.setSchemes(left, right);
+        return ready.wait(30000) && !lab.analysis().values.empty();
+    }
+
+    // The block browser counts blocks as Scheme::viewBlock does: the last block it offers exists
+    // (int8 per tensor: 64 values a block, not 1), and a right scheme with longer blocks shows its
+    // block holding the left one (no "past the end" for q4_k's 256 at the left's last block).
+    void labBlockSpinOffersOnlyBlocksThatExist_data()
+    {
+        QTest::addColumn<QString>("left");
+        QTest::addColumn<QString>("right");
+        QTest::addColumn<int>("blockLength");
+        QTest::newRow("int8 per tensor") << QStringLiteral("int8") << QString() << 64;
+        QTest::newRow("fp8-e4m3") << QStringLiteral("fp8-e4m3") << QString() << 64;
+        QTest::newRow("bf16") << QStringLiteral("bf16") << QString() << 64;
+        QTest::newRow("fp16") << QStringLiteral("fp16") << QString() << 64;
+        QTest::newRow("teach3 per tensor") << QStringLiteral("teach3") << QString() << 64;
+        QTest::newRow("q4_0") << QStringLiteral("q4_0") << QString() << 32;
+        QTest::newRow("nf4 with q4_k on the right") << QStringLiteral("nf4") << QStringLiteral("q4_k") << 64;
+        QTest::newRow("q8_0 with llm-int8 on the right") << QStringLiteral("q8_0") << QStringLiteral("llm-int8") << 32;
+    }
+
+    void labBlockSpinOffersOnlyBlocksThatExist()
+    {
+        QFETCH(QString, left);
+        QFETCH(QString, right);
+        QFETCH(int, blockLength);
+        ui::ModelSession session;
+        ui::LabView lab(&session);
+        QVERIFY(analyseSynthetic(lab, left, right));
+        auto* spin = lab.findChild<QSpinBox*>(QStringLiteral("blockSpin"));
+        auto* table = lab.findChild<QTableWidget*>(QStringLiteral("blockTable"));
+        auto* info = lab.findChild<QLabel*>(QStringLiteral("blockInfo"));
+        QVERIFY(spin && table && info);
+        const auto n = qsizetype(lab.analysis().values.size());
+        QCOMPARE(spin->maximum(), int((n + blockLength - 1) / blockLength) - 1);
+        spin->setValue(spin->maximum());
+        QVERIFY2(!info->text().contains(QStringLiteral("past the end")), qPrintable(info->text()));
+        QCOMPARE(table->rowCount(), int(n - qsizetype(spin->maximum()) * blockLength));
+        QCOMPARE(table->item(0, 0)->text(), QString::number(qsizetype(spin->maximum()) * blockLength));
+    }
+
+    // A block the browser cannot show (here a bitsandbytes block size of 100, typed and not yet
+    // confirmed when "levels of all blocks" is ticked) leaves the message and no rows of the block
+    // shown before.
+    void labBlockErrorClearsTheOldRows()
+    {
+        ui::ModelSession session;
+        ui::LabView lab(&session);
+        QVERIFY(analyseSynthetic(lab, QStringLiteral("nf4"), QString()));
+        auto* table = lab.findChild<QTableWidget*>(QStringLiteral("blockTable"));
+        auto* info = lab.findChild<QLabel*>(QStringLiteral("blockInfo"));
+        auto* blockSize = lab.findChild<QSpinBox*>(QStringLiteral("blockSizeSpin"));
+        auto* all = lab.findChild<QCheckBox*>(QStringLiteral("allBlocks"));
+        QVERIFY(table && info && blockSize && all);
+        QCOMPARE(table->rowCount(), 64);
+        blockSize->setValue(100);
+        all->setChecked(true);
+        QVERIFY2(info->text().contains(QStringLiteral("blocksize 100")), qPrintable(info->text()));
+        QCOMPARE(table->rowCount(), 0);
+    }
+
+    // The code column shows what the format stores: ggml's q with x' = q × d (Q8_0) or
+    // (q − 8) × d (Q4_0), the FP8 byte, and "–" where one column cannot say it (the k-quants);
+    // never the 0 that the nearest of an empty level table gave. int8's scale is named the step.
+    void labBlockCodesAreTheStoredCodes()
+    {
+        ui::ModelSession session;
+        ui::LabView lab(&session);
+        auto* spin = lab.findChild<QSpinBox*>(QStringLiteral("blockSpin"));
+        auto* table = lab.findChild<QTableWidget*>(QStringLiteral("blockTable"));
+        auto* info = lab.findChild<QLabel*>(QStringLiteral("blockInfo"));
+        QVERIFY(spin && table && info);
+        const int block = 5;
+        // Every row of the block: the element, its code, its dequantized value.
+        auto rows = [&](auto check) {
+            QVERIFY(table->rowCount() > 0);
+            const auto& dequantized = lab.analysis().schemes.front().dequantized;
+            for (int row = 0; row < table->rowCount(); ++row) {
+                const auto element = table->item(row, 0)->text().toULongLong();
+                check(element, table->item(row, 3)->text(), dequantized[element]);
+            }
+        };
+
+        QVERIFY(analyseSynthetic(lab, QStringLiteral("q8_0"), QString()));
+        spin->setValue(block);
+        const auto& values = lab.analysis().values;
+        float amax = 0;
+        for (int i = 0; i < 32; ++i)
+            amax = std::max(amax, std::fabs(values[std::size_t(block * 32 + i)]));
+        const float d = amax / 127.0f; // ggml's quantize_row_q8_0_ref: q = round(x * (1 / d))
+        const float id = 1.0f / d;
+        const float d8 = core::fp16ToFloat(core::floatToFp16(d)); // as stored
+        QSet<QString> seen;
+        rows([&](std::uint64_t element, const QString& code, float value) {
+            seen << code;
+            QCOMPARE(code, QString::number(std::lround(values[element] * id)));
+            QCOMPARE(float(code.toInt()) * d8, value);
+        });
+        QVERIFY(seen.size() > 10);
+        QVERIFY2(info->text().contains(QStringLiteral("stored scale d")), qPrintable(info->text()));
+
+        QVERIFY(analyseSynthetic(lab, QStringLiteral("q4_0"), QString()));
+        spin->setValue(block);
+        float signedMax = 0;
+        for (int i = 0; i < 32; ++i) {
+            const float x = values[std::size_t(block * 32 + i)];
+            if (std::fabs(x) > std::fabs(signedMax))
+                signedMax = x;
+        }
+        const float d4 = core::fp16ToFloat(core::floatToFp16(signedMax / -8.0f));
+        rows([&](std::uint64_t, const QString& code, float value) {
+            QVERIFY(code.toInt() >= 0 && code.toInt() <= 15);
+            QCOMPARE(float(code.toInt() - 8) * d4, value);
+        });
+
+        QVERIFY(analyseSynthetic(lab, QStringLiteral("fp8-e4m3"), QString()));
+        spin->setValue(block);
+        float tensorMax = 0;
+        for (float x : values)
+            tensorMax = std::max(tensorMax, std::fabs(x));
+        const float scale = core::fp8TensorScale(tensorMax, core::Fp8Format::E4M3);
+        rows([&](std::uint64_t, const QString& code, float value) {
+            QVERIFY2(code.startsWith(QStringLiteral("0x")), qPrintable(code));
+            bool ok = false;
+            const auto byte = std::uint8_t(code.mid(2).toUInt(&ok, 16));
+            QVERIFY(ok);
+            QCOMPARE(core::fp8ToFloat(byte, core::Fp8Format::E4M3) * scale, value);
+        });
+
+        QVERIFY(analyseSynthetic(lab, QStringLiteral("q4_k"), QString()));
+        spin->setValue(block);
+        rows([&](std::uint64_t, const QString& code, float) { QCOMPARE(code, QStringLiteral("–")); });
+
+        QVERIFY(analyseSynthetic(lab, QStringLiteral("int8"), QString()));
+        spin->setValue(block);
+        QVERIFY2(info->text().contains(QStringLiteral("scale s"))
+                     && info->text().contains(QStringLiteral("absmax / 127"))
+                     && !info->text().contains(QStringLiteral("scale (absmax)")),
+                 qPrintable(info->text()));
     }
 };
 

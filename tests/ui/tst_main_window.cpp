@@ -1,11 +1,16 @@
 #include "core/util/version.h"
 #include "ui/application.h"
 #include "ui/main_window.h"
+#include "ui/models/model_session.h"
+#include "ui/views/inspector_view.h"
+#include "ui/views/lab_view.h"
 
 #include <QApplication>
 #include <QLabel>
 #include <QMenuBar>
 #include <QSettings>
+#include <QSignalSpy>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -27,6 +32,25 @@ private Q_SLOTS:
             menus << a->text().remove(QLatin1Char('&'));
         QVERIFY(menus.contains(QStringLiteral("File")));
         QVERIFY(menus.contains(QStringLiteral("Help")));
+    }
+
+    // Double-click (or Enter) on a tensor in the Inspector analyses that tensor in the Lab.
+    void activatingATensorInTheInspectorShowsItInTheLab()
+    {
+        std::unique_ptr<MainWindow> window(quantlens::ui::createMainWindow());
+        auto* inspector = qobject_cast<quantlens::ui::InspectorView*>(window->workspace(QStringLiteral("inspector")));
+        auto* lab = qobject_cast<quantlens::ui::LabView*>(window->workspace(QStringLiteral("lab")));
+        QVERIFY(inspector && lab && lab->session()->model()); // the bundled example
+        auto* table = inspector->findChild<QTableView*>();
+        QVERIFY(table && table->model()->rowCount() > 3);
+        const QModelIndex row = table->model()->index(3, 0);
+        const QString name = row.data().toString();
+        QVERIFY(!name.isEmpty());
+        QSignalSpy ready(lab, &quantlens::ui::LabView::analysisReady);
+        Q_EMIT table->activated(row);
+        QCOMPARE(window->currentWorkspaceId(), QStringLiteral("lab"));
+        QVERIFY(ready.count() > 0 || ready.wait(30000));
+        QVERIFY2(lab->analysis().source.startsWith(name), qPrintable(lab->analysis().source));
     }
 
     void recentFilesPersistAcrossWindows()

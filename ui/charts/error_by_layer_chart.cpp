@@ -7,6 +7,7 @@
 #include <QValueAxis>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace quantlens::ui {
@@ -72,10 +73,11 @@ void ErrorByLayerChart::setData(const ErrorByLayerData& data)
         pen.setWidth(2);
         line->setPen(pen);
         QList<QPointF> points = s.points;
-        if (data.logY) {
-            points.erase(std::remove_if(points.begin(), points.end(), [](const QPointF& p) { return p.y() <= 0; }),
-                         points.end());
-        }
+        // A layer with nothing measured (NaN) or an infinite error has no place on the axis.
+        const bool logY = data.logY;
+        points.erase(std::remove_if(points.begin(), points.end(),
+                                    [logY](const QPointF& p) { return !std::isfinite(p.y()) || (logY && p.y() <= 0); }),
+                     points.end());
         line->replace(points);
         chart->addSeries(line);
         line->attachAxis(xAxis);

@@ -105,7 +105,8 @@ LabAnalysis analyse(const LabRequest& request)
     out.weightHistogram.add(out.values);
 
     core::SchemeOptions options;
-    options.blocksize = std::uint32_t(request.blockSize);
+    if (request.blockSize > 0) // 0: the scheme's own (64 for NF4/FP4, 4096 for 8-bit dynamic)
+        options.blocksize = std::uint32_t(request.blockSize);
     options.doubleQuant = request.doubleQuant;
     for (const QString& id : request.schemes) {
         const auto scheme = core::makeScheme(id.toStdString(), options);

@@ -22,7 +22,7 @@ struct LabRequest {
     std::uint64_t syntheticCount = 1 << 16;
     std::uint64_t maxElements = 1 << 22; // larger tensors are analysed on their first elements
     QStringList schemes; // one or two scheme ids (side by side)
-    int blockSize = 64;
+    int blockSize = 0; // 0: each scheme's own
     bool doubleQuant = false;
     int histogramBins = 120;
 };

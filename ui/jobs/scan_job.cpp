@@ -46,6 +46,15 @@ void ScanJob::cancel()
     }
 }
 
+void ScanJob::reset()
+{
+    cancel();
+    ++m_generation; // queued per-tensor results and progress of the old run no longer match
+    m_run.reset(); // nor does its finished signal
+    m_result = {};
+    m_progress = {};
+}
+
 void ScanJob::start(std::shared_ptr<const core::Model> model, core::ScanOptions options)
 {
     cancel();

@@ -24,6 +24,9 @@ public:
 
     void start(std::shared_ptr<const core::Model> model, core::ScanOptions options);
     void cancel();
+    // For a new model: cancels, drops everything the old run still sends (results, progress, its
+    // finished signal) and forgets the last result, so nothing of the old model reaches the new one.
+    void reset();
     bool isRunning() const;
     // The last finished scan's result (empty before the first one finishes).
     const core::ScanResult& result() const { return m_result; }

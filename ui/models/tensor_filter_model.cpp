@@ -36,7 +36,8 @@ bool TensorFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex& sourc
     }
     if (!m_role.isEmpty()) {
         const QString role = source->index(sourceRow, TensorTableModel::Role, sourceParent).data().toString();
-        if (!role.startsWith(m_role))
+        // The column reads "attn_q" or "attn_q (expert 3)"; "attn_q" must not match "attn_qkv".
+        if (role != m_role && !role.startsWith(m_role + QStringLiteral(" (")))
             return false;
     }
     return true;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace quantlens::ui {
 
@@ -127,8 +128,11 @@ QVariant TensorTableModel::data(const QModelIndex& index, int role) const
             return role == Qt::DisplayRole ? QVariant(QStringLiteral("–")) : QVariant();
         const TensorErrorCells& cells = schemeIt->value(index.row());
         const QVariant value = errorValue(cells, column);
+        const bool measured = !std::isnan(value.toDouble()); // NaN: no finite value to measure
         switch (role) {
         case Qt::DisplayRole:
+            if (!measured)
+                return tr("n/a");
             if (column == SqnrDb)
                 return QString::number(value.toDouble(), 'f', 2);
             if (column == Cosine)
@@ -136,9 +140,11 @@ QVariant TensorTableModel::data(const QModelIndex& index, int role) const
             if (column == RelError)
                 return QStringLiteral("%1 %").arg(value.toDouble() * 100, 0, 'f', 2);
             return QString::number(value.toDouble(), 'g', 4);
-        case SortRole:
-            return value;
+        case SortRole: // NaN compares with nothing; "not measured" sorts below every number
+            return measured ? value : QVariant(std::numeric_limits<double>::lowest());
         case Qt::ToolTipRole:
+            if (!measured)
+                return tr("Not measured: no finite value remains (%n non-finite value(s))", "", int(cells.nonFinite));
             return cells.nonFinite > 0
                 ? tr("%n non-finite value(s) (inf/NaN) excluded from the metrics", "", int(cells.nonFinite))
                 : QVariant();

@@ -33,6 +33,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace quantlens::ui {
@@ -89,7 +90,9 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_nameFilter = new QLineEdit(this);
     m_nameFilter->setPlaceholderText(tr("Filter names (regular expression), e.g. layers\\.[0-3]\\..*proj"));
     m_nameFilter->setClearButtonEnabled(true);
-    m_nameFilter->setToolTip(tr("Show only tensors whose name matches this regular expression; the scan uses it too"));
+    m_nameFilter->setToolTip(
+        tr("Show only tensors whose name matches this regular expression (ignoring case); the scan measures exactly "
+           "the tensors shown"));
     m_roleFilter = new QComboBox(this);
     m_roleFilter->addItem(tr("all roles"), QString());
     for (auto role :
@@ -115,17 +118,16 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     }
     m_schemes->setMaximumHeight(8 * fontMetrics().height());
     m_blockSize = new QSpinBox(this);
-    m_blockSize->setRange(32, 4096);
-    m_blockSize->setValue(64);
+    m_blockSize->setObjectName(QStringLiteral("scanBlockSize"));
+    // 0 is each scheme's own block size, as in the CLI: 64 for NF4/FP4 (QLoRA's), 4096 for the 8-bit
+    // dynamic one; one number for all would measure the 8-bit optimizer states at 64.
+    m_blockSize->setRange(0, 4096);
+    m_blockSize->setSpecialValueText(tr("each scheme's default"));
+    m_blockSize->setValue(0);
     m_blockSize->setToolTip(tr("Block size of the bitsandbytes schemes (NF4, FP4, 8-bit dynamic): 32 to 4096, "
-                               "powers of two; QLoRA uses 64"));
-    connect(m_blockSize, &QSpinBox::editingFinished, this, [this] {
-        int v = m_blockSize->value();
-        int p = 32;
-        while (p * 2 <= v)
-            p *= 2;
-        m_blockSize->setValue(p);
-    });
+                               "powers of two, or each scheme's default (64 for NF4/FP4 as QLoRA uses, 4096 for "
+                               "8-bit dynamic)"));
+    connect(m_blockSize, &QSpinBox::editingFinished, this, &InspectorView::normaliseBlockSize);
     m_doubleQuant = new QCheckBox(tr("Double quantization"), this);
     m_doubleQuant->setToolTip(tr("Quantize the NF4/FP4 absmax constants to 8 bits (QLoRA's DQ), saving ~0.37 bit per "
                                  "parameter"));
@@ -323,9 +325,24 @@ QString InspectorView::nameFilter() const
     return m_nameFilter->text();
 }
 
+bool InspectorView::scansOnGpu() const
+{
+    return m_onGpu->isEnabled() && m_onGpu->isChecked();
+}
+
+QString InspectorView::roleFilter() const
+{
+    return m_roleFilter->currentData().toString();
+}
+
 void InspectorView::onModelOpened()
 {
-    m_job->cancel();
+    m_job->reset(); // the old model's scan, finished or not, says nothing about this one
+    m_scanButton->setEnabled(true);
+    m_cancelButton->setEnabled(false);
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    m_progressLabel->clear();
     const auto model = m_session->model();
     if (!model)
         return;
@@ -358,8 +375,22 @@ void InspectorView::updateSummary()
                               QString::fromStdString(core::formatBinaryBytes(double(model->totalBytes()))), archText));
 }
 
+// A typed block size becomes the power of two at or below it (32 ... 4096); 0 stays "each scheme's
+// default". Also run before a scan, which Ctrl+R can start while the field is still being edited.
+void InspectorView::normaliseBlockSize()
+{
+    const int v = m_blockSize->value();
+    if (v == 0)
+        return;
+    int p = 32;
+    while (p * 2 <= v)
+        p *= 2;
+    m_blockSize->setValue(p);
+}
+
 void InspectorView::startScan()
 {
+    normaliseBlockSize();
     const auto model = m_session->model();
     if (!model) {
         showError(this, tr("Scan"), tr("Open a model first (File › Open)."));
@@ -381,7 +412,20 @@ void InspectorView::startScan()
         showError(this, tr("Scan"), QString::fromStdString(e.what()));
         return;
     }
-    options.filter = m_nameFilter->text().toStdString();
+    // Exactly the rows shown, whatever the table's filter syntax (Qt's regular expressions, the role
+    // column) makes of them; the report's command line gives the same as --filter and --role.
+    if (m_filter->rowCount() < m_model->rowCount()) {
+        std::vector<std::size_t> shown;
+        shown.reserve(std::size_t(m_filter->rowCount()));
+        for (int row = 0; row < m_filter->rowCount(); ++row)
+            shown.push_back(std::size_t(m_filter->mapToSource(m_filter->index(row, 0)).row()));
+        if (shown.empty()) {
+            showError(this, tr("Scan"), tr("No tensor is shown: change or clear the filter."));
+            return;
+        }
+        std::sort(shown.begin(), shown.end());
+        options.tensorIndices = std::move(shown);
+    }
     m_model->clearErrors();
     m_shownScheme->clear();
     m_summary->setRowCount(0);

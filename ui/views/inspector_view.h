@@ -42,6 +42,8 @@ public:
     int blockSize() const;
     bool doubleQuant() const;
     QString nameFilter() const;
+    QString roleFilter() const; // a roleName, or empty for every role
+    bool scansOnGpu() const; // NF4/FP4 measured on the GPU
 
 public Q_SLOTS:
     void startScan();
@@ -53,6 +55,7 @@ Q_SIGNALS:
 
 private:
     void onModelOpened();
+    void normaliseBlockSize();
     void updateSummary();
     void updateChart();
     void onScanProgress();

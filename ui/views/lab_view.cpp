@@ -99,18 +99,25 @@ LabView::LabView(ModelSession* session, QWidget* parent)
     m_schemeCombos[0]->setCurrentIndex(std::max(0, m_schemeCombos[0]->findData(QStringLiteral("nf4"))));
     m_schemeCombos[1]->setCurrentIndex(std::max(0, m_schemeCombos[1]->findData(QStringLiteral("q4_0"))));
     m_blockSize = new QSpinBox(this);
-    m_blockSize->setRange(32, 4096);
-    m_blockSize->setValue(64);
-    m_blockSize->setToolTip(tr("Block size of the bitsandbytes schemes (powers of two, 32 to 4096)"));
+    m_blockSize->setObjectName(QStringLiteral("blockSizeSpin"));
+    // 0 is each scheme's own block size (64 for NF4/FP4, 4096 for 8-bit dynamic), as in the Inspector.
+    m_blockSize->setRange(0, 4096);
+    m_blockSize->setSpecialValueText(tr("scheme default"));
+    m_blockSize->setValue(0);
+    m_blockSize->setToolTip(tr("Block size of the bitsandbytes schemes (powers of two, 32 to 4096), or each scheme's "
+                               "default (64 for NF4/FP4, 4096 for 8-bit dynamic)"));
     m_doubleQuant = new QCheckBox(tr("double quantization"), this);
     m_doubleQuant->setToolTip(tr("Quantize the absmax constants to 8 bits (QLoRA's DQ)"));
 
     m_block = new QSpinBox(this);
+    m_block->setObjectName(QStringLiteral("blockSpin"));
     m_block->setRange(0, 0);
     m_block->setToolTip(tr("Which block's values, levels and codes to show"));
     m_allBlocks = new QCheckBox(tr("levels of all blocks"), this);
+    m_allBlocks->setObjectName(QStringLiteral("allBlocks"));
     m_allBlocks->setToolTip(tr("Draw the levels of the whole tensor's blocks instead of one block's"));
     m_blockInfo = new QLabel(this);
+    m_blockInfo->setObjectName(QStringLiteral("blockInfo"));
     m_blockInfo->setWordWrap(true);
     m_blockTable = new QTableWidget(this);
     m_blockTable->setObjectName(QStringLiteral("blockTable"));
@@ -334,7 +341,13 @@ void LabView::showBlock()
     QList<BlockLevels> views;
     try {
         for (const auto& r : a.schemes) {
-            views << blockLevels(r.scheme, a.values, a.shape, block, false, m_blockSize->value(),
+            // The spin box counts the left scheme's blocks; another scheme shows its block that holds
+            // the left block's first element (its blocks may be longer: a row, 256 for the k-quants).
+            std::uint64_t own = block;
+            if (!views.isEmpty())
+                own = views.front().first
+                    / viewBlockLength(r.scheme, a.shape, m_blockSize->value(), m_doubleQuant->isChecked());
+            views << blockLevels(r.scheme, a.values, a.shape, own, false, m_blockSize->value(),
                                  m_doubleQuant->isChecked());
             if (all) {
                 const BlockLevels whole = blockLevels(r.scheme, a.values, a.shape, 0, true, m_blockSize->value(),
@@ -344,6 +357,10 @@ void LabView::showBlock()
             }
         }
     } catch (const std::exception& e) {
+        // No rows of an earlier block under the message.
+        m_blockTable->clear();
+        m_blockTable->setRowCount(0);
+        m_blockTable->setColumnCount(0);
         m_blockInfo->setText(
             tr("<span style='color:#c00000'>%1</span>").arg(QString::fromStdString(e.what()).toHtmlEscaped()));
         return;

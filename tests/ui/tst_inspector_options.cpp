@@ -1,0 +1,131 @@
+#include "core/scan/scan.h"
+#include "core/scan/scan_schemes.h"
+#include "ui/jobs/scan_job.h"
+#include "ui/models/model_session.h"
+#include "ui/models/tensor_filter_model.h"
+#include "ui/models/tensor_table_model.h"
+#include "ui/views/inspector_view.h"
+
+#include <QComboBox>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace quantlens;
+
+namespace {
+
+const QString kExample = QStringLiteral(QUANTLENS_TEST_DATA_DIR "/stories260K/model.safetensors");
+
+// Runs the view's scan to the end and returns its result.
+const core::ScanResult& scanShown(ui::InspectorView& view)
+{
+    QSignalSpy finished(view.scanJob(), &ui::ScanJob::scanFinished);
+    view.startScan();
+    [&] { QVERIFY(finished.wait(60000)); }();
+    return view.scanJob()->result();
+}
+
+} // namespace
+
+// The Inspector's scan options: the scan measures what the table shows, at each scheme's own
+// block size unless one is chosen.
+class TestInspectorOptions : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    // One block size for all would measure the 8-bit dynamic scheme (the optimizer states') at 64.
+    void blockSizeDefaultsToEachSchemesOwn()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        QCOMPARE(view.blockSize(), 0);
+        view.setSelectedSchemes({QStringLiteral("dyn8"), QStringLiteral("nf4")});
+        const core::ScanResult& result = scanShown(view);
+        core::ScanOptions options;
+        options.schemes = core::makeScanSchemes("dyn8,nf4", 0, false);
+        core::ProgressSink sink;
+        const core::ScanResult expected = core::scanModel(*session.model(), options, sink);
+        QCOMPARE(result.models.size(), expected.models.size());
+        for (const auto& want : expected.models) { // the view lists the schemes in its own order
+            const auto got = std::find_if(result.models.begin(), result.models.end(),
+                                          [&](const core::ScanSummary& s) { return s.scheme == want.scheme; });
+            QVERIFY(got != result.models.end());
+            QCOMPARE(got->bitsPerParameter, want.bitsPerParameter);
+            // The same measurement up to the order the threads' sums were merged in.
+            QVERIFY(std::abs(got->error.rmse - want.error.rmse) <= 1e-9 * want.error.rmse);
+        }
+        auto* spin = view.findChild<QSpinBox*>(QStringLiteral("scanBlockSize"));
+        QVERIFY(spin);
+        spin->setValue(128);
+        QCOMPARE(view.blockSize(), 128);
+    }
+
+    // A block size still being typed (100, no editingFinished yet) when Ctrl+R starts the scan is
+    // rounded first, as leaving the field would: the scan runs at 64 instead of failing.
+    void aTypedBlockSizeIsRoundedBeforeTheScan()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        view.setSelectedSchemes({QStringLiteral("nf4")});
+        view.findChild<QSpinBox*>(QStringLiteral("scanBlockSize"))->setValue(100);
+        const core::ScanResult& result = scanShown(view);
+        QCOMPARE(view.blockSize(), 64);
+        QVERIFY(!result.models.empty());
+    }
+
+    // The role filter and a name filter in another case: the scan covers exactly the rows shown.
+    void theScanMeasuresExactlyTheTensorsShown()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        view.setSelectedSchemes({QStringLiteral("nf4")});
+        auto* role = view.findChildren<QComboBox*>().front();
+        const int gate = role->findData(QStringLiteral("mlp_gate"));
+        QVERIFY(gate > 0);
+        role->setCurrentIndex(gate);
+        QCOMPARE(view.filterModel()->rowCount(), 5);
+        const core::ScanResult& byRole = scanShown(view);
+        QCOMPARE(byRole.tensors.size(), std::size_t(5));
+        for (const auto& t : byRole.tensors)
+            QVERIFY2(QString::fromStdString(t.name).contains(QStringLiteral("gate_proj")), t.name.c_str());
+        QCOMPARE(view.roleFilter(), QStringLiteral("mlp_gate"));
+
+        role->setCurrentIndex(0);
+        view.findChild<QLineEdit*>()->setText(QStringLiteral("LAYERS\\.0\\..*Q_PROJ"));
+        QCOMPARE(view.filterModel()->rowCount(), 1);
+        const core::ScanResult& byName = scanShown(view);
+        QCOMPARE(byName.tensors.size(), std::size_t(1));
+        QCOMPARE(byName.tensors.front().name, std::string("model.layers.0.self_attn.q_proj.weight"));
+    }
+
+    // "attn_q" is not a prefix match: it must not show the fused attn_qkv.
+    void roleFilterMatchesWholeRoles()
+    {
+        ui::TensorTableModel model;
+        core::TensorInfo q, qkv, expert;
+        q.name = "q.weight";
+        q.role = core::TensorRole::AttentionQ;
+        qkv.name = "qkv.weight";
+        qkv.role = core::TensorRole::AttentionQKV;
+        expert.name = "experts.3.q.weight";
+        expert.role = core::TensorRole::AttentionQ;
+        expert.expert = 3;
+        model.setTensors({q, qkv, expert});
+        ui::TensorFilterModel filter;
+        filter.setSourceModel(&model);
+        filter.setRole(QStringLiteral("attn_q"));
+        QCOMPARE(filter.rowCount(), 2);
+        filter.setRole(QStringLiteral("attn_qkv"));
+        QCOMPARE(filter.rowCount(), 1);
+    }
+};
+
+QTEST_MAIN(TestInspectorOptions)
+#include "tst_inspector_options.moc"
