@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 namespace quantlens::core {
 
@@ -65,8 +66,20 @@ SafetensorsHeader parseSafetensorsHeader(std::span<const std::byte> file, const 
 
     const auto* text = reinterpret_cast<const char*>(file.data() + kLengthPrefix);
     nlohmann::json json;
+    // nlohmann keeps the last of two equal keys; the first tensor would silently vanish. The
+    // callback sees every key of the top-level object (depth 1) and refuses a second one.
+    std::set<std::string> names;
+    const auto refuseDuplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()
+            && !names.insert(parsed.get<std::string>()).second) {
+            const std::string name = parsed.get<std::string>();
+            throw FormatError({fileName, kLengthPrefix, strCat("entry '", name, "'"), "each name once", "twice"},
+                              strCat("the header names '", name, "' twice"));
+        }
+        return true;
+    };
     try {
-        json = nlohmann::json::parse(text, text + header.headerLength);
+        json = nlohmann::json::parse(text, text + header.headerLength, refuseDuplicates);
     } catch (const nlohmann::json::parse_error& e) {
         throw FormatError({fileName, kLengthPrefix + (e.byte > 0 ? e.byte - 1 : 0), "header", "valid JSON", e.what()},
                           "header is not valid JSON");
@@ -157,6 +170,9 @@ SafetensorsHeader parseSafetensorsHeader(std::span<const std::byte> file, const 
               [](const auto& a, const auto& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
     // Empty tensors occupy no bytes and may sit anywhere, even inside another's range; so compare
     // each tensor with the furthest-reaching one before it, not merely its neighbour.
+    // The data section is the tensors packed end to end, as the safetensors library checks (it
+    // refuses a gap or trailing bytes as an incomplete buffer): bytes that belong to no tensor mean
+    // a damaged or hand-edited header, so they are refused rather than skipped.
     const SafetensorsEntry* reach = nullptr;
     for (const auto& current : header.tensors) {
         if (current.end == current.begin)
@@ -168,8 +184,25 @@ SafetensorsHeader parseSafetensorsHeader(std::span<const std::byte> file, const 
                                      ") overlaps tensor '", reach->name, "' (bytes ", reach->begin, "..", reach->end,
                                      ")"));
         }
-        if (!reach || current.end > reach->end)
-            reach = &current;
+        const std::uint64_t expected = reach ? reach->end : 0;
+        if (current.begin != expected) {
+            throw FormatError(
+                {fileName, header.dataOffset + expected, strCat("tensor '", current.name, "'"),
+                 strCat("data_offsets beginning at ", expected), strCat(current.begin)},
+                strCat("bytes ", expected, "..", current.begin, " of the data section belong to no tensor (tensor '",
+                       current.name, "' begins at ", current.begin,
+                       reach ? strCat(", tensor '", reach->name, "' ends at ", reach->end) : std::string(),
+                       "); safetensors packs tensors with no gap"));
+        }
+        reach = &current;
+    }
+    const std::uint64_t used = reach ? reach->end : 0;
+    if (used != dataSize) {
+        throw FormatError({fileName, header.dataOffset + used, "data section",
+                           strCat(used, " bytes, as the tensors span"), strCat(dataSize, " bytes")},
+                          strCat("the data section holds ", dataSize - used, " bytes after the last tensor",
+                                 reach ? strCat(" ('", reach->name, "', ending at ", used, ")") : std::string(),
+                                 "; safetensors files end with their last tensor"));
     }
     return header;
 }

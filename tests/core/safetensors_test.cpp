@@ -195,6 +195,50 @@ TEST(SafetensorsHeader, RejectsAnElementCountThatOverflowsNamingTheTensor)
         ::testing::ThrowsMessage<FormatError>(HasSubstr("big.safetensors: tensor 'w': element count overflows")));
 }
 
+namespace {
+
+// A header as given, then `dataBytes` zero bytes of data.
+std::vector<std::byte> headerFile(const std::string& json, std::size_t dataBytes)
+{
+    std::vector<std::byte> file(8 + json.size() + dataBytes);
+    file[0] = static_cast<std::byte>(json.size() & 0xff);
+    file[1] = static_cast<std::byte>(json.size() >> 8);
+    std::memcpy(file.data() + 8, json.data(), json.size());
+    return file;
+}
+
+} // namespace
+
+// What the safetensors library itself refuses: a name given twice (nlohmann would keep the last and
+// lose the first tensor), bytes between tensors, and bytes after the last one.
+TEST(SafetensorsHeader, RejectsADuplicateNameAGapAndTrailingBytes)
+{
+    using ::testing::ThrowsMessage;
+    const std::string a = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+    const std::string b = R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]})";
+    EXPECT_NO_THROW(parseSafetensorsHeader(headerFile("{" + a + "," + b + "}", 16), "ok.safetensors"));
+
+    const std::string again = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]})";
+    EXPECT_THAT([&] { parseSafetensorsHeader(headerFile("{" + a + "," + again + "}", 16), "twice.safetensors"); },
+                ThrowsMessage<FormatError>(HasSubstr("twice.safetensors: the header names 'a' twice")));
+
+    const std::string late = R"("b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]})";
+    EXPECT_THAT([&] { parseSafetensorsHeader(headerFile("{" + a + "," + late + "}", 20), "gap.safetensors"); },
+                ThrowsMessage<FormatError>(HasSubstr("gap.safetensors: bytes 8..12 of the data section belong to no "
+                                                     "tensor (tensor 'b' begins at 12, tensor 'a' ends at 8)")));
+    const std::string first = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]})";
+    EXPECT_THAT([&] { parseSafetensorsHeader(headerFile("{" + first + "}", 12), "lead.safetensors"); },
+                ThrowsMessage<FormatError>(HasSubstr("bytes 0..4 of the data section belong to no tensor")));
+
+    EXPECT_THAT([&] { parseSafetensorsHeader(headerFile("{" + a + "," + b + "}", 20), "tail.safetensors"); },
+                ThrowsMessage<FormatError>(
+                    HasSubstr("tail.safetensors: the data section holds 4 bytes after the last tensor ('b', ending "
+                              "at 16)")));
+    // Empty tensors take no bytes wherever they say they are.
+    const std::string empty = R"("e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]})";
+    EXPECT_NO_THROW(parseSafetensorsHeader(headerFile("{" + a + "," + empty + "," + b + "}", 16), "e.safetensors"));
+}
+
 TEST(SafetensorsWriter, WritesAFileTheReaderReadsBackWithMetadata)
 {
     const auto dir = freshTempDir("roundtrip");
