@@ -2,6 +2,7 @@
 
 #include "core/planner/planner.h"
 #include "core/report/report_data.h"
+#include "core/report/text_escape.h"
 #include "gpu/device.h"
 #include "ui/jobs/scan_job.h"
 #include "ui/models/model_session.h"
@@ -19,16 +20,7 @@ namespace {
 
 QString quoted(const QString& arg)
 {
-    static const QString safe
-        = QStringLiteral("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:+@%");
-    bool plain = !arg.isEmpty();
-    for (QChar c : arg)
-        plain = plain && safe.contains(c);
-    if (plain)
-        return arg;
-    QString out = arg;
-    out.replace(QLatin1Char('\''), QStringLiteral("'\\''"));
-    return QLatin1Char('\'') + out + QLatin1Char('\'');
+    return QString::fromStdString(core::shellQuote(arg.toStdString()));
 }
 
 QString commandLine(const ModelSession& session, const core::PlanInput& p, const InspectorView& inspector, bool scanned,
@@ -86,8 +78,7 @@ QString commandLine(const ModelSession& session, const core::PlanInput& p, const
         add("--allocator-fraction", QString::number(p.overheads.allocatorFraction));
     for (const QString& arg : benchArguments)
         args << quoted(arg);
-    args << QStringLiteral("-o") << QStringLiteral("report.html");
-    return args.join(QLatin1Char(' '));
+    return args.join(QLatin1Char(' ')); // the export dialog adds -o with the file chosen
 }
 
 } // namespace
@@ -117,6 +108,13 @@ core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& 
         data.scan = inspector.scanJob()->result();
     data.bench = bench.reportSections();
     data.commandLine = commandLine(session, input, inspector, scanned, bench.reportArguments()).toStdString();
+    return data;
+}
+
+core::ReportData withOutputPath(core::ReportData data, const QString& path)
+{
+    if (!path.isEmpty())
+        data.commandLine += " -o " + core::shellQuote(path.toStdString());
     return data;
 }
 

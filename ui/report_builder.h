@@ -2,6 +2,8 @@
 
 #include "core/report/report_data.h"
 
+#include <QString>
+
 namespace quantlens::ui {
 
 class ModelSession;
@@ -11,8 +13,12 @@ class BenchView;
 
 // What File › Export report… shares: the open model, the planner's current plan, its teaching
 // table, the last scan and the last benchmark, with the quantlens-cli line that regenerates the
-// same report.
+// same report (without its -o: withOutputPath adds the file the user picks).
 core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& planner, const InspectorView& inspector,
                                 const BenchView& bench);
+
+// `data` with "-o PATH" (shell-quoted) ending its regenerating command line; unchanged for an empty
+// path.
+core::ReportData withOutputPath(core::ReportData data, const QString& path);
 
 } // namespace quantlens::ui

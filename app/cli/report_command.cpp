@@ -11,6 +11,7 @@
 #include "core/report/atomic_write.h"
 #include "core/report/report_data.h"
 #include "core/report/report_format.h"
+#include "core/report/text_escape.h"
 #include "core/scan/cpu_benchmark.h"
 #include "core/scan/scan_schemes.h"
 #include "core/util/error.h"
@@ -88,18 +89,6 @@ std::optional<core::ModelSpec> planModel(const ReportOptionsCli& o, bool modelIs
     return std::nullopt;
 }
 
-std::string shellQuote(const std::string& arg)
-{
-    if (!arg.empty()
-        && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:+@%")
-            == std::string::npos)
-        return arg;
-    std::string out = "'";
-    for (const char c : arg)
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
 // The options without a value, written without the "true" CLI11 records for them.
 const std::set<std::string> kFlags {"--force",       "--scan-double-quant", "--no-scan",           "--no-plan",
                                     "--no-teaching", "--double-quant",      "--grad-checkpointing"};
@@ -118,7 +107,7 @@ std::string commandLine(const CLI::App& sub)
             continue;
         }
         for (const auto& value : opt->results())
-            out += " " + name + " " + shellQuote(value);
+            out += " " + name + " " + core::shellQuote(value);
     }
     return out;
 }

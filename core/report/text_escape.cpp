@@ -104,4 +104,16 @@ std::string csvField(std::string_view text)
     return out;
 }
 
+std::string shellQuote(std::string_view word)
+{
+    if (!word.empty()
+        && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:+@%")
+            == std::string_view::npos)
+        return std::string(word);
+    std::string out = "'";
+    for (const char c : word)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 } // namespace quantlens::core

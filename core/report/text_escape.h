@@ -20,4 +20,9 @@ std::string escapeMarkdown(std::string_view text);
 // spreadsheet would run as a formula (starting with = + - @ tab CR) gets a leading '.
 std::string csvField(std::string_view text);
 
+// One word of a POSIX shell command line: as it is when it holds only characters no shell treats
+// specially, otherwise in single quotes (a ' inside becomes '\''). The reports' regenerating
+// command lines quote every value with it.
+std::string shellQuote(std::string_view word);
+
 } // namespace quantlens::core

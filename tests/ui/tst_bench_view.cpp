@@ -121,8 +121,10 @@ private Q_SLOTS:
         const core::ReportData data = ui::buildGuiReport(*session, *planner, *inspector, *bench);
         QCOMPARE(data.bench.size(), std::size_t(1));
         const QString command = QString::fromStdString(data.commandLine);
-        QVERIFY2(command.contains(QStringLiteral("--bench-from ") + savedH100() + QStringLiteral(" -o report.html")),
-                 qPrintable(command));
+        QVERIFY2(command.endsWith(QStringLiteral("--bench-from ") + savedH100()), qPrintable(command));
+        // The export dialog ends it with the file chosen, quoted for the shell.
+        QVERIFY(QString::fromStdString(ui::withOutputPath(data, QStringLiteral("/tmp/it's here.pdf")).commandLine)
+                    .endsWith(QStringLiteral(" -o '/tmp/it'\\''s here.pdf'")));
     }
 };
 

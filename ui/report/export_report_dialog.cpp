@@ -6,6 +6,7 @@
 #include "core/report/report_json.h"
 #include "core/util/error.h"
 #include "ui/report/report_charts.h"
+#include "ui/report_builder.h"
 
 #include <QCheckBox>
 #include <QDialogButtonBox>
@@ -169,6 +170,7 @@ void ExportReportDialog::updatePreview()
         return;
     }
     m_format->setText(QString::fromLatin1(core::toString(format)).toUpper());
+    const core::ReportData data = withOutputPath(m_data, path()); // its command line writes this file
     switch (format) {
     case core::ReportFormat::Html:
     case core::ReportFormat::Pdf: {
@@ -179,14 +181,14 @@ void ExportReportDialog::updatePreview()
         for (const auto& [id, svg] : charts().svg)
             document->addResource(QTextDocument::ImageResource,
                                   QUrl(QStringLiteral("chart:") + QString::fromStdString(id)), rasterize(svg, width));
-        m_preview->setHtml(QString::fromStdString(core::htmlReport(m_data, charts(), o.sections, html)));
+        m_preview->setHtml(QString::fromStdString(core::htmlReport(data, charts(), o.sections, html)));
         break;
     }
     case core::ReportFormat::Markdown:
-        m_preview->setMarkdown(QString::fromStdString(core::markdownReport(m_data, o.sections)));
+        m_preview->setMarkdown(QString::fromStdString(core::markdownReport(data, o.sections)));
         break;
     case core::ReportFormat::Json:
-        m_preview->setPlainText(QString::fromStdString(core::reportToJson(m_data, o.sections).dump(2)));
+        m_preview->setPlainText(QString::fromStdString(core::reportToJson(data, o.sections).dump(2)));
         break;
     case core::ReportFormat::Csv: {
         std::string text;
@@ -219,7 +221,7 @@ bool ExportReportDialog::exportNow()
                 return false;
             o.force = true;
         }
-        exportReport(m_data, target, o);
+        exportReport(withOutputPath(m_data, target), target, o);
     } catch (const std::exception& e) {
         QMessageBox::critical(this, tr("Export failed"), QString::fromStdString(e.what()));
         return false;
