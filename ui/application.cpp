@@ -180,7 +180,7 @@ void prepareForScreenshot(QWidget* page)
         }
     } else if (auto* lab = qobject_cast<LabView*>(page)) {
         if (lab->session()->model()) {
-            const auto index = lab->session()->model()->find("model.layers.2.mlp.down_proj.weight");
+            const auto index = lab->session()->model()->find("model.layers.2.mlp.up_proj.weight");
             if (index >= 0) {
                 lab->showTensor(int(index));
                 waitFor(lab, &LabView::analysisReady, 30000);

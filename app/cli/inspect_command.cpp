@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -114,6 +115,11 @@ void printTable(const core::ScanResult& result)
                   << ", SQNR " << fmt("%.2f", s.error.sqnrDb) << " dB, cosine " << fmt("%.6f", s.error.cosine);
         if (s.device != "CPU")
             std::cout << " (measured on " << s.device << ")";
+        const auto skipped = std::count_if(result.tensors.begin(), result.tensors.end(),
+                                           [&](const auto& t) { return t.scheme == s.scheme && !t.skipped.empty(); });
+        if (skipped != 0)
+            std::cout << "; " << skipped << (skipped == 1 ? " tensor" : " tensors")
+                      << " not measured (their rows above say why)";
         if (s.error.nonFinite() != 0)
             std::cout << "; non-finite values: " << s.error.nonFiniteInputs << " in the weights, "
                       << s.error.nonFiniteOutputs << " produced by quantization (left out of the error)";

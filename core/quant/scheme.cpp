@@ -441,8 +441,11 @@ private:
 };
 
 // ggml's block formats through core/quant/ggml_quantize.h and ggml_dequantize.h (ggml's reference
-// quantizers, no importance matrix). A tensor whose length is not a multiple of the block is padded
-// with zeros to a whole block, as a GGUF writer would have to.
+// quantizers, no importance matrix). ggml quantizes row by row and a row holds whole blocks
+// (ggml_row_size asserts it; a GGUF reader refuses anything else), so a tensor whose rows are not
+// a whole number of blocks cannot be stored in these formats at all: llama.cpp keeps such tensors
+// (stories260K's ffn_down, rows of 172) in another type. cannotStore() says so and the scan skips
+// them for this scheme, instead of measuring blocks that straddle rows, which no file could hold.
 class GgmlScheme final : public Scheme {
 public:
     explicit GgmlScheme(DType type)
@@ -457,13 +460,7 @@ public:
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         return name;
     }
-    std::string displayName() const override
-    {
-        std::string name(m_traits.name);
-        for (char& c : name)
-            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        return strCat("GGUF ", name, " (ggml reference quantizer)");
-    }
+    std::string displayName() const override { return strCat("GGUF ", upperName(), " (ggml reference quantizer)"); }
     double bitsPerParameter(std::span<const std::uint64_t> shape) const override
     {
         const std::uint64_t n = elementsOf(shape);
@@ -472,18 +469,27 @@ public:
         const std::uint64_t blocks = (n + m_traits.blockElements - 1) / m_traits.blockElements;
         return static_cast<double>(blocks * m_traits.blockBytes * 8) / static_cast<double>(n);
     }
+    std::string cannotStore(std::span<const std::uint64_t> shape) const override
+    {
+        const std::uint64_t row = rowLengthOf(shape);
+        if (elementsOf(shape) == 0 || row % m_traits.blockElements == 0)
+            return {};
+        return strCat("rows of ", row, " values are not a whole number of ", upperName(), "'s ", m_traits.blockElements,
+                      "-value blocks, so ggml cannot store this tensor as ", upperName(),
+                      " (llama.cpp keeps such tensors in another type)");
+    }
     std::uint64_t chunkAlignment(std::span<const std::uint64_t>) const override { return m_traits.blockElements; }
     void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
     {
         checkRoundTrip(in, out, context.first, m_traits.blockElements, id());
-        const std::uint64_t padded
-            = (in.size() + m_traits.blockElements - 1) / m_traits.blockElements * m_traits.blockElements;
-        std::vector<float> values(in.begin(), in.end());
-        values.resize(padded, 0.0f);
-        std::vector<std::byte> blocks(ggmlByteSize(m_type, padded));
-        quantizeGgml(m_type, values, blocks);
-        dequantizeGgml(m_type, blocks, values);
-        std::copy_n(values.begin(), in.size(), out.begin());
+        if (const std::string why = cannotStore(context.shape); !why.empty())
+            throw UsageError(strCat("scheme ", id(), ": ", why));
+        if (in.size() % m_traits.blockElements != 0)
+            throw UsageError(strCat("scheme ", id(), ": a chunk of ", in.size(), " values is not a whole number of ",
+                                    m_traits.blockElements, "-value blocks"));
+        std::vector<std::byte> blocks(ggmlByteSize(m_type, in.size()));
+        quantizeGgml(m_type, in, blocks);
+        dequantizeGgml(m_type, blocks, out);
     }
 
 protected:
@@ -491,6 +497,14 @@ protected:
     std::string levelsNote() const override { return "ggml block scales (levels not drawn)"; }
 
 private:
+    std::string upperName() const
+    {
+        std::string name(m_traits.name);
+        for (char& c : name)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        return name;
+    }
+
     DType m_type;
     const GgmlTypeTraits& m_traits;
 };

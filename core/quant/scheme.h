@@ -64,6 +64,11 @@ public:
 
     // Storage cost of a tensor of this shape, scales and per-tensor metadata included.
     virtual double bitsPerParameter(std::span<const std::uint64_t> shape) const = 0;
+    // Why this scheme cannot store a tensor of this shape, in one sentence; empty when it can.
+    // ggml's block formats need rows of a whole number of blocks (a GGUF file cannot hold anything
+    // else), so they refuse rows of 172 rather than measure blocks that straddle two rows. The scan
+    // lists such a tensor as skipped for that scheme; roundTrip() throws UsageError with the reason.
+    virtual std::string cannotStore(std::span<const std::uint64_t> /*shape*/) const { return {}; }
     // Chunks handed to roundTrip() start at multiples of this (a block, a group of blocks that share
     // second-level statistics, a row) and hold whole multiples of it except at the tensor's end.
     virtual std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const = 0;

@@ -4,6 +4,7 @@
 #include "core/util/str_cat.h"
 #include "core/util/units.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -222,6 +223,31 @@ std::string formatCosine(double cosine)
     return buffer;
 }
 
+// One line per scheme and reason for the tensors a scheme did not measure ("q4_0: 5 tensors
+// (44,720 parameters) not measured: rows of 172 values ..."), in scheme order: the summary's rows
+// above cover different tensors when these differ between schemes.
+std::vector<std::string> skippedNotes(const ScanResult& scan)
+{
+    std::vector<std::string> notes;
+    for (const auto& scheme : scanSchemes(scan)) {
+        std::vector<std::pair<std::string, std::pair<std::uint64_t, std::uint64_t>>> reasons; // first-seen order
+        for (const auto& t : scan.tensors) {
+            if (t.scheme != scheme || t.skipped.empty())
+                continue;
+            auto it = std::find_if(reasons.begin(), reasons.end(), [&](const auto& r) { return r.first == t.skipped; });
+            if (it == reasons.end())
+                it = reasons.insert(reasons.end(), {t.skipped, {0, 0}});
+            ++it->second.first;
+            it->second.second += t.elements;
+        }
+        for (const auto& [why, counts] : reasons)
+            notes.push_back(strCat(scheme, ": ", counts.first, counts.first == 1 ? " tensor (" : " tensors (",
+                                   groupDigits(counts.second),
+                                   " parameters) not measured and left out of its row: ", why));
+    }
+    return notes;
+}
+
 void addErrors(DocumentBuilder& doc, const ScanResult& scan)
 {
     doc.heading(2, "Quantization error");
@@ -244,6 +270,7 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
     doc.table({"Scheme", "Bits/param", "Size", "Rel. error", "RMSE", "SQNR dB", "Cosine", "Max |err|", "Non-finite"},
               std::move(summary), "lrrrrrrrr");
     doc.list(nonFinite);
+    doc.list(skippedNotes(scan));
     const auto schemes = scanSchemes(scan);
     for (std::size_t k = 0; k < schemes.size(); ++k) {
         const auto& scheme = schemes[k];

@@ -133,10 +133,13 @@ public:
 
 private:
     std::uint64_t chunkFor(std::size_t index) const;
+    // Per scheme: why it cannot store this tensor (empty where it can).
+    std::vector<std::string> unstorable(std::size_t index) const;
     void scanSmall(std::size_t index, Worker& worker);
     void scanLarge(std::size_t index);
     void skip(std::size_t index, const std::string& why);
-    void finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors, const ValueHistogram& weights);
+    void finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors, const ValueHistogram& weights,
+                      const std::vector<std::string>& unstorable);
     void addBytes(std::size_t index, std::uint64_t begin, std::uint64_t end);
     void report(bool force);
     Worker& prepareWorker(unsigned w, std::uint64_t chunk);
@@ -182,6 +185,15 @@ std::uint64_t Scanner::chunkFor(std::size_t index) const
         alignment
             = std::lcm(alignment, std::max<std::uint64_t>(1, scheme->chunkAlignment(m_model.tensors()[index].shape)));
     return roundUp(std::max<std::uint64_t>(1, m_options.chunkElements), alignment);
+}
+
+std::vector<std::string> Scanner::unstorable(std::size_t index) const
+{
+    std::vector<std::string> why;
+    why.reserve(m_options.schemes.size());
+    for (const auto& scheme : m_options.schemes)
+        why.push_back(scheme->cannotStore(m_model.tensors()[index].shape));
+    return why;
 }
 
 Worker& Scanner::prepareWorker(unsigned w, std::uint64_t chunk)
@@ -314,20 +326,22 @@ void Scanner::scanSmall(std::size_t index, Worker& worker)
     const std::span<const std::uint64_t> shape = m_model.tensors()[index].shape;
     const std::span<float> input(worker.input.data(), n);
     const std::span<float> output(worker.output.data(), n);
+    const std::vector<std::string> cannot = unstorable(index);
     if (n != 0)
         m_model.readFloat(index, 0, input);
     Prepass prepass;
     prepass.add(input);
     prepass.schemeStatistics.resize(m_options.schemes.size());
     for (std::size_t s = 0; s < m_options.schemes.size(); ++s)
-        if (m_options.schemes[s]->needsTensorStatistics())
+        if (cannot[s].empty() && m_options.schemes[s]->needsTensorStatistics())
             prepass.schemeStatistics[s] = m_options.schemes[s]->chunkStatistics(input, shape);
     worker.weights = ValueHistogram(prepass.min, prepass.max, m_options.weightHistogramBins);
     worker.weights.add(input);
     for (std::size_t s = 0; s < m_options.schemes.size(); ++s)
-        measureChunk(*m_options.schemes[s], input, output, shape, 0, prepass.schemeStatistics[s], worker.errors[s]);
+        if (cannot[s].empty())
+            measureChunk(*m_options.schemes[s], input, output, shape, 0, prepass.schemeStatistics[s], worker.errors[s]);
     addBytes(index, 0, n);
-    finishTensor(index, worker.errors, worker.weights);
+    finishTensor(index, worker.errors, worker.weights, cannot);
 }
 
 // Larger than a chunk: a parallel first pass for the statistics, then a parallel measuring pass.
@@ -340,9 +354,10 @@ void Scanner::scanLarge(std::size_t index)
     const std::uint64_t chunk = chunkFor(index);
     const std::size_t chunks = std::size_t((n + chunk - 1) / chunk);
     const auto& schemes = m_options.schemes;
+    const std::vector<std::string> cannot = unstorable(index);
     bool needStatistics = m_options.weightHistogramBins != 0;
-    for (const auto& scheme : schemes)
-        needStatistics = needStatistics || scheme->needsTensorStatistics();
+    for (std::size_t s = 0; s < schemes.size(); ++s)
+        needStatistics = needStatistics || (cannot[s].empty() && schemes[s]->needsTensorStatistics());
 
     // Per chunk, merged in chunk order afterwards, so that results do not depend on thread timing.
     std::vector<Prepass> parts(needStatistics ? chunks : 0);
@@ -356,7 +371,7 @@ void Scanner::scanLarge(std::size_t index)
             parts[c].add(input);
             parts[c].schemeStatistics.resize(schemes.size());
             for (std::size_t s = 0; s < schemes.size(); ++s)
-                if (schemes[s]->needsTensorStatistics())
+                if (cannot[s].empty() && schemes[s]->needsTensorStatistics())
                     parts[c].schemeStatistics[s] = schemes[s]->chunkStatistics(input, shape);
         });
     }
@@ -381,7 +396,8 @@ void Scanner::scanLarge(std::size_t index)
         if (m_options.weightHistogramBins != 0)
             worker.weights.add(input);
         for (std::size_t s = 0; s < schemes.size(); ++s)
-            measureChunk(*schemes[s], input, output, shape, first, whole.schemeStatistics[s], worker.errors[s]);
+            if (cannot[s].empty())
+                measureChunk(*schemes[s], input, output, shape, first, whole.schemeStatistics[s], worker.errors[s]);
         addBytes(index, first, first + count);
         report(false);
     });
@@ -393,7 +409,7 @@ void Scanner::scanLarge(std::size_t index)
             errors[s].merge(worker.errors[s]);
         weights.merge(worker.weights);
     }
-    finishTensor(index, errors, weights);
+    finishTensor(index, errors, weights, cannot);
 }
 
 void Scanner::skip(std::size_t index, const std::string& why)
@@ -412,6 +428,7 @@ void Scanner::skip(std::size_t index, const std::string& why)
             r.elements = info.elementCount();
             r.originalBytes = info.byteSize;
             r.scheme = scheme->id();
+            r.error = ErrorAccumulator().stats(); // not measured: NaN
             r.skipped = why;
             m_results.push_back(r);
             if (m_options.onTensor)
@@ -424,7 +441,7 @@ void Scanner::skip(std::size_t index, const std::string& why)
 }
 
 void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors,
-                           const ValueHistogram& weights)
+                           const ValueHistogram& weights, const std::vector<std::string>& unstorable)
 {
     const TensorInfo& info = m_model.tensors()[index];
     const std::uint64_t n = info.elementCount();
@@ -442,10 +459,19 @@ void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator
             r.elements = n;
             r.originalBytes = info.byteSize;
             r.scheme = scheme.id();
+            r.weightHistogram = weights;
+            if (!unstorable[s].empty()) {
+                // Listed, not measured: this scheme's summaries leave the tensor out.
+                r.error = ErrorAccumulator().stats(); // not measured: NaN
+                r.skipped = unstorable[s];
+                m_results.push_back(r);
+                if (m_options.onTensor)
+                    m_options.onTensor(m_results.back());
+                continue;
+            }
             r.bitsPerParameter = n != 0 ? scheme.bitsPerParameter(std::span<const std::uint64_t>(info.shape)) : 0.0;
             r.quantizedBytes = std::uint64_t(std::ceil(r.bitsPerParameter * double(n) / 8.0));
             r.error = errors[s].stats();
-            r.weightHistogram = weights;
             const auto& counts = errors[s].errorHistogram().counts();
             std::size_t lo = 0, hi = counts.size();
             while (lo < hi && counts[lo] == 0)

@@ -33,7 +33,10 @@ struct TensorScanResult {
     // |error| counts in MagnitudeHistogram bins [errorHistogramFirstBin, + size): the non-empty span.
     std::size_t errorHistogramFirstBin = 0;
     std::vector<std::uint64_t> errorHistogram;
-    std::string skipped; // non-empty: why this tensor was not measured (then the numbers are zero)
+    // Non-empty: why this tensor was not measured under this scheme (it cannot be decoded, or the
+    // scheme cannot store its shape); then the error metrics are NaN ("not measured") and the
+    // sizes zero, and the summaries leave it out.
+    std::string skipped;
 };
 
 // Per scheme, over a set of tensors (one layer, or the whole model): sums, hence element-weighted.
@@ -89,9 +92,9 @@ struct ScanResult {
 
 // Quantize -> dequantize -> measure every tensor of `model` whose name matches the filter, under
 // every scheme, reading each chunk once for all schemes, on a thread pool. Tensors that cannot be
-// decoded are listed with `skipped` set. Throws UsageError for a bad filter, a filter or role that
-// no tensor matches, or no scheme, CancelledError when `sink` is cancelled (checked before every
-// chunk), and whatever the reader throws. `sink` also receives the plain Progress of each report.
+// decoded, or that a scheme cannot store (ScanScheme::cannotStore), are listed with `skipped` set. Throws UsageError
+// for a bad filter, a filter or role that no tensor matches, or no scheme, CancelledError when `sink` is cancelled
+// (checked before every chunk), and whatever the reader throws. `sink` also receives the plain Progress of each report.
 ScanResult scanModel(const Model& model, const ScanOptions& options, ProgressSink& sink);
 
 } // namespace quantlens::core

@@ -32,6 +32,9 @@ public:
     virtual std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const = 0;
     // Storage cost of a tensor of this shape, scales and metadata included.
     virtual double bitsPerParameter(std::span<const std::uint64_t> shape) const = 0;
+    // Why the scheme cannot store a tensor of this shape (ggml's formats need rows of whole
+    // blocks); empty when it can. The scan then lists the tensor as skipped for this scheme only.
+    virtual std::string cannotStore(std::span<const std::uint64_t> /*shape*/) const { return {}; }
 
     virtual bool needsTensorStatistics() const { return false; }
     virtual TensorStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const;

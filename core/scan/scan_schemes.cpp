@@ -27,6 +27,10 @@ public:
     {
         return m_scheme->bitsPerParameter(shape);
     }
+    std::string cannotStore(std::span<const std::uint64_t> shape) const override
+    {
+        return m_scheme->cannotStore(shape);
+    }
     bool needsTensorStatistics() const override { return m_scheme->needsTensorStatistics(); }
     TensorStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const override
     {

@@ -45,6 +45,23 @@ TEST(InspectCommand, TableShowsPerTensorRowsLayerSummariesAndTheWholeModel)
     EXPECT_EQ(r.err, "");
 }
 
+// ffn_down's rows of 172 cannot be stored as Q4_0: its rows say so, in the table and in JSON, and the
+// whole-model line counts them.
+TEST(InspectCommand, GgmlSchemeListsTensorsItCannotStoreAsSkipped)
+{
+    const std::string model = kData + "/stories260K/model.safetensors";
+    const CliResult r = runCli({"inspect", model, "--scheme", "q4_0", "--role", "mlp_down"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("skipped: rows of 172 values are not a whole number of Q4_0's 32-value blocks"));
+    EXPECT_THAT(r.out, HasSubstr("5 tensors not measured (their rows above say why)"));
+    const CliResult j = runCli({"inspect", model, "--scheme", "q4_0", "--role", "mlp_down", "--json"});
+    ASSERT_EQ(j.exitCode, 0) << j.err;
+    const auto json = nlohmann::json::parse(j.out);
+    ASSERT_EQ(json["tensors"].size(), 5u);
+    EXPECT_THAT(json["tensors"][0]["skipped"].get<std::string>(), HasSubstr("rows of 172"));
+    EXPECT_TRUE(json["tensors"][0]["rel_error"].is_null());
+}
+
 TEST(InspectCommand, CsvHasOneRowPerTensorAndScheme)
 {
     const CliResult r = runCli({"inspect", kData + "/synthetic/odd_size.safetensors", "--scheme", "nf4,int8", "--csv"});

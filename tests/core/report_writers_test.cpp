@@ -97,6 +97,16 @@ TEST(ReportEscaping, CsvFieldsNeverStartAFormula)
     EXPECT_EQ(core::csvField("model.layers.0.q_proj.weight"), "model.layers.0.q_proj.weight");
 }
 
+TEST(ReportEscaping, ShellQuoteLeavesPlainWordsAndQuotesTheRest)
+{
+    EXPECT_EQ(core::shellQuote("tests/data/model.safetensors"), "tests/data/model.safetensors");
+    EXPECT_EQ(core::shellQuote("--scheme=nf4,q4_0"), "--scheme=nf4,q4_0");
+    EXPECT_EQ(core::shellQuote(""), "''");
+    EXPECT_EQ(core::shellQuote("my model"), "'my model'");
+    EXPECT_EQ(core::shellQuote("it's $HOME"), "'it'\\''s $HOME'");
+    EXPECT_EQ(core::shellQuote("a;rm -rf ~"), "'a;rm -rf ~'");
+}
+
 TEST(ReportEscaping, MarkdownKeepsANameInsideItsTableCell)
 {
     EXPECT_EQ(core::escapeMarkdown("a|b\nc"), "a\\|b c");
@@ -304,4 +314,24 @@ TEST(ReportText, WrapCommandLineBreaksBetweenShellWordsOnly)
     EXPECT_GT(count, 4);
     EXPECT_NE(wrapped.find("'my models/it'\\''s 7b.safetensors'"), std::string::npos) << "a quoted word stays whole";
     EXPECT_EQ(core::wrapCommandLine("quantlens-cli plan", 88), "quantlens-cli plan");
+}
+
+// A scheme that could not store some tensors covers fewer of them in the summary table: the report
+// says how many, how large, and why, under the table.
+TEST(MarkdownReport, SaysWhichTensorsASchemeLeftOutAndWhy)
+{
+    auto data = reportfixture::reportFixture();
+    ASSERT_TRUE(data.scan.has_value());
+    ASSERT_FALSE(data.scan->tensors.empty());
+    auto& t = data.scan->tensors.front();
+    t.skipped = "rows of 172 values are not a whole number of Q4_0's 32-value blocks";
+    t.elements = 11008;
+    const auto md = core::markdownReport(data);
+    EXPECT_THAT(md,
+                HasSubstr(t.scheme
+                          + ": 1 tensor (11,008 parameters) not measured and left out of its row: rows "
+                            "of 172 values are not a whole number of Q4"))
+        << md;
+    const auto html = core::htmlReport(data, {});
+    EXPECT_THAT(html, HasSubstr("1 tensor (11,008 parameters) not measured"));
 }

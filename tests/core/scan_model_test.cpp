@@ -152,3 +152,53 @@ TEST(ScanModel, AFilterOrRoleMatchingNothingIsAUsageErrorNamingIt)
     EXPECT_THAT([&] { scanModel(*model, options, sink); },
                 ThrowsMessage<UsageError>(HasSubstr("the name filter 'embed' and the role mlp_gate")));
 }
+
+// stories260K's five ffn_down tensors have rows of 172: ggml cannot store them as Q4_0, so the scan
+// lists them as skipped under q4_0 (NaN metrics, left out of its summaries) and measures them under
+// nf4; every other tensor is measured by both.
+TEST(ScanModel, GgmlSchemesSkipTensorsWhoseRowsAreNotWholeBlocks)
+{
+    const auto model = openModel(kData + "/stories260K/model.safetensors");
+    const ScanResult result = scanFile(kData + "/stories260K/model.safetensors", "nf4,q4_0");
+    std::uint64_t skippedParameters = 0;
+    std::size_t skipped = 0;
+    for (const auto& t : result.tensors) {
+        const bool downProj = t.name.find("down_proj") != std::string::npos;
+        if (t.scheme == "nf4" || !downProj) {
+            EXPECT_EQ(t.skipped, "") << t.name << " " << t.scheme;
+            EXPECT_FALSE(std::isnan(t.error.relError)) << t.name << " " << t.scheme;
+            continue;
+        }
+        ++skipped;
+        skippedParameters += t.elements;
+        EXPECT_THAT(t.skipped, HasSubstr("rows of 172 values are not a whole number of Q4_0's 32-value blocks"));
+        EXPECT_TRUE(std::isnan(t.error.relError));
+        EXPECT_EQ(t.error.count, 0u);
+        EXPECT_EQ(t.quantizedBytes, 0u);
+    }
+    EXPECT_EQ(skipped, 5u);
+    EXPECT_EQ(skippedParameters, 5u * 64 * 172);
+    ASSERT_EQ(result.models.size(), 2u);
+    EXPECT_EQ(result.models[0].tensors, model->tensors().size());
+    EXPECT_EQ(result.models[1].tensors, model->tensors().size() - 5);
+    EXPECT_EQ(result.models[1].parameters, 260032u - skippedParameters);
+    EXPECT_EQ(result.models[1].error.count, result.models[1].parameters);
+    std::uint64_t layerParameters = 0;
+    for (const auto& l : result.layers)
+        if (l.scheme == "q4_0")
+            layerParameters += l.parameters;
+    EXPECT_EQ(layerParameters, result.models[1].parameters);
+}
+
+// A k-quant on a model whose rows are all 64 long stores nothing: every tensor is skipped, and the
+// whole-model summary is "not measured" rather than a zero error.
+TEST(ScanModel, ASchemeThatStoresNoTensorHasANotMeasuredSummary)
+{
+    const ScanResult result = scanFile(kData + "/stories260K/model.safetensors", "q4_k");
+    for (const auto& t : result.tensors)
+        EXPECT_THAT(t.skipped, HasSubstr("Q4_K's 256-value blocks")) << t.name;
+    ASSERT_EQ(result.models.size(), 1u);
+    EXPECT_EQ(result.models[0].tensors, 0u);
+    EXPECT_TRUE(std::isnan(result.models[0].error.relError));
+    EXPECT_TRUE(result.layers.empty());
+}

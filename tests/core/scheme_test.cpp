@@ -125,21 +125,45 @@ TEST(Scheme, Nf4RoundTripEqualsTheBitsandbytesQuantizerWithDoubleQuant)
     EXPECT_EQ(bitsOf(roundTripInChunks(*scheme, in, shape, 2)), bitsOf(expected));
 }
 
-TEST(Scheme, Q4_0RoundTripEqualsGgmlsQuantizerAndPadsAPartialBlock)
+TEST(Scheme, Q4_0RoundTripEqualsGgmlsQuantizerRowByRow)
 {
-    const std::vector<float> in = normal(100, 21); // 3 blocks of 32 and a partial fourth
-    const std::vector<std::uint64_t> shape = {100};
+    const std::vector<float> in = normal(3 * 96, 21); // 3 rows of 3 blocks
+    const std::vector<std::uint64_t> shape = {3, 96};
     const auto scheme = makeScheme("q4_0");
+    EXPECT_EQ(scheme->cannotStore(shape), "");
     EXPECT_EQ(scheme->chunkAlignment(shape), 32u);
-    EXPECT_NEAR(scheme->bitsPerParameter(shape), 4 * 18 * 8 / 100.0, 1e-12);
-    std::vector<float> padded(in);
-    padded.resize(128, 0.0f);
-    std::vector<std::byte> blocks(4 * 18);
-    quantizeGgml(DType::Q4_0, padded, blocks);
-    std::vector<float> expected(128);
+    EXPECT_NEAR(scheme->bitsPerParameter(shape), 4.5, 1e-12);
+    std::vector<std::byte> blocks(9 * 18);
+    quantizeGgml(DType::Q4_0, in, blocks);
+    std::vector<float> expected(in.size());
     dequantizeGgml(DType::Q4_0, blocks, expected);
-    expected.resize(100);
     EXPECT_EQ(bitsOf(roundTripInChunks(*scheme, in, shape, 1)), bitsOf(expected));
+}
+
+// ggml quantizes row by row and a row holds whole blocks: rows of 172 (stories260K's ffn_down) cannot
+// be stored as Q4_0, and rows of 64 not in any k-quant. Measuring blocks that straddle rows would
+// give a number no GGUF file could have.
+TEST(Scheme, GgmlFormatsRefuseRowsThatAreNotWholeBlocks)
+{
+    const std::vector<std::uint64_t> downProj = {64, 172};
+    EXPECT_EQ(makeScheme("q4_0")->cannotStore(downProj),
+              "rows of 172 values are not a whole number of Q4_0's 32-value blocks, so ggml cannot store this "
+              "tensor as Q4_0 (llama.cpp keeps such tensors in another type)");
+    EXPECT_THAT(makeScheme("q4_k")->cannotStore(std::vector<std::uint64_t> {172, 64}),
+                HasSubstr("rows of 64 values are not a whole number of Q4_K's 256-value blocks"));
+    EXPECT_EQ(makeScheme("q6_k")->cannotStore(std::vector<std::uint64_t> {2, 512}), "");
+    EXPECT_THAT(makeScheme("q8_0")->cannotStore(std::vector<std::uint64_t> {100}), HasSubstr("rows of 100 values"));
+    EXPECT_EQ(makeScheme("q8_0")->cannotStore(std::vector<std::uint64_t> {0, 7}), ""); // nothing to store
+    // The other schemes store any shape: bitsandbytes flattens the tensor, int8 works per row.
+    for (const char* id : {"nf4", "fp4", "dyn8", "llm-int8", "int8", "fp8-e4m3", "bf16"})
+        EXPECT_EQ(makeScheme(id)->cannotStore(downProj), "") << id;
+
+    std::vector<float> in(64 * 172, 0.5f), out(in.size());
+    EXPECT_THAT(
+        [&] {
+            makeScheme("q4_0")->roundTrip(in, out, RoundTripContext {downProj, 0, nullptr});
+        },
+        ThrowsMessage<UsageError>(HasSubstr("scheme q4_0: rows of 172 values")));
 }
 
 TEST(Scheme, RejectsAChunkThatDoesNotStartOnABlock)

@@ -100,10 +100,20 @@ private Q_SLOTS:
         core::ProgressSink sink;
         const core::ScanResult expected = core::scanModel(*session.model(), options, sink);
         int compared = 0;
+        int skipped = 0;
         for (const auto& t : expected.tensors) {
-            if (!t.skipped.empty())
-                continue;
             const QString scheme = QString::fromStdString(t.scheme);
+            if (!t.skipped.empty()) { // ffn_down's rows of 172 under q4_0: shown as skipped, with the reason
+                QVERIFY(view.tableModel()->hasError(int(t.tensorIndex), scheme));
+                QCOMPARE(view.tableModel()->error(int(t.tensorIndex), scheme).skipped,
+                         QString::fromStdString(t.skipped));
+                view.tableModel()->setErrorScheme(scheme);
+                const QModelIndex cell = view.tableModel()->index(int(t.tensorIndex), ui::TensorTableModel::RelError);
+                QCOMPARE(cell.data().toString(), QStringLiteral("skipped"));
+                QVERIFY(cell.data(Qt::ToolTipRole).toString().contains(QStringLiteral("rows of 172")));
+                ++skipped;
+                continue;
+            }
             QVERIFY(view.tableModel()->hasError(int(t.tensorIndex), scheme));
             const auto cells = view.tableModel()->error(int(t.tensorIndex), scheme);
             QCOMPARE(cells.rmse, t.error.rmse);
@@ -112,6 +122,7 @@ private Q_SLOTS:
             ++compared;
         }
         QVERIFY(compared > 10);
+        QCOMPARE(skipped, 5);
     }
 
     // Without a GPU (CI) the option is there but disabled, saying why; with one, ticking it gives
@@ -182,6 +193,45 @@ private Q_SLOTS:
         QVERIFY(!lab.analysis().schemes.empty());
         QCOMPARE(lab.analysis().schemes.front().error.count,
                  session.model()->tensors()[std::size_t(index)].elementCount());
+    }
+
+    // Q4_0 cannot store ffn_down (rows of 172): its side says why and draws nothing, while NF4's side,
+    // the block browser and its charts are there as usual.
+    void labSideOfASchemeThatCannotStoreTheTensorSaysWhy()
+    {
+        ui::ModelSession session;
+        QVERIFY(session.openNow(kExample));
+        ui::LabView lab(&session);
+        QSignalSpy ready(&lab, &ui::LabView::analysisReady);
+        QVERIFY(ready.wait(30000));
+        lab.setSchemes(QStringLiteral("nf4"), QStringLiteral("q4_0"));
+        QVERIFY(ready.wait(30000));
+        const auto index = session.model()->find("model.layers.1.mlp.down_proj.weight");
+        QVERIFY(index >= 0);
+        lab.showTensor(int(index));
+        QVERIFY(ready.wait(30000));
+        const auto& schemes = lab.analysis().schemes;
+        QCOMPARE(schemes.size(), std::size_t(2));
+        QVERIFY(schemes[0].unavailable.isEmpty());
+        QCOMPARE(schemes[0].error.count, std::uint64_t(64 * 172));
+        QVERIFY(schemes[1].unavailable.contains(QStringLiteral("rows of 172 values")));
+        QVERIFY(schemes[1].dequantized.empty());
+        auto* table = lab.findChild<QTableWidget*>(QStringLiteral("blockTable"));
+        QVERIFY(table);
+        QCOMPARE(table->columnCount(), 4); // index, value, nf4 value, nf4 code
+        QCOMPARE(table->rowCount(), 64);
+        QVERIFY(lab.weightChart(1)->isHidden());
+        bool said = false;
+        for (auto* label : lab.findChildren<QLabel*>())
+            said = said || label->text().contains(QStringLiteral("cannot store these values"));
+        QVERIFY(said);
+
+        // With the schemes swapped, the browser counts NF4's blocks, on the right.
+        lab.setSchemes(QStringLiteral("q4_0"), QStringLiteral("nf4"));
+        QVERIFY(ready.wait(30000));
+        QCOMPARE(table->columnCount(), 4);
+        auto* info = lab.findChild<QLabel*>(QStringLiteral("blockInfo"));
+        QVERIFY(info && info->text().contains(QStringLiteral("of the right scheme")));
     }
 
     void bitsSliderDrawsTwoToTheKLevels()

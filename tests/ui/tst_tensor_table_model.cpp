@@ -38,9 +38,9 @@ private Q_SLOTS:
         TensorTableModel model;
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setTensors(sampleTensors());
-        model.setError(1, QStringLiteral("nf4"), {0.01, 0.05, 20.0, 0.1, 0.995, 0});
+        model.setError(1, QStringLiteral("nf4"), {0.01, 0.05, 20.0, 0.1, 0.995, 0, {}});
         model.setErrorScheme(QStringLiteral("nf4"));
-        model.setError(2, QStringLiteral("nf4"), {0.02, 0.08, 18.0, 0.2, 0.99, 0});
+        model.setError(2, QStringLiteral("nf4"), {0.02, 0.08, 18.0, 0.2, 0.99, 0, {}});
         model.clearErrors();
         model.setTensors({});
     }
@@ -69,8 +69,8 @@ private Q_SLOTS:
         TensorTableModel model;
         model.setTensors(sampleTensors());
         model.setErrorScheme(QStringLiteral("nf4"));
-        model.setError(1, QStringLiteral("nf4"), {0.0125, 0.05, 20.0, 0.1, 0.995, 0});
-        model.setError(1, QStringLiteral("q4_0"), {0.5, 0.5, 1.0, 0.9, 0.5, 0});
+        model.setError(1, QStringLiteral("nf4"), {0.0125, 0.05, 20.0, 0.1, 0.995, 0, {}});
+        model.setError(1, QStringLiteral("q4_0"), {0.5, 0.5, 1.0, 0.9, 0.5, 0, {}});
         QCOMPARE(model.index(row, column).data().toString(), text);
     }
 
@@ -79,8 +79,8 @@ private Q_SLOTS:
         TensorTableModel model;
         model.setTensors(sampleTensors());
         model.setErrorScheme(QStringLiteral("nf4"));
-        model.setError(1, QStringLiteral("nf4"), {0.01, 0.05, 20.0, 0.05, 0.995, 0});
-        model.setError(2, QStringLiteral("nf4"), {0.02, 0.08, 18.0, 0.2, 0.99, 0});
+        model.setError(1, QStringLiteral("nf4"), {0.01, 0.05, 20.0, 0.05, 0.995, 0, {}});
+        model.setError(2, QStringLiteral("nf4"), {0.02, 0.08, 18.0, 0.2, 0.99, 0, {}});
         const auto mild = model.index(1, TensorTableModel::RelError).data(Qt::BackgroundRole).value<QColor>();
         const auto worst = model.index(2, TensorTableModel::RelError).data(Qt::BackgroundRole).value<QColor>();
         QVERIFY(worst.alphaF() > mild.alphaF());

@@ -112,6 +112,11 @@ LabAnalysis analyse(const LabRequest& request)
         const auto scheme = core::makeScheme(id.toStdString(), options);
         LabSchemeResult r;
         r.scheme = id;
+        if (const std::string why = scheme->cannotStore(out.shape); !why.empty()) {
+            r.unavailable = QString::fromStdString(why);
+            out.schemes.push_back(std::move(r));
+            continue;
+        }
         r.bitsPerParameter = scheme->bitsPerParameter(out.shape);
         core::SchemeStatistics statistics;
         core::RoundTripContext context {out.shape, 0, nullptr};

@@ -29,6 +29,9 @@ struct LabRequest {
 
 struct LabSchemeResult {
     QString scheme;
+    // Non-empty: why the scheme cannot store these values (ggml's formats need rows of whole
+    // blocks); then nothing else is filled.
+    QString unavailable;
     double bitsPerParameter = 0;
     std::vector<float> dequantized;
     core::ErrorStats error;

@@ -131,6 +131,8 @@ QVariant TensorTableModel::data(const QModelIndex& index, int role) const
         const bool measured = !std::isnan(value.toDouble()); // NaN: no finite value to measure
         switch (role) {
         case Qt::DisplayRole:
+            if (!cells.skipped.isEmpty())
+                return tr("skipped");
             if (!measured)
                 return tr("n/a");
             if (column == SqnrDb)
@@ -143,6 +145,8 @@ QVariant TensorTableModel::data(const QModelIndex& index, int role) const
         case SortRole: // NaN compares with nothing; "not measured" sorts below every number
             return measured ? value : QVariant(std::numeric_limits<double>::lowest());
         case Qt::ToolTipRole:
+            if (!cells.skipped.isEmpty())
+                return tr("Not measured under %1: %2").arg(m_scheme, cells.skipped);
             if (!measured)
                 return tr("Not measured: no finite value remains (%n non-finite value(s))", "", int(cells.nonFinite));
             return cells.nonFinite > 0

@@ -19,6 +19,7 @@ struct TensorErrorCells {
     double relError = 0;
     double cosine = 0;
     quint64 nonFinite = 0;
+    QString skipped; // non-empty: why the scheme did not measure this tensor (the metrics are NaN)
 };
 
 // The tensors of the open model, one row each, with the error columns of the scheme chosen by

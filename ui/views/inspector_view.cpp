@@ -262,12 +262,10 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     connect(m_session, &ModelSession::modelOpened, this, &InspectorView::onModelOpened);
 
     connect(m_job, &ScanJob::tensorScanned, this, [this](const core::TensorScanResult& r) {
-        if (!r.skipped.empty())
-            return;
         const QString scheme = QString::fromStdString(r.scheme);
-        m_model->setError(
-            int(r.tensorIndex), scheme,
-            {r.error.rmse, r.error.maxAbsError, r.error.sqnrDb, r.error.relError, r.error.cosine, r.error.nonFinite()});
+        m_model->setError(int(r.tensorIndex), scheme,
+                          {r.error.rmse, r.error.maxAbsError, r.error.sqnrDb, r.error.relError, r.error.cosine,
+                           r.error.nonFinite(), QString::fromStdString(r.skipped)});
         if (m_shownScheme->findText(scheme) < 0)
             m_shownScheme->addItem(scheme);
     });

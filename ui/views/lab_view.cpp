@@ -32,6 +32,16 @@ namespace quantlens::ui {
 
 namespace {
 
+// The schemes of an analysis that measured its values (not those that cannot store them).
+std::vector<std::size_t> measuredSchemes(const LabAnalysis& a)
+{
+    std::vector<std::size_t> shown;
+    for (std::size_t k = 0; k < a.schemes.size(); ++k)
+        if (a.schemes[k].unavailable.isEmpty())
+            shown.push_back(k);
+    return shown;
+}
+
 QList<double> toList(std::span<const std::uint64_t> counts)
 {
     QList<double> list;
@@ -314,6 +324,13 @@ void LabView::showAnalysis()
         if (!has)
             continue;
         const LabSchemeResult& r = a.schemes[std::size_t(side)];
+        if (!r.unavailable.isEmpty()) {
+            m_weightCharts[side]->setVisible(false);
+            m_errorCharts[side]->setVisible(false);
+            m_metrics[side]->setText(tr("<b>%1</b> cannot store these values: %2")
+                                         .arg(r.scheme.toHtmlEscaped(), r.unavailable.toHtmlEscaped()));
+            continue;
+        }
         m_metrics[side]->setText(metricsText(r, a.values.size()));
         HistogramData err;
         err.title = tr("Error Q(w) − w under %1").arg(r.scheme);
@@ -324,9 +341,10 @@ void LabView::showAnalysis()
         err.logY = true;
         m_errorCharts[side]->setData(err);
     }
-    const std::uint64_t length = a.schemes.empty()
+    const std::vector<std::size_t> shown = measuredSchemes(a);
+    const std::uint64_t length = shown.empty()
         ? 1
-        : viewBlockLength(a.schemes.front().scheme, a.shape, m_blockSize->value(), m_doubleQuant->isChecked());
+        : viewBlockLength(a.schemes[shown.front()].scheme, a.shape, m_blockSize->value(), m_doubleQuant->isChecked());
     m_block->setRange(0, std::max(0, int((a.values.size() + length - 1) / length) - 1));
     showBlock();
 }
@@ -334,13 +352,21 @@ void LabView::showAnalysis()
 void LabView::showBlock()
 {
     const LabAnalysis& a = m_analysis;
-    if (a.values.empty() || a.schemes.empty())
+    // The schemes that measured these values, in side order; views[k] is schemes[shown[k]].
+    const std::vector<std::size_t> shown = measuredSchemes(a);
+    if (a.values.empty() || shown.empty()) {
+        m_blockTable->clear();
+        m_blockTable->setRowCount(0);
+        m_blockTable->setColumnCount(0);
+        m_blockInfo->clear();
         return;
+    }
     const auto block = std::uint64_t(m_block->value());
     const bool all = m_allBlocks->isChecked();
     QList<BlockLevels> views;
     try {
-        for (const auto& r : a.schemes) {
+        for (const std::size_t k : shown) {
+            const auto& r = a.schemes[k];
             // The spin box counts the left scheme's blocks; another scheme shows its block that holds
             // the left block's first element (its blocks may be longer: a row, 256 for the k-quants).
             std::uint64_t own = block;
@@ -367,7 +393,10 @@ void LabView::showBlock()
     }
 
     // Weight histograms with the levels of the chosen block (or of the whole tensor) drawn over them.
-    for (int side = 0; side < views.size() && side < 2; ++side) {
+    for (int v = 0; v < views.size(); ++v) {
+        const int side = int(shown[std::size_t(v)]);
+        if (side >= 2)
+            break;
         HistogramData weights;
         weights.title = tr("Weights and %1 levels").arg(a.schemes[std::size_t(side)].scheme);
         weights.xTitle = tr("weight value");
@@ -375,8 +404,8 @@ void LabView::showBlock()
         weights.hi = a.weightHistogram.hi();
         weights.counts = toList(a.weightHistogram.counts());
         weights.logY = true;
-        weights.marks = views[side].levels;
-        weights.marksName = views[side].description;
+        weights.marks = views[v].levels;
+        weights.marksName = views[v].description;
         m_weightCharts[side]->setData(weights);
     }
 
@@ -384,8 +413,8 @@ void LabView::showBlock()
     const BlockLevels& left = views.front();
     QStringList headers {tr("index"), tr("value")};
     for (int s = 0; s < views.size(); ++s)
-        headers << tr("%1 value").arg(a.schemes[std::size_t(s)].scheme)
-                << tr("%1 code").arg(a.schemes[std::size_t(s)].scheme);
+        headers << tr("%1 value").arg(a.schemes[shown[std::size_t(s)]].scheme)
+                << tr("%1 code").arg(a.schemes[shown[std::size_t(s)]].scheme);
     m_blockTable->clear();
     m_blockTable->setColumnCount(int(headers.size()));
     m_blockTable->setHorizontalHeaderLabels(headers);
@@ -396,7 +425,7 @@ void LabView::showBlock()
         m_blockTable->setItem(row, 0, new QTableWidgetItem(QString::number(element)));
         m_blockTable->setItem(row, 1, new QTableWidgetItem(QString::number(double(left.original[i]), 'g', 6)));
         for (int s = 0; s < views.size(); ++s) {
-            const auto& r = a.schemes[std::size_t(s)];
+            const auto& r = a.schemes[shown[std::size_t(s)]];
             m_blockTable->setItem(
                 row, 2 + 2 * s,
                 new QTableWidgetItem(QString::number(double(r.dequantized[std::size_t(element)]), 'g', 6)));
@@ -409,8 +438,10 @@ void LabView::showBlock()
     }
     QStringList info;
     for (int s = 0; s < views.size(); ++s)
-        info << tr("<b>%1</b>: %2").arg(a.schemes[std::size_t(s)].scheme.toHtmlEscaped(), views[s].blockSummary);
-    m_blockInfo->setText(tr("Block %1 of the left scheme<br>").arg(block) + info.join(QStringLiteral("<br>")));
+        info << tr("<b>%1</b>: %2").arg(a.schemes[shown[std::size_t(s)]].scheme.toHtmlEscaped(), views[s].blockSummary);
+    m_blockInfo->setText(
+        tr("Block %1 of the %2 scheme<br>").arg(block).arg(shown.front() == 0 ? tr("left") : tr("right"))
+        + info.join(QStringLiteral("<br>")));
 }
 
 void LabView::updateTeaching()
