@@ -118,8 +118,9 @@ void printTable(const core::ScanResult& result)
         const auto skipped = std::count_if(result.tensors.begin(), result.tensors.end(),
                                            [&](const auto& t) { return t.scheme == s.scheme && !t.skipped.empty(); });
         if (skipped != 0)
-            std::cout << "; " << skipped << (skipped == 1 ? " tensor" : " tensors")
-                      << " not measured (their rows above say why)";
+            std::cout << "; " << skipped
+                      << (skipped == 1 ? " tensor not measured (its row above says why)"
+                                       : " tensors not measured (their rows above say why)");
         if (s.error.nonFinite() != 0)
             std::cout << "; non-finite values: " << s.error.nonFiniteInputs << " in the weights, "
                       << s.error.nonFiniteOutputs << " produced by quantization (left out of the error)";

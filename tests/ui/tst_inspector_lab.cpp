@@ -123,6 +123,14 @@ private Q_SLOTS:
         }
         QVERIFY(compared > 10);
         QCOMPARE(skipped, 5);
+        // The summary says how many tensors each scheme's row covers.
+        auto* summary = view.findChild<QTableWidget*>(QStringLiteral("schemeSummary"));
+        QVERIFY(summary);
+        QCOMPARE(summary->rowCount(), 2);
+        QCOMPARE(summary->item(0, 1)->text(), QStringLiteral("47"));
+        QCOMPARE(summary->item(1, 0)->text(), QStringLiteral("q4_0"));
+        QCOMPARE(summary->item(1, 1)->text(), QStringLiteral("42 of 47"));
+        QVERIFY(summary->item(1, 1)->toolTip().contains(QStringLiteral("rows of 172")));
     }
 
     // Without a GPU (CI) the option is there but disabled, saying why; with one, ticking it gives

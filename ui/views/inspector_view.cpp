@@ -192,9 +192,9 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_totals = new TotalsTable(this);
     m_summary = new QTableWidget(this);
     m_summary->setObjectName(QStringLiteral("schemeSummary"));
-    m_summary->setColumnCount(7);
-    m_summary->setHorizontalHeaderLabels(
-        {tr("Scheme"), tr("Bits/param"), tr("Size"), tr("RMSE"), tr("Rel. error"), tr("SQNR (dB)"), tr("Non-finite")});
+    m_summary->setColumnCount(8);
+    m_summary->setHorizontalHeaderLabels({tr("Scheme"), tr("Tensors"), tr("Bits/param"), tr("Size"), tr("RMSE"),
+                                          tr("Rel. error"), tr("SQNR (dB)"), tr("Non-finite")});
     m_summary->verticalHeader()->hide();
     m_summary->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_summary->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
@@ -467,18 +467,38 @@ void InspectorView::onScanFinished()
             .arg(result.seconds > 0 ? double(result.parameters) / result.seconds / 1e6 : 0.0, 0, 'f', 1)
             .arg(result.threads));
     m_summary->setRowCount(0);
+    const auto measured = [this](double value, const QString& text) { return std::isnan(value) ? tr("n/a") : text; };
     for (const auto& s : result.models) {
         const int row = m_summary->rowCount();
         m_summary->insertRow(row);
-        const QStringList cells {QString::fromStdString(s.scheme),
-                                 QString::number(s.bitsPerParameter, 'f', 3),
-                                 QString::fromStdString(core::formatBinaryBytes(double(s.quantizedBytes))),
-                                 QString::number(s.error.rmse, 'g', 4),
-                                 QStringLiteral("%1 %").arg(s.error.relError * 100, 0, 'f', 2),
-                                 QString::number(s.error.sqnrDb, 'f', 2),
-                                 QString::number(s.error.nonFinite())};
-        for (int c = 0; c < cells.size(); ++c)
-            m_summary->setItem(row, c, new QTableWidgetItem(cells[c]));
+        // Tensors the scheme measured of those scanned: a GGUF format skips rows that are not whole
+        // blocks, so the rows of this table can cover different tensors.
+        std::uint64_t scanned = 0;
+        QStringList reasons;
+        for (const auto& t : result.tensors) {
+            if (t.scheme != s.scheme)
+                continue;
+            ++scanned;
+            const QString why = QString::fromStdString(t.skipped);
+            if (!why.isEmpty() && !reasons.contains(why))
+                reasons << why;
+        }
+        const QStringList cells {
+            QString::fromStdString(s.scheme),
+            s.tensors == scanned ? QString::number(s.tensors) : tr("%1 of %2").arg(s.tensors).arg(scanned),
+            QString::number(s.bitsPerParameter, 'f', 3),
+            QString::fromStdString(core::formatBinaryBytes(double(s.quantizedBytes))),
+            measured(s.error.rmse, QString::number(s.error.rmse, 'g', 4)),
+            measured(s.error.relError, QStringLiteral("%1 %").arg(s.error.relError * 100, 0, 'f', 2)),
+            measured(s.error.sqnrDb, QString::number(s.error.sqnrDb, 'f', 2)),
+            QString::number(s.error.nonFinite())};
+        for (int c = 0; c < cells.size(); ++c) {
+            auto* item = new QTableWidgetItem(cells[c]);
+            if (!reasons.isEmpty())
+                item->setToolTip(tr("%n tensor(s) not measured under %1: %2", "", int(scanned - s.tensors))
+                                     .arg(QString::fromStdString(s.scheme), reasons.join(QStringLiteral("; "))));
+            m_summary->setItem(row, c, item);
+        }
     }
     if (m_shownScheme->count() > 0 && m_shownScheme->currentIndex() < 0)
         m_shownScheme->setCurrentIndex(0);
