@@ -291,12 +291,13 @@ void runQuantize(const QuantizeOptions& options)
               << (tensors.size() - quantizedTensors) << " tensors copied; "
               << core::formatBinaryBytes(double(model->totalBytes())) << " -> "
               << core::formatBinaryBytes(double(outputBytes)) << "\n";
-    // The 4-bit layouts are exactly what inspect measures. For int8 there is no such scheme:
-    // inspect's "int8" is per tensor, and its "llm-int8" keeps outlier columns in fp16, while this
-    // file stores every weight in int8 as bitsandbytes does.
-    if (!int8)
-        std::cout << "Its quantization error: quantlens-cli inspect " << options.file << " --scheme " << options.scheme
-                  << (bnb.doubleQuant ? "-dq" : "") << " --blocksize " << bnb.blocksize << "\n";
+    // Each layout is exactly what one inspect scheme measures (int8: llm-int8, every value in int8
+    // against its row's absmax; inspect's own "int8" is per tensor).
+    std::cout << "Its quantization error: quantlens-cli inspect " << options.file << " --scheme ";
+    if (int8)
+        std::cout << "llm-int8\n";
+    else
+        std::cout << options.scheme << (bnb.doubleQuant ? "-dq" : "") << " --blocksize " << bnb.blocksize << "\n";
 }
 
 } // namespace

@@ -10,7 +10,8 @@
 // the non-outlier columns, and dequantized (q * absmax_row) * (1 / 127). Ported from
 // bitsandbytes-foundation/bitsandbytes: bitsandbytes/functional.py int8_vectorwise_quant (outlier
 // columns zeroed before the row statistics) and int8_vectorwise_dequant; csrc/kernels.cu
-// kInt8VectorQuant. For weights-only simulation the outlier columns are kept as fp16.
+// kInt8VectorQuant. Stored weights (Int8Params) are quantized with threshold 0, every value in
+// int8: the threshold splits activations, not weights (the scheme "llm-int8" and `quantize`).
 namespace quantlens::core {
 
 inline constexpr float kLlmInt8Threshold = 6.0f;

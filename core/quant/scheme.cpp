@@ -178,49 +178,29 @@ private:
     std::uint32_t m_blocksize;
 };
 
-// LLM.int8: statistics are the per-column max |x| (merged by max).
+// LLM.int8 weights as bitsandbytes stores them (Linear8bitLt, Int8Params._quantize): every value of
+// a row in int8 against the row's absmax (SCB, fp32), q = rint(x * 127 / absmax). The outlier
+// threshold (6.0) of LLM.int8 picks columns of the *activations* at matmul time; the matching
+// weight columns are used dequantized from the same int8, so it changes nothing in the stored
+// weights, and this round trip is what `quantize --scheme int8` writes, value for value.
 class LlmInt8Scheme final : public Scheme {
 public:
-    explicit LlmInt8Scheme(float threshold)
-        : m_threshold(threshold)
-    {
-    }
     std::string id() const override { return "llm-int8"; }
     std::string displayName() const override
     {
-        return strCat("LLM.int8 (row absmax int8, outlier columns >= ", m_threshold, " in fp16)");
+        return "LLM.int8 weights (row absmax int8, as bitsandbytes stores them)";
     }
-    // Without the data the outlier columns are unknown: int8 plus an fp32 scale per row.
+    // int8 plus an fp32 absmax (SCB) per row.
     double bitsPerParameter(std::span<const std::uint64_t> shape) const override
     {
         return elementsOf(shape) == 0 ? 0.0 : 8.0 + 32.0 / static_cast<double>(rowLengthOf(shape));
     }
     std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const override { return rowLengthOf(shape); }
-    bool needsTensorStatistics() const override { return true; }
-    SchemeStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const override
-    {
-        const std::vector<float> m = columnAbsmax(chunk, rowLengthOf(shape));
-        return {m.begin(), m.end()};
-    }
-    void mergeStatistics(SchemeStatistics& into, const SchemeStatistics& part) const override
-    {
-        if (into.size() < part.size())
-            into.resize(part.size(), 0.0);
-        for (std::size_t i = 0; i < part.size(); ++i)
-            into[i] = std::max(into[i], part[i]);
-    }
-    std::string statisticsNote(const SchemeStatistics& s) const override
-    {
-        const auto columns = std::count_if(s.begin(), s.end(), [&](double m) { return m >= m_threshold; });
-        return strCat(columns, " outlier column", columns == 1 ? "" : "s", " (|x| >= ", m_threshold, ") kept in fp16");
-    }
     void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
     {
         const std::uint64_t cols = rowLengthOf(context.shape);
         checkRoundTrip(in, out, context.first, cols, id());
-        const SchemeStatistics& s = statisticsOf(context, id());
-        const std::vector<float> columnMax(s.begin(), s.end());
-        dequantizeLlmInt8(quantizeLlmInt8Rows(in, cols, m_threshold, columnMax), out);
+        dequantizeLlmInt8(quantizeLlmInt8(in, cols, 0.0f), out);
     }
     std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const override { return rowLengthOf(shape); }
 
@@ -232,10 +212,7 @@ protected:
             levels.push_back(static_cast<float>(q) * scale * (1.0f / 127.0f));
         return levels;
     }
-    std::string levelsNote() const override { return "q / 127 x row absmax (outlier columns exact in fp16)"; }
-
-private:
-    float m_threshold;
+    std::string levelsNote() const override { return "q / 127 x row absmax"; }
 };
 
 // Statistics of per-tensor schemes: {min, max} (merged by min and max).
@@ -550,10 +527,8 @@ const std::vector<Entry>& registry()
              [](const SchemeOptions& o) -> std::shared_ptr<const Scheme> {
                  return std::make_shared<Dynamic8Scheme>(o.blocksize.value_or(4096));
              }},
-            {"llm-int8", "LLM.int8: row absmax int8, columns with |x| >= 6 kept in fp16",
-             [](const SchemeOptions& o) -> std::shared_ptr<const Scheme> {
-                 return std::make_shared<LlmInt8Scheme>(o.outlierThreshold);
-             }},
+            {"llm-int8", "LLM.int8 weights as bitsandbytes stores them: row absmax int8 of every value",
+             [](const SchemeOptions&) -> std::shared_ptr<const Scheme> { return std::make_shared<LlmInt8Scheme>(); }},
             {"int8", "absmax int8: round(x / s), s = absmax / 127 (granularity option)",
              [](const SchemeOptions& o) { return makeTeaching("int8", TeachingGrid::IntegerZero, 8, o); }},
             {"int4", "absmax int4: round(x / s), s = absmax / 7 (granularity option)",

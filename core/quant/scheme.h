@@ -24,7 +24,6 @@ struct SchemeOptions {
     std::optional<std::uint32_t> blocksize; // default per scheme: 64 for 4-bit, 4096 for dyn8, 64 for per-block
     bool doubleQuant = false; // bitsandbytes NF4/FP4
     Granularity granularity = Granularity::Tensor; // teaching and integer schemes
-    float outlierThreshold = 6.0f; // LLM.int8
 };
 
 // Where a chunk sits in its tensor, and what the first pass gathered.
@@ -86,10 +85,6 @@ public:
     // Set for the bitsandbytes NF4/FP4 schemes; `statistics` is the merged chunkStatistics (null
     // when not needed).
     virtual std::optional<FourBitParameters> fourBitParameters(const SchemeStatistics*) const { return std::nullopt; }
-
-    // What the first pass found that the user should see, in one line ("2 outlier columns
-    // (|x| >= 6) kept in fp16" for LLM.int8); empty for most schemes.
-    virtual std::string statisticsNote(const SchemeStatistics&) const { return {}; }
 
     // The unit code levels (before scaling), ascending; empty when there are too many to draw.
     virtual std::vector<float> unitLevels() const { return {}; }

@@ -2,7 +2,7 @@
 
 #include "core/model/model.h"
 #include "core/quant/bnb_4bit.h"
-#include "core/quant/llm_int8.h"
+#include "core/quant/scheme.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -51,8 +51,9 @@ void expectRoundTrip(const std::string& scheme, bool doubleQuant)
         quantized->readFloat(std::size_t(j), 0, read);
         if (quantized->tensors()[std::size_t(j)].dtype == expected && scheme == "int8") {
             ++fourBit;
+            // What inspect's llm-int8 measures is what the file holds, value for value.
             std::vector<float> direct(values.size());
-            core::dequantizeLlmInt8(core::quantizeLlmInt8(values, t.shape[1], 0.0f), direct);
+            core::makeScheme("llm-int8")->roundTrip(values, direct, core::RoundTripContext {t.shape, 0, nullptr});
             EXPECT_EQ(read, direct);
         } else if (quantized->tensors()[std::size_t(j)].dtype == expected) {
             ++fourBit;
@@ -181,8 +182,8 @@ TEST(QuantizeCommand, RefusesAModelWithNoLinearWeight)
     EXPECT_FALSE(std::filesystem::exists(out));
 }
 
-// The scheme's name in any case, as inspect takes it. A 4-bit file names the inspect command that
-// measures exactly its layout; int8 names none, since inspect's llm-int8 keeps outliers in fp16.
+// The scheme's name in any case, as inspect takes it. The output names the inspect command that
+// measures exactly its layout (llm-int8 for int8).
 TEST(QuantizeCommand, TakesTheSchemeInAnyCaseAndNamesInspectsScheme)
 {
     const auto out = outputPath("quantize-upper");
@@ -193,6 +194,6 @@ TEST(QuantizeCommand, TakesTheSchemeInAnyCaseAndNamesInspectsScheme)
     std::filesystem::remove(out);
     const CliResult int8 = runCli({"quantize", kModel, "--scheme", "int8", "-o", out.string()});
     EXPECT_EQ(int8.exitCode, 0) << int8.err;
-    EXPECT_THAT(int8.out, ::testing::Not(HasSubstr("inspect")));
+    EXPECT_THAT(int8.out, HasSubstr("quantlens-cli inspect " + kModel + " --scheme llm-int8\n"));
     std::filesystem::remove(out);
 }

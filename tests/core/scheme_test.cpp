@@ -92,7 +92,7 @@ TEST(Scheme, EverySchemeGivesTheSameRoundTripInAnyChunkingAndFromSeveralThreads)
 {
     const std::vector<std::uint64_t> shape = {64, 1536}; // 98304 values: 6 nested DQ groups of 64-blocks
     std::vector<float> in = normal(64 * 1536, 4);
-    in[100] = 7.5f; // an LLM.int8 outlier column
+    in[100] = 7.5f; // past LLM.int8's outlier threshold
     for (const auto& description : listSchemes()) {
         const auto scheme = makeScheme(description.id);
         const std::vector<float> whole = roundTripInChunks(*scheme, in, shape, 1u << 30);
@@ -220,12 +220,22 @@ TEST(Scheme, ShowsTheLabTheNf4LevelsOfABlockAndItsCodes)
                 ThrowsMessage<UsageError>(HasSubstr("block 4 is past the end")));
 }
 
-TEST(Scheme, NamesTheOutlierColumnsLlmInt8Found)
+// LLM.int8 weights as bitsandbytes stores them: a value of 8 (past the 6.0 outlier threshold, which
+// picks activation columns) is in int8 like the rest and sets its row's absmax, so -1 in the same
+// row becomes -16 / 127 x 8, not the exact -1 an "outlier column in fp16" would keep.
+TEST(Scheme, LlmInt8QuantizesEveryValueOfARowAgainstItsAbsmax)
 {
     const auto scheme = makeScheme("llm-int8");
     const std::vector<std::uint64_t> shape = {2, 3};
     const std::vector<float> in = {0.5f, 8.0f, -1.0f, 0.25f, 0.1f, 9.0f};
-    EXPECT_EQ(scheme->statisticsNote(scheme->chunkStatistics(in, shape)), "2 outlier columns (|x| >= 6) kept in fp16");
+    EXPECT_FALSE(scheme->needsTensorStatistics());
+    EXPECT_NEAR(scheme->bitsPerParameter(shape), 8.0 + 32.0 / 3.0, 1e-12);
+    std::vector<float> out(in.size());
+    scheme->roundTrip(in, out, RoundTripContext {shape, 0, nullptr});
+    const double step0 = 8.0 / 127.0, step1 = 9.0 / 127.0;
+    const std::vector<double> expected = {8 * step0, 127 * step0, -16 * step0, 4 * step1, 1 * step1, 127 * step1};
+    for (std::size_t i = 0; i < in.size(); ++i)
+        EXPECT_NEAR(out[i], expected[i], 1e-6) << i;
 }
 
 } // namespace
