@@ -200,7 +200,8 @@ void setupInspectCommand(CLI::App& app)
     sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
     sub->add_option("--filter", options->filter,
                     "Only tensors whose name matches this regular expression (ignoring case)");
-    sub->add_option("--role", options->role, "Only tensors of this role: attn_q, attn_k, ..., mlp_down, norm, ...");
+    sub->add_option("--role", options->role,
+                    "Only tensors of these roles, comma-separated: attn_q, attn_k, ..., mlp_down, norm, ...");
     sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     sub->add_option("--device", options->device,
                     "cpu, or cuda: measure the nf4/fp4 schemes on the GPU (others stay on the CPU)")

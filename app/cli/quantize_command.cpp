@@ -5,6 +5,7 @@
 #include "core/quant/bnb_4bit.h"
 #include "core/quant/bnb_tables.h"
 #include "core/quant/llm_int8.h"
+#include "core/report/text_escape.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 #include "core/util/units.h"
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -293,11 +295,20 @@ void runQuantize(const QuantizeOptions& options)
               << core::formatBinaryBytes(double(outputBytes)) << "\n";
     // Each layout is exactly what one inspect scheme measures (int8: llm-int8, every value in int8
     // against its row's absmax; inspect's own "int8" is per tensor).
-    std::cout << "Its quantization error: quantlens-cli inspect " << options.file << " --scheme ";
+    // --role and --filter pick the tensors quantized here (their roles, and not a bias of theirs).
+    std::set<std::string> roles;
+    for (const auto& p : plan)
+        if (p.quantize)
+            roles.insert(std::string(core::roleName(tensors[p.index].role)));
+    std::string roleList;
+    for (const auto& role : roles)
+        roleList += (roleList.empty() ? "" : ",") + role;
+    std::cout << "Its quantization error: quantlens-cli inspect " << core::shellQuote(options.file) << " --scheme ";
     if (int8)
-        std::cout << "llm-int8\n";
+        std::cout << "llm-int8";
     else
-        std::cout << options.scheme << (bnb.doubleQuant ? "-dq" : "") << " --blocksize " << bnb.blocksize << "\n";
+        std::cout << options.scheme << (bnb.doubleQuant ? "-dq" : "") << " --blocksize " << bnb.blocksize;
+    std::cout << " --role " << roleList << " --filter '\\.weight$'\n";
 }
 
 } // namespace

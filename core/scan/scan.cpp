@@ -14,6 +14,7 @@
 #include <mutex>
 #include <numeric>
 #include <regex>
+#include <set>
 
 namespace quantlens::core {
 
@@ -218,15 +219,21 @@ ScanResult Scanner::run()
         }
     }
     const auto& tensors = m_model.tensors();
-    if (!m_options.role.empty()) {
+    // "attn_q,mlp_down": any of these roles.
+    std::set<std::string, std::less<>> roles;
+    for (std::size_t begin = 0; !m_options.role.empty() && begin <= m_options.role.size();) {
+        const std::size_t end = std::min(m_options.role.find(',', begin), m_options.role.size());
+        const std::string role = m_options.role.substr(begin, end - begin);
         bool known = false;
-        std::string roles;
+        std::string all;
         for (int r = 0; r <= int(TensorRole::Other); ++r) {
-            known = known || roleName(TensorRole(r)) == m_options.role;
-            roles += strCat(r > 0 ? ", " : "", roleName(TensorRole(r)));
+            known = known || roleName(TensorRole(r)) == role;
+            all += strCat(r > 0 ? ", " : "", roleName(TensorRole(r)));
         }
         if (!known)
-            throw UsageError(strCat("unknown tensor role '", m_options.role, "'; the roles are ", roles));
+            throw UsageError(strCat("unknown tensor role '", role, "'; the roles are ", all));
+        roles.insert(role);
+        begin = end + 1;
     }
     std::vector<bool> listed(m_options.tensorIndices ? tensors.size() : 0, false);
     if (m_options.tensorIndices) {
@@ -239,17 +246,17 @@ ScanResult Scanner::run()
     std::vector<std::size_t> selected;
     for (std::size_t i = 0; i < tensors.size(); ++i) {
         if ((m_options.filter.empty() || std::regex_search(tensors[i].name, filter))
-            && (m_options.role.empty() || roleName(tensors[i].role) == m_options.role)
+            && (roles.empty() || roles.count(roleName(tensors[i].role)) != 0)
             && (!m_options.tensorIndices || listed[i])) {
             selected.push_back(i);
             m_bytesTotal += tensors[i].byteSize;
         }
     }
     if (selected.empty() && (!m_options.filter.empty() || !m_options.role.empty()))
-        throw UsageError(strCat("no tensor matches",
-                                m_options.filter.empty() ? "" : strCat(" the name filter '", m_options.filter, "'"),
-                                !m_options.filter.empty() && !m_options.role.empty() ? " and" : "",
-                                m_options.role.empty() ? "" : strCat(" the role ", m_options.role)));
+        throw UsageError(strCat(
+            "no tensor matches", m_options.filter.empty() ? "" : strCat(" the name filter '", m_options.filter, "'"),
+            !m_options.filter.empty() && !m_options.role.empty() ? " and" : "",
+            m_options.role.empty() ? "" : strCat(roles.size() == 1 ? " the role " : " the roles ", m_options.role)));
     m_tensorsTotal = selected.size();
     report(true);
 

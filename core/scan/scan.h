@@ -63,7 +63,9 @@ struct ScanProgress {
 struct ScanOptions {
     std::vector<std::shared_ptr<const ScanScheme>> schemes;
     std::string filter; // ECMAScript regex searched in tensor names, ignoring case; empty: every tensor
-    std::string role; // only tensors of this role (roleName: "attn_q", "mlp_gate", ...); empty: every role
+    // Only tensors of these roles, comma-separated (roleName: "attn_q", "attn_q,mlp_gate"); empty:
+    // every role.
+    std::string role;
     // When set, only these tensors (indices into the model's tensors), as well as the above: what a
     // view shows, whatever its own filter syntax.
     std::optional<std::vector<std::size_t>> tensorIndices;

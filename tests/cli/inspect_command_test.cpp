@@ -162,3 +162,18 @@ TEST(InspectCommand, RoleAndCaseInsensitiveFilterSelectTensors)
     EXPECT_EQ(bogus.exitCode, 2);
     EXPECT_THAT(bogus.err, HasSubstr("unknown tensor role 'attention'; the roles are embedding, attn_q"));
 }
+
+// --role takes a list: the tensors of any of the roles.
+TEST(InspectCommand, RoleTakesACommaSeparatedList)
+{
+    const std::string model = kData + "/stories260K/model.safetensors";
+    const CliResult r = runCli({"inspect", model, "--scheme", "nf4", "--role", "attn_q,mlp_down", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto json = nlohmann::json::parse(r.out);
+    ASSERT_EQ(json["tensors"].size(), 10u);
+    for (const auto& t : json["tensors"])
+        EXPECT_TRUE(t["role"] == "attn_q" || t["role"] == "mlp_down") << t["name"];
+    const CliResult bad = runCli({"inspect", model, "--role", "attn_q,attn_z"});
+    EXPECT_EQ(bad.exitCode, 2);
+    EXPECT_THAT(bad.err, HasSubstr("unknown tensor role 'attn_z'"));
+}

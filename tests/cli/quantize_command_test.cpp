@@ -6,8 +6,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <sstream>
 
 using namespace quantlens;
 using ::testing::HasSubstr;
@@ -190,10 +192,37 @@ TEST(QuantizeCommand, TakesTheSchemeInAnyCaseAndNamesInspectsScheme)
     std::filesystem::remove(out);
     const CliResult r = runCli({"quantize", kModel, "--scheme", "NF4", "--double-quant", "-o", out.string()});
     EXPECT_EQ(r.exitCode, 0) << r.err;
-    EXPECT_THAT(r.out, HasSubstr("--scheme nf4-dq --blocksize 64"));
+    EXPECT_THAT(r.out, HasSubstr("--scheme nf4-dq --blocksize 64 --role "));
     std::filesystem::remove(out);
     const CliResult int8 = runCli({"quantize", kModel, "--scheme", "int8", "-o", out.string()});
     EXPECT_EQ(int8.exitCode, 0) << int8.err;
-    EXPECT_THAT(int8.out, HasSubstr("quantlens-cli inspect " + kModel + " --scheme llm-int8\n"));
+    EXPECT_THAT(int8.out, HasSubstr("quantlens-cli inspect " + kModel + " --scheme llm-int8 --role "));
     std::filesystem::remove(out);
+}
+
+// The inspect command quantize prints measures exactly the tensors it quantized: their roles, and
+// ".weight" (not a bias of the same role), 35 weights and 226,560 parameters of stories260K.
+TEST(QuantizeCommand, ThePrintedInspectCommandMeasuresExactlyTheQuantizedWeights)
+{
+    const auto out = outputPath("quantize-pointer");
+    std::filesystem::remove(out);
+    const CliResult r = runCli({"quantize", kModel, "--scheme", "fp4", "-o", out.string()});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    std::filesystem::remove(out);
+    const std::string prefix = "Its quantization error: quantlens-cli ";
+    const auto at = r.out.find(prefix);
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const std::string line = r.out.substr(at + prefix.size(), r.out.find('\n', at) - at - prefix.size());
+    std::vector<std::string> args; // shell words; only the filter is quoted, in single quotes
+    std::istringstream words(line);
+    for (std::string word; words >> word;)
+        args.push_back(word.size() >= 2 && word.front() == '\'' ? word.substr(1, word.size() - 2) : word);
+    EXPECT_EQ(args.size(), 10u) << line;
+    args.push_back("--json");
+    const CliResult inspect = runCli(std::vector<std::string>(args));
+    ASSERT_EQ(inspect.exitCode, 0) << line << "\n" << inspect.err;
+    const auto json = nlohmann::json::parse(inspect.out);
+    EXPECT_EQ(json["summary"][0]["scheme"], "fp4");
+    EXPECT_EQ(json["summary"][0]["tensors"], 35);
+    EXPECT_EQ(json["summary"][0]["parameters"], 226560);
 }
