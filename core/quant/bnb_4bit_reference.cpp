@@ -36,8 +36,10 @@ Bnb4BitTensor quantize4bitReference(std::span<const float> in, const Bnb4BitOpti
     for (std::uint64_t b = 0; b < result.absmax.size(); ++b) {
         const std::uint64_t begin = b * options.blocksize;
         const std::uint64_t end = std::min<std::uint64_t>(begin + options.blocksize, in.size());
-        // local_abs_max starts at -FLT_MAX and takes fmaxf(local, fabsf(x)) over the valid items.
-        float absmax = -FLT_MAX;
+        // local_abs_max starts at -FLT_MAX and takes fmaxf(local, fabsf(x)) over the block's loads;
+        // the kernel loads the items past the end as 0, so a partial last block counts zeros too
+        // (all-NaN there: absmax 0, where a whole all-NaN block keeps -FLT_MAX).
+        float absmax = end - begin < options.blocksize ? 0.0f : -FLT_MAX;
         for (std::uint64_t i = begin; i < end; ++i)
             absmax = std::fmax(absmax, std::fabs(in[i]));
         result.absmax[b] = absmax;

@@ -26,10 +26,12 @@ void checkSpans(std::span<const float> in, std::uint32_t blocksize, std::span<co
                                 absmax.size()));
 }
 
-// kQuantizeBlockwise's reduction: fmaxf from -FLT_MAX over the block's valid items (NaN ignored).
-float blockAbsmax(std::span<const float> block)
+// kQuantizeBlockwise's reduction: fmaxf from -FLT_MAX over the block's loads (NaN ignored). The
+// kernel loads the items past the end as 0, so a partial last block (shorter than `blocksize`)
+// counts zeros too: all-NaN there gives 0, a whole all-NaN block -FLT_MAX.
+float blockAbsmax(std::span<const float> block, std::uint32_t blocksize)
 {
-    float result = -FLT_MAX;
+    float result = block.size() < blocksize ? 0.0f : -FLT_MAX;
     for (float x : block)
         result = std::fmax(result, std::fabs(x));
     return result;
@@ -69,7 +71,7 @@ void quantizeBlockwiseDynamicReference(std::span<const float> in, std::uint32_t 
     for (std::uint64_t b = 0; b < absmax.size(); ++b) {
         const std::uint64_t begin = b * blocksize;
         const std::uint64_t end = std::min<std::uint64_t>(begin + blocksize, in.size());
-        const float blockMax = blockAbsmax(in.subspan(begin, end - begin));
+        const float blockMax = blockAbsmax(in.subspan(begin, end - begin), blocksize);
         absmax[b] = blockMax;
         const float inverse = 1.0f / blockMax;
         for (std::uint64_t i = begin; i < end; ++i)
@@ -85,7 +87,7 @@ void quantizeBlockwiseDynamic(std::span<const float> in, std::uint32_t blocksize
         for (std::uint64_t b = firstBlock; b < endBlock; ++b) {
             const std::uint64_t begin = b * blocksize;
             const std::uint64_t end = std::min<std::uint64_t>(begin + blocksize, in.size());
-            const float blockMax = blockAbsmax(in.subspan(begin, end - begin));
+            const float blockMax = blockAbsmax(in.subspan(begin, end - begin), blocksize);
             absmax[b] = blockMax;
             const float inverse = 1.0f / blockMax;
             for (std::uint64_t i = begin; i < end; ++i)

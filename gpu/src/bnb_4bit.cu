@@ -6,6 +6,7 @@
 #include "cuda_check.h"
 
 #include <bit>
+#include <cfloat>
 
 // 4-bit NF4/FP4 quantization and dequantization, in the layout of bitsandbytes' CUDA kernels
 // (bitsandbytes-foundation/bitsandbytes, csrc/kernels.cu: kQuantizeBlockwise, kDequantizeBlockwise)
@@ -50,7 +51,9 @@ __global__ void __launch_bounds__(kBlocksize / 8 > 256 ? kBlocksize / 8 : 256)
     const int valid = left >= 8 ? 8 : (left > 0 ? int(left) : 0);
     float v[8];
     detail::load8(input + (valid > 0 ? start : 0), valid, v);
-    float localMax = 0.0f;
+    // From -FLT_MAX, as bitsandbytes: a whole all-NaN block keeps it; load8's zeros past the end
+    // make a partial last block's max at least 0 (the CPU quantizers do the same).
+    float localMax = -FLT_MAX;
 #pragma unroll
     for (int j = 0; j < 8; ++j)
         localMax = fmaxf(localMax, fabsf(v[j]));

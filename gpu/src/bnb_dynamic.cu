@@ -5,6 +5,7 @@
 #include "core/util/str_cat.h"
 
 #include <bit>
+#include <cfloat>
 
 // bitsandbytes' 8-bit blockwise quantization with the signed dynamic map
 // (bitsandbytes-foundation/bitsandbytes, csrc/kernels.cu: kQuantizeBlockwise with dQuantize<0>,
@@ -41,7 +42,9 @@ __global__ void __launch_bounds__(kBlocksize / 8 > 256 ? kBlocksize / 8 : 256)
         for (int j = 0; j < 8; ++j)
             v[j] = j < valid ? __fsub_rn(v[j], offset) : 0.0f;
     }
-    float localMax = 0.0f;
+    // From -FLT_MAX, as bitsandbytes: a whole all-NaN block keeps it; load8's zeros past the end
+    // make a partial last block's max at least 0 (the CPU quantizers do the same).
+    float localMax = -FLT_MAX;
 #pragma unroll
     for (int j = 0; j < 8; ++j)
         localMax = fmaxf(localMax, fabsf(v[j]));

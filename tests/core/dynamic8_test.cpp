@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <random>
 
@@ -96,6 +97,24 @@ TEST(Dynamic8Quantizer, SendsAnAllZeroBlockToCodeZeroWhichDequantizesToNegativeZ
     dequantizeDynamic8(q, out);
     EXPECT_TRUE(std::signbit(out[0]));
     EXPECT_EQ(out[0], 0.0f);
+}
+
+// As the 4-bit quantizer: an all-NaN whole block keeps -FLT_MAX, an all-NaN partial last block
+// gets 0 from the zeros the kernel pads it with; the reference and the fast search agree.
+TEST(Dynamic8Quantizer, AllNanBlocksGetTheAbsmaxBitsandbytesGives)
+{
+    const std::uint32_t blocksize = 64;
+    std::vector<float> in(3 * blocksize + 10, -0.5f);
+    for (std::size_t i = 0; i < in.size(); ++i)
+        if ((i >= blocksize && i < 2 * blocksize) || i >= 3 * blocksize)
+            in[i] = std::nanf("");
+    std::vector<std::uint8_t> codes(in.size()), fastCodes(in.size());
+    std::vector<float> absmax(4), fastAbsmax(4);
+    quantizeBlockwiseDynamicReference(in, blocksize, kDynamicCode, codes, absmax);
+    quantizeBlockwiseDynamic(in, blocksize, kDynamicCode, fastCodes, fastAbsmax);
+    EXPECT_EQ(absmax, (std::vector<float> {0.5f, -FLT_MAX, 0.5f, 0.0f}));
+    EXPECT_EQ(fastAbsmax, absmax);
+    EXPECT_EQ(fastCodes, codes);
 }
 
 TEST(Dynamic8Quantizer, RejectsABlocksizeThatIsNotAPowerOfTwoNamingIt)

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cfloat>
 #include <cmath>
 #include <random>
 
@@ -106,6 +107,27 @@ TEST(Nf4Quantizer, OptimisedPathGivesTheReferenceBytesForEveryBlocksizeAndLength
                 ASSERT_EQ(test::floatBits(a), test::floatBits(b)) << "blocksize " << blocksize << " n " << n;
             }
         }
+    }
+}
+
+// A block with no finite value, as bitsandbytes' kernel sees it: fmaxf from -FLT_MAX skips every
+// NaN, so a whole block keeps -FLT_MAX, while the zeros the load pads a partial last block with
+// make its absmax 0. The reference and the fast path agree, with and without double quantization.
+TEST(Nf4Quantizer, AllNanBlocksGetTheAbsmaxBitsandbytesGives)
+{
+    const std::uint32_t blocksize = 64;
+    std::vector<float> in(3 * blocksize + 10, 0.25f); // blocks 1 and 3 (partial) all NaN
+    for (std::size_t i = 0; i < in.size(); ++i)
+        if ((i >= blocksize && i < 2 * blocksize) || i >= 3 * blocksize)
+            in[i] = std::nanf("");
+    for (bool dq : {false, true}) {
+        Bnb4BitOptions options = nf4(blocksize);
+        options.doubleQuant = dq;
+        const Bnb4BitTensor reference = quantize4bitReference(in, options);
+        const Bnb4BitTensor fast = quantize4bit(in, options, 2);
+        EXPECT_EQ(reference.absmax, (std::vector<float> {0.25f, -FLT_MAX, 0.25f, 0.0f}));
+        EXPECT_EQ(test::floatBits(fast.absmax), test::floatBits(reference.absmax));
+        EXPECT_EQ(fast.packed, reference.packed);
     }
 }
 
