@@ -164,8 +164,10 @@ ErrorStats errorStatsFromSums(const ErrorSums& sums, const MagnitudeHistogram& e
     else
         s.sqnrDb = kInfinity;
     const double norms = std::sqrt(sums.sumSquaredOriginal) * std::sqrt(sums.sumSquaredReconstructed);
+    // Cauchy-Schwarz bounds it by 1; the float partial sums can overshoot by an ulp or two when
+    // Q(W) is W to within rounding (bf16 on bf16 weights), which would print as 1.000001.
     if (norms > 0.0)
-        s.cosine = sums.sumProduct / norms;
+        s.cosine = std::clamp(sums.sumProduct / norms, -1.0, 1.0);
     else
         s.cosine = (sums.sumSquaredOriginal == 0.0 && sums.sumSquaredReconstructed == 0.0) ? 1.0 : 0.0;
     // The histogram interpolates inside a bin; the exact maximum caps it (the true percentile lies

@@ -225,3 +225,17 @@ TEST(ErrorAccumulator, RejectsSpansOfDifferentLengthsNamingBoth)
     ErrorAccumulator acc;
     EXPECT_THAT([&] { acc.add(a, b); }, ThrowsMessage<Error>(HasSubstr("3 original values but 4 reconstructed")));
 }
+
+// Sums whose rounding puts the product past the norms' product: the cosine stays within [-1, 1].
+TEST(ErrorAccumulator, CosineNeverExceedsOne)
+{
+    ErrorSums sums;
+    sums.count = 2;
+    sums.sumSquaredOriginal = 1.0;
+    sums.sumSquaredReconstructed = 1.0;
+    sums.sumProduct = 1.0 + 4e-16;
+    EXPECT_EQ(errorStatsFromSums(sums, MagnitudeHistogram()).cosine, 1.0);
+    sums.sumProduct = -1.0 - 4e-16;
+    EXPECT_EQ(errorStatsFromSums(sums, MagnitudeHistogram()).cosine, -1.0);
+}
+
