@@ -154,9 +154,11 @@ void printPlan(const core::PlanInput& in, const core::PlanResult& r, std::option
                   << core::formatGB(std::fabs(double(r.headroomBytes)))
                   << (r.cannotRun.empty() ? std::string() : " in memory, but it CANNOT RUN: " + r.cannotRun) << "\n";
         if (maxBatch)
-            std::cout << "Largest micro-batch that fits at seq " << in.seqLen << ": " << *maxBatch << "\n";
+            std::cout << "Largest micro-batch that fits at seq " << in.seqLen << ": "
+                      << core::searchedLimitText(*maxBatch, core::kMaxMicroBatchSearched) << "\n";
         if (maxSeq)
-            std::cout << "Longest sequence that fits at batch " << in.microBatch << ": " << *maxSeq << "\n";
+            std::cout << "Longest sequence that fits at batch " << in.microBatch << ": "
+                      << core::searchedLimitText(*maxSeq, core::kMaxSeqLenSearched) << "\n";
     }
     for (const auto& note : r.notes)
         std::cout << "Note       " << note << "\n";
@@ -208,6 +210,9 @@ void runPlan(const PlanOptions& o)
         nlohmann::json out = core::toJson(in, r);
         out["max_micro_batch"] = maxBatch ? nlohmann::json(*maxBatch) : nlohmann::json(nullptr);
         out["max_seq_len"] = maxSeq ? nlohmann::json(*maxSeq) : nlohmann::json(nullptr);
+        // At the search's limit the answer is "at least this many".
+        out["max_micro_batch_at_search_limit"] = maxBatch && *maxBatch >= core::kMaxMicroBatchSearched;
+        out["max_seq_len_at_search_limit"] = maxSeq && *maxSeq >= core::kMaxSeqLenSearched;
         out["suggestions"] = nlohmann::json::array();
         for (const auto& s : advice)
             out["suggestions"].push_back({{"text", s.text}, {"peak_bytes", s.peakBytes}, {"fits", s.fits}});

@@ -44,9 +44,6 @@ template <typename Fits> std::int64_t largestFitting(std::int64_t limit, Fits fi
     return good;
 }
 
-constexpr std::int64_t kMaxBatchSearched = 65'536;
-constexpr std::int64_t kMaxSeqSearched = 10'000'000;
-
 } // namespace
 
 std::int64_t maxMicroBatch(const PlanInput& input, std::optional<std::uint64_t> capacityBytes)
@@ -54,7 +51,7 @@ std::int64_t maxMicroBatch(const PlanInput& input, std::optional<std::uint64_t> 
     const std::uint64_t capacity = capacityOf(input, capacityBytes);
     PlanInput trial = input;
     trial.gpu.clear();
-    return largestFitting(kMaxBatchSearched, [&](std::int64_t b) {
+    return largestFitting(kMaxMicroBatchSearched, [&](std::int64_t b) {
         trial.microBatch = b;
         return evaluate(trial).peakBytes <= capacity;
     });
@@ -65,10 +62,18 @@ std::int64_t maxSeqLen(const PlanInput& input, std::optional<std::uint64_t> capa
     const std::uint64_t capacity = capacityOf(input, capacityBytes);
     PlanInput trial = input;
     trial.gpu.clear();
-    return largestFitting(kMaxSeqSearched, [&](std::int64_t s) {
+    return largestFitting(kMaxSeqLenSearched, [&](std::int64_t s) {
         trial.seqLen = s;
         return evaluate(trial).peakBytes <= capacity;
     });
+}
+
+std::string searchedLimitText(std::int64_t value, std::int64_t limit)
+{
+    if (value <= 0)
+        return "none";
+    const std::string number = formatThousands(std::uint64_t(value));
+    return value >= limit ? strCat(number, " or more (the search stops there)") : number;
 }
 
 std::vector<GpuFit> gpusThatFit(const PlanInput& input)

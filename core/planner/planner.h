@@ -140,9 +140,15 @@ double& allocatorFractionInUse(PlanInput& input);
 std::string whyCannotRun(const PlanInput& input, const GpuSpec& gpu);
 
 // Largest micro-batch / sequence length whose peak fits the chosen GPU (input.gpu, or
-// `capacityBytes` when given). 0 when even 1 does not fit. Binary search, < 5 ms.
+// `capacityBytes` when given). 0 when even 1 does not fit. Binary search, < 5 ms, up to the
+// limits below: a result equal to its limit means "at least this many" (a tiny model at a short
+// sequence), and searchedLimitText says so.
+inline constexpr std::int64_t kMaxMicroBatchSearched = 65'536;
+inline constexpr std::int64_t kMaxSeqLenSearched = 10'000'000;
 std::int64_t maxMicroBatch(const PlanInput& input, std::optional<std::uint64_t> capacityBytes = std::nullopt);
 std::int64_t maxSeqLen(const PlanInput& input, std::optional<std::uint64_t> capacityBytes = std::nullopt);
+// "7,331"; "none" for 0; "65,536 or more (the search stops there)" at the limit.
+std::string searchedLimitText(std::int64_t value, std::int64_t limit);
 
 struct GpuFit {
     GpuSpec gpu;

@@ -151,9 +151,11 @@ void addPlan(DocumentBuilder& doc, const PlanScenario& p, std::size_t index)
         if (!r.cannotRun.empty())
             verdict += strCat(" But ", r.cannotRun, ".");
         if (p.maxMicroBatch)
-            verdict += strCat(" Largest micro-batch at seq ", in.seqLen, ": ", *p.maxMicroBatch, ".");
+            verdict += strCat(" Largest micro-batch at seq ", in.seqLen, ": ",
+                              searchedLimitText(*p.maxMicroBatch, kMaxMicroBatchSearched), ".");
         if (p.maxSeqLen)
-            verdict += strCat(" Longest sequence at batch ", in.microBatch, ": ", *p.maxSeqLen, ".");
+            verdict += strCat(" Longest sequence at batch ", in.microBatch, ": ",
+                              searchedLimitText(*p.maxSeqLen, kMaxSeqLenSearched), ".");
     }
     doc.paragraph(verdict);
     std::vector<std::vector<std::string>> rows;

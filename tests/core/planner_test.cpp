@@ -244,6 +244,21 @@ TEST(PlannerSearch, ReturnsZeroWhenNothingFits)
     EXPECT_THAT([&] { maxMicroBatch(in); }, ThrowsMessage<UsageError>(HasSubstr("choose a GPU")));
 }
 
+// Past the search's limits the answer is "at least", and the text says so.
+TEST(PlannerSearch, AResultAtTheSearchLimitIsShownAsAtLeast)
+{
+    PlanInput in = llama7b();
+    in.seqLen = 16;
+    const std::uint64_t huge = std::uint64_t(1) << 62;
+    EXPECT_EQ(maxMicroBatch(in, huge), kMaxMicroBatchSearched);
+    in.microBatch = 1;
+    EXPECT_EQ(maxSeqLen(in, huge), kMaxSeqLenSearched);
+    EXPECT_EQ(searchedLimitText(kMaxMicroBatchSearched, kMaxMicroBatchSearched),
+              "65,536 or more (the search stops there)");
+    EXPECT_EQ(searchedLimitText(7331, kMaxMicroBatchSearched), "7,331");
+    EXPECT_EQ(searchedLimitText(0, kMaxSeqLenSearched), "none");
+}
+
 TEST(PlannerSuggestions, EachLowersThePeakAndQloraFitsA7bOnA4090)
 {
     PlanInput in = llama7b();

@@ -1,4 +1,5 @@
 #include "core/planner/planner.h"
+#include "core/util/units.h"
 #include "ui/charts/breakdown_chart.h"
 #include "ui/charts/sweep_chart.h"
 #include "ui/views/planner_form.h"
@@ -257,9 +258,11 @@ private Q_SLOTS:
                 details = label->text();
         }
         const std::int64_t maxima[] = {core::maxSeqLen(input), core::maxMicroBatch(input)};
-        QVERIFY2(details.contains(QStringLiteral("longest sequence that fits: %1").arg(maxima[0])),
+        QVERIFY2(details.contains(QStringLiteral("longest sequence that fits: %1")
+                                      .arg(QString::fromStdString(core::formatThousands(std::uint64_t(maxima[0]))))),
                  qPrintable(details));
-        QVERIFY2(details.contains(QStringLiteral("largest micro-batch that fits: %1").arg(maxima[1])),
+        QVERIFY2(details.contains(QStringLiteral("largest micro-batch that fits: %1")
+                                      .arg(QString::fromStdString(core::formatThousands(std::uint64_t(maxima[1]))))),
                  qPrintable(details));
         const ui::SweepChart* charts[] = {view.seqSweepChart(), view.batchSweepChart()};
         for (int i = 0; i < 2; ++i) {

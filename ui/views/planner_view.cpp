@@ -197,8 +197,10 @@ void PlannerView::showVerdict(const core::PlanInput& input)
     if (m_result.gpu) {
         const std::int64_t batch = core::maxMicroBatch(input);
         const std::int64_t seq = core::maxSeqLen(input);
-        details << tr("largest micro-batch that fits: %1").arg(batch > 0 ? QString::number(batch) : tr("none"));
-        details << tr("longest sequence that fits: %1").arg(seq > 0 ? QString::number(seq) : tr("none"));
+        details << tr("largest micro-batch that fits: %1")
+                       .arg(QString::fromStdString(core::searchedLimitText(batch, core::kMaxMicroBatchSearched)));
+        details << tr("longest sequence that fits: %1")
+                       .arg(QString::fromStdString(core::searchedLimitText(seq, core::kMaxSeqLenSearched)));
     }
     if (m_result.pagedOptimizerBytes > 0)
         details << tr("paged optimizer: %1 may spill to CPU RAM").arg(gb(double(m_result.pagedOptimizerBytes)));
