@@ -132,10 +132,12 @@ void quantizeBlocks(std::span<const float> in, std::uint32_t blocksize, std::uin
         }
         // The partial last block, padded with zeros as the kernel's load pads it: zeros change
         // neither the absmax nor the valid codes, and the odd element's partner is quantized 0.
+        // The kernel pads up to the whole block, so its max counts a zero even when `valid` is a
+        // multiple of 8 and no zero lands in `tail` (all-NaN there: 0, not -FLT_MAX).
         const std::uint32_t padded = static_cast<std::uint32_t>((valid + 7) / 8 * 8);
         std::fill(tail, tail + padded, 0.0f);
         std::copy_n(in.data() + begin, valid, tail);
-        absmax[b] = blockAbsmax(tail, padded);
+        absmax[b] = std::fmax(0.0f, blockAbsmax(tail, padded));
         packBlock<kType>(tail, padded, 1.0f / absmax[b], tailPacked);
         std::copy_n(tailPacked, (valid + 1) / 2, packed + begin / 2);
     }

@@ -104,17 +104,19 @@ TEST(Dynamic8Quantizer, SendsAnAllZeroBlockToCodeZeroWhichDequantizesToNegativeZ
 TEST(Dynamic8Quantizer, AllNanBlocksGetTheAbsmaxBitsandbytesGives)
 {
     const std::uint32_t blocksize = 64;
-    std::vector<float> in(3 * blocksize + 10, -0.5f);
-    for (std::size_t i = 0; i < in.size(); ++i)
-        if ((i >= blocksize && i < 2 * blocksize) || i >= 3 * blocksize)
-            in[i] = std::nanf("");
-    std::vector<std::uint8_t> codes(in.size()), fastCodes(in.size());
-    std::vector<float> absmax(4), fastAbsmax(4);
-    quantizeBlockwiseDynamicReference(in, blocksize, kDynamicCode, codes, absmax);
-    quantizeBlockwiseDynamic(in, blocksize, kDynamicCode, fastCodes, fastAbsmax);
-    EXPECT_EQ(absmax, (std::vector<float> {0.5f, -FLT_MAX, 0.5f, 0.0f}));
-    EXPECT_EQ(fastAbsmax, absmax);
-    EXPECT_EQ(fastCodes, codes);
+    for (std::size_t tail : {std::size_t {10}, std::size_t {16}}) {
+        std::vector<float> in(3 * blocksize + tail, -0.5f);
+        for (std::size_t i = 0; i < in.size(); ++i)
+            if ((i >= blocksize && i < 2 * blocksize) || i >= 3 * blocksize)
+                in[i] = std::nanf("");
+        std::vector<std::uint8_t> codes(in.size()), fastCodes(in.size());
+        std::vector<float> absmax(4), fastAbsmax(4);
+        quantizeBlockwiseDynamicReference(in, blocksize, kDynamicCode, codes, absmax);
+        quantizeBlockwiseDynamic(in, blocksize, kDynamicCode, fastCodes, fastAbsmax);
+        EXPECT_EQ(absmax, (std::vector<float> {0.5f, -FLT_MAX, 0.5f, 0.0f}));
+        EXPECT_EQ(fastAbsmax, absmax);
+        EXPECT_EQ(fastCodes, codes);
+    }
 }
 
 TEST(Dynamic8Quantizer, RejectsABlocksizeThatIsNotAPowerOfTwoNamingIt)

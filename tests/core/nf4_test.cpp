@@ -116,19 +116,22 @@ TEST(Nf4Quantizer, OptimisedPathGivesTheReferenceBytesForEveryBlocksizeAndLength
 TEST(Nf4Quantizer, AllNanBlocksGetTheAbsmaxBitsandbytesGives)
 {
     const std::uint32_t blocksize = 64;
-    std::vector<float> in(3 * blocksize + 10, 0.25f); // blocks 1 and 3 (partial) all NaN
-    for (std::size_t i = 0; i < in.size(); ++i)
-        if ((i >= blocksize && i < 2 * blocksize) || i >= 3 * blocksize)
-            in[i] = std::nanf("");
-    for (bool dq : {false, true}) {
-        Bnb4BitOptions options = nf4(blocksize);
-        options.doubleQuant = dq;
-        const Bnb4BitTensor reference = quantize4bitReference(in, options);
-        const Bnb4BitTensor fast = quantize4bit(in, options, 2);
-        EXPECT_EQ(reference.absmax, (std::vector<float> {0.25f, -FLT_MAX, 0.25f, 0.0f}));
-        EXPECT_EQ(test::floatBits(fast.absmax), test::floatBits(reference.absmax));
-        EXPECT_EQ(fast.packed, reference.packed);
-    }
+    // Blocks 1 and 3 (partial) all NaN; a tail of 16 is a whole number of the fast path's groups
+    // of 8, so no padding zero lands in it, and one of 10 is not.
+    for (std::size_t tail : {std::size_t {10}, std::size_t {16}})
+        for (bool dq : {false, true}) {
+            std::vector<float> in(3 * blocksize + tail, 0.25f);
+            for (std::size_t i = 0; i < in.size(); ++i)
+                if ((i >= blocksize && i < 2 * blocksize) || i >= 3 * blocksize)
+                    in[i] = std::nanf("");
+            Bnb4BitOptions options = nf4(blocksize);
+            options.doubleQuant = dq;
+            const Bnb4BitTensor reference = quantize4bitReference(in, options);
+            const Bnb4BitTensor fast = quantize4bit(in, options, 2);
+            EXPECT_EQ(reference.absmax, (std::vector<float> {0.25f, -FLT_MAX, 0.25f, 0.0f})) << tail;
+            EXPECT_EQ(test::floatBits(fast.absmax), test::floatBits(reference.absmax)) << tail;
+            EXPECT_EQ(fast.packed, reference.packed) << tail;
+        }
 }
 
 TEST(Nf4Quantizer, DequantizesAnyElementRangeOfStoredTensorLikeTheWhole)

@@ -117,24 +117,26 @@ TEST(MatchesCpuReference, AllNanBlocksGetBitsandbytesAbsmax)
 {
     QUANTLENS_REQUIRE_GPU();
     const int blocksize = 64;
-    const std::int64_t n = 3 * blocksize + 10; // blocks 1 and 3 (partial) all NaN
-    std::vector<float> values(std::size_t(n), 0.25f);
-    for (std::int64_t i = 0; i < n; ++i)
-        if ((i >= blocksize && i < 2 * blocksize) || i >= 3 * blocksize)
-            values[std::size_t(i)] = std::numeric_limits<float>::quiet_NaN();
-    core::Bnb4BitOptions options;
-    options.blocksize = blocksize;
-    const core::Bnb4BitTensor cpu = core::quantize4bitReference(values, options);
-    ASSERT_EQ(cpu.absmax, (std::vector<float> {0.25f, -FLT_MAX, 0.25f, 0.0f}));
-    Stream stream;
-    const DeviceBuffer input = DeviceBuffer::fromHost(std::span<const float>(values));
-    FourBitTensor q = allocateFourBit(n, blocksize, FourBitType::Nf4, false);
-    quantize4bit(stream, input, FloatType::F32, q);
-    DynamicTensor d = allocateDynamic(n, blocksize);
-    quantizeDynamic(stream, input, FloatType::F32, d);
-    stream.synchronize();
-    EXPECT_EQ(firstDifference(asBytes(cpu.absmax), asBytes(q.absmax.download<float>()), 4), "");
-    EXPECT_EQ(firstDifference(asBytes(cpu.absmax), asBytes(d.absmax.download<float>()), 4), "");
+    for (const std::int64_t tail : {10, 16}) { // blocks 1 and 3 (partial) all NaN
+        const std::int64_t n = 3 * blocksize + tail;
+        std::vector<float> values(std::size_t(n), 0.25f);
+        for (std::int64_t i = 0; i < n; ++i)
+            if ((i >= blocksize && i < 2 * blocksize) || i >= 3 * blocksize)
+                values[std::size_t(i)] = std::numeric_limits<float>::quiet_NaN();
+        core::Bnb4BitOptions options;
+        options.blocksize = blocksize;
+        const core::Bnb4BitTensor cpu = core::quantize4bitReference(values, options);
+        ASSERT_EQ(cpu.absmax, (std::vector<float> {0.25f, -FLT_MAX, 0.25f, 0.0f}));
+        Stream stream;
+        const DeviceBuffer input = DeviceBuffer::fromHost(std::span<const float>(values));
+        FourBitTensor q = allocateFourBit(n, blocksize, FourBitType::Nf4, false);
+        quantize4bit(stream, input, FloatType::F32, q);
+        DynamicTensor d = allocateDynamic(n, blocksize);
+        quantizeDynamic(stream, input, FloatType::F32, d);
+        stream.synchronize();
+        EXPECT_EQ(firstDifference(asBytes(cpu.absmax), asBytes(q.absmax.download<float>()), 4), "");
+        EXPECT_EQ(firstDifference(asBytes(cpu.absmax), asBytes(d.absmax.download<float>()), 4), "");
+    }
 }
 
 } // namespace
