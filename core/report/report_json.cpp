@@ -50,6 +50,9 @@ nlohmann::json planToJson(const PlanScenario& s)
     j["name"] = s.name;
     j["max_micro_batch"] = s.maxMicroBatch ? nlohmann::json(*s.maxMicroBatch) : nlohmann::json(nullptr);
     j["max_seq_len"] = s.maxSeqLen ? nlohmann::json(*s.maxSeqLen) : nlohmann::json(nullptr);
+    // At the search's limit the answer is "at least this many".
+    j["max_micro_batch_at_search_limit"] = s.maxMicroBatch && *s.maxMicroBatch >= kMaxMicroBatchSearched;
+    j["max_seq_len_at_search_limit"] = s.maxSeqLen && *s.maxSeqLen >= kMaxSeqLenSearched;
     j["suggestions"] = nlohmann::json::array();
     for (const auto& g : s.suggestions)
         j["suggestions"].push_back({{"text", g.text}, {"peak_bytes", g.peakBytes}, {"fits", g.fits}});

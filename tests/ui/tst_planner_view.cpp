@@ -221,6 +221,30 @@ private Q_SLOTS:
         QCOMPARE(view.result().totalParameters, std::uint64_t(260032));
     }
 
+    // stories260K at 16 tokens on an H100 fits more sequences than the search tries (65,536): the
+    // headline and the batch sweep's legend say "at least", not a maximum.
+    void aMaximumAtTheSearchLimitReadsAtLeast()
+    {
+        PlannerView view;
+        QVERIFY(view.form()->setModelSource(QStringLiteral(QUANTLENS_TEST_DATA_DIR "/stories260K/config.json")));
+        core::PlanInput input = view.form()->input();
+        input.gpu = "h100-sxm";
+        input.seqLen = 16;
+        view.form()->setInput(input);
+        QCOMPARE(core::maxMicroBatch(view.form()->input()), core::kMaxMicroBatchSearched);
+        bool said = false;
+        for (const QLabel* label : view.findChildren<QLabel*>())
+            said = said
+                || label->text().contains(
+                    QStringLiteral("largest micro-batch that fits: 65,536 or more (the search stops there)"));
+        QVERIFY(said);
+        QString legend;
+        for (const QAbstractSeries* series : view.batchSweepChart()->chart()->series())
+            if (qobject_cast<const QScatterSeries*>(series))
+                legend = series->name();
+        QCOMPARE(legend, QStringLiteral("fits up to at least 65,536 (the search stops there)"));
+    }
+
     // The sweeps' "largest that fits" is the headline's number, also past the powers of two swept by
     // default (16,384 tokens, 64 sequences) and up to the planner's limits for a tiny model, with a
     // point past it that does not fit when there is one, and never millions of points.
@@ -282,7 +306,9 @@ private Q_SLOTS:
                 if (qobject_cast<const QScatterSeries*>(series))
                     legend = series->name();
             }
-            QCOMPARE(legend, QStringLiteral("largest that fits: %1").arg(maxima[i]));
+            QCOMPARE(legend,
+                     QStringLiteral("largest that fits: %1")
+                         .arg(QString::fromStdString(core::formatThousands(std::uint64_t(maxima[i])))));
         }
         // The 8B on an H100 fits more than the default sweeps reach: they go on past the maximum.
         if (gpu == QStringLiteral("h100-sxm")) {

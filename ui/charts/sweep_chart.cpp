@@ -86,9 +86,11 @@ void SweepChart::setData(const SweepData& data)
     }
     if (data.largestFitting > 0) {
         auto* marker = new QScatterSeries;
-        const QString value = QString::number(data.largestFitting, 'g', 15);
-        marker->setName(data.largestFittingIsExact ? tr("largest that fits: %1").arg(value)
-                                                   : tr("largest swept that fits: %1").arg(value));
+        const QString value = QString::fromStdString(core::formatThousands(std::uint64_t(data.largestFitting)));
+        marker->setName(data.largestFittingAtSearchLimit
+                            ? tr("fits up to at least %1 (the search stops there)").arg(value)
+                            : data.largestFittingIsExact ? tr("largest that fits: %1").arg(value)
+                                                         : tr("largest swept that fits: %1").arg(value));
         marker->setMarkerSize(14);
         marker->setColor(componentColor(QStringLiteral("adapters")));
         for (const QPointF& p : data.points) {

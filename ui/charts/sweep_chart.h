@@ -21,6 +21,8 @@ struct SweepData {
     // True when largestFitting is the true maximum (the planner's search), false when it is only
     // the largest of the swept values that fits (a larger unswept value may fit too).
     bool largestFittingIsExact = false;
+    // True when largestFitting is the planner search's limit (65,536 / 10,000,000): at least that.
+    bool largestFittingAtSearchLimit = false;
 };
 
 class SweepChart : public QChartView {

@@ -73,6 +73,7 @@ SweepData sweepData(const core::PlanScenario& p)
     if (capacity > 0 && p.maxSeqLen && *p.maxSeqLen > 0) {
         data.largestFitting = double(*p.maxSeqLen);
         data.largestFittingIsExact = true;
+        data.largestFittingAtSearchLimit = *p.maxSeqLen >= core::kMaxSeqLenSearched;
     }
     return data;
 }

@@ -253,7 +253,7 @@ void PlannerView::showSweeps(const core::PlanInput& input)
     // `largest` is the headline's largest value that fits (0: none, or no GPU chosen); the sweep
     // holds it, so the marker sits on it and its legend gives the headline's number.
     auto fill = [&](SweepChart* chart, core::SweepAxis axis, const std::vector<std::int64_t>& values,
-                    std::int64_t largest, QString title, QString xTitle) {
+                    std::int64_t largest, std::int64_t searchLimit, QString title, QString xTitle) {
         SweepData data;
         data.title = std::move(title);
         data.xTitle = std::move(xTitle);
@@ -268,6 +268,7 @@ void PlannerView::showSweeps(const core::PlanInput& input)
         if (capacity > 0 && largest > 0 && !data.points.isEmpty()) {
             data.largestFitting = double(largest);
             data.largestFittingIsExact = true;
+            data.largestFittingAtSearchLimit = largest >= searchLimit;
         }
         chart->setData(data);
     };
@@ -288,10 +289,10 @@ void PlannerView::showSweeps(const core::PlanInput& input)
     };
     const std::int64_t maxSeq = capacity > 0 ? core::maxSeqLen(input) : 0;
     const std::int64_t maxBatch = capacity > 0 ? core::maxMicroBatch(input) : 0;
-    fill(m_seqSweep, core::SweepAxis::SeqLen, sweepValues(256, 16384, maxSeq), maxSeq,
+    fill(m_seqSweep, core::SweepAxis::SeqLen, sweepValues(256, 16384, maxSeq), maxSeq, core::kMaxSeqLenSearched,
          tr("Peak vs sequence length (batch %1)").arg(input.microBatch), tr("sequence length (tokens)"));
     fill(m_batchSweep, core::SweepAxis::MicroBatch, sweepValues(1, 64, maxBatch), maxBatch,
-         tr("Peak vs micro-batch (seq %1)").arg(input.seqLen), tr("micro-batch"));
+         core::kMaxMicroBatchSearched, tr("Peak vs micro-batch (seq %1)").arg(input.seqLen), tr("micro-batch"));
 }
 
 void PlannerView::showTable()
