@@ -111,8 +111,22 @@ core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& 
     return data;
 }
 
-core::ReportData withOutputPath(core::ReportData data, const QString& path)
+core::ReportData withOutputPath(core::ReportData data, const QString& path, const core::ReportSections& sections)
 {
+    if (data.commandLine.empty())
+        return data;
+    // The sections left out that the CLI can leave out too (the model summary, benchmarks and
+    // environment have no such flag).
+    const auto add = [&data](const std::string& flag) {
+        if (data.commandLine.find(" " + flag) == std::string::npos)
+            data.commandLine += " " + flag;
+    };
+    if (!sections.plans)
+        add("--no-plan");
+    else if (!sections.teaching)
+        add("--no-teaching");
+    if (!sections.errors)
+        add("--no-scan");
     if (!path.isEmpty())
         data.commandLine += " -o " + core::shellQuote(path.toStdString());
     return data;

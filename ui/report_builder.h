@@ -17,8 +17,8 @@ class BenchView;
 core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& planner, const InspectorView& inspector,
                                 const BenchView& bench);
 
-// `data` with "-o PATH" (shell-quoted) ending its regenerating command line; unchanged for an empty
-// path.
-core::ReportData withOutputPath(core::ReportData data, const QString& path);
+// `data` with its regenerating command line ending in the flags for the sections left out
+// (--no-plan, --no-teaching, --no-scan) and "-o PATH" (shell-quoted; none for an empty path).
+core::ReportData withOutputPath(core::ReportData data, const QString& path, const core::ReportSections& sections = {});
 
 } // namespace quantlens::ui

@@ -93,26 +93,32 @@ void printTable(const core::ScanResult& result)
     }
 
     std::cout << "\nPer layer (element-weighted)\n"
-              << column("scheme", 8, true) << " " << column("layer", 5) << " " << column("params", 12) << " "
-              << column("rmse", 10) << " " << column("max|err|", 10) << " " << column("rel err", 9) << " "
-              << column("SQNR dB", 8) << " " << column("cosine", 9) << " " << column("non-fin", 7) << "\n";
+              << column("scheme", 8, true) << " " << column("layer", 5) << " " << column("tensors", 7) << " "
+              << column("params", 12) << " " << column("rmse", 10) << " " << column("max|err|", 10) << " "
+              << column("rel err", 9) << " " << column("SQNR dB", 8) << " " << column("cosine", 9) << " "
+              << column("non-fin", 7) << "\n";
     for (const auto& s : result.layers) {
         std::cout << column(s.scheme, 8, true) << " " << column(layerText(s.layer), 5) << " "
-                  << column(core::formatThousands(s.parameters), 12) << " " << column(fmt("%.3e", s.error.rmse), 10)
-                  << " " << column(fmt("%.3e", s.error.maxAbsError), 10) << " "
-                  << column(fmt("%.4f", s.error.relError), 9) << " " << column(fmt("%.2f", s.error.sqnrDb), 8) << " "
-                  << column(fmt("%.6f", s.error.cosine), 9) << " " << column(std::to_string(s.error.nonFinite()), 7)
-                  << "\n";
+                  << column(std::to_string(s.tensors), 7) << " " << column(core::formatThousands(s.parameters), 12)
+                  << " " << column(fmt("%.3e", s.error.rmse), 10) << " " << column(fmt("%.3e", s.error.maxAbsError), 10)
+                  << " " << column(fmt("%.4f", s.error.relError), 9) << " " << column(fmt("%.2f", s.error.sqnrDb), 8)
+                  << " " << column(fmt("%.6f", s.error.cosine), 9) << " "
+                  << column(std::to_string(s.error.nonFinite()), 7) << "\n";
     }
 
     std::cout << "\nWhole model\n";
     for (const auto& s : result.models) {
         std::cout << s.scheme << ": " << core::formatThousands(s.parameters) << " parameters in " << s.tensors
-                  << " tensors, " << fmt("%.3f", s.bitsPerParameter) << " bits/param, "
-                  << core::formatBinaryBytes(double(s.originalBytes)) << " -> "
-                  << core::formatBinaryBytes(double(s.quantizedBytes)) << "; rel err " << fmt("%.4f", s.error.relError)
-                  << ", RMSE " << fmt("%.3e", s.error.rmse) << ", max |err| " << fmt("%.3e", s.error.maxAbsError)
-                  << ", SQNR " << fmt("%.2f", s.error.sqnrDb) << " dB, cosine " << fmt("%.6f", s.error.cosine);
+                  << " tensors, ";
+        if (s.tensors == 0)
+            std::cout << "nothing stored";
+        else
+            std::cout << fmt("%.3f", s.bitsPerParameter) << " bits/param, "
+                      << core::formatBinaryBytes(double(s.originalBytes)) << " -> "
+                      << core::formatBinaryBytes(double(s.quantizedBytes));
+        std::cout << "; rel err " << fmt("%.4f", s.error.relError) << ", RMSE " << fmt("%.3e", s.error.rmse)
+                  << ", max |err| " << fmt("%.3e", s.error.maxAbsError) << ", SQNR " << fmt("%.2f", s.error.sqnrDb)
+                  << " dB, cosine " << fmt("%.6f", s.error.cosine);
         if (s.device != "CPU")
             std::cout << " (measured on " << s.device << ")";
         const auto skipped = std::count_if(result.tensors.begin(), result.tensors.end(),

@@ -255,7 +255,8 @@ void setupReportCommand(CLI::App& app)
     sub->add_option("--scan-blocksize", o->scanBlocksize, "Block size of the measured block schemes");
     sub->add_flag("--scan-double-quant", o->scanDoubleQuant, "Measure 4-bit schemes with double quantization");
     sub->add_option("--filter", o->filter, "Only tensors whose name matches this regular expression (ignoring case)");
-    sub->add_option("--role", o->role, "Only tensors of this role: attn_q, attn_k, ..., mlp_down, norm, ...");
+    sub->add_option("--role", o->role,
+                    "Only tensors of these roles, comma-separated: attn_q, attn_k, ..., mlp_down, norm, ...");
     sub->add_option("--threads", o->threads, "Scan worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     sub->add_flag("--no-scan", o->noScan, "Leave out the quantization error");
     sub->add_flag("--no-plan", o->noPlan, "Leave out the memory plan");

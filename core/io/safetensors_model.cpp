@@ -510,9 +510,24 @@ std::unique_ptr<Model> openSafetensorsIndex(const std::filesystem::path& indexPa
                           "index file is larger than any real index");
     const auto bytes = index.all();
     nlohmann::json json;
+    // nlohmann keeps the last of two equal keys: a tensor named twice in weight_map would silently
+    // come from the second shard named. The callback refuses the second one.
+    std::string topKey;
+    std::set<std::string> mapped;
+    const auto refuseDuplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        if (event != nlohmann::json::parse_event_t::key || !parsed.is_string())
+            return true;
+        if (depth == 1)
+            topKey = parsed.get<std::string>();
+        else if (depth == 2 && topKey == "weight_map" && !mapped.insert(parsed.get<std::string>()).second)
+            throw FormatError({indexName, std::nullopt, strCat("weight_map.", parsed.get<std::string>()),
+                               "each tensor once", "twice"},
+                              strCat("weight_map names tensor '", parsed.get<std::string>(), "' twice"));
+        return true;
+    };
     try {
         json = nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()),
-                                     reinterpret_cast<const char*>(bytes.data()) + bytes.size());
+                                     reinterpret_cast<const char*>(bytes.data()) + bytes.size(), refuseDuplicates);
     } catch (const nlohmann::json::parse_error& e) {
         throw FormatError({indexName, e.byte > 0 ? e.byte - 1 : 0, "index", "valid JSON", e.what()},
                           "index is not valid JSON");

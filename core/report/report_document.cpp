@@ -258,7 +258,9 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
     std::vector<std::vector<std::string>> summary;
     std::vector<std::string> nonFinite;
     for (const auto& m : scan.models) {
-        summary.push_back({m.scheme, formatMetric(m.bitsPerParameter), formatBinaryBytes(double(m.quantizedBytes)),
+        // A scheme that stored no tensor (every row skipped) has no size: n/a, not 0 bits.
+        summary.push_back({m.scheme, m.tensors == 0 ? "n/a" : formatMetric(m.bitsPerParameter),
+                           m.tensors == 0 ? "n/a" : formatBinaryBytes(double(m.quantizedBytes)),
                            formatMetric(m.error.relError), formatMetric(m.error.rmse), formatMetric(m.error.sqnrDb),
                            formatCosine(m.error.cosine), formatMetric(m.error.maxAbsError),
                            groupDigits(m.error.nonFinite())});

@@ -7,6 +7,7 @@
 #include "core/util/error.h"
 #include "core/util/float16.h"
 #include "core/util/str_cat.h"
+#include "core/util/units.h"
 
 #include <algorithm>
 #include <chrono>
@@ -141,6 +142,13 @@ CpuBenchmarkResult runCpuBenchmark(const CpuBenchmarkOptions& options, std::shar
     if (options.parameters == 0)
         throw UsageError("the CPU benchmark needs at least one parameter");
     const Bf16MemoryModel model(options.parameters);
+    // Every parameter must be measured for the rate to mean anything: a ggml format cannot store a
+    // last tensor whose row is not a whole number of its blocks (a size such as 1000).
+    for (const auto& tensor : model.tensors())
+        if (const std::string why = scheme->cannotStore(tensor.shape); !why.empty())
+            throw UsageError(strCat("the CPU benchmark cannot measure ", scheme->id(), " on ",
+                                    formatThousands(options.parameters), " parameters: ", why,
+                                    "; give a size that is a multiple of 4096"));
     CpuBenchmarkResult result;
     result.parameters = options.parameters;
     result.bytes = options.parameters * 2;

@@ -219,11 +219,17 @@ ScanResult Scanner::run()
         }
     }
     const auto& tensors = m_model.tensors();
-    // "attn_q,mlp_down": any of these roles.
+    // "attn_q,mlp_down": any of these roles (spaces around a name and empty items ignored, as in
+    // a scheme list).
     std::set<std::string, std::less<>> roles;
     for (std::size_t begin = 0; !m_options.role.empty() && begin <= m_options.role.size();) {
         const std::size_t end = std::min(m_options.role.find(',', begin), m_options.role.size());
-        const std::string role = m_options.role.substr(begin, end - begin);
+        std::string role = m_options.role.substr(begin, end - begin);
+        begin = end + 1;
+        role.erase(0, role.find_first_not_of(" \t"));
+        role.erase(role.find_last_not_of(" \t") + 1);
+        if (role.empty())
+            continue;
         bool known = false;
         std::string all;
         for (int r = 0; r <= int(TensorRole::Other); ++r) {
@@ -233,7 +239,6 @@ ScanResult Scanner::run()
         if (!known)
             throw UsageError(strCat("unknown tensor role '", role, "'; the roles are ", all));
         roles.insert(role);
-        begin = end + 1;
     }
     std::vector<bool> listed(m_options.tensorIndices ? tensors.size() : 0, false);
     if (m_options.tensorIndices) {
@@ -252,11 +257,11 @@ ScanResult Scanner::run()
             m_bytesTotal += tensors[i].byteSize;
         }
     }
-    if (selected.empty() && (!m_options.filter.empty() || !m_options.role.empty()))
+    if (selected.empty() && (!m_options.filter.empty() || !roles.empty()))
         throw UsageError(strCat(
             "no tensor matches", m_options.filter.empty() ? "" : strCat(" the name filter '", m_options.filter, "'"),
-            !m_options.filter.empty() && !m_options.role.empty() ? " and" : "",
-            m_options.role.empty() ? "" : strCat(roles.size() == 1 ? " the role " : " the roles ", m_options.role)));
+            !m_options.filter.empty() && !roles.empty() ? " and" : "",
+            roles.empty() ? "" : strCat(roles.size() == 1 ? " the role " : " the roles ", m_options.role)));
     m_tensorsTotal = selected.size();
     report(true);
 

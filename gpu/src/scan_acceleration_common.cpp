@@ -29,6 +29,7 @@ public:
     {
         return m_cpu->chunkAlignment(shape);
     }
+    std::string cannotStore(std::span<const std::uint64_t> shape) const override { return m_cpu->cannotStore(shape); }
     double bitsPerParameter(std::span<const std::uint64_t> shape) const override
     {
         return m_cpu->bitsPerParameter(shape);

@@ -173,6 +173,10 @@ TEST(InspectCommand, RoleTakesACommaSeparatedList)
     ASSERT_EQ(json["tensors"].size(), 10u);
     for (const auto& t : json["tensors"])
         EXPECT_TRUE(t["role"] == "attn_q" || t["role"] == "mlp_down") << t["name"];
+    // Spaces and an empty item are ignored, as in a scheme list.
+    const CliResult spaced = runCli({"inspect", model, "--scheme", "nf4", "--role", " attn_q , mlp_down,", "--json"});
+    ASSERT_EQ(spaced.exitCode, 0) << spaced.err;
+    EXPECT_EQ(nlohmann::json::parse(spaced.out)["tensors"].size(), 10u);
     const CliResult bad = runCli({"inspect", model, "--role", "attn_q,attn_z"});
     EXPECT_EQ(bad.exitCode, 2);
     EXPECT_THAT(bad.err, HasSubstr("unknown tensor role 'attn_z'"));

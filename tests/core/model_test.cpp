@@ -94,6 +94,26 @@ TEST(OpenModel, RejectsAnIndexNamingATensorItsShardDoesNotHold)
                     HasSubstr("tensor 'lm_head.weight' is not in shard 'a.safetensors' the index names")));
 }
 
+// A tensor named twice in weight_map would come from whichever shard is named last; refused. The
+// same name under "metadata" is not a weight_map key and does not count.
+TEST(OpenModel, RejectsAnIndexNamingATensorTwice)
+{
+    const auto dir = std::filesystem::temp_directory_path() / "quantlens-model-test-index-twice";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy_file(kData / "synthetic" / "zeros.safetensors", dir / "a.safetensors");
+    std::filesystem::copy_file(kData / "synthetic" / "zeros.safetensors", dir / "b.safetensors");
+    std::ofstream(dir / "model.safetensors.index.json")
+        << R"({"metadata": {"w": 1}, "weight_map": {"w": "a.safetensors", "w": "b.safetensors"}})";
+    EXPECT_THAT([&] { openModel(dir); },
+                ::testing::ThrowsMessage<FormatError>(
+                    HasSubstr("model.safetensors.index.json: weight_map names tensor 'w' twice")));
+    std::ofstream(dir / "model.safetensors.index.json")
+        << R"({"metadata": {"w": 1}, "weight_map": {"w": "a.safetensors"}})";
+    EXPECT_NO_THROW(openModel(dir));
+    std::filesystem::remove_all(dir);
+}
+
 TEST(MappedFile, HandsOutOnlyRangesInsideTheFile)
 {
     const MappedFile file(kData / "synthetic" / "zeros.safetensors");

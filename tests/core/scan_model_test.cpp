@@ -1,4 +1,5 @@
 #include "core/model/model.h"
+#include "core/scan/cpu_benchmark.h"
 #include "core/scan/scan.h"
 #include "core/scan/scan_schemes.h"
 #include "core/util/error.h"
@@ -201,4 +202,21 @@ TEST(ScanModel, ASchemeThatStoresNoTensorHasANotMeasuredSummary)
     EXPECT_EQ(result.models[0].tensors, 0u);
     EXPECT_TRUE(std::isnan(result.models[0].error.relError));
     EXPECT_TRUE(result.layers.empty());
+}
+
+// The CPU benchmark's rate divides by every parameter: a scheme that would skip its last tensor
+// (1,000 values are not whole Q4_0 blocks) is refused with the reason instead.
+TEST(CpuBenchmark, RefusesASchemeThatCannotStoreItsTensors)
+{
+    CpuBenchmarkOptions options;
+    options.parameters = 1000;
+    options.threads = 1;
+    options.repetitions = 1;
+    ProgressSink sink;
+    EXPECT_THAT(
+        [&] { runCpuBenchmark(options, makeScanSchemes("q4_0", 0, false).front(), sink); },
+        ThrowsMessage<UsageError>(HasSubstr("the CPU benchmark cannot measure q4_0 on 1,000 parameters: rows "
+                                            "of 1000 values are not a whole number of Q4_0's 32-value blocks")));
+    options.parameters = 1024;
+    EXPECT_EQ(runCpuBenchmark(options, makeScanSchemes("q4_0", 0, false).front(), sink).parameters, 1024u);
 }

@@ -4,7 +4,9 @@
 #include "core/scan/scan_schemes.h"
 #include "core/util/float16.h"
 #include "gpu/device.h"
+#include "ui/charts/error_by_layer_chart.h"
 #include "ui/charts/histogram_chart.h"
+#include "ui/jobs/lab_analysis.h"
 #include "ui/jobs/scan_job.h"
 #include "ui/models/model_session.h"
 #include "ui/models/tensor_table_model.h"
@@ -131,6 +133,13 @@ private Q_SLOTS:
         QCOMPARE(summary->item(1, 0)->text(), QStringLiteral("q4_0"));
         QCOMPARE(summary->item(1, 1)->text(), QStringLiteral("42 of 47"));
         QVERIFY(summary->item(1, 1)->toolTip().contains(QStringLiteral("rows of 172")));
+        // The by-layer chart's q4_0 line leaves ffn_down out, and its name says so.
+        auto* chart = view.findChild<ui::ErrorByLayerChart*>();
+        QVERIFY(chart);
+        QStringList names;
+        for (const auto& series : chart->data().series)
+            names << series.name;
+        QCOMPARE(names, (QStringList {QStringLiteral("nf4"), QStringLiteral("q4_0 (without 5 skipped tensors)")}));
     }
 
     // Without a GPU (CI) the option is there but disabled, saying why; with one, ticking it gives
@@ -240,6 +249,26 @@ private Q_SLOTS:
         QCOMPARE(table->columnCount(), 4);
         auto* info = lab.findChild<QLabel*>(QStringLiteral("blockInfo"));
         QVERIFY(info && info->text().contains(QStringLiteral("of the right scheme")));
+    }
+
+    // A tensor larger than the Lab takes is cut to whole rows, so per-row schemes and ggml's formats
+    // see its rows: 1,000 values of a 64 x 172 matrix are its first 5 rows.
+    void labCutsALargeTensorToWholeRows()
+    {
+        ui::ModelSession session;
+        QVERIFY(session.openNow(kExample));
+        ui::LabRequest request;
+        request.model = session.model();
+        request.tensorIndex = int(session.model()->find("model.layers.0.mlp.down_proj.weight"));
+        request.maxElements = 1000;
+        request.schemes = {QStringLiteral("llm-int8"), QStringLiteral("q4_0")};
+        const ui::LabAnalysis a = ui::analyse(request);
+        QCOMPARE(a.shape, (std::vector<std::uint64_t> {5, 172}));
+        QCOMPARE(a.values.size(), std::size_t(860));
+        QCOMPARE(a.schemes[0].error.count, std::uint64_t(860));
+        QVERIFY(a.schemes[1].unavailable.contains(QStringLiteral("rows of 172")));
+        request.maxElements = 100; // less than a row: one row
+        QCOMPARE(ui::analyse(request).shape, (std::vector<std::uint64_t> {1, 172}));
     }
 
     void bitsSliderDrawsTwoToTheKLevels()

@@ -175,6 +175,7 @@ private Q_SLOTS:
         QVERIFY(md.contains(QLatin1String("Memory plan")));
         QVERIFY(!md.contains(QLatin1String("Teaching table")));
         // The regenerating command writes the file chosen here, not a fixed report.html.
+        QVERIFY2(md.contains(QLatin1String("--no-teaching")), qPrintable(md)); // the section left out
         // (The line may wrap between the two words.)
         QVERIFY2(
             md.contains(QRegularExpression(QStringLiteral("-o[\\s\\\\]+")

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 
 namespace quantlens::ui {
@@ -72,14 +73,18 @@ LabAnalysis analyse(const LabRequest& request)
         std::uint64_t n = std::min(total, request.maxElements);
         const std::uint64_t align
             = std::max<std::uint64_t>(1, request.model->blockAlignment(std::size_t(request.tensorIndex)));
-        if (n < total)
-            n = std::max(align, n / align * align);
+        const bool matrix = t.shape.size() >= 2 && t.rowLength() > 0;
+        if (n < total) {
+            // Whole rows (and whole stored blocks), at least one: per-row schemes and ggml's formats
+            // see the tensor's real rows, not one long row of its first values.
+            const std::uint64_t unit = matrix ? std::lcm(align, t.rowLength()) : align;
+            n = std::min(total, std::max(unit, n / unit * unit));
+        }
         out.values.resize(n);
         request.model->readFloat(std::size_t(request.tensorIndex), 0, out.values);
-        // Keep the rows whole so that per-channel schemes see the tensor's real rows.
         const std::uint64_t row = t.rowLength();
-        out.shape = (row > 0 && n % row == 0 && t.shape.size() >= 2) ? std::vector<std::uint64_t> {n / row, row}
-                                                                     : std::vector<std::uint64_t> {n};
+        out.shape
+            = (matrix && n % row == 0) ? std::vector<std::uint64_t> {n / row, row} : std::vector<std::uint64_t> {n};
         out.source = n < total
             ? QObject::tr("%1 (first %2 of %3 values)")
                   .arg(QString::fromStdString(t.name), QString::fromStdString(core::formatThousands(n)),

@@ -170,7 +170,7 @@ void ExportReportDialog::updatePreview()
         return;
     }
     m_format->setText(QString::fromLatin1(core::toString(format)).toUpper());
-    const core::ReportData data = withOutputPath(m_data, path()); // its command line writes this file
+    const core::ReportData data = withOutputPath(m_data, path(), o.sections); // its command line writes this file
     switch (format) {
     case core::ReportFormat::Html:
     case core::ReportFormat::Pdf: {
@@ -221,7 +221,7 @@ bool ExportReportDialog::exportNow()
                 return false;
             o.force = true;
         }
-        exportReport(withOutputPath(m_data, target), target, o);
+        exportReport(withOutputPath(m_data, target, o.sections), target, o);
     } catch (const std::exception& e) {
         QMessageBox::critical(this, tr("Export failed"), QString::fromStdString(e.what()));
         return false;

@@ -483,11 +483,12 @@ void InspectorView::onScanFinished()
             if (!why.isEmpty() && !reasons.contains(why))
                 reasons << why;
         }
+        const bool none = s.tensors == 0; // nothing stored: no size to speak of
         const QStringList cells {
             QString::fromStdString(s.scheme),
             s.tensors == scanned ? QString::number(s.tensors) : tr("%1 of %2").arg(s.tensors).arg(scanned),
-            QString::number(s.bitsPerParameter, 'f', 3),
-            QString::fromStdString(core::formatBinaryBytes(double(s.quantizedBytes))),
+            none ? tr("n/a") : QString::number(s.bitsPerParameter, 'f', 3),
+            none ? tr("n/a") : QString::fromStdString(core::formatBinaryBytes(double(s.quantizedBytes))),
             measured(s.error.rmse, QString::number(s.error.rmse, 'g', 4)),
             measured(s.error.relError, QStringLiteral("%1 %").arg(s.error.relError * 100, 0, 'f', 2)),
             measured(s.error.sqnrDb, QString::number(s.error.sqnrDb, 'f', 2)),
@@ -495,8 +496,9 @@ void InspectorView::onScanFinished()
         for (int c = 0; c < cells.size(); ++c) {
             auto* item = new QTableWidgetItem(cells[c]);
             if (!reasons.isEmpty())
-                item->setToolTip(tr("%n tensor(s) not measured under %1: %2", "", int(scanned - s.tensors))
-                                     .arg(QString::fromStdString(s.scheme), reasons.join(QStringLiteral("; "))));
+                item->setToolTip(tr("%1 of %2 tensors not measured under %3: %4")
+                                     .arg(QString::number(scanned - s.tensors), QString::number(scanned),
+                                          QString::fromStdString(s.scheme), reasons.join(QStringLiteral("; "))));
             m_summary->setItem(row, c, item);
         }
     }
@@ -520,8 +522,20 @@ void InspectorView::updateChart()
             if (s.layer >= 0)
                 lines[QString::fromStdString(s.scheme)] << QPointF(s.layer, metricOf(s.error, metric));
         }
-        for (auto it = lines.cbegin(); it != lines.cend(); ++it)
-            data.series << ErrorByLayerSeries {it.key(), it.value()};
+        // A scheme that skipped tensors (ggml's formats and rows that are not whole blocks) is
+        // measured over fewer tensors per layer than the others: its name says so.
+        QMap<QString, int> skipped;
+        for (const auto& t : result.tensors)
+            if (!t.skipped.empty() && t.layer >= 0)
+                ++skipped[QString::fromStdString(t.scheme)];
+        for (auto it = lines.cbegin(); it != lines.cend(); ++it) {
+            const int left = skipped.value(it.key());
+            data.series << ErrorByLayerSeries {
+                left == 0 ? it.key()
+                          : (left == 1 ? tr("%1 (without 1 skipped tensor)").arg(it.key())
+                                       : tr("%1 (without %2 skipped tensors)").arg(it.key(), QString::number(left))),
+                it.value()};
+        }
     } else {
         // Per scheme × role: aggregate tensors of the same layer and role (usually one tensor).
         QMap<QString, QMap<int, core::ErrorStats>> lines;

@@ -81,8 +81,9 @@ TeachingPicture teachingPicture(int bits, TeachingGrid grid, const QList<double>
 namespace {
 
 // The codes ggml stores for one block of a legacy format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and what
-// they mean, decoded from the bytes core's port of ggml's quantizer writes for the block (zero-padded
-// to 32 values, as the scheme pads the tensor's end). nullopt for the other formats: the k-quants
+// they mean, decoded from the bytes core's port of ggml's quantizer writes for the block (a block
+// is 32 whole values: the scheme refuses rows that are not whole blocks). nullopt for the other
+// formats: the k-quants
 // store codes under per-sub-block scales that a single column cannot show honestly.
 struct StoredCodes {
     QStringList codes;
