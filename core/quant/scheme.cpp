@@ -188,7 +188,7 @@ public:
     std::string id() const override { return "llm-int8"; }
     std::string displayName() const override
     {
-        return "LLM.int8 weights (row absmax int8, as bitsandbytes stores them)";
+        return "LLM.int8 (row absmax int8, as bitsandbytes stores it)";
     }
     // int8 plus an fp32 absmax (SCB) per row.
     double bitsPerParameter(std::span<const std::uint64_t> shape) const override

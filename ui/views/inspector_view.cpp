@@ -523,7 +523,7 @@ void InspectorView::updateChart()
                 lines[QString::fromStdString(s.scheme)] << QPointF(s.layer, metricOf(s.error, metric));
         }
         // A scheme that skipped tensors (ggml's formats and rows that are not whole blocks) is
-        // measured over fewer tensors per layer than the others: its name says so.
+        // measured over fewer tensors per layer than the others: its name says how many it left out.
         QMap<QString, int> skipped;
         for (const auto& t : result.tensors)
             if (!t.skipped.empty() && t.layer >= 0)
@@ -531,10 +531,7 @@ void InspectorView::updateChart()
         for (auto it = lines.cbegin(); it != lines.cend(); ++it) {
             const int left = skipped.value(it.key());
             data.series << ErrorByLayerSeries {
-                left == 0 ? it.key()
-                          : (left == 1 ? tr("%1 (without 1 skipped tensor)").arg(it.key())
-                                       : tr("%1 (without %2 skipped tensors)").arg(it.key(), QString::number(left))),
-                it.value()};
+                left == 0 ? it.key() : tr("%1 (%2 skipped)").arg(it.key(), QString::number(left)), it.value()};
         }
     } else {
         // Per scheme × role: aggregate tensors of the same layer and role (usually one tensor).

@@ -94,6 +94,10 @@ LabView::LabView(ModelSession* session, QWidget* parent)
     const auto choices = schemeChoices();
     for (int side = 0; side < 2; ++side) {
         m_schemeCombos[side] = new QComboBox(this);
+        // Long scheme names must not widen the window past the screen: the combo shows about 40
+        // characters, the list drops down in full.
+        m_schemeCombos[side]->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        m_schemeCombos[side]->setMinimumContentsLength(40);
         if (side == 1)
             m_schemeCombos[side]->addItem(tr("(none)"), QString());
         for (const auto& c : choices)
