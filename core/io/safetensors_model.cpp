@@ -295,8 +295,15 @@ void SafetensorsModel::detectBnbWeights(const std::string& fileNameForErrors)
         const auto weightIt = byName.find(weightName);
         if (weightIt == byName.end())
             fail("the packed weight tensor is missing");
-        if (m_tensors[i].dtype != DType::U8 || m_tensors[weightIt->second].dtype != DType::U8)
-            fail("quant_state and packed weight must be U8");
+        // The packed weight is uint8 unless bnb was given another quant_storage (bfloat16 for
+        // FSDP-QLoRA): the same bytes under that dtype, so only their count is checked below.
+        const DType storage = m_tensors[weightIt->second].dtype;
+        if (m_tensors[i].dtype != DType::U8)
+            fail("quant_state must be U8");
+        if (storage != DType::U8 && storage != DType::I8 && storage != DType::F16 && storage != DType::BF16
+            && storage != DType::F32)
+            fail(strCat("packed weight must be U8 or a quant_storage of I8, F16, BF16 or F32, found ",
+                        dtypeName(storage)));
         const auto stateBytes = bytesOf(m_stored[i], stateName);
         nlohmann::json state;
         try {

@@ -310,38 +310,45 @@ TEST_P(BnbCheckpoint, PresentsEachWeightAsOneLogicalNf4TensorThatDequantizesExac
             + floatText(q.doubleQuant->offset);
     state += "}";
     std::vector<float> quantMap(fourBitCode(FourBitType::Nf4), fourBitCode(FourBitType::Nf4) + 16);
-    std::vector<SafetensorsTensorData> tensors {
-        {name, DType::U8, {q.packed.size(), 1}, asBytes(q.packed)},
-        {name + ".quant_map", DType::F32, {16}, asBytes(quantMap)},
-        {name + ".quant_state.bitsandbytes__nf4", DType::U8, {state.size()}, std::as_bytes(std::span(state))},
-        {"model.norm.weight", DType::F32, {2}, asBytes(quantMap).first(8)},
-    };
-    if (doubleQuant) {
-        tensors.push_back(
-            {name + ".absmax", DType::U8, {q.doubleQuant->absmaxCodes.size()}, asBytes(q.doubleQuant->absmaxCodes)});
-        tensors.push_back({name + ".nested_absmax",
-                           DType::F32,
-                           {q.doubleQuant->nestedAbsmax.size()},
-                           asBytes(q.doubleQuant->nestedAbsmax)});
-    } else {
-        tensors.push_back({name + ".absmax", DType::F32, {q.absmax.size()}, asBytes(q.absmax)});
-    }
-    const auto dir = freshTempDir(doubleQuant ? "bnb-dq" : "bnb");
-    writeSafetensors(dir / "model.safetensors", tensors);
+    // The packed bytes as bnb's quant_storage views them: uint8 by default, bfloat16 or float32 for
+    // FSDP-QLoRA (Params4bit(quant_storage=...)), the same bytes under another dtype.
+    for (const DType storage : {DType::U8, DType::BF16, DType::F32}) {
+        SCOPED_TRACE(dtypeName(storage));
+        std::vector<SafetensorsTensorData> tensors {
+            {name, storage, {q.packed.size() / dtypeElementBytes(storage), 1}, asBytes(q.packed)},
+            {name + ".quant_map", DType::F32, {16}, asBytes(quantMap)},
+            {name + ".quant_state.bitsandbytes__nf4", DType::U8, {state.size()}, std::as_bytes(std::span(state))},
+            {"model.norm.weight", DType::F32, {2}, asBytes(quantMap).first(8)},
+        };
+        if (doubleQuant) {
+            tensors.push_back({name + ".absmax",
+                               DType::U8,
+                               {q.doubleQuant->absmaxCodes.size()},
+                               asBytes(q.doubleQuant->absmaxCodes)});
+            tensors.push_back({name + ".nested_absmax",
+                               DType::F32,
+                               {q.doubleQuant->nestedAbsmax.size()},
+                               asBytes(q.doubleQuant->nestedAbsmax)});
+        } else {
+            tensors.push_back({name + ".absmax", DType::F32, {q.absmax.size()}, asBytes(q.absmax)});
+        }
+        const auto dir = freshTempDir(std::string(doubleQuant ? "bnb-dq-" : "bnb-") + std::string(dtypeName(storage)));
+        writeSafetensors(dir / "model.safetensors", tensors);
 
-    const auto model = openModel(dir / "model.safetensors");
-    ASSERT_EQ(model->tensors().size(), 2u) << "companion tensors must not be listed";
-    const auto index = static_cast<std::size_t>(model->find(name));
-    const auto& info = model->tensors()[index];
-    EXPECT_EQ(info.dtype, DType::NF4);
-    EXPECT_EQ(info.shape, (std::vector<std::uint64_t> {96, 70}));
-    EXPECT_EQ(info.role, TensorRole::MlpDown);
-    EXPECT_GT(info.byteSize, q.packed.size());
-    EXPECT_EQ(model->blockAlignment(index), 64u);
-    EXPECT_EQ(readAll(*model, index), expected);
-    std::vector<float> middle(640);
-    model->readFloat(index, 128 * 10, middle);
-    EXPECT_TRUE(std::equal(middle.begin(), middle.end(), expected.begin() + 1280));
+        const auto model = openModel(dir / "model.safetensors");
+        ASSERT_EQ(model->tensors().size(), 2u) << "companion tensors must not be listed";
+        const auto index = static_cast<std::size_t>(model->find(name));
+        const auto& info = model->tensors()[index];
+        EXPECT_EQ(info.dtype, DType::NF4);
+        EXPECT_EQ(info.shape, (std::vector<std::uint64_t> {96, 70}));
+        EXPECT_EQ(info.role, TensorRole::MlpDown);
+        EXPECT_GT(info.byteSize, q.packed.size());
+        EXPECT_EQ(model->blockAlignment(index), 64u);
+        EXPECT_EQ(readAll(*model, index), expected);
+        std::vector<float> middle(640);
+        model->readFloat(index, 128 * 10, middle);
+        EXPECT_TRUE(std::equal(middle.begin(), middle.end(), expected.begin() + 1280));
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(DoubleQuant, BnbCheckpoint, ::testing::Bool(),
