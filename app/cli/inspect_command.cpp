@@ -118,7 +118,7 @@ void printTable(const core::ScanResult& result)
                       << core::formatBinaryBytes(double(s.quantizedBytes));
         std::cout << "; rel err " << fmt("%.4f", s.error.relError) << ", RMSE " << fmt("%.3e", s.error.rmse)
                   << ", max |err| " << fmt("%.3e", s.error.maxAbsError) << ", SQNR " << fmt("%.2f", s.error.sqnrDb)
-                  << " dB, cosine " << fmt("%.6f", s.error.cosine);
+                  << (std::isnan(s.error.sqnrDb) ? "" : " dB") << ", cosine " << fmt("%.6f", s.error.cosine);
         if (s.device != "CPU")
             std::cout << " (measured on " << s.device << ")";
         const auto skipped = std::count_if(result.tensors.begin(), result.tensors.end(),
