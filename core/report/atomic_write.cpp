@@ -38,10 +38,12 @@ void checkWriteTarget(const std::filesystem::path& path, bool force)
         throw IoError(path.string(), strCat("cannot write: the folder ", folder.string(), " does not exist"));
 }
 
-void writeFileAtomically(const std::filesystem::path& path, std::string_view content, bool force)
+namespace {
+
+// Phase one: the content in a temporary file beside `path`, flushed and closed; its name.
+std::string writeTemporary(const std::filesystem::path& path, std::string_view content)
 {
     namespace fs = std::filesystem;
-    checkWriteTarget(path, force);
     const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
 
     // mkstemp creates the file with mode 0600; reports are meant to be shared, so widen to the
@@ -77,9 +79,15 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
         ::unlink(temp.c_str());
         throw IoError(path.string(), strCat("cannot write (close): ", systemReason(error)));
     }
+    return temp;
+}
+
+// Phase two: the temporary file renamed over `path`; removed on failure.
+void commitTemporary(const std::string& temp, const std::filesystem::path& path, bool force)
+{
     // Checked again just before the rename: another process may have created the file meanwhile.
     std::error_code ec;
-    if (!force && fs::exists(path, ec)) {
+    if (!force && std::filesystem::exists(path, ec)) {
         ::unlink(temp.c_str());
         throw UsageError(strCat(path.string(), " exists; use --force to replace it"));
     }
@@ -87,6 +95,38 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
         const int error = errno;
         ::unlink(temp.c_str());
         throw IoError(path.string(), strCat("cannot replace the file: ", systemReason(error)));
+    }
+}
+
+} // namespace
+
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content, bool force)
+{
+    checkWriteTarget(path, force);
+    commitTemporary(writeTemporary(path, content), path, force);
+}
+
+void writeFilesAtomically(const std::vector<std::pair<std::filesystem::path, std::string>>& files, bool force)
+{
+    for (const auto& [path, content] : files)
+        checkWriteTarget(path, force);
+    std::vector<std::string> temps;
+    try {
+        for (const auto& [path, content] : files)
+            temps.push_back(writeTemporary(path, content));
+    } catch (...) {
+        for (const auto& temp : temps)
+            ::unlink(temp.c_str());
+        throw;
+    }
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        try {
+            commitTemporary(temps[i], files[i].first, force);
+        } catch (...) {
+            for (std::size_t k = i + 1; k < temps.size(); ++k)
+                ::unlink(temps[k].c_str());
+            throw;
+        }
     }
 }
 

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace quantlens::core {
 
@@ -12,6 +15,12 @@ namespace quantlens::core {
 // exist or cannot be written gives IoError naming the path and the system's reason; the temporary
 // file is removed on every failure.
 void writeFileAtomically(const std::filesystem::path& path, std::string_view content, bool force);
+
+// Several files that belong together (a CSV report's two tables): every target checked, then every
+// content written to its temporary file, and only then the renames. A refusal or a failed write
+// (a full disk) leaves every old file as it was; only a failing rename, after the others, can
+// leave a mix.
+void writeFilesAtomically(const std::vector<std::pair<std::filesystem::path, std::string>>& files, bool force);
 
 // The checks writeFileAtomically makes before it writes (a file name, not a folder; no existing file
 // without `force`; an existing folder), with the same errors: for callers that have long work to do

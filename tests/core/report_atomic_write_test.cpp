@@ -88,3 +88,30 @@ TEST_F(AtomicWrite, GivesTheSystemReasonForAnUnwritableFolder)
     EXPECT_THAT([&] { core::writeFileAtomically(m_dir / "r.csv", "a", false); },
                 ThrowsMessage<IoError>(HasSubstr("Permission denied")));
 }
+
+// Files that belong together are written together: both new, or (a refusal) both old, and no
+// temporary file left either way.
+TEST_F(AtomicWrite, SeveralFilesAreAllWrittenOrNoneIs)
+{
+    const auto a = m_dir / "report.csv", b = m_dir / "report-planner.csv";
+    core::writeFilesAtomically({{a, "tensors v1"}, {b, "plan v1"}}, false);
+    EXPECT_EQ(read(a), "tensors v1");
+    EXPECT_EQ(read(b), "plan v1");
+    std::filesystem::remove(a);
+    // b exists and force is off: refused before anything is written, a is not created.
+    EXPECT_THAT(
+        [&] {
+            core::writeFilesAtomically({{a, "tensors v2"}, {b, "plan v2"}}, false);
+        },
+        ThrowsMessage<UsageError>(HasSubstr("report-planner.csv exists")));
+    EXPECT_FALSE(std::filesystem::exists(a));
+    EXPECT_EQ(read(b), "plan v1");
+    // A target in a folder that does not exist: the other file keeps its old content.
+    EXPECT_THROW(core::writeFilesAtomically({{b, "plan v3"}, {m_dir / "missing" / "x.csv", "x"}}, true), IoError);
+    EXPECT_EQ(read(b), "plan v1");
+    EXPECT_EQ(entries(), 1u) << "no temporary file left behind";
+    core::writeFilesAtomically({{a, "tensors v4"}, {b, "plan v4"}}, true);
+    EXPECT_EQ(read(a), "tensors v4");
+    EXPECT_EQ(read(b), "plan v4");
+    EXPECT_EQ(entries(), 2u);
+}

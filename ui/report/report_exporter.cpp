@@ -100,8 +100,7 @@ void exportReport(const core::ReportData& data, const QString& path, const Repor
                 throw UsageError(strCat(target.string(), " exists; use --force to replace it"));
         }
     }
-    for (const auto& [target, content] : outputs)
-        core::writeFileAtomically(target, content, options.force);
+    core::writeFilesAtomically(outputs, options.force);
 }
 
 } // namespace quantlens::ui
