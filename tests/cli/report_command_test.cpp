@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
+
+#include <cstdio>
 
 using ::testing::HasSubstr;
 
@@ -194,4 +197,57 @@ TEST_F(ReportCommand, AModelFileThatDoesNotExistIsNotTakenForAPreset)
     const auto r = runCli({"report", "--model", "mymodel.bin", "-o", file("m.md")});
     EXPECT_EQ(r.exitCode, 2);
     EXPECT_THAT(r.err, HasSubstr("--model mymodel.bin: no such file"));
+}
+
+namespace {
+
+// What a command prints on stdout ("" when it cannot run).
+std::string commandOutput(const std::string& command)
+{
+    std::string out;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+        char buffer[4096];
+        for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+            out.append(buffer, n);
+        ::pclose(pipe);
+    }
+    return out;
+}
+
+} // namespace
+
+// The example report as PDF (docs/examples): no page ends with a heading or with the sentence that
+// introduces a table, its content on the next page. Before the PDF writer kept them together, page 3
+// ended with "Scheme nf4" and page 4 with "Per layer under nf4 (...)".
+TEST_F(ReportCommand, PdfKeepsHeadingsAndTableIntroductionsWithWhatFollows)
+{
+    if (commandOutput("command -v pdftotext").empty())
+        GTEST_SKIP() << "poppler-utils (pdftotext) not installed";
+    const std::string pdf = file("example.pdf");
+    const CliResult r = runCli({"report", "--title", "QuantLens report: stories260K", "--model", kModel, "--scheme",
+                                "nf4,int8", "--method", "qlora", "--gpu", "rtx-4090", "-o", pdf});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    int pages = 0;
+    for (int page = 1; page < 50; ++page) {
+        const std::string text = commandOutput("pdftotext -f " + std::to_string(page) + " -l " + std::to_string(page)
+                                               + " '" + pdf + "' - 2>/dev/null");
+        if (text.find("Page " + std::to_string(page) + " of") == std::string::npos)
+            break;
+        ++pages;
+        // The last line of the body: the lines before the footer's title and page number.
+        std::vector<std::string> lines;
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);)
+            if (line.find_first_not_of(" \f") != std::string::npos && line.find("QuantLens report: stories260K") != 0
+                && line.rfind("Page ", 0) != 0)
+                lines.push_back(line);
+        ASSERT_FALSE(lines.empty()) << "page " << page;
+        const std::string& last = lines.back();
+        for (const char* heading : {"Scheme nf4", "Scheme int8", "Quantization error", "Teaching table", "Memory plan",
+                                    "Benchmarks", "Environment", "Model"})
+            EXPECT_NE(last, heading) << "page " << page << " ends with a heading";
+        EXPECT_NE(last.rfind("Per layer under", 0), 0u) << "page " << page << " ends with: " << last;
+        EXPECT_NE(last.rfind("Worst ", 0), 0u) << "page " << page << " ends with: " << last;
+    }
+    EXPECT_GE(pages, 4);
 }

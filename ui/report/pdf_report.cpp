@@ -9,6 +9,7 @@
 #include <QTextCursor>
 #include <QTextDocument>
 #include <QTextObjectInterface>
+#include <QTextTable>
 
 #include <cmath>
 #include <memory>
@@ -110,6 +111,46 @@ void keepChartsOnOnePage(QTextDocument& doc, double pageHeight)
     }
 }
 
+// A heading, or the sentence that introduces a table, at the foot of a page with what it introduces
+// on the next is moved to the next page with it. Moving one can strand the heading before it, so
+// the passes repeat until nothing moves; a block moved takes the break of the block it keeps with,
+// which would otherwise leave an empty page between them.
+void keepHeadingsWithNext(QTextDocument& doc, double pageHeight)
+{
+    const auto pageOf = [pageHeight](double y) { return std::floor(y / pageHeight); };
+    const auto inTable = [](const QTextBlock& block) { return QTextCursor(block).currentTable() != nullptr; };
+    for (int pass = 0; pass < 8; ++pass) {
+        bool moved = false;
+        for (QTextBlock block = doc.begin(); block.isValid(); block = block.next()) {
+            const QTextBlock next = block.next();
+            if (!next.isValid() || inTable(block))
+                continue;
+            const bool heading = block.blockFormat().headingLevel() > 0;
+            if (!heading && !inTable(next))
+                continue;
+            const QRectF r = doc.documentLayout()->blockBoundingRect(block);
+            const QRectF n = doc.documentLayout()->blockBoundingRect(next);
+            const bool nextBreaks = next.blockFormat().pageBreakPolicy() & QTextFormat::PageBreak_AlwaysBefore;
+            const bool apart = nextBreaks || pageOf(n.top() + std::min(n.height(), 24.0) - 0.5) > pageOf(r.top());
+            const bool atPageTop = r.top() - std::floor(r.top() / pageHeight) * pageHeight < 1.0;
+            if (!apart || atPageTop)
+                continue;
+            QTextBlockFormat breakBefore;
+            breakBefore.setPageBreakPolicy(QTextFormat::PageBreak_AlwaysBefore);
+            QTextCursor(block).mergeBlockFormat(breakBefore);
+            if (nextBreaks) {
+                QTextBlockFormat flow = next.blockFormat();
+                flow.setPageBreakPolicy(QTextFormat::PageBreak_Auto);
+                QTextCursor(next).setBlockFormat(flow);
+            }
+            doc.markContentsDirty(0, doc.characterCount());
+            moved = true;
+        }
+        if (!moved)
+            break;
+    }
+}
+
 } // namespace
 
 QByteArray pdfReport(const core::ReportData& data, const core::ReportCharts& charts,
@@ -149,6 +190,7 @@ QByteArray pdfReport(const core::ReportData& data, const core::ReportCharts& cha
         doc.markContentsDirty(0, doc.characterCount());
         keepChartsOnOnePage(doc, bodySize.height());
         doc.markContentsDirty(0, doc.characterCount());
+        keepHeadingsWithNext(doc, bodySize.height());
 
         QPainter painter(&writer);
         const int pages = doc.pageCount();
