@@ -37,10 +37,10 @@ QString commandLine(const ModelSession& session, const core::PlanInput& p, const
                 add("--scan-blocksize", QString::number(inspector.blockSize()));
             if (inspector.doubleQuant())
                 args << QStringLiteral("--scan-double-quant");
-            if (!inspector.nameFilter().isEmpty())
-                add("--filter", inspector.nameFilter());
-            if (!inspector.roleFilter().isEmpty())
-                add("--role", inspector.roleFilter());
+            if (!inspector.scannedNameFilter().isEmpty())
+                add("--filter", inspector.scannedNameFilter());
+            if (!inspector.scannedRoleFilter().isEmpty())
+                add("--role", inspector.scannedRoleFilter());
             if (inspector.scansOnGpu())
                 add("--device", QStringLiteral("cuda"));
         } else {
@@ -104,8 +104,12 @@ core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& 
     data.plans.push_back(core::makePlanScenario("This plan", input));
     data.teaching = planner.teachingTable();
     const bool scanned = !inspector.scanJob()->result().tensors.empty();
-    if (scanned)
+    if (scanned) {
         data.scan = inspector.scanJob()->result();
+        // The GUI scans the rows its filters show; the report states them as the CLI's would.
+        data.scan->filter = inspector.scannedNameFilter().toStdString();
+        data.scan->role = inspector.scannedRoleFilter().toStdString();
+    }
     data.bench = bench.reportSections();
     data.commandLine = commandLine(session, input, inspector, scanned, bench.reportArguments()).toStdString();
     return data;

@@ -255,6 +255,12 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
     doc.heading(2, "Quantization error");
     doc.paragraph(strCat("Each tensor quantized and dequantized under each scheme; ", groupDigits(scan.parameters),
                          " parameters measured. Relative error = ||W - Q(W)||_F / ||W||_F; SQNR in dB."));
+    // A filtered scan covers part of the model: say which part, beside the numbers.
+    if (!scan.filter.empty() || !scan.role.empty())
+        doc.paragraph(strCat(
+            "Only the tensors", scan.filter.empty() ? "" : strCat(" whose names match '", scan.filter, "'"),
+            !scan.filter.empty() && !scan.role.empty() ? " and" : "",
+            scan.role.empty() ? "" : strCat(" of the roles ", scan.role), " were scanned, not the whole model."));
     std::vector<std::vector<std::string>> summary;
     std::vector<std::string> nonFinite;
     for (const auto& m : scan.models) {

@@ -53,6 +53,10 @@ nlohmann::json planToJson(const PlanScenario& s)
     // At the search's limit the answer is "at least this many".
     j["max_micro_batch_at_search_limit"] = s.maxMicroBatch && *s.maxMicroBatch >= kMaxMicroBatchSearched;
     j["max_seq_len_at_search_limit"] = s.maxSeqLen && *s.maxSeqLen >= kMaxSeqLenSearched;
+    // As `plan --json` gives them: the catalogue GPUs this plan fits, smallest first.
+    j["gpus_that_fit"] = nlohmann::json::array();
+    for (const auto& g : gpusThatFit(s.input))
+        j["gpus_that_fit"].push_back(g.gpu.id);
     j["suggestions"] = nlohmann::json::array();
     for (const auto& g : s.suggestions)
         j["suggestions"].push_back({{"text", g.text}, {"peak_bytes", g.peakBytes}, {"fits", g.fits}});

@@ -328,6 +328,8 @@ ScanResult Scanner::run()
     for (const auto& layers : m_layers)
         working += layers.size() * sizeof(Aggregate);
     result.workingBytes = working + m_totals.size() * sizeof(Aggregate);
+    result.filter = m_options.filter;
+    result.role = m_options.role;
     return result;
 }
 

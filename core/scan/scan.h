@@ -90,6 +90,9 @@ struct ScanResult {
     unsigned threads = 0;
     std::uint64_t chunkElements = 0;
     std::uint64_t workingBytes = 0; // buffers and accumulators the scan allocated
+    // The selection asked for (ScanOptions::filter and ::role), for reports to state; empty: none.
+    std::string filter;
+    std::string role;
 };
 
 // Quantize -> dequantize -> measure every tensor of `model` whose name matches the filter, under

@@ -78,7 +78,9 @@ nlohmann::json scanResultToJson(const ScanResult& result)
                    {"parameters", result.parameters},
                    {"bytes", result.bytes},
                    {"chunk_elements", result.chunkElements},
-                   {"working_bytes", result.workingBytes}};
+                   {"working_bytes", result.workingBytes},
+                   {"filter", result.filter},
+                   {"role", result.role}};
     return out;
 }
 

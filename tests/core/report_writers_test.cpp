@@ -242,6 +242,25 @@ TEST(JsonReport, RoundTripsToTheSameValuesWithASchemaVersion)
         EXPECT_EQ(tensors[i].at("rmse").get<double>(), data.scan->tensors[i].error.rmse);
     }
     EXPECT_EQ(parsed.at("bench").at(0).at("rows").at(0).at("value").get<double>(), 12.5);
+    // The GPUs the plan fits, as plan --json lists them.
+    std::vector<std::string> fits;
+    for (const auto& g : core::gpusThatFit(data.plans[0].input))
+        fits.push_back(g.gpu.id);
+    ASSERT_FALSE(fits.empty());
+    EXPECT_EQ(parsed.at("plans").at(0).at("gpus_that_fit").get<std::vector<std::string>>(), fits);
+}
+
+// A scan of part of the model says which part, beside its numbers.
+TEST(MarkdownReport, StatesTheFilterAndRolesOfAPartialScan)
+{
+    auto data = reportfixture::reportFixture();
+    ASSERT_TRUE(data.scan.has_value());
+    EXPECT_THAT(core::markdownReport(data), Not(HasSubstr("were scanned, not the whole model")));
+    data.scan->filter = "layers\\.0\\.";
+    data.scan->role = "attn_q,mlp_down";
+    EXPECT_THAT(core::markdownReport(data),
+                HasSubstr("of the roles attn\\_q,mlp\\_down were scanned, not the whole model"));
+    EXPECT_THAT(core::markdownReport(data), HasSubstr("Only the tensors whose names match"));
 }
 
 TEST(ReportFormat, FollowsTheExtensionAndNamesAnUnknownOne)

@@ -193,6 +193,21 @@ TEST(ScanModel, GgmlSchemesSkipTensorsWhoseRowsAreNotWholeBlocks)
 
 // A k-quant on a model whose rows are all 64 long stores nothing: every tensor is skipped, and the
 // whole-model summary is "not measured" rather than a zero error.
+// The result records the selection it was asked for, for reports to state.
+TEST(ScanModel, TheResultRecordsItsFilterAndRoles)
+{
+    const auto model = openModel(kData + "/stories260K/model.safetensors");
+    ScanOptions options;
+    options.schemes = makeScanSchemes("nf4", 64, false);
+    options.filter = "layers\\.1\\.";
+    options.role = "attn_q,attn_k";
+    ProgressSink sink;
+    const ScanResult result = scanModel(*model, options, sink);
+    EXPECT_EQ(result.filter, "layers\\.1\\.");
+    EXPECT_EQ(result.role, "attn_q,attn_k");
+    EXPECT_EQ(result.tensors.size(), 2u);
+}
+
 TEST(ScanModel, ASchemeThatStoresNoTensorHasANotMeasuredSummary)
 {
     const ScanResult result = scanFile(kData + "/stories260K/model.safetensors", "q4_k");

@@ -103,6 +103,11 @@ private Q_SLOTS:
         const core::ScanResult& byName = scanShown(view);
         QCOMPARE(byName.tensors.size(), std::size_t(1));
         QCOMPARE(byName.tensors.front().name, std::string("model.layers.0.self_attn.q_proj.weight"));
+        // What the report states as scanned is the filter of the scan, not one typed afterwards.
+        QCOMPARE(view.scannedNameFilter(), QStringLiteral("LAYERS\\.0\\..*Q_PROJ"));
+        QCOMPARE(view.scannedRoleFilter(), QString());
+        view.findChild<QLineEdit*>()->setText(QStringLiteral("down"));
+        QCOMPARE(view.scannedNameFilter(), QStringLiteral("LAYERS\\.0\\..*Q_PROJ"));
     }
 
     // "attn_q" is not a prefix match: it must not show the fused attn_qkv.

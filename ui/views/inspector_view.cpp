@@ -424,6 +424,9 @@ void InspectorView::startScan()
         std::sort(shown.begin(), shown.end());
         options.tensorIndices = std::move(shown);
     }
+    const bool partial = options.tensorIndices.has_value();
+    m_scannedNameFilter = partial ? nameFilter() : QString();
+    m_scannedRoleFilter = partial ? roleFilter() : QString();
     m_model->clearErrors();
     m_shownScheme->clear();
     m_summary->setRowCount(0);

@@ -43,6 +43,10 @@ public:
     bool doubleQuant() const;
     QString nameFilter() const;
     QString roleFilter() const; // a roleName, or empty for every role
+    // The filters the last scan ran with (empty when it scanned every tensor): what the report says
+    // was scanned, whatever the filters show now.
+    QString scannedNameFilter() const { return m_scannedNameFilter; }
+    QString scannedRoleFilter() const { return m_scannedRoleFilter; }
     bool scansOnGpu() const; // NF4/FP4 measured on the GPU
 
 public Q_SLOTS:
@@ -79,6 +83,8 @@ private:
     TotalsTable* m_totals;
     QTableWidget* m_summary;
     ErrorByLayerChart* m_chart;
+    QString m_scannedNameFilter;
+    QString m_scannedRoleFilter;
     QPushButton* m_scanButton;
     QPushButton* m_cancelButton;
     QProgressBar* m_progress;
