@@ -10,6 +10,7 @@
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLogValueAxis>
 #include <QPushButton>
 #include <QScatterSeries>
 #include <QSet>
@@ -17,6 +18,8 @@
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <cmath>
 
 using namespace quantlens;
 using quantlens::ui::PlannerView;
@@ -305,6 +308,13 @@ private Q_SLOTS:
             for (const QAbstractSeries* series : charts[i]->chart()->series()) {
                 if (qobject_cast<const QScatterSeries*>(series))
                     legend = series->name();
+            }
+            // At most 9 x labels, so that none is cut (powers of 4 or more for long ranges).
+            for (const QAbstractAxis* axis : charts[i]->chart()->axes(Qt::Horizontal)) {
+                if (const auto* log = qobject_cast<const QLogValueAxis*>(axis)) {
+                    const double ticks = std::log(log->max() / log->min()) / std::log(log->base());
+                    QVERIFY2(ticks <= 8.0 + 1e-9, qPrintable(QStringLiteral("%1 ticks").arg(ticks)));
+                }
             }
             QCOMPARE(legend,
                      QStringLiteral("largest that fits: %1")

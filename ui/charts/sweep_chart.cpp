@@ -9,6 +9,7 @@
 #include <QValueAxis>
 
 #include <algorithm>
+#include <cmath>
 
 namespace quantlens::ui {
 
@@ -49,7 +50,13 @@ void SweepChart::setData(const SweepData& data)
     QAbstractAxis* xAxis = nullptr;
     if (data.logX && xMin > 0) {
         auto* axis = new QLogValueAxis;
-        axis->setBase(2);
+        // A tick per power of two, or of 4, 8, ... when the range spans more than 8 of them: a
+        // stories260K sweep runs from 256 to 2 million tokens, and 14 labels of up to 7 digits
+        // were cut to "1048...".
+        int base = 2;
+        while (std::log2(xMax / xMin) / std::log2(double(base)) > 8.0)
+            base *= 2;
+        axis->setBase(base);
         axis->setLabelFormat(QStringLiteral("%.0f")); // whole tokens or sequences, also past a million
         axis->setRange(xMin, xMax);
         axis->setMinorTickCount(0);
