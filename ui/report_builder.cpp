@@ -122,7 +122,7 @@ core::ReportData withOutputPath(core::ReportData data, const QString& path, cons
     // The sections left out that the CLI can leave out too (the model summary, benchmarks and
     // environment have no such flag).
     const auto add = [&data](const std::string& flag) {
-        if (data.commandLine.find(" " + flag) == std::string::npos)
+        if ((data.commandLine + " ").find(" " + flag + " ") == std::string::npos) // a word of its own
             data.commandLine += " " + flag;
     };
     if (!sections.plans)

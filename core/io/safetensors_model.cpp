@@ -521,12 +521,17 @@ std::unique_ptr<Model> openSafetensorsIndex(const std::filesystem::path& indexPa
     // come from the second shard named. The callback refuses the second one.
     std::string topKey;
     std::set<std::string> mapped;
+    std::set<std::string> topKeys;
     const auto refuseDuplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
         if (event != nlohmann::json::parse_event_t::key || !parsed.is_string())
             return true;
-        if (depth == 1)
+        if (depth == 1) {
             topKey = parsed.get<std::string>();
-        else if (depth == 2 && topKey == "weight_map" && !mapped.insert(parsed.get<std::string>()).second)
+            // A second "weight_map" would replace the first and every tensor only it names.
+            if (!topKeys.insert(topKey).second)
+                throw FormatError({indexName, std::nullopt, topKey, "each key once", "twice"},
+                                  strCat("the index names '", topKey, "' twice"));
+        } else if (depth == 2 && topKey == "weight_map" && !mapped.insert(parsed.get<std::string>()).second)
             throw FormatError({indexName, std::nullopt, strCat("weight_map.", parsed.get<std::string>()),
                                "each tensor once", "twice"},
                               strCat("weight_map names tensor '", parsed.get<std::string>(), "' twice"));

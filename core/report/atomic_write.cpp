@@ -119,6 +119,17 @@ void writeFilesAtomically(const std::vector<std::pair<std::filesystem::path, std
             ::unlink(temp.c_str());
         throw;
     }
+    // Checked again for every file before the first rename: one created meanwhile refuses them all.
+    if (!force) {
+        for (const auto& [path, content] : files) {
+            std::error_code ec;
+            if (std::filesystem::exists(path, ec)) {
+                for (const auto& temp : temps)
+                    ::unlink(temp.c_str());
+                throw UsageError(strCat(path.string(), " exists; use --force to replace it"));
+            }
+        }
+    }
     for (std::size_t i = 0; i < files.size(); ++i) {
         try {
             commitTemporary(temps[i], files[i].first, force);

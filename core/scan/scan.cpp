@@ -164,6 +164,9 @@ private:
     std::atomic<std::uint64_t> m_parametersDone {0};
     std::atomic<std::uint64_t> m_tensorsDone {0};
     std::uint64_t m_tensorsTotal = 0;
+    // The filter and roles (as parsed, comma-separated) when they left tensors out; else empty.
+    std::string m_selectedFilter;
+    std::string m_selectedRoles;
     std::uint64_t m_bytesTotal = 0;
     std::uint64_t m_maxChunk = 0;
 };
@@ -263,6 +266,11 @@ ScanResult Scanner::run()
             !m_options.filter.empty() && !roles.empty() ? " and" : "",
             roles.empty() ? "" : strCat(roles.size() == 1 ? " the role " : " the roles ", m_options.role)));
     m_tensorsTotal = selected.size();
+    if (selected.size() < tensors.size()) {
+        m_selectedFilter = m_options.filter;
+        for (const auto& role : roles)
+            m_selectedRoles += (m_selectedRoles.empty() ? "" : ",") + role;
+    }
     report(true);
 
     std::size_t next = 0;
@@ -328,8 +336,8 @@ ScanResult Scanner::run()
     for (const auto& layers : m_layers)
         working += layers.size() * sizeof(Aggregate);
     result.workingBytes = working + m_totals.size() * sizeof(Aggregate);
-    result.filter = m_options.filter;
-    result.role = m_options.role;
+    result.filter = m_selectedFilter;
+    result.role = m_selectedRoles;
     return result;
 }
 

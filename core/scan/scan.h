@@ -90,7 +90,8 @@ struct ScanResult {
     unsigned threads = 0;
     std::uint64_t chunkElements = 0;
     std::uint64_t workingBytes = 0; // buffers and accumulators the scan allocated
-    // The selection asked for (ScanOptions::filter and ::role), for reports to state; empty: none.
+    // The selection (ScanOptions::filter, and the roles as parsed, comma-separated) when it left
+    // tensors out, for reports to state; empty when every tensor was scanned.
     std::string filter;
     std::string role;
 };

@@ -111,6 +111,11 @@ TEST(OpenModel, RejectsAnIndexNamingATensorTwice)
     std::ofstream(dir / "model.safetensors.index.json")
         << R"({"metadata": {"w": 1}, "weight_map": {"w": "a.safetensors"}})";
     EXPECT_NO_THROW(openModel(dir));
+    // A second weight_map would replace the first, and the tensors only it names.
+    std::ofstream(dir / "model.safetensors.index.json")
+        << R"({"weight_map": {"w": "a.safetensors"}, "weight_map": {"x": "b.safetensors"}})";
+    EXPECT_THAT([&] { openModel(dir); },
+                ::testing::ThrowsMessage<FormatError>(HasSubstr("the index names 'weight_map' twice")));
     std::filesystem::remove_all(dir);
 }
 

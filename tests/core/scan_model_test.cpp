@@ -204,8 +204,15 @@ TEST(ScanModel, TheResultRecordsItsFilterAndRoles)
     ProgressSink sink;
     const ScanResult result = scanModel(*model, options, sink);
     EXPECT_EQ(result.filter, "layers\\.1\\.");
-    EXPECT_EQ(result.role, "attn_q,attn_k");
+    EXPECT_EQ(result.role, "attn_k,attn_q"); // as parsed
     EXPECT_EQ(result.tensors.size(), 2u);
+    // A selection that leaves nothing out is not recorded: the report must not say "only".
+    options.filter = "weight";
+    options.role = " , ";
+    const ScanResult all = scanModel(*model, options, sink);
+    EXPECT_EQ(all.tensors.size(), model->tensors().size());
+    EXPECT_EQ(all.filter, "");
+    EXPECT_EQ(all.role, "");
 }
 
 TEST(ScanModel, ASchemeThatStoresNoTensorHasANotMeasuredSummary)

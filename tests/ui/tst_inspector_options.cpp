@@ -4,10 +4,12 @@
 #include "ui/models/model_session.h"
 #include "ui/models/tensor_filter_model.h"
 #include "ui/models/tensor_table_model.h"
+#include "ui/report_builder.h"
 #include "ui/views/inspector_view.h"
 
 #include <QComboBox>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QtTest>
@@ -108,6 +110,54 @@ private Q_SLOTS:
         QCOMPARE(view.scannedRoleFilter(), QString());
         view.findChild<QLineEdit*>()->setText(QStringLiteral("down"));
         QCOMPARE(view.scannedNameFilter(), QStringLiteral("LAYERS\\.0\\..*Q_PROJ"));
+    }
+
+    // The filters a report states are those of the scan whose result it shows: a scan cancelled
+    // before it finishes leaves the previous result, and its filters, in place. A name filter that is
+    // not a regular expression refuses the scan (the table filters with the last valid one).
+    void scannedFiltersBelongToTheFinishedScan()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        view.setSelectedSchemes({QStringLiteral("nf4")});
+        QCOMPARE(scanShown(view).tensors.size(), session.model()->tensors().size());
+        QCOMPARE(view.scannedNameFilter(), QString());
+
+        auto* name = view.findChild<QLineEdit*>();
+        name->setText(QStringLiteral("layers\\.0\\."));
+        QSignalSpy finished(view.scanJob(), &ui::ScanJob::scanFinished);
+        QSignalSpy cancelled(view.scanJob(), &ui::ScanJob::scanCancelled);
+        view.startScan();
+        view.cancelScan();
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() + cancelled.count() == 1, 60000);
+        // Cancelled: the full scan's result and no filter; finished in time: the new ones.
+        QCOMPARE(view.scannedNameFilter(), cancelled.count() == 1 ? QString() : QStringLiteral("layers\\.0\\."));
+        if (cancelled.count() == 1)
+            QCOMPARE(view.scanJob()->result().tensors.size(), session.model()->tensors().size());
+
+        name->setText(QStringLiteral("layers.0("));
+        view.startScan();
+        auto* error = view.findChild<QMessageBox*>(QStringLiteral("errorDialog"));
+        QVERIFY(error);
+        QVERIFY2(error->text().contains(QStringLiteral("not a valid regular expression")), qPrintable(error->text()));
+        QVERIFY(!view.scanJob()->isRunning());
+    }
+
+    // The export's command line leaves out what the dialog leaves out, each flag once.
+    void reportCommandLineCarriesTheSectionsLeftOut()
+    {
+        core::ReportData data;
+        data.commandLine = "quantlens-cli report --model m.safetensors --no-scan";
+        core::ReportSections sections;
+        sections.plans = false;
+        sections.errors = false;
+        const std::string line = ui::withOutputPath(data, QStringLiteral("/tmp/r.md"), sections).commandLine;
+        QCOMPARE(QString::fromStdString(line),
+                 QStringLiteral("quantlens-cli report --model m.safetensors --no-scan --no-plan -o /tmp/r.md"));
+        sections = {};
+        sections.teaching = false;
+        QVERIFY(ui::withOutputPath(data, QString(), sections).commandLine.ends_with(" --no-teaching"));
     }
 
     // "attn_q" is not a prefix match: it must not show the fused attn_qkv.

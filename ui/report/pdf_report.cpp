@@ -96,8 +96,10 @@ void replaceChartPlaceholders(QTextDocument& doc, const core::ReportCharts& char
 
 // A chart that would cross a page boundary starts a new page instead of being cut or pushed down
 // with a gap QTextDocument does not account for.
-void keepChartsOnOnePage(QTextDocument& doc, double pageHeight)
+// True when it moved one.
+bool keepChartsOnOnePage(QTextDocument& doc, double pageHeight)
 {
+    bool moved = false;
     for (QTextBlock block = doc.begin(); block.isValid(); block = block.next()) {
         if (!block.text().contains(QChar::ObjectReplacementCharacter))
             continue;
@@ -107,48 +109,48 @@ void keepChartsOnOnePage(QTextDocument& doc, double pageHeight)
             QTextBlockFormat format;
             format.setPageBreakPolicy(QTextFormat::PageBreak_AlwaysBefore);
             QTextCursor(block).mergeBlockFormat(format);
-        }
-    }
-}
-
-// A heading, or the sentence that introduces a table, at the foot of a page with what it introduces
-// on the next is moved to the next page with it. Moving one can strand the heading before it, so
-// the passes repeat until nothing moves; a block moved takes the break of the block it keeps with,
-// which would otherwise leave an empty page between them.
-void keepHeadingsWithNext(QTextDocument& doc, double pageHeight)
-{
-    const auto pageOf = [pageHeight](double y) { return std::floor(y / pageHeight); };
-    const auto inTable = [](const QTextBlock& block) { return QTextCursor(block).currentTable() != nullptr; };
-    for (int pass = 0; pass < 8; ++pass) {
-        bool moved = false;
-        for (QTextBlock block = doc.begin(); block.isValid(); block = block.next()) {
-            const QTextBlock next = block.next();
-            if (!next.isValid() || inTable(block))
-                continue;
-            const bool heading = block.blockFormat().headingLevel() > 0;
-            if (!heading && !inTable(next))
-                continue;
-            const QRectF r = doc.documentLayout()->blockBoundingRect(block);
-            const QRectF n = doc.documentLayout()->blockBoundingRect(next);
-            const bool nextBreaks = next.blockFormat().pageBreakPolicy() & QTextFormat::PageBreak_AlwaysBefore;
-            const bool apart = nextBreaks || pageOf(n.top() + std::min(n.height(), 24.0) - 0.5) > pageOf(r.top());
-            const bool atPageTop = r.top() - std::floor(r.top() / pageHeight) * pageHeight < 1.0;
-            if (!apart || atPageTop)
-                continue;
-            QTextBlockFormat breakBefore;
-            breakBefore.setPageBreakPolicy(QTextFormat::PageBreak_AlwaysBefore);
-            QTextCursor(block).mergeBlockFormat(breakBefore);
-            if (nextBreaks) {
-                QTextBlockFormat flow = next.blockFormat();
-                flow.setPageBreakPolicy(QTextFormat::PageBreak_Auto);
-                QTextCursor(next).setBlockFormat(flow);
-            }
             doc.markContentsDirty(0, doc.characterCount());
             moved = true;
         }
-        if (!moved)
-            break;
     }
+    return moved;
+}
+
+// A heading, or the sentence that introduces a table, at the foot of a page with what it introduces
+// on the next is moved to the next page with it, taking over the page break of the block it keeps
+// with (else an empty page would part them). True when it moved one.
+bool keepHeadingsWithNext(QTextDocument& doc, double pageHeight)
+{
+    const auto pageOf = [pageHeight](double y) { return std::floor(y / pageHeight); };
+    const auto inTable = [](const QTextBlock& block) { return QTextCursor(block).currentTable() != nullptr; };
+    bool moved = false;
+    for (QTextBlock block = doc.begin(); block.isValid(); block = block.next()) {
+        const QTextBlock next = block.next();
+        if (!next.isValid() || inTable(block))
+            continue;
+        const bool heading = block.blockFormat().headingLevel() > 0;
+        if (!heading && !inTable(next))
+            continue;
+        const QRectF r = doc.documentLayout()->blockBoundingRect(block);
+        const QRectF n = doc.documentLayout()->blockBoundingRect(next);
+        const bool nextBreaks = next.blockFormat().pageBreakPolicy() & QTextFormat::PageBreak_AlwaysBefore;
+        const bool apart = nextBreaks || pageOf(n.top() + std::min(n.height(), 24.0) - 0.5) > pageOf(r.top());
+        // Within a heading's top margin (14 px at most) of the page's top: already as high as it goes.
+        const bool atPageTop = r.top() - pageOf(r.top()) * pageHeight < 24.0;
+        if (!apart || atPageTop)
+            continue;
+        QTextBlockFormat breakBefore;
+        breakBefore.setPageBreakPolicy(QTextFormat::PageBreak_AlwaysBefore);
+        QTextCursor(block).mergeBlockFormat(breakBefore);
+        if (nextBreaks) {
+            QTextBlockFormat flow = next.blockFormat();
+            flow.setPageBreakPolicy(QTextFormat::PageBreak_Auto);
+            QTextCursor(next).setBlockFormat(flow);
+        }
+        doc.markContentsDirty(0, doc.characterCount());
+        moved = true;
+    }
+    return moved;
 }
 
 } // namespace
@@ -188,9 +190,15 @@ QByteArray pdfReport(const core::ReportData& data, const core::ReportCharts& cha
         // Editing after setHtml relays out only part of the document; blocks after the last edit kept a
         // zero height and were never drawn. Lay everything out again before measuring pages.
         doc.markContentsDirty(0, doc.characterCount());
-        keepChartsOnOnePage(doc, bodySize.height());
+        // Each move shifts what follows: a chart that fitted may now cross a page, a heading may now
+        // end one. Both rules again until neither moves anything (a few passes; 8 at most).
+        for (int pass = 0; pass < 8; ++pass) {
+            const bool charts = keepChartsOnOnePage(doc, bodySize.height());
+            const bool headings = keepHeadingsWithNext(doc, bodySize.height());
+            if (!charts && !headings)
+                break;
+        }
         doc.markContentsDirty(0, doc.characterCount());
-        keepHeadingsWithNext(doc, bodySize.height());
 
         QPainter painter(&writer);
         const int pages = doc.pageCount();

@@ -26,6 +26,7 @@
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QShortcut>
 #include <QSpinBox>
 #include <QSplitter>
@@ -336,6 +337,8 @@ QString InspectorView::roleFilter() const
 void InspectorView::onModelOpened()
 {
     m_job->reset(); // the old model's scan, finished or not, says nothing about this one
+    m_scannedNameFilter.clear();
+    m_scannedRoleFilter.clear();
     m_scanButton->setEnabled(true);
     m_cancelButton->setEnabled(false);
     m_progress->setRange(0, 1);
@@ -399,6 +402,14 @@ void InspectorView::startScan()
         showError(this, tr("Scan"), tr("Tick at least one scheme to measure."));
         return;
     }
+    // The table keeps filtering with the last valid pattern while the text is not one; a scan then
+    // would not be what the filter says (nor could the report's command line repeat it).
+    if (const QRegularExpression typed(nameFilter()); !typed.isValid()) {
+        showError(this, tr("Scan"),
+                  tr("The name filter is not a valid regular expression (%1): correct or clear it.")
+                      .arg(typed.errorString()));
+        return;
+    }
     core::ScanOptions options;
     try {
         options.schemes = makeScanSchemes(ids, m_blockSize->value(), m_doubleQuant->isChecked());
@@ -424,9 +435,11 @@ void InspectorView::startScan()
         std::sort(shown.begin(), shown.end());
         options.tensorIndices = std::move(shown);
     }
+    // Recorded as the scan's own when it finishes: a cancelled or failed scan leaves the result,
+    // and so the filters, of the scan before it.
     const bool partial = options.tensorIndices.has_value();
-    m_scannedNameFilter = partial ? nameFilter() : QString();
-    m_scannedRoleFilter = partial ? roleFilter() : QString();
+    m_pendingNameFilter = partial ? nameFilter() : QString();
+    m_pendingRoleFilter = partial ? roleFilter() : QString();
     m_model->clearErrors();
     m_shownScheme->clear();
     m_summary->setRowCount(0);
@@ -458,6 +471,8 @@ void InspectorView::onScanProgress()
 
 void InspectorView::onScanFinished()
 {
+    m_scannedNameFilter = m_pendingNameFilter;
+    m_scannedRoleFilter = m_pendingRoleFilter;
     m_scanButton->setEnabled(true);
     m_cancelButton->setEnabled(false);
     m_progress->setRange(0, 1);

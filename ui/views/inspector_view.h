@@ -83,8 +83,10 @@ private:
     TotalsTable* m_totals;
     QTableWidget* m_summary;
     ErrorByLayerChart* m_chart;
-    QString m_scannedNameFilter;
+    QString m_scannedNameFilter; // of the finished scan whose result the job holds
     QString m_scannedRoleFilter;
+    QString m_pendingNameFilter; // of the scan running, until it finishes
+    QString m_pendingRoleFilter;
     QPushButton* m_scanButton;
     QPushButton* m_cancelButton;
     QProgressBar* m_progress;
