@@ -209,6 +209,10 @@ QStringList renderScreenshots(MainWindow& window, const QString& directory, cons
     if (!dir.exists() && !QDir().mkpath(directory))
         throw IoError(directory.toStdString(), "cannot create the screenshot folder");
 
+    // The same size on every machine, whatever window geometry the settings saved: 1280 x 800, or
+    // the window's minimum when that is larger.
+    window.setWindowState(Qt::WindowNoState);
+    window.resize(1280, 800);
     window.show();
     settle(500);
     QStringList written;

@@ -6,6 +6,7 @@
 #include "ui/views/lab_view.h"
 
 #include <QApplication>
+#include <QImage>
 #include <QLabel>
 #include <QMenuBar>
 #include <QSettings>
@@ -65,6 +66,29 @@ private Q_SLOTS:
         MainWindow again;
         QVERIFY(!again.recentFiles().isEmpty());
         QCOMPARE(again.recentFiles().front(), file);
+    }
+
+    // Screenshots come out the same size whatever window geometry an earlier run saved (the docs'
+    // screenshots were once 1669 px wide, from a saved geometry, on a 1600 px screen).
+    void screenshotsIgnoreTheSavedWindowGeometry()
+    {
+        QTemporaryDir dir;
+        QSize sizes[2];
+        for (int run = 0; run < 2; ++run) {
+            {
+                MainWindow sized;
+                sized.resize(run == 0 ? 900 : 2400, run == 0 ? 600 : 1400);
+                sized.close(); // saves its geometry
+            }
+            std::unique_ptr<MainWindow> window(quantlens::ui::createMainWindow());
+            const QString folder = dir.filePath(QString::number(run));
+            const QStringList written = quantlens::ui::renderScreenshots(*window, folder, {QStringLiteral("planner")});
+            QCOMPARE(written.size(), 1);
+            sizes[run] = QImage(written.front()).size();
+            window->close();
+        }
+        QVERIFY(!sizes[0].isEmpty());
+        QCOMPARE(sizes[1], sizes[0]);
     }
 
     void workspacesCanBeAddedAndShownById()
