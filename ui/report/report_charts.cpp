@@ -52,10 +52,11 @@ BreakdownData breakdownData(const core::PlanScenario& p)
     data.scenarios << scenario;
     if (p.result.gpu) {
         data.capacityBytes = double(p.result.gpu->memoryBytesUsable);
-        data.capacityLabel
-            = QStringLiteral("%1 usable: %2 (%3)") // GB first: the axis is in GB
-                  .arg(qs(p.result.gpu->name), qs(core::formatGB(double(p.result.gpu->memoryBytesUsable))),
-                       qs(core::formatGiB(double(p.result.gpu->memoryBytesUsable), 1)));
+        // GB first: the axis is in GB. Without the GPU's name, which the text above the chart gives:
+        // "NVIDIA GeForce RTX 4090 usable: ..." was cut off in the report's narrow legend.
+        data.capacityLabel = QStringLiteral("GPU usable: %1 (%2)")
+                                 .arg(qs(core::formatGB(double(p.result.gpu->memoryBytesUsable))),
+                                      qs(core::formatGiB(double(p.result.gpu->memoryBytesUsable), 1)));
     }
     return data;
 }
@@ -126,9 +127,10 @@ core::ReportCharts renderReportCharts(const core::ReportData& data, const core::
             const auto& p = data.plans[i];
             BreakdownChart breakdown;
             breakdown.setData(breakdownData(p));
+            // As the Planner titles it; the phase of the peak is long ("start of the backward pass
+            // (activations + logits; ...)") and was cut off here: the text above the chart gives it.
             breakdown.chart()->setTitle(
-                QStringLiteral("Peak GPU memory: %1 (%2)")
-                    .arg(qs(core::formatGB(double(p.result.peakBytes))), qs(p.result.peakPhase)));
+                QStringLiteral("Peak GPU memory per GPU: %1").arg(qs(core::formatGB(double(p.result.peakBytes)))));
             charts.svg[strCat("breakdown/", i)]
                 = chartToSvg(&breakdown, QSize(size.width(), size.height() * 2 / 3), QStringLiteral("Memory breakdown"))
                       .toStdString();
