@@ -8,6 +8,7 @@
 #include "core/report/text_escape.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
+#include "core/util/text_list.h"
 #include "core/util/units.h"
 
 #include <algorithm>
@@ -300,15 +301,12 @@ void runQuantize(const QuantizeOptions& options)
     for (const auto& p : plan)
         if (p.quantize)
             roles.insert(std::string(core::roleName(tensors[p.index].role)));
-    std::string roleList;
-    for (const auto& role : roles)
-        roleList += (roleList.empty() ? "" : ",") + role;
     std::cout << "Its quantization error: quantlens-cli inspect " << core::shellQuote(options.file) << " --scheme ";
     if (int8)
         std::cout << "llm-int8";
     else
         std::cout << options.scheme << (bnb.doubleQuant ? "-dq" : "") << " --blocksize " << bnb.blocksize;
-    std::cout << " --role " << roleList << " --filter '\\.weight$'\n";
+    std::cout << " --role " << joinCommaList(roles) << " --filter '\\.weight$'\n";
 }
 
 } // namespace

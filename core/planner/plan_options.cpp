@@ -2,6 +2,7 @@
 
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
+#include "core/util/text_list.h"
 
 #include <array>
 #include <utility>
@@ -127,14 +128,10 @@ unsigned parseLoraTargets(const std::string& s)
     if (s == "attention")
         return kLoraAttention;
     unsigned targets = 0;
-    std::size_t start = 0;
-    while (start <= s.size()) {
-        const std::size_t comma = std::min(s.find(',', start), s.size());
-        std::string module = s.substr(start, comma - start);
+    for (std::string module : splitCommaList(s)) {
         if (module.size() > 5 && module.substr(module.size() - 5) == "_proj")
             module.resize(module.size() - 5); // accept peft's names too: q_proj, gate_proj
         targets |= parseName(module, kTargets, "LoRA target module");
-        start = comma + 1;
     }
     return targets;
 }

@@ -11,6 +11,7 @@
 #include "core/util/error.h"
 #include "core/util/float16.h"
 #include "core/util/str_cat.h"
+#include "core/util/text_list.h"
 
 #include <algorithm>
 #include <cctype>
@@ -186,10 +187,7 @@ private:
 class LlmInt8Scheme final : public Scheme {
 public:
     std::string id() const override { return "llm-int8"; }
-    std::string displayName() const override
-    {
-        return "LLM.int8 (row absmax int8, as bitsandbytes stores it)";
-    }
+    std::string displayName() const override { return "LLM.int8 (row absmax int8, as bitsandbytes stores it)"; }
     // int8 plus an fp32 absmax (SCB) per row.
     double bitsPerParameter(std::span<const std::uint64_t> shape) const override
     {
@@ -692,14 +690,9 @@ std::shared_ptr<const Scheme> makeScheme(const std::string& id, const SchemeOpti
 std::vector<std::shared_ptr<const Scheme>> parseSchemeList(const std::string& list, const SchemeOptions& options)
 {
     std::vector<std::shared_ptr<const Scheme>> schemes;
-    std::size_t begin = 0;
-    while (begin <= list.size()) {
-        const std::size_t comma = std::min(list.find(',', begin), list.size());
-        const std::string item = list.substr(begin, comma - begin);
+    for (const std::string& item : splitCommaList(list))
         if (item.find_first_not_of(" \t") != std::string::npos)
             schemes.push_back(makeScheme(item, options));
-        begin = comma + 1;
-    }
     if (schemes.empty())
         throw UsageError(strCat("no scheme given: valid schemes are ", validIds()));
     return schemes;

@@ -4,6 +4,7 @@
 #include "core/scan/thread_pool.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
+#include "core/util/text_list.h"
 
 #include <algorithm>
 #include <atomic>
@@ -164,9 +165,6 @@ private:
     std::atomic<std::uint64_t> m_parametersDone {0};
     std::atomic<std::uint64_t> m_tensorsDone {0};
     std::uint64_t m_tensorsTotal = 0;
-    // The filter and roles (as parsed, comma-separated) when they left tensors out; else empty.
-    std::string m_selectedFilter;
-    std::string m_selectedRoles;
     std::uint64_t m_bytesTotal = 0;
     std::uint64_t m_maxChunk = 0;
 };
@@ -225,10 +223,7 @@ ScanResult Scanner::run()
     // "attn_q,mlp_down": any of these roles (spaces around a name and empty items ignored, as in
     // a scheme list).
     std::set<std::string, std::less<>> roles;
-    for (std::size_t begin = 0; !m_options.role.empty() && begin <= m_options.role.size();) {
-        const std::size_t end = std::min(m_options.role.find(',', begin), m_options.role.size());
-        std::string role = m_options.role.substr(begin, end - begin);
-        begin = end + 1;
+    for (std::string role : splitCommaList(m_options.role)) {
         role.erase(0, role.find_first_not_of(" \t"));
         role.erase(role.find_last_not_of(" \t") + 1);
         if (role.empty())
@@ -266,11 +261,8 @@ ScanResult Scanner::run()
             !m_options.filter.empty() && !roles.empty() ? " and" : "",
             roles.empty() ? "" : strCat(roles.size() == 1 ? " the role " : " the roles ", m_options.role)));
     m_tensorsTotal = selected.size();
-    if (selected.size() < tensors.size()) {
-        m_selectedFilter = m_options.filter;
-        for (const auto& role : roles)
-            m_selectedRoles += (m_selectedRoles.empty() ? "" : ",") + role;
-    }
+    // The selection, for reports to state, when it left tensors out.
+    const bool partial = selected.size() < tensors.size();
     report(true);
 
     std::size_t next = 0;
@@ -336,8 +328,10 @@ ScanResult Scanner::run()
     for (const auto& layers : m_layers)
         working += layers.size() * sizeof(Aggregate);
     result.workingBytes = working + m_totals.size() * sizeof(Aggregate);
-    result.filter = m_selectedFilter;
-    result.role = m_selectedRoles;
+    if (partial) {
+        result.filter = m_options.filter;
+        result.role = joinCommaList(roles);
+    }
     return result;
 }
 
