@@ -208,17 +208,7 @@ void runPlan(const PlanOptions& o)
     const auto advice = core::suggestions(in);
     if (o.json) {
         nlohmann::json out = core::toJson(in, r);
-        out["max_micro_batch"] = maxBatch ? nlohmann::json(*maxBatch) : nlohmann::json(nullptr);
-        out["max_seq_len"] = maxSeq ? nlohmann::json(*maxSeq) : nlohmann::json(nullptr);
-        // At the search's limit the answer is "at least this many".
-        out["max_micro_batch_at_search_limit"] = maxBatch && *maxBatch >= core::kMaxMicroBatchSearched;
-        out["max_seq_len_at_search_limit"] = maxSeq && *maxSeq >= core::kMaxSeqLenSearched;
-        out["suggestions"] = nlohmann::json::array();
-        for (const auto& s : advice)
-            out["suggestions"].push_back({{"text", s.text}, {"peak_bytes", s.peakBytes}, {"fits", s.fits}});
-        out["gpus_that_fit"] = nlohmann::json::array();
-        for (const auto& g : core::gpusThatFit(in))
-            out["gpus_that_fit"].push_back(g.gpu.id);
+        core::addPlanAnswers(out, in, maxBatch, maxSeq, advice);
         std::cout << out.dump(2) << "\n";
         return;
     }

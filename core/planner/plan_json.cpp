@@ -114,4 +114,19 @@ nlohmann::json toJson(const TeachingTable& t)
             {"why_real_differs", t.whyRealDiffers}};
 }
 
+void addPlanAnswers(nlohmann::json& plan, const PlanInput& input, std::optional<std::int64_t> maxMicroBatch,
+                    std::optional<std::int64_t> maxSeqLen, const std::vector<Suggestion>& suggestions)
+{
+    plan["max_micro_batch"] = maxMicroBatch ? nlohmann::json(*maxMicroBatch) : nlohmann::json(nullptr);
+    plan["max_seq_len"] = maxSeqLen ? nlohmann::json(*maxSeqLen) : nlohmann::json(nullptr);
+    plan["max_micro_batch_at_search_limit"] = maxMicroBatch && *maxMicroBatch >= kMaxMicroBatchSearched;
+    plan["max_seq_len_at_search_limit"] = maxSeqLen && *maxSeqLen >= kMaxSeqLenSearched;
+    plan["suggestions"] = nlohmann::json::array();
+    for (const auto& s : suggestions)
+        plan["suggestions"].push_back({{"text", s.text}, {"peak_bytes", s.peakBytes}, {"fits", s.fits}});
+    plan["gpus_that_fit"] = nlohmann::json::array();
+    for (const auto& g : gpusThatFit(input))
+        plan["gpus_that_fit"].push_back(g.gpu.id);
+}
+
 } // namespace quantlens::core

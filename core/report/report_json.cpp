@@ -48,18 +48,7 @@ nlohmann::json planToJson(const PlanScenario& s)
 {
     nlohmann::json j = toJson(s.input, s.result);
     j["name"] = s.name;
-    j["max_micro_batch"] = s.maxMicroBatch ? nlohmann::json(*s.maxMicroBatch) : nlohmann::json(nullptr);
-    j["max_seq_len"] = s.maxSeqLen ? nlohmann::json(*s.maxSeqLen) : nlohmann::json(nullptr);
-    // At the search's limit the answer is "at least this many".
-    j["max_micro_batch_at_search_limit"] = s.maxMicroBatch && *s.maxMicroBatch >= kMaxMicroBatchSearched;
-    j["max_seq_len_at_search_limit"] = s.maxSeqLen && *s.maxSeqLen >= kMaxSeqLenSearched;
-    // As `plan --json` gives them: the catalogue GPUs this plan fits, smallest first.
-    j["gpus_that_fit"] = nlohmann::json::array();
-    for (const auto& g : gpusThatFit(s.input))
-        j["gpus_that_fit"].push_back(g.gpu.id);
-    j["suggestions"] = nlohmann::json::array();
-    for (const auto& g : s.suggestions)
-        j["suggestions"].push_back({{"text", g.text}, {"peak_bytes", g.peakBytes}, {"fits", g.fits}});
+    addPlanAnswers(j, s.input, s.maxMicroBatch, s.maxSeqLen, s.suggestions); // as `plan --json` gives them
     j["seq_sweep"] = nlohmann::json::array();
     for (const auto& p : s.seqSweep)
         j["seq_sweep"].push_back({{"seq_len", p.value}, {"peak_bytes", p.result.peakBytes}, {"fits", p.result.fits}});
