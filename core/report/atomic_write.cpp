@@ -111,31 +111,25 @@ void writeFilesAtomically(const std::vector<std::pair<std::filesystem::path, std
     for (const auto& [path, content] : files)
         checkWriteTarget(path, force);
     std::vector<std::string> temps;
+    const auto discardFrom = [&temps](std::size_t first) {
+        for (std::size_t k = first; k < temps.size(); ++k)
+            ::unlink(temps[k].c_str());
+    };
     try {
         for (const auto& [path, content] : files)
             temps.push_back(writeTemporary(path, content));
+        // Checked again for every file before the first rename: one created meanwhile refuses them all.
+        for (const auto& [path, content] : files)
+            checkWriteTarget(path, force);
     } catch (...) {
-        for (const auto& temp : temps)
-            ::unlink(temp.c_str());
+        discardFrom(0);
         throw;
-    }
-    // Checked again for every file before the first rename: one created meanwhile refuses them all.
-    if (!force) {
-        for (const auto& [path, content] : files) {
-            std::error_code ec;
-            if (std::filesystem::exists(path, ec)) {
-                for (const auto& temp : temps)
-                    ::unlink(temp.c_str());
-                throw UsageError(strCat(path.string(), " exists; use --force to replace it"));
-            }
-        }
     }
     for (std::size_t i = 0; i < files.size(); ++i) {
         try {
             commitTemporary(temps[i], files[i].first, force);
         } catch (...) {
-            for (std::size_t k = i + 1; k < temps.size(); ++k)
-                ::unlink(temps[k].c_str());
+            discardFrom(i + 1);
             throw;
         }
     }

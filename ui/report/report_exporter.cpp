@@ -92,14 +92,7 @@ void exportReport(const core::ReportData& data, const QString& path, const Repor
         break;
     }
     }
-    // All refusals first, so that a CSV report never leaves one of its two files behind.
-    if (!options.force) {
-        for (const auto& [target, content] : outputs) {
-            std::error_code ec;
-            if (std::filesystem::exists(target, ec))
-                throw UsageError(strCat(target.string(), " exists; use --force to replace it"));
-        }
-    }
+    // Every refusal before anything is written: a CSV report never leaves one of its two files behind.
     core::writeFilesAtomically(outputs, options.force);
 }
 
