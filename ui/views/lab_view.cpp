@@ -353,16 +353,22 @@ void LabView::showAnalysis()
     showBlock();
 }
 
+// An empty block browser with `info` under it: no rows of an earlier block stay behind.
+void LabView::showNoBlock(const QString& info)
+{
+    m_blockTable->clear();
+    m_blockTable->setRowCount(0);
+    m_blockTable->setColumnCount(0);
+    m_blockInfo->setText(info);
+}
+
 void LabView::showBlock()
 {
     const LabAnalysis& a = m_analysis;
     // The schemes that measured these values, in side order; views[k] is schemes[shown[k]].
     const std::vector<std::size_t> shown = measuredSchemes(a);
     if (a.values.empty() || shown.empty()) {
-        m_blockTable->clear();
-        m_blockTable->setRowCount(0);
-        m_blockTable->setColumnCount(0);
-        m_blockInfo->clear();
+        showNoBlock(QString());
         return;
     }
     const auto block = std::uint64_t(m_block->value());
@@ -387,12 +393,7 @@ void LabView::showBlock()
             }
         }
     } catch (const std::exception& e) {
-        // No rows of an earlier block under the message.
-        m_blockTable->clear();
-        m_blockTable->setRowCount(0);
-        m_blockTable->setColumnCount(0);
-        m_blockInfo->setText(
-            tr("<span style='color:#c00000'>%1</span>").arg(QString::fromStdString(e.what()).toHtmlEscaped()));
+        showNoBlock(tr("<span style='color:#c00000'>%1</span>").arg(QString::fromStdString(e.what()).toHtmlEscaped()));
         return;
     }
 

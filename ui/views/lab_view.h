@@ -48,6 +48,7 @@ private:
     void rerun();
     void showAnalysis();
     void showBlock();
+    void showNoBlock(const QString& info);
     void updateTeaching();
     LabRequest currentRequest() const;
 
