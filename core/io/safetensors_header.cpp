@@ -1,5 +1,6 @@
 #include "core/io/safetensors_header.h"
 
+#include "core/io/json_keys.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 
@@ -7,7 +8,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
 
 namespace quantlens::core {
 
@@ -66,18 +66,13 @@ SafetensorsHeader parseSafetensorsHeader(std::span<const std::byte> file, const 
 
     const auto* text = reinterpret_cast<const char*>(file.data() + kLengthPrefix);
     nlohmann::json json;
-    // nlohmann keeps the last of two equal keys; the first tensor would silently vanish. The
-    // callback sees every key of the top-level object (depth 1) and refuses a second one.
-    std::set<std::string> names;
-    const auto refuseDuplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-        if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()
-            && !names.insert(parsed.get<std::string>()).second) {
-            const std::string name = parsed.get<std::string>();
+    // A tensor named twice would lose its first entry: refused (duplicates deeper down are left
+    // to nlohmann, as before).
+    const auto refuseDuplicates = duplicateKeyCheck([&](const std::vector<std::string>& path, const std::string& name) {
+        if (path.empty())
             throw FormatError({fileName, kLengthPrefix, strCat("entry '", name, "'"), "each name once", "twice"},
                               strCat("the header names '", name, "' twice"));
-        }
-        return true;
-    };
+    });
     try {
         json = nlohmann::json::parse(text, text + header.headerLength, refuseDuplicates);
     } catch (const nlohmann::json::parse_error& e) {

@@ -2,6 +2,7 @@
 
 #include "core/io/float_convert.h"
 #include "core/io/hf_config.h"
+#include "core/io/json_keys.h"
 #include "core/io/mapped_file.h"
 #include "core/io/safetensors_header.h"
 #include "core/model/architecture.h"
@@ -517,26 +518,16 @@ std::unique_ptr<Model> openSafetensorsIndex(const std::filesystem::path& indexPa
                           "index file is larger than any real index");
     const auto bytes = index.all();
     nlohmann::json json;
-    // nlohmann keeps the last of two equal keys: a tensor named twice in weight_map would silently
-    // come from the second shard named. The callback refuses the second one.
-    std::string topKey;
-    std::set<std::string> mapped;
-    std::set<std::string> topKeys;
-    const auto refuseDuplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-        if (event != nlohmann::json::parse_event_t::key || !parsed.is_string())
-            return true;
-        if (depth == 1) {
-            topKey = parsed.get<std::string>();
-            // A second "weight_map" would replace the first and every tensor only it names.
-            if (!topKeys.insert(topKey).second)
-                throw FormatError({indexName, std::nullopt, topKey, "each key once", "twice"},
-                                  strCat("the index names '", topKey, "' twice"));
-        } else if (depth == 2 && topKey == "weight_map" && !mapped.insert(parsed.get<std::string>()).second)
-            throw FormatError({indexName, std::nullopt, strCat("weight_map.", parsed.get<std::string>()),
-                               "each tensor once", "twice"},
-                              strCat("weight_map names tensor '", parsed.get<std::string>(), "' twice"));
-        return true;
-    };
+    // A tensor named twice in weight_map would come from the second shard named, and a second
+    // "weight_map" would replace the first and every tensor only it names: both refused.
+    const auto refuseDuplicates = duplicateKeyCheck([&](const std::vector<std::string>& path, const std::string& key) {
+        if (path.empty())
+            throw FormatError({indexName, std::nullopt, key, "each key once", "twice"},
+                              strCat("the index names '", key, "' twice"));
+        if (path == std::vector<std::string> {"weight_map"})
+            throw FormatError({indexName, std::nullopt, strCat("weight_map.", key), "each tensor once", "twice"},
+                              strCat("weight_map names tensor '", key, "' twice"));
+    });
     try {
         json = nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()),
                                      reinterpret_cast<const char*>(bytes.data()) + bytes.size(), refuseDuplicates);
