@@ -1,3 +1,4 @@
+#include "gui_parts.h"
 #include "ui/application.h"
 #include "ui/main_window.h"
 #include "ui/models/model_session.h"
@@ -112,10 +113,7 @@ private Q_SLOTS:
     void theGuiReportRegeneratesTheSavedSection()
     {
         std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
-        auto* planner = qobject_cast<ui::PlannerView*>(window->workspace(QStringLiteral("planner")));
-        auto* inspector = qobject_cast<ui::InspectorView*>(window->workspace(QStringLiteral("inspector")));
-        auto* bench = qobject_cast<ui::BenchView*>(window->workspace(QStringLiteral("bench")));
-        auto* session = window->findChild<ui::ModelSession*>(QStringLiteral("modelSession"));
+        const auto [planner, inspector, bench, session] = test::guiParts(*window);
         QVERIFY(planner && inspector && bench && session);
         QVERIFY(bench->openResults(savedH100()));
         const core::ReportData data = ui::buildGuiReport(*session, *planner, *inspector, *bench);

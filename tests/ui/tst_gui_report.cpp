@@ -1,4 +1,5 @@
 #include "core/planner/planner.h"
+#include "gui_parts.h"
 #include "ui/application.h"
 #include "ui/jobs/scan_job.h"
 #include "ui/main_window.h"
@@ -24,10 +25,7 @@ private Q_SLOTS:
     void exportHoldsThePlanTheScanAndARegeneratingCommand()
     {
         std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
-        auto* planner = qobject_cast<ui::PlannerView*>(window->workspace(QStringLiteral("planner")));
-        auto* inspector = qobject_cast<ui::InspectorView*>(window->workspace(QStringLiteral("inspector")));
-        auto* bench = qobject_cast<ui::BenchView*>(window->workspace(QStringLiteral("bench")));
-        auto* session = window->findChild<ui::ModelSession*>(QStringLiteral("modelSession"));
+        const auto [planner, inspector, bench, session] = test::guiParts(*window);
         QVERIFY(planner && inspector && bench && session);
         QVERIFY(session->model()); // the bundled example opened at start-up
 

@@ -1,0 +1,30 @@
+#pragma once
+
+#include "ui/main_window.h"
+#include "ui/models/model_session.h"
+#include "ui/views/bench_view.h"
+#include "ui/views/inspector_view.h"
+#include "ui/views/planner_view.h"
+
+#include <QString>
+
+// The pieces of the main window that buildGuiReport reads, found by id and object name; a null
+// member means the window lacks it.
+namespace quantlens::test {
+
+struct GuiParts {
+    ui::PlannerView* planner = nullptr;
+    ui::InspectorView* inspector = nullptr;
+    ui::BenchView* bench = nullptr;
+    ui::ModelSession* session = nullptr;
+};
+
+inline GuiParts guiParts(ui::MainWindow& window)
+{
+    return {qobject_cast<ui::PlannerView*>(window.workspace(QStringLiteral("planner"))),
+            qobject_cast<ui::InspectorView*>(window.workspace(QStringLiteral("inspector"))),
+            qobject_cast<ui::BenchView*>(window.workspace(QStringLiteral("bench"))),
+            window.findChild<ui::ModelSession*>(QStringLiteral("modelSession"))};
+}
+
+} // namespace quantlens::test
