@@ -1,0 +1,99 @@
+#pragma once
+
+#include "core/eval/llama_config.h"
+#include "core/eval/token_input.h"
+#include "core/model/model.h"
+#include "core/quant/scheme.h"
+#include "core/util/progress.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+// What quantization does to a model's outputs: run the baseline and each quantized variant on the
+// same tokens and compare their next-token distributions (perplexity, KL divergence, top-1
+// agreement), and per layer or role which parts hurt most.
+namespace quantlens::core {
+
+enum class SensitivityMode { None, Layer, Role };
+
+struct EvalOptions {
+    // Simulated on the baseline's weights, each with its format's policy (core/quant/quant_policy.h).
+    std::vector<std::shared_ptr<const Scheme>> schemes;
+    // Other files of the same model (a GGUF q4_0, a bitsandbytes checkpoint, ...).
+    std::vector<std::filesystem::path> compare;
+    SensitivityMode sensitivity = SensitivityMode::None;
+    // The scheme sensitivity quantizes one group at a time with; default: the first of `schemes`.
+    std::shared_ptr<const Scheme> sensitivityScheme;
+    unsigned threads = 0; // 0: one per hardware thread
+};
+
+// KL(baseline || model) per scored position, in nats.
+struct KlSummary {
+    double mean = 0.0;
+    double median = 0.0;
+    double p99 = 0.0;
+    double max = 0.0;
+};
+
+struct EvalComparison {
+    std::string name; // the scheme id or the file name
+    std::string kind; // "scheme" or "file"
+    std::string policy; // which tensors the scheme was applied to, as the real tool does
+    double bitsPerParameter = 0.0; // the weights as this variant stores them, kept tensors included
+    std::uint64_t quantizedTensors = 0; // tensors the scheme replaced (for a file: tensors not in F32/F16/BF16)
+    std::uint64_t totalTensors = 0;
+    std::vector<std::string> notes; // tensors that took another type, and why
+    double perplexity = 0.0;
+    KlSummary kl;
+    double top1Agreement = 0.0; // share of positions where both rank the same token first
+    double meanDeltaLogProb = 0.0; // mean of log p_model(next) - log p_baseline(next)
+};
+
+struct SensitivityRow {
+    std::string group; // "layer 3", "embedding", "attn_q", ...
+    std::string scheme;
+    std::uint64_t tensors = 0;
+    std::uint64_t parameters = 0;
+    double klMean = 0.0;
+    double top1Agreement = 0.0;
+};
+
+struct EvalResult {
+    std::string model; // the baseline file
+    std::string config; // LlamaConfig::summary()
+    std::string input; // TokenSet::source
+    std::uint64_t sequences = 0;
+    std::uint64_t tokens = 0;
+    std::uint64_t tokensScored = 0;
+    double baselinePerplexity = 0.0;
+    double baselineBitsPerParameter = 0.0;
+    std::vector<EvalComparison> results;
+    std::string sensitivityMode; // "", "layer" or "role"
+    std::vector<SensitivityRow> sensitivity;
+    double seconds = 0.0;
+    unsigned threads = 0;
+};
+
+// `count` sequences of `length` tokens sampled from the model itself at temperature 1, each
+// starting with its BOS token; sequence i draws from its own generator seeded from (seed, i), so a
+// run is reproducible on any machine and thread count. Throws UsageError when the file names no
+// BOS token or `length` exceeds the context.
+TokenSet sampleSequences(const Model& model, const LlamaConfig& config, std::uint64_t count, std::uint64_t length,
+                         std::uint64_t seed, unsigned threads, const ProgressSink* progress = nullptr);
+
+// Runs the evaluation. Throws UsageError for a compare file of another model (saying what differs)
+// and CancelledError when `progress` is cancelled.
+EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOptions& options,
+                   const ProgressSink* progress = nullptr);
+
+// The JSON form: tokens_scored, baseline.perplexity, results[] (name, kind, policy, perplexity,
+// kl_mean, kl_median, kl_p99, kl_max, top1_agreement, mean_delta_logprob, bits_per_parameter),
+// sensitivity[] (group, scheme, kl_mean, top1_agreement).
+nlohmann::json evalToJson(const EvalResult& result);
+
+} // namespace quantlens::core
