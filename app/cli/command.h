@@ -13,6 +13,7 @@ void setupInfoCommand(CLI::App& app);
 void setupInspectCommand(CLI::App& app);
 void setupQuantizeCommand(CLI::App& app);
 void setupBenchCommand(CLI::App& app);
+void setupEvalCommand(CLI::App& app);
 #ifdef QUANTLENS_HAVE_UI
 void setupReportCommand(CLI::App& app);
 #endif

@@ -31,6 +31,7 @@ int main(int argc, char** argv)
     cli::setupInspectCommand(app);
     cli::setupQuantizeCommand(app);
     cli::setupBenchCommand(app);
+    cli::setupEvalCommand(app);
 #ifdef QUANTLENS_HAVE_UI
     cli::setupReportCommand(app);
 #endif

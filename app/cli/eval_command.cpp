@@ -1,0 +1,177 @@
+#include "command.h"
+#include "interrupt.h"
+#include "progress_bar.h"
+
+#include "core/eval/eval.h"
+#include "core/eval/llama_config.h"
+#include "core/eval/token_input.h"
+#include "core/model/model.h"
+#include "core/quant/scheme.h"
+#include "core/util/error.h"
+#include "core/util/units.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace quantlens::cli {
+
+namespace {
+
+struct EvalCommandOptions {
+    std::string file;
+    std::string tokens;
+    std::uint64_t sample = 8;
+    std::uint64_t length = 256;
+    std::uint64_t seed = 1;
+    std::string schemes;
+    std::uint32_t blocksize = 0;
+    std::vector<std::string> compare;
+    std::string sensitivity;
+    std::string sensitivityScheme;
+    unsigned threads = 0;
+    bool json = false;
+};
+
+std::string fmt(const char* format, double value)
+{
+    if (std::isnan(value))
+        return "n/a";
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, format, value);
+    return buffer;
+}
+
+std::string pad(const std::string& text, std::size_t width, bool left = false)
+{
+    const std::string space(text.size() < width ? width - text.size() : 0, ' ');
+    return left ? text + space : space + text;
+}
+
+void printText(const core::EvalResult& r)
+{
+    std::cout << "Model: " << r.model << "\n  " << r.config << "\n"
+              << "Input: " << r.input << "; " << core::formatThousands(r.tokensScored) << " next-token predictions scored\n"
+              << "Baseline: perplexity " << fmt("%.4f", r.baselinePerplexity) << " ("
+              << fmt("%.2f", r.baselineBitsPerParameter) << " bits/param as stored)\n";
+    if (!r.results.empty()) {
+        std::cout << "\n"
+                  << pad("model", 24, true) << pad("bits/param", 11) << pad("perplexity", 11) << pad("KL mean", 11)
+                  << pad("KL median", 11) << pad("KL p99", 11) << pad("KL max", 11) << pad("top-1", 8)
+                  << pad("mean dlogp", 11) << "\n";
+        for (const auto& c : r.results) {
+            std::cout << pad(c.name, 24, true) << pad(fmt("%.3f", c.bitsPerParameter), 11)
+                      << pad(fmt("%.4f", c.perplexity), 11) << pad(fmt("%.3e", c.kl.mean), 11)
+                      << pad(fmt("%.3e", c.kl.median), 11) << pad(fmt("%.3e", c.kl.p99), 11)
+                      << pad(fmt("%.3e", c.kl.max), 11) << pad(fmt("%.2f%%", 100.0 * c.top1Agreement), 8)
+                      << pad(fmt("%+.4f", c.meanDeltaLogProb), 11) << "\n";
+        }
+        std::cout << "\nKL is KL(baseline || model) per position in nats; top-1: positions where both rank the same "
+                     "token first; dlogp: change in log-probability of the actual next token.\nWhat each row quantized:\n";
+        for (const auto& c : r.results) {
+            std::cout << "  " << c.name << ": " << c.policy << " (" << c.quantizedTensors << " of " << c.totalTensors
+                      << " tensors)\n";
+            for (const auto& note : c.notes)
+                std::cout << "    " << note << "\n";
+        }
+    }
+    if (!r.sensitivity.empty()) {
+        std::cout << "\nSensitivity: one " << r.sensitivityMode << " at a time under " << r.sensitivity.front().scheme
+                  << ", the rest as the baseline\n"
+                  << pad("group", 16, true) << pad("tensors", 8) << pad("params", 14) << pad("KL mean", 11)
+                  << pad("top-1", 8) << "\n";
+        for (const auto& s : r.sensitivity) {
+            std::cout << pad(s.group, 16, true) << pad(std::to_string(s.tensors), 8)
+                      << pad(core::formatThousands(s.parameters), 14) << pad(fmt("%.3e", s.klMean), 11)
+                      << pad(fmt("%.2f%%", 100.0 * s.top1Agreement), 8) << "\n";
+        }
+    }
+    std::cout << "\nRan in " << fmt("%.2f", r.seconds) << " s on " << r.threads << " threads.\n";
+}
+
+void runEvalCommand(const EvalCommandOptions& options, bool sampleGiven, bool lengthGiven)
+{
+    if (!options.tokens.empty() && (sampleGiven || lengthGiven))
+        throw UsageError("choose one input: --tokens FILE, or --sample N --length L");
+    core::EvalOptions eval;
+    core::SchemeOptions schemeOptions;
+    if (options.blocksize)
+        schemeOptions.blocksize = options.blocksize;
+    if (!options.schemes.empty())
+        eval.schemes = core::parseSchemeList(options.schemes, schemeOptions);
+    for (const auto& path : options.compare)
+        eval.compare.emplace_back(path);
+    if (options.sensitivity == "layer")
+        eval.sensitivity = core::SensitivityMode::Layer;
+    else if (options.sensitivity == "role")
+        eval.sensitivity = core::SensitivityMode::Role;
+    if (!options.sensitivityScheme.empty())
+        eval.sensitivityScheme = core::parseSchemeList(options.sensitivityScheme, schemeOptions).front();
+    if (eval.sensitivity != core::SensitivityMode::None && eval.schemes.empty() && !eval.sensitivityScheme)
+        throw UsageError("--sensitivity needs a scheme: --scheme or --sensitivity-scheme");
+    eval.threads = options.threads;
+
+    const auto model = core::openModel(options.file);
+    const auto config = core::llamaConfigFor(*model);
+
+    ProgressBar bar;
+    core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
+    InterruptCancels interrupt(sink);
+    const core::TokenSet tokens = options.tokens.empty()
+        ? core::sampleSequences(*model, config, options.sample, options.length, options.seed, options.threads, &sink)
+        : core::readTokenFile(options.tokens, config.vocab, config.context);
+    const auto result = core::runEval(*model, tokens, eval, &sink);
+    bar.finish();
+
+    if (options.json)
+        std::cout << core::evalToJson(result).dump(2) << "\n";
+    else
+        printText(result);
+}
+
+} // namespace
+
+void setupEvalCommand(CLI::App& app)
+{
+    auto options = std::make_shared<EvalCommandOptions>();
+    auto* sub = app.add_subcommand(
+        "eval", "Run the model (CPU forward pass) and measure what quantization does to its outputs: perplexity, KL "
+                "divergence and top-1 agreement against the original, per layer or role too");
+    sub->add_option("file", options->file, "the baseline: safetensors (with config.json), sharded index, folder or GGUF")
+        ->required();
+    sub->add_option("--tokens", options->tokens, "Token-id file: whitespace-separated integers, one sequence per line");
+    auto* sample = sub->add_option("--sample", options->sample,
+                                   "With no --tokens: sample this many sequences from the baseline itself")
+                       ->check(CLI::Range(std::uint64_t(1), std::uint64_t(4096)))
+                       ->capture_default_str();
+    auto* length = sub->add_option("--length", options->length, "Tokens per sampled sequence, BOS included")
+                       ->check(CLI::Range(std::uint64_t(2), std::uint64_t(1) << 20))
+                       ->capture_default_str();
+    sub->add_option("--seed", options->seed, "Seed of the sampling")->capture_default_str();
+    sub->add_option("--scheme", options->schemes,
+                    "Comma-separated schemes to simulate on the baseline's weights, each with its format's policy "
+                    "(bitsandbytes: Linear weights; GGUF: every 2-D weight), e.g. nf4,q4_0,q8_0");
+    sub->add_option("--blocksize", options->blocksize, "Block size of the block schemes (default: each scheme's own)");
+    sub->add_option("--compare", options->compare,
+                    "Another file of the same model to measure against the baseline (repeatable)")
+        ->check(CLI::ExistingPath);
+    sub->add_option("--sensitivity", options->sensitivity,
+                    "Quantize one layer (or one role across all layers) at a time and measure KL")
+        ->check(CLI::IsMember({"layer", "role"}));
+    sub->add_option("--sensitivity-scheme", options->sensitivityScheme,
+                    "The scheme of the sensitivity run (default: the first --scheme)");
+    sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
+    sub->add_flag("--json", options->json, "Machine-readable output");
+    sub->footer("Progress is drawn on stderr; Ctrl+C stops cleanly.\nExamples:\n"
+                "  quantlens-cli eval model.safetensors --scheme nf4,q4_0,q8_0\n"
+                "  quantlens-cli eval model.gguf --tokens tokens.txt --compare model-q4_0.gguf\n"
+                "  quantlens-cli eval model.safetensors --scheme nf4 --sensitivity layer --json");
+    sub->callback([options, sample, length] { runEvalCommand(*options, sample->count() > 0, length->count() > 0); });
+}
+
+} // namespace quantlens::cli
