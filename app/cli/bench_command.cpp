@@ -1,5 +1,7 @@
 #include "command.h"
+#include "progress_bar.h"
 
+#include "core/eval/eval_benchmark.h"
 #include "core/scan/cpu_benchmark.h"
 #include "core/scan/scan_schemes.h"
 #include "core/util/error.h"
@@ -20,6 +22,8 @@ namespace {
 
 struct BenchOptions {
     bool cpu = false;
+    bool eval = false;
+    std::uint64_t evalLayers = 1;
     std::string device = "cpu";
     bool json = false;
     unsigned threads = 0;
@@ -117,8 +121,49 @@ void runCudaBench(const BenchOptions& options)
     printGpuResult(gpu::runGpuBenchmark(gpuOptions), options.json);
 }
 
+// The forward pass on synthetic Llama-3.2-1B-shaped weights against Eigen's GEMM rate, one run.
+void runEvalBench(const BenchOptions& options)
+{
+    if (options.device != "cpu" || options.sizeGiven || options.repetitionsGiven || !options.from.empty())
+        throw UsageError("--eval measures the CPU forward pass; it takes --threads and --eval-layers only");
+    core::EvalBenchmarkOptions eval;
+    eval.threads = options.threads;
+    eval.layers = options.evalLayers;
+    ProgressBar bar;
+    core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
+    const auto r = core::runEvalBenchmark(eval, &sink);
+    bar.finish();
+    if (!options.json) {
+        std::cout << core::formatEvalBenchmark(r);
+        return;
+    }
+    nlohmann::json out;
+    out["benchmark"] = "eval";
+    out["threads"] = r.threads;
+    out["sequences"] = r.sequences;
+    out["sequence_length"] = r.sequenceLength;
+    out["layers"] = r.layers;
+    out["gemm_flops"] = r.gemmFlops;
+    out["prefill_seconds"] = r.prefillSeconds;
+    out["prefill_tokens_per_second"] = r.prefillTokensPerSecond;
+    out["prefill_flops"] = r.prefillFlops;
+    out["fraction_of_gemm"] = r.fractionOfGemm;
+    out["head_flops"] = r.headFlops;
+    out["block_weight_bytes"] = r.blockWeightBytes;
+    out["activation_bytes"] = r.activationBytes;
+    out["head_weight_bytes"] = r.headWeightBytes;
+    out["logit_bytes"] = r.logitBytes;
+    out["prefill_peak_growth_bytes"] = r.prefillPeakGrowthBytes;
+    out["head_peak_growth_bytes"] = r.headPeakGrowthBytes;
+    std::cout << out.dump(2) << "\n";
+}
+
 void runBench(const BenchOptions& options)
 {
+    if (options.eval) {
+        runEvalBench(options);
+        return;
+    }
     if (options.cpu && options.device != "cpu")
         throw UsageError("--cpu and --device " + options.device + " contradict each other");
     if (!options.from.empty()) {
@@ -146,6 +191,12 @@ void setupBenchCommand(CLI::App& app)
     sub->add_flag("--cpu", options->cpu, "The CPU benchmark (the default): an NF4 scan of BF16 weights");
     sub->add_option("--device", options->device, "cpu or cuda")
         ->check(CLI::IsMember({"cpu", "cuda"}))
+        ->capture_default_str();
+    sub->add_flag("--eval", options->eval,
+                  "The forward pass of eval: prefill of 512-token sequences through Llama-3.2-1B-shaped blocks "
+                  "(synthetic weights) against this machine's fp32 GEMM rate, measured in the same run");
+    sub->add_option("--eval-layers", options->evalLayers, "Blocks the --eval prefill runs (each costs the same)")
+        ->check(CLI::Range(std::uint64_t(1), std::uint64_t(16)))
         ->capture_default_str();
     sub->add_flag("--json", options->json, "Machine-readable output");
     auto* threads = sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")

@@ -36,15 +36,17 @@ struct EvalBenchmarkResult {
     double prefillTokensPerSecond = 0.0; // per block: tokens x layers / seconds
     double prefillFlops = 0.0; // FLOP/s achieved, all threads together
     double fractionOfGemm = 0.0; // prefillFlops / gemmFlops
-    // The output head on the same sequences (final norm + vocabulary projection).
+    // The output head on 256 positions per thread (final norm + vocabulary projection).
     double headFlops = 0.0;
-    // Memory: what the pass holds (one block's fp32 weights, the KV cache and activations of every
-    // sequence, one sequence's logits per thread) against the process's peak resident memory growth.
+    // Memory: what each stage holds (the prefill: one block's fp32 weights, the KV cache and
+    // activations of every sequence; the metrics pass: the output head and one sequence's logits per
+    // thread) against the peak resident memory each stage added (VmHWM, reset per stage).
     std::uint64_t blockWeightBytes = 0;
     std::uint64_t headWeightBytes = 0;
     std::uint64_t activationBytes = 0; // hidden states, KV cache, attention scores, MLP intermediates
     std::uint64_t logitBytes = 0;
-    std::uint64_t peakResidentGrowthBytes = 0; // ru_maxrss after the pass minus before it
+    std::uint64_t prefillPeakGrowthBytes = 0;
+    std::uint64_t headPeakGrowthBytes = 0;
 };
 
 EvalBenchmarkResult runEvalBenchmark(const EvalBenchmarkOptions& options, const ProgressSink* progress = nullptr);

@@ -57,6 +57,18 @@ Eigen::VectorXf toVector(const std::vector<float>& values)
     return Eigen::Map<const Eigen::VectorXf>(values.data(), Eigen::Index(values.size()));
 }
 
+// out = x w^T, in slices of w's rows: Eigen packs a product's whole right-hand side into a
+// temporary, which for a 128k-row output head is hundreds of MB beyond the weights themselves.
+void multiplyTransposed(const RowMatrix& x, const RowMatrix& w, RowMatrix& out)
+{
+    constexpr Eigen::Index kSlice = 4096;
+    out.resize(x.rows(), w.rows());
+    for (Eigen::Index c = 0; c < w.rows(); c += kSlice) {
+        const Eigen::Index n = std::min(kSlice, w.rows() - c);
+        out.middleCols(c, n).noalias() = x * w.middleRows(c, n).transpose();
+    }
+}
+
 } // namespace
 
 BlockWeights Transformer::loadBlock(std::uint64_t layer) const
@@ -197,9 +209,10 @@ void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache) 
 
     RowMatrix xn;
     rmsNorm(x, w.attnNorm, xn);
-    RowMatrix q = xn * w.q.transpose();
-    RowMatrix k = xn * w.k.transpose();
-    RowMatrix v = xn * w.v.transpose();
+    RowMatrix q, k, v;
+    multiplyTransposed(xn, w.q, q);
+    multiplyTransposed(xn, w.k, k);
+    multiplyTransposed(xn, w.v, v);
     if (w.qBias.size())
         q.rowwise() += w.qBias.transpose();
     if (w.kBias.size())
@@ -242,20 +255,24 @@ void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache) 
         }
         attention.middleCols(Eigen::Index(h) * hd, hd).noalias() = scores * values;
     }
-    x.noalias() += attention * w.o.transpose();
+    RowMatrix projected;
+    multiplyTransposed(attention, w.o, projected);
+    x += projected;
 
     rmsNorm(x, w.ffnNorm, xn);
-    RowMatrix gate = xn * w.gate.transpose();
-    const RowMatrix up = xn * w.up.transpose();
+    RowMatrix gate, up;
+    multiplyTransposed(xn, w.gate, gate);
+    multiplyTransposed(xn, w.up, up);
     gate = gate.unaryExpr([](float g) { return g / (1.0f + std::exp(-g)); }).cwiseProduct(up);
-    x.noalias() += gate * w.down.transpose();
+    multiplyTransposed(gate, w.down, projected);
+    x += projected;
 }
 
 void Transformer::logits(const RowMatrix& head, const Eigen::VectorXf& finalNorm, const RowMatrix& x, RowMatrix& out) const
 {
     RowMatrix xn;
     rmsNorm(x, finalNorm, xn);
-    out.noalias() = xn * head.transpose();
+    multiplyTransposed(xn, head, out);
 }
 
 double Transformer::blockFlops(std::uint64_t positions) const
