@@ -3,6 +3,7 @@
 
 #include "core/util/error.h"
 #include "core/util/version.h"
+#include "ui/jobs/eval_job.h"
 #include "ui/jobs/scan_job.h"
 #include "ui/main_window.h"
 #include "ui/models/model_session.h"
@@ -14,6 +15,7 @@
 #include "ui/views/lab_view.h"
 #include "ui/views/planner_form.h"
 #include "ui/views/planner_view.h"
+#include "ui/views/quality_view.h"
 
 #include <QApplication>
 #include <QCoreApplication>
@@ -74,9 +76,11 @@ MainWindow* createMainWindow(const QString& initialFile)
     window->addWorkspace(QStringLiteral("planner"), QObject::tr("Planner"), planner);
     auto* lab = new LabView(session, window);
     auto* bench = new BenchView(window);
+    auto* quality = new QualityView(session, window);
     window->addWorkspace(QStringLiteral("inspector"), QObject::tr("Model Inspector"), inspector);
     window->addWorkspace(QStringLiteral("lab"), QObject::tr("Quantization Lab"), lab);
     window->addWorkspace(QStringLiteral("bench"), QObject::tr("GPU Bench"), bench);
+    window->addWorkspace(QStringLiteral("quality"), QObject::tr("Model Quality"), quality);
 
     // The planner remembers the chosen GPU.
     const QString savedGpu = QSettings().value(QStringLiteral("planner/gpu")).toString();
@@ -185,6 +189,12 @@ void prepareForScreenshot(QWidget* page)
                 lab->showTensor(int(index));
                 waitFor(lab, &LabView::analysisReady, 30000);
             }
+        }
+    } else if (auto* quality = qobject_cast<QualityView*>(page)) {
+        if (!quality->job()->hasResult() && !quality->job()->isRunning()) {
+            quality->setSensitivity(QStringLiteral("layer"));
+            quality->startEval();
+            waitFor(quality, &QualityView::evalFinished, 60000);
         }
     } else if (auto* bench = qobject_cast<BenchView*>(page)) {
         if (!bench->isRunning() && bench->reportSections().empty()) { // results opened before are shown as they are
