@@ -129,8 +129,8 @@ MainWindow* createMainWindow(const QString& initialFile)
         window->showWorkspace(QStringLiteral("lab"));
     });
 
-    QObject::connect(window, &MainWindow::exportRequested, window, [window, session, planner, inspector, bench] {
-        ExportReportDialog dialog(buildGuiReport(*session, *planner, *inspector, *bench), window);
+    QObject::connect(window, &MainWindow::exportRequested, window, [window, session, planner, inspector, bench, quality] {
+        ExportReportDialog dialog(buildGuiReport(*session, *planner, *inspector, *bench, quality), window);
         QObject::connect(&dialog, &ExportReportDialog::reportExported, window, [window](const QString& path) {
             window->statusBar()->showMessage(QObject::tr("Report written to %1").arg(path), 8000);
         });

@@ -4,12 +4,14 @@
 #include "core/report/report_data.h"
 #include "core/report/text_escape.h"
 #include "gpu/device.h"
+#include "ui/jobs/eval_job.h"
 #include "ui/jobs/scan_job.h"
 #include "ui/models/model_session.h"
 #include "ui/views/bench_view.h"
 #include "ui/views/inspector_view.h"
 #include "ui/views/planner_form.h"
 #include "ui/views/planner_view.h"
+#include "ui/views/quality_view.h"
 #include "ui/views/teaching_table_view.h"
 
 #include <QStringList>
@@ -24,7 +26,7 @@ QString quoted(const QString& arg)
 }
 
 QString commandLine(const ModelSession& session, const core::PlanInput& p, const InspectorView& inspector, bool scanned,
-                    const QStringList& benchArguments)
+                    const QStringList& benchArguments, const QStringList& qualityArguments)
 {
     QStringList args {QStringLiteral("quantlens-cli"), QStringLiteral("report")};
     auto add
@@ -78,13 +80,15 @@ QString commandLine(const ModelSession& session, const core::PlanInput& p, const
         add("--allocator-fraction", QString::number(p.overheads.allocatorFraction));
     for (const QString& arg : benchArguments)
         args << quoted(arg);
+    for (const QString& arg : qualityArguments)
+        args << quoted(arg);
     return args.join(QLatin1Char(' ')); // the export dialog adds -o with the file chosen
 }
 
 } // namespace
 
 core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& planner, const InspectorView& inspector,
-                                const BenchView& bench)
+                                const BenchView& bench, const QualityView* quality)
 {
     core::ReportData data;
     data.generatedAt = core::utcTimestamp();
@@ -111,7 +115,14 @@ core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& 
         data.scan->role = inspector.scannedRoleFilter().toStdString();
     }
     data.bench = bench.reportSections();
-    data.commandLine = commandLine(session, input, inspector, scanned, bench.reportArguments()).toStdString();
+    QStringList qualityArguments;
+    if (quality && quality->job()->hasResult()) {
+        data.quality = quality->job()->result();
+        data.qualityCommandLine = quality->commandLine().toStdString();
+        qualityArguments = quality->reportArguments();
+    }
+    data.commandLine
+        = commandLine(session, input, inspector, scanned, bench.reportArguments(), qualityArguments).toStdString();
     return data;
 }
 
@@ -131,6 +142,22 @@ core::ReportData withOutputPath(core::ReportData data, const QString& path, cons
         add("--no-teaching");
     if (!sections.errors)
         add("--no-scan");
+    if (!sections.quality) { // the quality run is what --eval-* asks for: without them there is none
+        for (const char* option : {" --eval-scheme ", " --eval-compare ", " --eval-sensitivity ", " --eval-sensitivity-scheme ", " --eval-tokens ",
+                                   " --eval-sample ", " --eval-length ", " --eval-seed "}) {
+            for (auto at = data.commandLine.find(option); at != std::string::npos; at = data.commandLine.find(option)) {
+                // The option and its one (shell-quoted, space-free or quoted) value.
+                auto end = at + std::string(option).size();
+                if (end < data.commandLine.size() && data.commandLine[end] == '\'') {
+                    end = data.commandLine.find('\'', end + 1);
+                    end = end == std::string::npos ? data.commandLine.size() : end + 1;
+                } else {
+                    end = std::min(data.commandLine.find(' ', end), data.commandLine.size());
+                }
+                data.commandLine.erase(at, end - at);
+            }
+        }
+    }
     if (!path.isEmpty())
         data.commandLine += " -o " + core::shellQuote(path.toStdString());
     return data;

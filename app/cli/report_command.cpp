@@ -4,6 +4,8 @@
 #include "command.h"
 #include "plan_options.h"
 
+#include "core/eval/eval.h"
+#include "core/eval/llama_config.h"
 #include "core/planner/catalogue.h"
 #include "core/planner/model_spec.h"
 #include "core/planner/planner.h"
@@ -61,6 +63,15 @@ struct ReportOptionsCli {
     std::string bench; // "", "cpu" or "cuda"
     std::string benchFrom; // GPU results saved by `bench --device cuda --json`
     std::uint64_t benchSize = std::uint64_t(64) << 20;
+    // Model quality (eval): on when --eval-scheme or --eval-compare is given.
+    std::string evalSchemes;
+    std::vector<std::string> evalCompare;
+    std::string evalSensitivity;
+    std::string evalSensitivityScheme;
+    std::string evalTokens;
+    std::uint64_t evalSample = 8;
+    std::uint64_t evalLength = 256;
+    std::uint64_t evalSeed = 1;
     std::string title;
     std::string output;
     bool force = false;
@@ -206,6 +217,46 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
             bar.finish();
         }
     }
+    if (!o.evalSchemes.empty() || !o.evalCompare.empty()) {
+        if (!modelIsFile)
+            throw UsageError("--eval-scheme and --eval-compare need --model FILE: the model that is run");
+        const auto model = core::openModel(o.model);
+        const auto config = core::llamaConfigFor(*model);
+        core::EvalOptions eval;
+        if (!o.evalSchemes.empty())
+            eval.schemes = core::parseSchemeList(o.evalSchemes);
+        for (const auto& path : o.evalCompare)
+            eval.compare.emplace_back(path);
+        if (!o.evalSensitivity.empty()) {
+            if (eval.schemes.empty() && o.evalSensitivityScheme.empty())
+                throw UsageError("--eval-sensitivity needs --eval-scheme or --eval-sensitivity-scheme");
+            eval.sensitivity = o.evalSensitivity == "layer" ? core::SensitivityMode::Layer : core::SensitivityMode::Role;
+            if (!o.evalSensitivityScheme.empty())
+                eval.sensitivityScheme = core::makeScheme(o.evalSensitivityScheme);
+        }
+        eval.threads = o.threads;
+        ProgressBar bar;
+        core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
+        const core::TokenSet tokens = o.evalTokens.empty()
+            ? core::sampleSequences(*model, config, o.evalSample, o.evalLength, o.evalSeed, o.threads, &sink)
+            : core::readTokenFile(o.evalTokens, config.vocab, config.context);
+        data.quality = core::runEval(*model, tokens, eval, &sink);
+        bar.finish();
+        std::string command = "quantlens-cli eval " + core::shellQuote(std::filesystem::absolute(o.model).string());
+        if (!o.evalSchemes.empty())
+            command += " --scheme " + core::shellQuote(o.evalSchemes);
+        for (const auto& path : o.evalCompare)
+            command += " --compare " + core::shellQuote(std::filesystem::absolute(path).string());
+        if (!o.evalSensitivity.empty())
+            command += " --sensitivity " + o.evalSensitivity;
+        if (!o.evalSensitivity.empty() && !o.evalSensitivityScheme.empty())
+            command += " --sensitivity-scheme " + core::shellQuote(o.evalSensitivityScheme);
+        if (!o.evalTokens.empty())
+            command += " --tokens " + core::shellQuote(std::filesystem::absolute(o.evalTokens).string());
+        else
+            command += strCat(" --sample ", o.evalSample, " --length ", o.evalLength, " --seed ", o.evalSeed);
+        data.qualityCommandLine = command;
+    }
     if (planInput) {
         data.plans.push_back(core::makePlanScenario("This plan", *planInput));
         if (!o.noTeaching)
@@ -223,7 +274,7 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
     }
     if (savedBench)
         data.bench.push_back(std::move(*savedBench));
-    if (!data.model && data.plans.empty() && data.bench.empty())
+    if (!data.model && data.plans.empty() && data.bench.empty() && !data.quality)
         throw UsageError(
             "nothing to report: give --model FILE (model summary and quantization error) and/or a planner model "
             "(--preset ID or --params N, or a config.json beside the model file) and/or --bench cpu|cuda or "
@@ -275,6 +326,24 @@ void setupReportCommand(CLI::App& app)
         ->transform(CLI::AsSizeValue(false))
         ->capture_default_str();
     auto& p = o->plan;
+    sub->add_option("--eval-scheme", o->evalSchemes,
+                    "Model quality: run the model and measure these schemes' perplexity, KL and top-1 agreement "
+                    "(as quantlens-cli eval --scheme)");
+    sub->add_option("--eval-compare", o->evalCompare, "Model quality: another file of the same model to measure")
+        ->check(CLI::ExistingPath);
+    sub->add_option("--eval-sensitivity", o->evalSensitivity, "Model quality: KL with one layer or role at a time")
+        ->check(CLI::IsMember({"layer", "role"}));
+    sub->add_option("--eval-sensitivity-scheme", o->evalSensitivityScheme,
+                    "Model quality: the sensitivity run's scheme (default: the first --eval-scheme)");
+    sub->add_option("--eval-tokens", o->evalTokens, "Model quality: token-id file (default: sampled from the model)")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--eval-sample", o->evalSample, "Model quality: sequences sampled from the model")
+        ->check(CLI::Range(std::uint64_t(1), std::uint64_t(4096)))
+        ->capture_default_str();
+    sub->add_option("--eval-length", o->evalLength, "Model quality: tokens per sampled sequence")
+        ->check(CLI::Range(std::uint64_t(2), std::uint64_t(1) << 20))
+        ->capture_default_str();
+    sub->add_option("--eval-seed", o->evalSeed, "Model quality: sampling seed")->capture_default_str();
     sub->add_option("--preset", p.preset, "Planner model: preset id or config.json (default: beside --model)");
     sub->add_option("--params", p.params, "Planner model given by parameter count: 7e9, 7B, 350M");
     addPlanSettings(*sub, p.settings);

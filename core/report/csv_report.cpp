@@ -68,4 +68,20 @@ std::string plannerBreakdownCsv(const std::vector<PlanScenario>& plans)
     return out;
 }
 
+std::string qualityCsv(const EvalResult& q)
+{
+    std::string out = "row,name,bits_per_parameter,perplexity,kl_mean,kl_median,kl_p99,kl_max,top1_agreement,"
+                      "mean_delta_logprob,policy\r\n";
+    out += "baseline," + csvField(q.model) + ',' + number(q.baselineBitsPerParameter) + ','
+        + number(q.baselinePerplexity) + ",,,,,,," + csvField(q.input) + "\r\n";
+    for (const auto& c : q.results)
+        out += csvField(c.kind) + ',' + csvField(c.name) + ',' + number(c.bitsPerParameter) + ',' + number(c.perplexity)
+            + ',' + number(c.kl.mean) + ',' + number(c.kl.median) + ',' + number(c.kl.p99) + ',' + number(c.kl.max)
+            + ',' + number(c.top1Agreement) + ',' + number(c.meanDeltaLogProb) + ',' + csvField(c.policy) + "\r\n";
+    for (const auto& s : q.sensitivity)
+        out += "sensitivity," + csvField(s.group + " under " + s.scheme) + ",,," + number(s.klMean) + ",,,,"
+            + number(s.top1Agreement) + ",,\r\n";
+    return out;
+}
+
 } // namespace quantlens::core

@@ -4,7 +4,7 @@
 
 #include <string>
 
-// The two CSV tables of a report (see plannerCsvPath for how they are split into files). Numbers
+// The CSV tables of a report (see plannerCsvPath for how they are split into files). Numbers
 // are written with 17 significant digits so that they read back to the same doubles; an infinite
 // value (SQNR of an exact reconstruction) is written "inf".
 namespace quantlens::core {
@@ -18,5 +18,10 @@ std::string tensorErrorsCsv(const ScanResult& scan);
 // Header: scenario,component,label,bytes_at_peak,bytes,formula. One row per component with bytes,
 // then a row with component "peak" (bytes_at_peak = the peak), per scenario.
 std::string plannerBreakdownCsv(const std::vector<PlanScenario>& plans);
+
+// Header: row,name,bits_per_parameter,perplexity,kl_mean,kl_median,kl_p99,kl_max,top1_agreement,
+// mean_delta_logprob,policy. Row "baseline" first, then one "scheme" or "file" row per compared
+// model, then one "sensitivity" row per group (name "GROUP under SCHEME"; the columns it lacks empty).
+std::string qualityCsv(const EvalResult& quality);
 
 } // namespace quantlens::core

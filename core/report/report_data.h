@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/eval/eval.h"
 #include "core/model/model.h"
 #include "core/planner/planner.h"
 #include "core/planner/teaching_table.h"
@@ -94,6 +95,7 @@ struct ReportSections {
     bool teaching = true;
     bool errors = true;
     bool bench = true;
+    bool quality = true;
     bool environment = true;
 };
 
@@ -107,6 +109,8 @@ struct ReportData {
     std::optional<TeachingTable> teaching;
     std::optional<ScanResult> scan;
     std::vector<BenchSection> bench;
+    std::optional<EvalResult> quality; // the model run against quantized variants (eval)
+    std::string qualityCommandLine; // the quantlens-cli eval line that reproduces it
 };
 
 // The current UTC time as ISO 8601 ("2026-11-22T19:20:00Z").

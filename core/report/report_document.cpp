@@ -328,6 +328,52 @@ void addBench(DocumentBuilder& doc, const std::vector<BenchSection>& bench)
     }
 }
 
+void addQuality(DocumentBuilder& doc, const EvalResult& q, const std::string& command)
+{
+    doc.heading(2, "Model quality");
+    doc.paragraph(strCat("The model run on the CPU (", q.config, ") on ", q.input, "; ", groupDigits(q.tokensScored),
+                         " next-token predictions scored. Baseline perplexity ", formatMetric(q.baselinePerplexity),
+                         " (", formatMetric(q.baselineBitsPerParameter), " bits per parameter as stored). KL is "
+                         "KL(baseline || model) per position in nats; top-1 agreement is the share of positions where "
+                         "both rank the same token first."));
+    if (!command.empty()) {
+        doc.paragraph("Reproduce it with:");
+        doc.code(wrapCommandLine(command, 88));
+    }
+    if (!q.results.empty()) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& c : q.results)
+            rows.push_back({c.name, formatMetric(c.bitsPerParameter), formatMetric(c.perplexity),
+                            formatMetric(c.kl.mean), formatMetric(c.kl.median), formatMetric(c.kl.p99),
+                            formatMetric(c.kl.max), strCat(formatMetric(100.0 * c.top1Agreement), "%"),
+                            formatMetric(c.meanDeltaLogProb)});
+        doc.table({"Model", "Bits/param", "Perplexity", "KL mean", "KL median", "KL p99", "KL max", "Top-1",
+                   "Mean dlogp"},
+                  std::move(rows), "lrrrrrrrr");
+        std::vector<std::string> policies;
+        for (const auto& c : q.results) {
+            std::string line = strCat(c.name, ": ", c.policy, " (", c.quantizedTensors, " of ", c.totalTensors,
+                                      " tensors)");
+            for (const auto& note : c.notes)
+                line += "; " + note;
+            policies.push_back(std::move(line));
+        }
+        doc.paragraph("What each row quantized:");
+        doc.list(std::move(policies));
+        doc.chart("quality/size", "Mean KL and top-1 agreement against bits per parameter");
+    }
+    if (!q.sensitivity.empty()) {
+        doc.heading(3, strCat("Sensitivity by ", q.sensitivityMode, " under ", q.sensitivity.front().scheme));
+        doc.paragraph(strCat("One ", q.sensitivityMode, " quantized at a time, the rest as the baseline."));
+        doc.chart("quality/sensitivity", strCat("Mean KL with one ", q.sensitivityMode, " at a time"));
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& s : q.sensitivity)
+            rows.push_back({s.group, std::to_string(s.tensors), groupDigits(s.parameters), formatMetric(s.klMean),
+                            strCat(formatMetric(100.0 * s.top1Agreement), "%")});
+        doc.table({"Group", "Tensors", "Parameters", "KL mean", "Top-1"}, std::move(rows), "lrrrr");
+    }
+}
+
 void addEnvironment(DocumentBuilder& doc, const ReportData& data)
 {
     const auto& e = data.environment;
@@ -365,6 +411,8 @@ std::vector<ReportBlock> buildReportDocument(const ReportData& data, const Repor
         addTeaching(doc, *data.teaching);
     if (sections.errors && data.scan)
         addErrors(doc, *data.scan);
+    if (sections.quality && data.quality)
+        addQuality(doc, *data.quality, data.qualityCommandLine);
     if (sections.bench && !data.bench.empty())
         addBench(doc, data.bench);
     if (sections.environment)

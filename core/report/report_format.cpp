@@ -51,4 +51,11 @@ std::filesystem::path plannerCsvPath(const std::filesystem::path& path)
     return out;
 }
 
+std::filesystem::path qualityCsvPath(const std::filesystem::path& path)
+{
+    auto out = path;
+    out.replace_filename(path.stem().string() + "-quality" + path.extension().string());
+    return out;
+}
+
 } // namespace quantlens::core

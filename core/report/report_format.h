@@ -16,5 +16,8 @@ const char* toString(ReportFormat format); // "html", "pdf", "markdown", "csv", 
 // breakdown to a sibling named "<stem>-planner.csv" (report.csv + report-planner.csv). Without a
 // scan, the planner breakdown alone goes to the file asked for.
 std::filesystem::path plannerCsvPath(const std::filesystem::path& path);
+// The model-quality table of a CSV report: "<stem>-quality.csv", or the file asked for when it is
+// the only table.
+std::filesystem::path qualityCsvPath(const std::filesystem::path& path);
 
 } // namespace quantlens::core

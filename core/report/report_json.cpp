@@ -82,6 +82,10 @@ nlohmann::json reportToJson(const ReportData& data, const ReportSections& sectio
         out["teaching"] = toJson(*data.teaching);
     if (sections.errors && data.scan)
         out["errors"] = scanResultToJson(*data.scan);
+    if (sections.quality && data.quality) {
+        out["quality"] = evalToJson(*data.quality);
+        out["quality"]["command_line"] = data.qualityCommandLine;
+    }
     if (sections.bench && !data.bench.empty()) {
         out["bench"] = nlohmann::json::array();
         for (const auto& b : data.bench) {

@@ -251,3 +251,51 @@ TEST_F(ReportCommand, PdfKeepsHeadingsAndTableIntroductionsWithWhatFollows)
     }
     EXPECT_GE(pages, 4);
 }
+
+TEST_F(ReportCommand, ModelQualitySectionInEveryFormatWithItsEvalCommand)
+{
+    const std::vector<std::string> common {"report", "--model", kModel, "--no-plan", "--eval-scheme", "nf4,q8_0",
+                                           "--eval-sensitivity", "layer", "--eval-sample", "2", "--eval-length", "24"};
+    auto args = common;
+    args.insert(args.end(), {"--no-scan", "-o", file("q.md")});
+    auto r = runCli(args);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto md = read(file("q.md"));
+    EXPECT_THAT(md, HasSubstr("## Model quality"));
+    EXPECT_THAT(md, HasSubstr("| Model | Bits/param | Perplexity | KL mean |"));
+    EXPECT_THAT(md, HasSubstr("### Sensitivity by layer under nf4"));
+    EXPECT_THAT(md, HasSubstr("quantlens-cli eval"));
+    EXPECT_THAT(md, HasSubstr("--scheme nf4,q8_0 --sensitivity layer --sample 2 --length 24 --seed 1"));
+
+    args = common;
+    args.insert(args.end(), {"--no-scan", "-o", file("q.html")});
+    r = runCli(args);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto html = read(file("q.html"));
+    EXPECT_THAT(html, HasSubstr("Model quality"));
+    EXPECT_THAT(html, HasSubstr("Mean KL with one layer at a time in nf4")); // the sensitivity chart's title
+
+    args = common;
+    args.insert(args.end(), {"--no-scan", "-o", file("q.json")});
+    r = runCli(args);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(read(file("q.json")));
+    EXPECT_EQ(j.at("quality").at("results").size(), 2u);
+    EXPECT_EQ(j.at("quality").at("sensitivity").size(), 5u);
+    EXPECT_THAT(j.at("quality").at("command_line").get<std::string>(), HasSubstr("quantlens-cli eval "));
+
+    // CSV: the scan's table in the file asked for, the quality table beside it.
+    args = common;
+    args.insert(args.end(), {"--scheme", "nf4", "-o", file("q.csv")});
+    r = runCli(args);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(read(file("q.csv")), HasSubstr("tensor,scheme,layer"));
+    const auto quality = read(file("q-quality.csv"));
+    EXPECT_THAT(quality, HasSubstr("row,name,bits_per_parameter,perplexity,kl_mean"));
+    EXPECT_THAT(quality, HasSubstr("scheme,nf4,"));
+    EXPECT_THAT(quality, HasSubstr("sensitivity,layer 4 under nf4,"));
+
+    r = runCli({"report", "--model", "llama-3.1-8b", "--eval-scheme", "nf4", "-o", file("x.md")});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("--eval-scheme and --eval-compare need --model FILE"));
+}

@@ -5,6 +5,7 @@
 #include "ui/views/bench_view.h"
 #include "ui/views/inspector_view.h"
 #include "ui/views/planner_view.h"
+#include "ui/views/quality_view.h"
 
 #include <QString>
 
@@ -17,6 +18,7 @@ struct GuiParts {
     ui::InspectorView* inspector = nullptr;
     ui::BenchView* bench = nullptr;
     ui::ModelSession* session = nullptr;
+    ui::QualityView* quality = nullptr;
 };
 
 inline GuiParts guiParts(ui::MainWindow& window)
@@ -24,7 +26,8 @@ inline GuiParts guiParts(ui::MainWindow& window)
     return {qobject_cast<ui::PlannerView*>(window.workspace(QStringLiteral("planner"))),
             qobject_cast<ui::InspectorView*>(window.workspace(QStringLiteral("inspector"))),
             qobject_cast<ui::BenchView*>(window.workspace(QStringLiteral("bench"))),
-            window.findChild<ui::ModelSession*>(QStringLiteral("modelSession"))};
+            window.findChild<ui::ModelSession*>(QStringLiteral("modelSession")),
+            qobject_cast<ui::QualityView*>(window.workspace(QStringLiteral("quality")))};
 }
 
 } // namespace quantlens::test

@@ -25,7 +25,7 @@ private Q_SLOTS:
     void exportHoldsThePlanTheScanAndARegeneratingCommand()
     {
         std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
-        const auto [planner, inspector, bench, session] = test::guiParts(*window);
+        const auto [planner, inspector, bench, session, quality] = test::guiParts(*window);
         QVERIFY(planner && inspector && bench && session);
         QVERIFY(session->model()); // the bundled example opened at start-up
 
@@ -54,6 +54,42 @@ private Q_SLOTS:
         const QString html = QString::fromUtf8(file.readAll());
         QVERIFY(html.contains(QStringLiteral("<svg")));
         QVERIFY(html.contains(QStringLiteral("model.layers.0.self_attn.q_proj.weight")));
+    }
+
+    void theQualityRunIsReportedWithReportAndEvalCommands()
+    {
+        std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
+        const auto [planner, inspector, bench, session, quality] = test::guiParts(*window);
+        QVERIFY(quality && session->model());
+        // Before a run, no quality section.
+        QVERIFY(!ui::buildGuiReport(*session, *planner, *inspector, *bench, quality).quality.has_value());
+        quality->setSchemes(QStringLiteral("q8_0"));
+        quality->setSampling(2, 20, 4);
+        quality->setSensitivity(QStringLiteral("role"));
+        QSignalSpy finished(quality, &ui::QualityView::evalFinished);
+        quality->startEval();
+        QVERIFY(finished.wait(60000));
+        const core::ReportData data = ui::buildGuiReport(*session, *planner, *inspector, *bench, quality);
+        QVERIFY(data.quality.has_value());
+        QCOMPARE(data.quality->results.size(), std::size_t(1));
+        const QString command = QString::fromStdString(data.commandLine);
+        QVERIFY2(command.contains(QStringLiteral("--eval-scheme q8_0 --eval-sensitivity role --eval-sample 2 "
+                                                 "--eval-length 20 --eval-seed 4")),
+                 qPrintable(command));
+        QVERIFY(QString::fromStdString(data.qualityCommandLine).startsWith(QStringLiteral("quantlens-cli eval ")));
+        // Leaving the section out leaves out the options that would run it.
+        core::ReportSections sections;
+        sections.quality = false;
+        const QString without
+            = QString::fromStdString(ui::withOutputPath(data, QStringLiteral("/tmp/r.html"), sections).commandLine);
+        QVERIFY2(!without.contains(QStringLiteral("--eval-")), qPrintable(without));
+        QVERIFY2(without.endsWith(QStringLiteral(" -o /tmp/r.html")), qPrintable(without));
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("report.md"));
+        ui::exportReport(data, path);
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QVERIFY(QString::fromUtf8(file.readAll()).contains(QStringLiteral("## Model quality")));
     }
 
     void chosenGpuAndWorkspacePersistAcrossWindows()

@@ -67,9 +67,10 @@ ExportReportDialog::ExportReportDialog(core::ReportData data, QWidget* parent)
     m_plans = sectionBox(tr("Memory plan (breakdown, suggestions, sweep)"), !m_data.plans.empty(), sections);
     m_teaching = sectionBox(tr("Teaching table"), m_data.teaching.has_value(), sections);
     m_errors = sectionBox(tr("Quantization error (per layer, worst tensors)"), m_data.scan.has_value(), sections);
+    m_quality = sectionBox(tr("Model quality (perplexity, KL, top-1 agreement)"), m_data.quality.has_value(), sections);
     m_bench = sectionBox(tr("Benchmarks"), !m_data.bench.empty(), sections);
     m_environment = sectionBox(tr("Environment"), true, sections);
-    for (auto* box : {m_model, m_plans, m_teaching, m_errors, m_bench, m_environment}) {
+    for (auto* box : {m_model, m_plans, m_teaching, m_errors, m_quality, m_bench, m_environment}) {
         sectionsLayout->addWidget(box);
         connect(box, &QCheckBox::toggled, this, &ExportReportDialog::updatePreview);
     }
@@ -122,6 +123,7 @@ ReportOptions ExportReportDialog::options() const
     o.sections.teaching = m_teaching->isChecked();
     o.sections.errors = m_errors->isChecked();
     o.sections.bench = m_bench->isChecked();
+    o.sections.quality = m_quality->isChecked();
     o.sections.environment = m_environment->isChecked();
     return o;
 }
@@ -196,6 +198,8 @@ void ExportReportDialog::updatePreview()
             text += core::tensorErrorsCsv(*m_data.scan);
         if (o.sections.plans && !m_data.plans.empty())
             text += (text.empty() ? "" : "\n") + core::plannerBreakdownCsv(m_data.plans);
+        if (o.sections.quality && m_data.quality)
+            text += (text.empty() ? "" : "\n") + core::qualityCsv(*m_data.quality);
         m_preview->setPlainText(QString::fromStdString(text));
         break;
     }

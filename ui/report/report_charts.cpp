@@ -4,6 +4,7 @@
 #include "core/util/units.h"
 #include "ui/charts/breakdown_chart.h"
 #include "ui/charts/error_by_layer_chart.h"
+#include "ui/charts/quality_charts.h"
 #include "ui/charts/sweep_chart.h"
 
 #include <QBuffer>
@@ -152,6 +153,28 @@ core::ReportCharts renderReportCharts(const core::ReportData& data, const core::
             chart.setData(lines);
             charts.svg[strCat("errors/", k)]
                 = chartToSvg(&chart, size, QStringLiteral("Relative error by layer")).toStdString();
+        }
+    }
+    if (sections.quality && data.quality) {
+        const auto& q = *data.quality;
+        if (!q.results.empty()) {
+            QList<QualityPoint> points;
+            for (const auto& c : q.results)
+                points.append({qs(c.name), c.bitsPerParameter, c.kl.mean, c.top1Agreement});
+            QualitySizeChart chart;
+            chart.setPoints(points);
+            charts.svg["quality/size"] = chartToSvg(&chart, size, QStringLiteral("Output error against size")).toStdString();
+        }
+        if (!q.sensitivity.empty()) {
+            QList<SensitivityBar> bars;
+            for (const auto& s : q.sensitivity)
+                bars.append({qs(s.group), s.klMean});
+            SensitivityChart chart;
+            chart.setBars(QStringLiteral("Mean KL with one %1 at a time in %2")
+                              .arg(qs(q.sensitivityMode), qs(q.sensitivity.front().scheme)),
+                          bars);
+            charts.svg["quality/sensitivity"]
+                = chartToSvg(&chart, size, QStringLiteral("Sensitivity")).toStdString();
         }
     }
     return charts;

@@ -38,16 +38,28 @@ bool hasPlans(const core::ReportData& data, const ReportOptions& o)
     return o.sections.plans && !data.plans.empty();
 }
 
+bool hasQuality(const core::ReportData& data, const ReportOptions& o)
+{
+    return o.sections.quality && data.quality.has_value();
+}
+
+// The files of a CSV report, in the order scan, plans, quality: the first table present goes to
+// the file asked for, the others to its siblings.
 std::vector<std::filesystem::path> csvFiles(const core::ReportData& data, const std::filesystem::path& path,
                                             const ReportOptions& o)
 {
-    if (!hasScan(data, o) && !hasPlans(data, o))
+    if (!hasScan(data, o) && !hasPlans(data, o) && !hasQuality(data, o))
         throw UsageError(strCat("nothing to write to ", path.string(),
-                                ": a CSV report holds the per-tensor errors (--model with --scheme) or the planner "
-                                "breakdown (plan options), and neither is included"));
-    if (hasScan(data, o) && hasPlans(data, o))
-        return {path, core::plannerCsvPath(path)};
-    return {path};
+                                ": a CSV report holds the per-tensor errors (--model with --scheme), the planner "
+                                "breakdown (plan options) or the model quality (--eval-scheme), and none is included"));
+    std::vector<std::filesystem::path> files;
+    if (hasScan(data, o))
+        files.push_back(path);
+    if (hasPlans(data, o))
+        files.push_back(files.empty() ? path : core::plannerCsvPath(path));
+    if (hasQuality(data, o))
+        files.push_back(files.empty() ? path : core::qualityCsvPath(path));
+    return files;
 }
 
 } // namespace
@@ -85,14 +97,17 @@ void exportReport(const core::ReportData& data, const QString& path, const Repor
         break;
     case core::ReportFormat::Csv: {
         const auto files = csvFiles(data, file, options);
+        std::size_t next = 0;
         if (hasScan(data, options))
-            outputs.emplace_back(files[0], core::tensorErrorsCsv(*data.scan));
+            outputs.emplace_back(files[next++], core::tensorErrorsCsv(*data.scan));
         if (hasPlans(data, options))
-            outputs.emplace_back(files.back(), core::plannerBreakdownCsv(data.plans));
+            outputs.emplace_back(files[next++], core::plannerBreakdownCsv(data.plans));
+        if (hasQuality(data, options))
+            outputs.emplace_back(files[next++], core::qualityCsv(*data.quality));
         break;
     }
     }
-    // Every refusal before anything is written: a CSV report never leaves one of its two files behind.
+    // Every refusal before anything is written: a CSV report never leaves one of its files behind.
     core::writeFilesAtomically(outputs, options.force);
 }
 

@@ -214,6 +214,7 @@ QualityView::QualityView(ModelSession* session, QWidget* parent)
     connect(m_job, &EvalJob::evalFinished, this, [this] {
         setRunning(false);
         m_lastArguments = m_runningArguments;
+        m_lastReportArguments = m_runningReportArguments;
         showResult();
         Q_EMIT evalFinished();
     });
@@ -270,6 +271,7 @@ void QualityView::modelChanged()
     m_sensitivityChart->setBars(tr("Sensitivity: choose one layer or one role at a time"), {});
     m_summary->clear();
     m_lastArguments.clear();
+    m_lastReportArguments.clear();
     const auto model = m_session->model();
     if (!model) {
         m_run->setEnabled(false);
@@ -349,6 +351,14 @@ void QualityView::startEval()
                   << QString::number(input.length) << QStringLiteral("--seed") << QString::number(input.seed);
     }
     m_runningArguments = arguments;
+    // The report command spells the same options --eval-*: --scheme X is --eval-scheme X, ...
+    m_runningReportArguments.clear();
+    for (int i = 2; i + 1 < arguments.size(); i += 2) {
+        const QString option = arguments[i];
+        m_runningReportArguments << (option == QStringLiteral("--tokens") ? QStringLiteral("--eval-tokens")
+                                                                            : QStringLiteral("--eval-") + option.mid(2))
+                                 << arguments[i + 1];
+    }
     setRunning(true);
     m_progress->setRange(0, 0);
     m_status->setText(tr("Starting…"));

@@ -41,6 +41,8 @@ public:
     void addCompareFile(const QString& path);
     // The quantlens-cli command that reproduces the shown result (for reports); empty before one.
     QString commandLine() const;
+    // The same run as `quantlens-cli report` options (--eval-scheme ..., unquoted); empty before one.
+    QStringList reportArguments() const { return m_lastReportArguments; }
 
 public Q_SLOTS:
     void startEval();
@@ -75,6 +77,8 @@ private:
     SensitivityChart* m_sensitivityChart = nullptr;
     QStringList m_lastArguments; // of the run whose result is shown
     QStringList m_runningArguments;
+    QStringList m_lastReportArguments;
+    QStringList m_runningReportArguments;
 };
 
 } // namespace quantlens::ui
