@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   qt6-base-dev qt6-base-dev-tools qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev
-  libeigen3-dev nlohmann-json3-dev libcli11-dev
+  libeigen3-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libsentencepiece-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   xvfb xauth poppler-utils fonts-dejavu-core
 )

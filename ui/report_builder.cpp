@@ -143,7 +143,7 @@ core::ReportData withOutputPath(core::ReportData data, const QString& path, cons
     if (!sections.errors)
         add("--no-scan");
     if (!sections.quality) { // the quality run is what --eval-* asks for: without them there is none
-        for (const char* option : {" --eval-scheme ", " --eval-compare ", " --eval-sensitivity ", " --eval-sensitivity-scheme ", " --eval-tokens ",
+        for (const char* option : {" --eval-scheme ", " --eval-compare ", " --eval-sensitivity ", " --eval-sensitivity-scheme ", " --eval-tokens ", " --eval-text ",
                                    " --eval-sample ", " --eval-length ", " --eval-seed "}) {
             for (auto at = data.commandLine.find(option); at != std::string::npos; at = data.commandLine.find(option)) {
                 // The option and its one (shell-quoted, space-free or quoted) value.

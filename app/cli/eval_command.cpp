@@ -5,9 +5,11 @@
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
 #include "core/eval/token_input.h"
+#include "core/eval/tokenizer.h"
 #include "core/model/model.h"
 #include "core/quant/scheme.h"
 #include "core/util/error.h"
+#include "core/util/str_cat.h"
 #include "core/util/units.h"
 
 #include <nlohmann/json.hpp>
@@ -26,6 +28,7 @@ namespace {
 struct EvalCommandOptions {
     std::string file;
     std::string tokens;
+    std::string text;
     std::uint64_t sample = 8;
     std::uint64_t length = 256;
     std::uint64_t seed = 1;
@@ -96,8 +99,8 @@ void printText(const core::EvalResult& r)
 
 void runEvalCommand(const EvalCommandOptions& options, bool sampleGiven, bool lengthGiven)
 {
-    if (!options.tokens.empty() && (sampleGiven || lengthGiven))
-        throw UsageError("choose one input: --tokens FILE, or --sample N --length L");
+    if (!options.tokens.empty() && (sampleGiven || lengthGiven || !options.text.empty()))
+        throw UsageError("choose one input: --tokens FILE, --text FILE, or --sample N --length L");
     core::EvalOptions eval;
     core::SchemeOptions schemeOptions;
     if (options.blocksize)
@@ -122,9 +125,20 @@ void runEvalCommand(const EvalCommandOptions& options, bool sampleGiven, bool le
     ProgressBar bar;
     core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
     InterruptCancels interrupt(sink);
-    const core::TokenSet tokens = options.tokens.empty()
-        ? core::sampleSequences(*model, config, options.sample, options.length, options.seed, options.threads, &sink)
-        : core::readTokenFile(options.tokens, config.vocab, config.context);
+    core::TokenSet tokens;
+    if (!options.tokens.empty()) {
+        tokens = core::readTokenFile(options.tokens, config.vocab, config.context);
+    } else if (!options.text.empty()) {
+        // Sequences of --length tokens (BOS included), at most --sample of them when given.
+        const auto tokenizer = core::loadTokenizer(*model);
+        if (config.context && options.length > config.context)
+            throw UsageError(strCat("--length ", options.length, " exceeds the model's context of ", config.context));
+        tokens = core::tokenizeTextFile(*tokenizer, options.text, options.length, sampleGiven ? options.sample : 0,
+                                        config.vocab);
+    } else {
+        tokens = core::sampleSequences(*model, config, options.sample, options.length, options.seed, options.threads,
+                                       &sink);
+    }
     const auto result = core::runEval(*model, tokens, eval, &sink);
     bar.finish();
 
@@ -145,6 +159,10 @@ void setupEvalCommand(CLI::App& app)
     sub->add_option("file", options->file, "the baseline: safetensors (with config.json), sharded index, folder or GGUF")
         ->required();
     sub->add_option("--tokens", options->tokens, "Token-id file: whitespace-separated integers, one sequence per line");
+    sub->add_option("--text", options->text,
+                    "Plain text through the model's own tokenizer (GGUF vocabulary, tokenizer.model or "
+                    "tokenizer.json), cut into sequences of --length tokens (at most --sample of them when given)")
+        ->check(CLI::ExistingFile);
     auto* sample = sub->add_option("--sample", options->sample,
                                    "With no --tokens: sample this many sequences from the baseline itself")
                        ->check(CLI::Range(std::uint64_t(1), std::uint64_t(4096)))
@@ -170,6 +188,7 @@ void setupEvalCommand(CLI::App& app)
     sub->footer("Progress is drawn on stderr; Ctrl+C stops cleanly.\nExamples:\n"
                 "  quantlens-cli eval model.safetensors --scheme nf4,q4_0,q8_0\n"
                 "  quantlens-cli eval model.gguf --tokens tokens.txt --compare model-q4_0.gguf\n"
+                "  quantlens-cli eval model.gguf --text wiki.test.raw --length 512 --scheme q4_k\n"
                 "  quantlens-cli eval model.safetensors --scheme nf4 --sensitivity layer --json");
     sub->callback([options, sample, length] { runEvalCommand(*options, sample->count() > 0, length->count() > 0); });
 }

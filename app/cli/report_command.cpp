@@ -6,6 +6,7 @@
 
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
+#include "core/eval/tokenizer.h"
 #include "core/planner/catalogue.h"
 #include "core/planner/model_spec.h"
 #include "core/planner/planner.h"
@@ -69,6 +70,7 @@ struct ReportOptionsCli {
     std::string evalSensitivity;
     std::string evalSensitivityScheme;
     std::string evalTokens;
+    std::string evalText;
     std::uint64_t evalSample = 8;
     std::uint64_t evalLength = 256;
     std::uint64_t evalSeed = 1;
@@ -237,9 +239,16 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
         eval.threads = o.threads;
         ProgressBar bar;
         core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
-        const core::TokenSet tokens = o.evalTokens.empty()
-            ? core::sampleSequences(*model, config, o.evalSample, o.evalLength, o.evalSeed, o.threads, &sink)
-            : core::readTokenFile(o.evalTokens, config.vocab, config.context);
+        if (!o.evalTokens.empty() && !o.evalText.empty())
+            throw UsageError("choose one of --eval-tokens and --eval-text");
+        core::TokenSet tokens;
+        if (!o.evalTokens.empty())
+            tokens = core::readTokenFile(o.evalTokens, config.vocab, config.context);
+        else if (!o.evalText.empty())
+            tokens = core::tokenizeTextFile(*core::loadTokenizer(*model), o.evalText, o.evalLength, o.evalSample,
+                                            config.vocab);
+        else
+            tokens = core::sampleSequences(*model, config, o.evalSample, o.evalLength, o.evalSeed, o.threads, &sink);
         data.quality = core::runEval(*model, tokens, eval, &sink);
         bar.finish();
         std::string command = "quantlens-cli eval " + core::shellQuote(std::filesystem::absolute(o.model).string());
@@ -253,6 +262,9 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
             command += " --sensitivity-scheme " + core::shellQuote(o.evalSensitivityScheme);
         if (!o.evalTokens.empty())
             command += " --tokens " + core::shellQuote(std::filesystem::absolute(o.evalTokens).string());
+        else if (!o.evalText.empty())
+            command += strCat(" --text ", core::shellQuote(std::filesystem::absolute(o.evalText).string()), " --length ",
+                              o.evalLength, " --sample ", o.evalSample);
         else
             command += strCat(" --sample ", o.evalSample, " --length ", o.evalLength, " --seed ", o.evalSeed);
         data.qualityCommandLine = command;
@@ -337,7 +349,12 @@ void setupReportCommand(CLI::App& app)
                     "Model quality: the sensitivity run's scheme (default: the first --eval-scheme)");
     sub->add_option("--eval-tokens", o->evalTokens, "Model quality: token-id file (default: sampled from the model)")
         ->check(CLI::ExistingFile);
-    sub->add_option("--eval-sample", o->evalSample, "Model quality: sequences sampled from the model")
+    sub->add_option("--eval-text", o->evalText,
+                    "Model quality: plain text through the model's tokenizer, in --eval-length token sequences (at "
+                    "most --eval-sample)")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--eval-sample", o->evalSample,
+                    "Model quality: sequences sampled from the model (with --eval-text: the most kept)")
         ->check(CLI::Range(std::uint64_t(1), std::uint64_t(4096)))
         ->capture_default_str();
     sub->add_option("--eval-length", o->evalLength, "Model quality: tokens per sampled sequence")

@@ -96,7 +96,8 @@ private:
     std::uint64_t m_position = 0;
 };
 
-GgufValue readValue(Cursor& cursor, std::uint32_t type, const std::string& key, std::uint32_t depth, bool keep)
+GgufValue readValue(Cursor& cursor, std::uint32_t type, const std::string& key, std::uint32_t depth, bool keep,
+                    std::uint64_t keepItems = kGgufKeptArrayItems)
 {
     GgufValue value;
     value.type = type;
@@ -159,8 +160,8 @@ GgufValue readValue(Cursor& cursor, std::uint32_t type, const std::string& key, 
                         strCat("at most ", cursor.left() / minimumValueBytes(value.arrayType)),
                         strCat(value.arrayCount), at);
         for (std::uint64_t i = 0; i < value.arrayCount; ++i) {
-            const bool keepItem = keep && i < kGgufKeptArrayItems;
-            auto item = readValue(cursor, value.arrayType, key, depth + 1, keepItem);
+            const bool keepItem = keep && i < keepItems;
+            auto item = readValue(cursor, value.arrayType, key, depth + 1, keepItem, keepItems);
             if (keepItem)
                 value.arrayItems.push_back(std::move(item));
         }
@@ -212,6 +213,29 @@ std::string GgufValue::render() const
     default:
         return "?";
     }
+}
+
+std::optional<GgufValue> readGgufValue(std::span<const std::byte> file, const std::string& fileName,
+                                       const std::string& wanted)
+{
+    Cursor cursor(file, fileName);
+    if (cursor.read<std::uint32_t>("magic") != 0x46554747u)
+        cursor.fail("magic", "not a GGUF file", "GGUF", "", 0);
+    cursor.read<std::uint32_t>("version");
+    cursor.read<std::uint64_t>("tensor count");
+    const auto kvCount = cursor.read<std::uint64_t>("metadata count");
+    if (kvCount > cursor.left() / 13)
+        cursor.fail("metadata count", "metadata count runs past the end of the file",
+                    strCat("at most ", cursor.left() / 13), strCat(kvCount), 16);
+    for (std::uint64_t i = 0; i < kvCount; ++i) {
+        const auto key = cursor.readString(strCat("metadata key #", i));
+        const auto type = cursor.read<std::uint32_t>(key);
+        const bool match = key == wanted;
+        auto value = readValue(cursor, type, key, 0, match, match ? UINT64_MAX : 0);
+        if (match)
+            return value;
+    }
+    return std::nullopt;
 }
 
 GgufFile parseGguf(std::span<const std::byte> file, const std::string& fileName)

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,5 +58,10 @@ inline constexpr std::uint64_t kGgufMaxString = 64ull << 20;
 // rows a whole number of blocks, overflow-checked sizes, aligned offsets, data inside the file and
 // no overlaps. Each failure is one FormatError naming `fileName`, the key or tensor and the offset.
 GgufFile parseGguf(std::span<const std::byte> file, const std::string& fileName);
+
+// One metadata value with every array item kept (parseGguf keeps kGgufKeptArrayItems): the
+// tokenizer's vocabulary and merges. Empty when the key is absent. Same checks as parseGguf.
+std::optional<GgufValue> readGgufValue(std::span<const std::byte> file, const std::string& fileName,
+                                       const std::string& key);
 
 } // namespace quantlens::core

@@ -99,3 +99,19 @@ TEST(EvalCommand, HelpNamesTheInputsAndCtrlC)
     EXPECT_THAT(r.out, AllOf(HasSubstr("--tokens"), HasSubstr("--sample"), HasSubstr("--compare"),
                              HasSubstr("--sensitivity"), HasSubstr("Ctrl+C")));
 }
+
+TEST(EvalCommand, PlainTextGoesThroughTheModelsOwnTokenizer)
+{
+    const auto text = tempFile("story.txt", "Once upon a time, a little cat found a red ball in the garden.\n");
+    CliResult r = runCli({"eval", kData + "/tokenizers/gguf/stories260K-spm.gguf", "--text", text, "--length", "8",
+                          "--scheme", "q8_0", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_THAT(j["input"].get<std::string>(), AllOf(HasSubstr("story.txt"), HasSubstr("tokenized as llama.cpp does")));
+    EXPECT_GT(j["tokens_scored"].get<int>(), 8);
+    // A safetensors file with no tokenizer beside it says what was looked for.
+    r = runCli({"eval", kModel, "--text", text});
+    std::filesystem::remove(text);
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_THAT(r.err, HasSubstr("looked for tokenizer.model and tokenizer.json"));
+}

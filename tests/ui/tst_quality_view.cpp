@@ -66,6 +66,22 @@ private Q_SLOTS:
         QVERIFY(view.findChild<QPushButton*>(QStringLiteral("qualityRun"))->isEnabled());
     }
 
+    void textGoesThroughTheModelsTokenizer()
+    {
+        ui::ModelSession session;
+        ui::QualityView view(&session);
+        QVERIFY(session.openNow(QStringLiteral(QUANTLENS_TEST_DATA_DIR "/tokenizers/gguf/stories260K-spm.gguf")));
+        view.setSchemes(QStringLiteral("q8_0"));
+        view.setTextFile(QStringLiteral(QUANTLENS_TEST_DATA_DIR "/tokenizers/train.txt"), 64, 3);
+        QSignalSpy finished(&view, &ui::QualityView::evalFinished);
+        view.startEval();
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(view.job()->result().sequences, quint64(3));
+        QVERIFY(QString::fromStdString(view.job()->result().input).contains(QStringLiteral("train.txt")));
+        QVERIFY2(view.commandLine().contains(QStringLiteral("--length 64 --sample 3")), qPrintable(view.commandLine()));
+        QVERIFY(view.reportArguments().contains(QStringLiteral("--eval-text")));
+    }
+
     void aModelItCannotRunSaysWhy()
     {
         ui::ModelSession session;

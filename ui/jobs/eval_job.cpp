@@ -1,6 +1,7 @@
 #include "ui/jobs/eval_job.h"
 
 #include "core/eval/llama_config.h"
+#include "core/eval/tokenizer.h"
 #include "core/util/error.h"
 
 #include <QMetaObject>
@@ -96,10 +97,15 @@ void EvalJob::start(std::shared_ptr<const core::Model> model, EvalInput input, c
     m_watcher->setFuture(QtConcurrent::run([run, model = std::move(model), input, options = std::move(options)] {
         try {
             const auto config = core::llamaConfigFor(*model);
-            const core::TokenSet tokens = input.tokenFile.isEmpty()
-                ? core::sampleSequences(*model, config, input.sequences, input.length, input.seed, options.threads,
-                                        &run->sink)
-                : core::readTokenFile(input.tokenFile.toStdString(), config.vocab, config.context);
+            core::TokenSet tokens;
+            if (input.tokenFile.isEmpty())
+                tokens = core::sampleSequences(*model, config, input.sequences, input.length, input.seed,
+                                               options.threads, &run->sink);
+            else if (input.text)
+                tokens = core::tokenizeTextFile(*core::loadTokenizer(*model), input.tokenFile.toStdString(),
+                                                input.length, input.sequences, config.vocab);
+            else
+                tokens = core::readTokenFile(input.tokenFile.toStdString(), config.vocab, config.context);
             run->result = core::runEval(*model, tokens, options, &run->sink);
         } catch (const CancelledError&) {
             run->cancelled = true;

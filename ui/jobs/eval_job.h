@@ -15,7 +15,8 @@ namespace quantlens::ui {
 // What a Quality run evaluates on: a token file, or sequences sampled from the model itself.
 struct EvalInput {
     QString tokenFile; // empty: sample
-    quint64 sequences = 8;
+    bool text = false; // tokenFile is plain text for the model's tokenizer, cut into `length`-token sequences
+    quint64 sequences = 8; // sampled; for text, the most sequences kept
     quint64 length = 256;
     quint64 seed = 1;
 };

@@ -71,7 +71,7 @@ QualityView::QualityView(ModelSession* session, QWidget* parent)
     auto* removeCompare = new QPushButton(tr("Remove"), this);
 
     m_input = new QComboBox(this);
-    m_input->addItems({tr("Sample from the model"), tr("Token-id file")});
+    m_input->addItems({tr("Sample from the model"), tr("Token-id file"), tr("Text file (the model's tokenizer)")});
     m_sequences = new QSpinBox(this);
     m_sequences->setRange(1, 4096);
     m_sequences->setValue(8);
@@ -85,7 +85,7 @@ QualityView::QualityView(ModelSession* session, QWidget* parent)
     m_seed->setValue(1);
     m_seed->setPrefix(tr("seed "));
     m_tokenFile = new QLineEdit(this);
-    m_tokenFile->setPlaceholderText(tr("whitespace-separated token ids, one sequence per line"));
+    m_tokenFile->setPlaceholderText(tr("token ids (one sequence per line), or plain text"));
     auto* browse = new QPushButton(tr("Browse…"), this);
 
     m_sensitivity = new QComboBox(this);
@@ -182,19 +182,23 @@ QualityView::QualityView(ModelSession* session, QWidget* parent)
     layout->addWidget(split, 1);
 
     const auto updateInput = [this] {
-        const bool sample = m_input->currentIndex() == 0;
-        m_sequences->setEnabled(sample);
-        m_length->setEnabled(sample);
-        m_seed->setEnabled(sample);
-        m_tokenFile->setEnabled(!sample);
+        const int mode = m_input->currentIndex(); // 0 sample, 1 token ids, 2 text
+        m_sequences->setEnabled(mode != 1);
+        m_length->setEnabled(mode != 1);
+        m_seed->setEnabled(mode == 0);
+        m_tokenFile->setEnabled(mode != 0);
+        m_sequences->setPrefix(mode == 2 ? tr("at most ") : QString());
     };
     connect(m_input, &QComboBox::currentIndexChanged, this, updateInput);
     updateInput();
     connect(browse, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Token-id file"), m_tokenFile->text(),
-                                                          tr("Text files (*.txt);;All files (*)"));
-        if (!path.isEmpty())
-            setTokenFile(path);
+        const QString path = QFileDialog::getOpenFileName(this, tr("Token ids or text"), m_tokenFile->text(),
+                                                          tr("Text files (*.txt *.raw);;All files (*)"));
+        if (!path.isEmpty()) {
+            m_tokenFile->setText(path);
+            if (m_input->currentIndex() == 0)
+                m_input->setCurrentIndex(1);
+        }
     });
     connect(addCompare, &QPushButton::clicked, this, [this] {
         const QString start = m_session->path().isEmpty() ? QString() : QFileInfo(m_session->path()).absolutePath();
@@ -249,6 +253,14 @@ void QualityView::setTokenFile(const QString& path)
 {
     m_tokenFile->setText(path);
     m_input->setCurrentIndex(path.isEmpty() ? 0 : 1);
+}
+
+void QualityView::setTextFile(const QString& path, int length, int maxSequences)
+{
+    m_tokenFile->setText(path);
+    m_input->setCurrentIndex(2);
+    m_length->setValue(length);
+    m_sequences->setValue(maxSequences);
 }
 
 void QualityView::setSensitivity(const QString& mode)
@@ -336,13 +348,20 @@ void QualityView::startEval()
         return;
     }
     EvalInput input;
-    if (m_input->currentIndex() == 1) {
+    if (m_input->currentIndex() != 0) {
         if (m_tokenFile->text().trimmed().isEmpty()) {
-            m_status->setText(tr("Cannot run: choose a token-id file, or sample from the model"));
+            m_status->setText(tr("Cannot run: choose a file, or sample from the model"));
             return;
         }
         input.tokenFile = m_tokenFile->text().trimmed();
-        arguments << QStringLiteral("--tokens") << QFileInfo(input.tokenFile).absoluteFilePath();
+        input.text = m_input->currentIndex() == 2;
+        input.length = quint64(m_length->value());
+        input.sequences = quint64(m_sequences->value());
+        arguments << (input.text ? QStringLiteral("--text") : QStringLiteral("--tokens"))
+                  << QFileInfo(input.tokenFile).absoluteFilePath();
+        if (input.text)
+            arguments << QStringLiteral("--length") << QString::number(input.length) << QStringLiteral("--sample")
+                      << QString::number(input.sequences);
     } else {
         input.sequences = quint64(m_sequences->value());
         input.length = quint64(m_length->value());
@@ -355,8 +374,7 @@ void QualityView::startEval()
     m_runningReportArguments.clear();
     for (int i = 2; i + 1 < arguments.size(); i += 2) {
         const QString option = arguments[i];
-        m_runningReportArguments << (option == QStringLiteral("--tokens") ? QStringLiteral("--eval-tokens")
-                                                                            : QStringLiteral("--eval-") + option.mid(2))
+        m_runningReportArguments << QStringLiteral("--eval-") + option.mid(2)
                                  << arguments[i + 1];
     }
     setRunning(true);

@@ -37,6 +37,7 @@ public:
     void setSchemes(const QString& list);
     void setSampling(int sequences, int length, int seed);
     void setTokenFile(const QString& path); // empty: sample from the model
+    void setTextFile(const QString& path, int length, int maxSequences); // through the model's tokenizer
     void setSensitivity(const QString& mode); // "", "layer" or "role"
     void addCompareFile(const QString& path);
     // The quantlens-cli command that reproduces the shown result (for reports); empty before one.
