@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <unistd.h>
 
@@ -481,7 +482,10 @@ TEST(Transformer, MatchesLlama2cRunCOnStories260K)
             const Eigen::Map<const RowMatrix> theirs(&reference[offset], Eigen::Index(sequence.size()), 512);
             offset += sequence.size() * 512;
             const float range = theirs.maxCoeff() - theirs.minCoeff();
-            EXPECT_LT((ours - theirs).cwiseAbs().maxCoeff(), 1e-4f * range) << path;
+            const float worst = (ours - theirs).cwiseAbs().maxCoeff();
+            EXPECT_LT(worst, 1e-5f * range) << path; // the issue asks 1e-4; we are at 2.2e-6
+            std::cout << path << ": " << sequence.size() << " positions, max |ours - run.c| " << worst << " ("
+                      << worst / range << " of the logit range " << range << ")\n";
             for (Eigen::Index p = 0; p < ours.rows(); ++p) {
                 Eigen::Index a = 0, b = 0;
                 ours.row(p).maxCoeff(&a);
@@ -489,5 +493,25 @@ TEST(Transformer, MatchesLlama2cRunCOnStories260K)
                 EXPECT_EQ(a, b) << path << " position " << p;
             }
         }
+    }
+}
+
+TEST(Eval, SimulatedGgmlSchemesMatchTheFilesGgmlItselfWrote)
+{
+    // tests/data/stories260K/gguf holds stories260K quantized by ggml's own quantizers (every 2-D
+    // weight; ffn_down, rows of 172, kept in F32). Our simulation of the same scheme on the F32 GGUF
+    // must measure the same model: the only difference is ffn_down, which our policy keeps in f16.
+    const auto model = openModel(kGguf);
+    EvalOptions options;
+    options.schemes = parseSchemeList("q4_0,q8_0");
+    options.compare = {kData + "/stories260K/gguf/stories260K-q4_0.gguf", kData + "/stories260K/gguf/stories260K-q8_0.gguf"};
+    const auto r = runEval(*model, sampleSequences(*model, llamaConfigFor(*model), 4, 128, 3, 2), options);
+    ASSERT_EQ(r.results.size(), 4u);
+    for (int k = 0; k < 2; ++k) {
+        const auto& ours = r.results[std::size_t(k)];
+        const auto& ggml = r.results[std::size_t(k) + 2];
+        EXPECT_NEAR(ours.perplexity / ggml.perplexity, 1.0, 2e-3) << ours.name;
+        EXPECT_NEAR(ours.kl.mean / ggml.kl.mean, 1.0, 0.02) << ours.name;
+        EXPECT_NEAR(ours.top1Agreement, ggml.top1Agreement, 0.01) << ours.name;
     }
 }

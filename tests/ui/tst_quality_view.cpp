@@ -82,6 +82,34 @@ private Q_SLOTS:
         QVERIFY(view.reportArguments().contains(QStringLiteral("--eval-text")));
     }
 
+    void fitsALaptopScreen()
+    {
+        // 1280 x 720 less the sidebar (at most 200 px), the menu and status bars and the frame.
+        ui::ModelSession session;
+        ui::QualityView view(&session);
+        QVERIFY(session.openNow(kExample));
+        const QSize minimum = view.minimumSizeHint();
+        QVERIFY2(minimum.width() <= 1060 && minimum.height() <= 640,
+                 qPrintable(QStringLiteral("%1 x %2").arg(minimum.width()).arg(minimum.height())));
+        view.resize(1060, 640);
+        view.setSchemes(QStringLiteral("nf4,q8_0"));
+        view.setSampling(2, 32, 1);
+        view.setSensitivity(QStringLiteral("layer"));
+        QSignalSpy finished(&view, &ui::QualityView::evalFinished);
+        view.startEval();
+        QVERIFY(finished.wait(60000));
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        if (qEnvironmentVariableIsSet("QUANTLENS_SAVE_GRABS"))
+            view.grab().save(QStringLiteral("/tmp/quality-1060x640.png"));
+        // Every number in the table shows whole.
+        for (int column = 1; column < view.table()->columnCount(); ++column) {
+            const QString text = view.table()->item(0, column)->text();
+            const int needed = view.table()->fontMetrics().horizontalAdvance(text);
+            QVERIFY2(view.table()->columnWidth(column) >= needed, qPrintable(text));
+        }
+    }
+
     void aModelItCannotRunSaysWhy()
     {
         ui::ModelSession session;
