@@ -4,8 +4,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -114,4 +119,33 @@ TEST(EvalCommand, PlainTextGoesThroughTheModelsOwnTokenizer)
     std::filesystem::remove(text);
     EXPECT_EQ(r.exitCode, 1);
     EXPECT_THAT(r.err, HasSubstr("looked for tokenizer.model and tokenizer.json"));
+}
+
+TEST(EvalCommand, CtrlCStopsCleanly)
+{
+    // A run of several seconds, interrupted: the command says "cancelled" and exits 1, not killed by
+    // the signal.
+    const auto errPath = std::filesystem::temp_directory_path() / ("quantlens-eval-int-" + std::to_string(::getpid()));
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const int fd = ::open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, 2);
+        const int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::execl(QUANTLENS_CLI_PATH, "quantlens-cli", "eval", kModel.c_str(), "--scheme", "nf4,fp4,q4_0,q8_0,int8",
+                "--sample", "64", "--length", "512", "--threads", "1", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::sleep(3); // past start-up (the CLI loads Qt and CUDA libraries), inside the work
+    ::kill(child, SIGINT);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    std::ifstream in(errPath);
+    std::stringstream err;
+    err << in.rdbuf();
+    std::filesystem::remove(errPath);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+    EXPECT_THAT(err.str(), HasSubstr("cancelled"));
 }
