@@ -14,6 +14,7 @@ void setupInspectCommand(CLI::App& app);
 void setupQuantizeCommand(CLI::App& app);
 void setupBenchCommand(CLI::App& app);
 void setupEvalCommand(CLI::App& app);
+void setupAdviseCommand(CLI::App& app);
 #ifdef QUANTLENS_HAVE_UI
 void setupReportCommand(CLI::App& app);
 #endif

@@ -32,6 +32,7 @@ int main(int argc, char** argv)
     cli::setupQuantizeCommand(app);
     cli::setupBenchCommand(app);
     cli::setupEvalCommand(app);
+    cli::setupAdviseCommand(app);
 #ifdef QUANTLENS_HAVE_UI
     cli::setupReportCommand(app);
 #endif

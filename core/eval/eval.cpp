@@ -201,6 +201,7 @@ struct Variant {
     std::unique_ptr<Model> file; // for kind "file"
     std::optional<LlamaConfig> fileConfig;
     std::shared_ptr<QuantPolicy> policy; // for kind "scheme"
+    std::map<std::size_t, std::shared_ptr<const Scheme>> recipe; // for kind "recipe": tensor index -> scheme
     std::set<std::size_t> only; // sensitivity: the tensors of one group (empty: every tensor the policy takes)
 };
 
@@ -375,6 +376,37 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
         variants.push_back(std::move(v));
     }
 
+    for (const auto& recipe : options.recipes) {
+        Variant v;
+        v.row.name = recipe.name;
+        v.row.kind = "recipe";
+        v.row.policy = strCat("a mix of ", recipe.schemes.size(), " tensors, each in its own scheme");
+        std::map<std::string, std::shared_ptr<const Scheme>> made;
+        double bits = 0.0;
+        for (std::size_t i = 0; i < baseline.tensors().size(); ++i) {
+            const auto& t = baseline.tensors()[i];
+            const auto it = recipe.schemes.find(t.name);
+            if (it == recipe.schemes.end()) {
+                bits += double(t.byteSize) * 8.0;
+            } else {
+                auto& scheme = made[it->second];
+                if (!scheme)
+                    scheme = makeScheme(it->second);
+                if (const auto why = scheme->cannotStore(t.shape); !why.empty())
+                    throw UsageError(strCat(recipe.name, ": ", t.name, ": ", why));
+                v.recipe[i] = scheme;
+                bits += scheme->bitsPerParameter(t.shape) * double(t.elementCount());
+                ++v.row.quantizedTensors;
+            }
+            ++v.row.totalTensors;
+        }
+        if (v.recipe.size() != recipe.schemes.size())
+            throw UsageError(strCat(recipe.name, ": names tensors that ", baseline.path().filename().string(),
+                                    " does not have"));
+        v.row.bitsPerParameter = baseline.totalParameters() ? bits / double(baseline.totalParameters()) : 0.0;
+        variants.push_back(std::move(v));
+    }
+
     // Sensitivity groups: the tensors the scheme's policy quantizes, by layer or by role.
     std::shared_ptr<QuantPolicy> sensitivityPolicy;
     std::vector<std::pair<std::string, std::set<std::size_t>>> groups;
@@ -438,10 +470,18 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
     for (auto& v : variants) {
         const Model& model = v.file ? *v.file : baseline;
         const LlamaConfig& vc = v.fileConfig ? *v.fileConfig : config;
-        const Transformer other(model, vc, v.policy ? chooserFor(baseline, v.policy, {}) : SchemeChooser {});
+        SchemeChooser chooser;
+        if (v.policy)
+            chooser = chooserFor(baseline, v.policy, {});
+        else if (!v.recipe.empty())
+            chooser = [&v](std::size_t index) -> std::shared_ptr<const Scheme> {
+                const auto it = v.recipe.find(index);
+                return it == v.recipe.end() ? nullptr : it->second;
+            };
+        const Transformer other(model, vc, chooser);
         States states = embedAll(other, tokens);
         runBlocks(other, states, 0, pool, tracker, v.row.name);
-        const bool sameHead = !v.file && !v.policy->forTensor(baseline.tensors()[std::size_t(config.head)]).scheme;
+        const bool sameHead = !v.file && !(chooser && chooser(std::size_t(config.head)));
         const RowMatrix otherHead = sameHead ? RowMatrix() : other.loadHead();
         const Eigen::VectorXf otherNorm = v.file ? other.loadFinalNorm() : baseNorm;
         const auto c = compare(base, baseHead, baseNorm, baseStates, other, sameHead ? baseHead : otherHead, otherNorm,

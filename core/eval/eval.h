@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,11 +22,20 @@ namespace quantlens::core {
 
 enum class SensitivityMode { None, Layer, Role };
 
+// A per-tensor mix of schemes (the advisor's): tensor name -> scheme id; tensors not named stay as
+// stored.
+struct EvalRecipe {
+    std::string name; // "advisor mix at 247 KiB"
+    std::map<std::string, std::string> schemes;
+};
+
 struct EvalOptions {
     // Simulated on the baseline's weights, each with its format's policy (core/quant/quant_policy.h).
     std::vector<std::shared_ptr<const Scheme>> schemes;
     // Other files of the same model (a GGUF q4_0, a bitsandbytes checkpoint, ...).
     std::vector<std::filesystem::path> compare;
+    // Mixes of schemes simulated on the baseline's weights, tensor by tensor.
+    std::vector<EvalRecipe> recipes;
     SensitivityMode sensitivity = SensitivityMode::None;
     // The scheme sensitivity quantizes one group at a time with; default: the first of `schemes`.
     std::shared_ptr<const Scheme> sensitivityScheme;
@@ -42,7 +52,7 @@ struct KlSummary {
 
 struct EvalComparison {
     std::string name; // the scheme id or the file name
-    std::string kind; // "scheme" or "file"
+    std::string kind; // "scheme", "file" or "recipe"
     std::string policy; // which tensors the scheme was applied to, as the real tool does
     double bitsPerParameter = 0.0; // the weights as this variant stores them, kept tensors included
     std::uint64_t quantizedTensors = 0; // tensors the scheme replaced (for a file: tensors not in F32/F16/BF16)

@@ -10,14 +10,15 @@ namespace quantlens::core {
 
 namespace {
 
-// llama.cpp's llama_tensor_get_type (src/llama-quant.cpp): a tensor whose rows are not a whole
-// number of the chosen type's blocks takes a fallback type; when that cannot store it either, F16.
-// The legacy types have no fallback there (llama-quantize stops with "Unsupported tensor size");
-// we keep such a tensor in F16 and say so.
+// llama.cpp's llama_tensor_get_type (src/llama-quant.cpp at 007dbbf3, docs/llama-quant-rules.md): a
+// tensor whose rows are not a whole number of the chosen type's blocks takes a fallback type; when
+// that cannot store it either, F16. (Older llama.cpp sent q2_k and q3_k to iq4_nl.) The legacy types
+// have no fallback there (llama-quantize stops with "Unsupported tensor size"); we keep such a
+// tensor in F16 and say so.
 const std::map<std::string, std::string>& ggmlFallbacks()
 {
     static const std::map<std::string, std::string> fallbacks {
-        {"q2_k", "iq4_nl"}, {"q3_k", "iq4_nl"}, {"q4_k", "q5_0"}, {"q5_k", "q5_1"}, {"q6_k", "q8_0"},
+        {"q2_k", "q4_0"}, {"q3_k", "q4_0"}, {"q4_k", "q5_0"}, {"q5_k", "q5_1"}, {"q6_k", "q8_0"},
     };
     return fallbacks;
 }
@@ -59,7 +60,7 @@ std::string QuantPolicy::description() const
     if (m_ggml)
         return strCat("as llama-quantize --pure: every 2-D weight in ", m_scheme->id(),
                       " (token embedding and output head included), 1-D norms kept; rows that are not whole blocks "
-                      "take llama.cpp's fallback (q2_k/q3_k -> iq4_nl, q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0), "
+                      "take llama.cpp's fallback (q2_k/q3_k -> q4_0, q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0), "
                       "else f16");
     return strCat("as bitsandbytes through transformers: ", m_scheme->id(),
                   " on the Linear projection weights only; embeddings, norms, biases and the output head kept");
@@ -80,7 +81,7 @@ TensorQuantization QuantPolicy::forTensor(const TensorInfo& t) const
         return result;
     }
     const auto fallback = ggmlFallbacks().find(m_scheme->id());
-    if (fallback != ggmlFallbacks().end() && fallback->second != "iq4_nl") {
+    if (fallback != ggmlFallbacks().end()) {
         auto scheme = makeScheme(fallback->second);
         if (scheme->cannotStore(t.shape).empty()) {
             result.scheme = std::move(scheme);
@@ -90,11 +91,7 @@ TensorQuantization QuantPolicy::forTensor(const TensorInfo& t) const
         }
     }
     result.scheme = makeScheme("fp16");
-    result.note = strCat("f16 (rows of ", t.shape.back(), " are not whole ", m_scheme->id(), " blocks",
-                         fallback != ggmlFallbacks().end() && fallback->second == "iq4_nl"
-                             ? "; llama.cpp's fallback iq4_nl is not simulated"
-                             : "",
-                         ")");
+    result.note = strCat("f16 (rows of ", t.shape.back(), " are not whole ", m_scheme->id(), " blocks)");
     return result;
 }
 

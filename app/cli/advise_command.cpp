@@ -1,0 +1,146 @@
+#include "command.h"
+#include "interrupt.h"
+#include "progress_bar.h"
+
+#include "core/advise/advisor.h"
+#include "core/model/model.h"
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+#include "core/util/text_list.h"
+#include "core/util/units.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace quantlens::cli {
+
+namespace {
+
+struct AdviseOptions {
+    std::string file;
+    double bitsPerParam = 0.0;
+    std::uint64_t size = 0;
+    std::string family = "ggml";
+    std::string schemes;
+    std::string cost = "weight";
+    unsigned threads = 0;
+    bool json = false;
+};
+
+std::string fmt(const char* format, double value)
+{
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, format, value);
+    return buffer;
+}
+
+std::string pad(const std::string& text, std::size_t width, bool left = false)
+{
+    const std::string space(text.size() < width ? width - text.size() : 0, ' ');
+    return left ? text + space : space + text;
+}
+
+void printText(const core::AdvisorResult& r)
+{
+    const auto bits = [&](std::uint64_t bytes) { return double(bytes) * 8.0 / double(r.parameters); };
+    std::cout << "Model: " << r.model << " (" << core::formatThousands(r.parameters) << " parameters)\n"
+              << "Family: " << r.family << "; " << r.policy << "\n"
+              << "Candidates: " << joinCommaList(r.candidates) << "\n"
+              << "Cost minimised: " << r.costKind << "\n\n"
+              << "Budget " << core::formatBinaryBytes(double(r.budgetBytes)) << " (" << fmt("%.3f", bits(r.budgetBytes))
+              << " bits/param); mixes of these candidates run from " << core::formatBinaryBytes(double(r.smallestBytes))
+              << " to " << core::formatBinaryBytes(double(r.largestBytes)) << ".\n"
+              << "Mix: " << core::formatBinaryBytes(double(r.totalBytes)) << " (" << fmt("%.3f", bits(r.totalBytes))
+              << " bits/param), predicted cost " << fmt("%.6g", r.predictedCost)
+              << (r.exact ? " (optimal)" : strCat(" (at most ", fmt("%.3g", r.predictedCost - r.lowerBound),
+                                                  " above the optimum)"))
+              << (r.fourBitType.empty() ? "" : ", 4-bit type " + r.fourBitType) << "\n";
+    std::map<std::string, std::pair<int, std::uint64_t>> byScheme;
+    for (const auto& a : r.assignment) {
+        ++byScheme[a.scheme].first;
+        byScheme[a.scheme].second += a.bytes;
+    }
+    std::cout << "  ";
+    for (const auto& [scheme, count] : byScheme)
+        std::cout << scheme << ": " << count.first << " tensors (" << core::formatBinaryBytes(double(count.second))
+                  << ")  ";
+    std::cout << "\n\n" << pad("tensor", 44, true) << pad("layer", 6) << "  " << pad("role", 10, true)
+              << pad("scheme", 8, true) << pad("bytes", 12) << pad("cost", 12) << "\n";
+    for (const auto& a : r.assignment)
+        std::cout << pad(a.tensor, 44, true) << pad(a.layer < 0 ? "-" : std::to_string(a.layer), 6) << "  "
+                  << pad(a.role, 10, true) << pad(a.scheme, 8, true) << pad(core::formatThousands(a.bytes), 12)
+                  << pad(fmt("%.4g", a.cost), 12) << "\n";
+    std::cout << "\nEach candidate alone (as its tool applies it):\n";
+    for (const auto& u : r.uniform)
+        std::cout << "  " << pad(u.scheme, 14, true) << pad(core::formatBinaryBytes(double(u.bytes)), 12) << "  "
+                  << fmt("%6.3f", bits(u.bytes)) << " bits/param  cost " << fmt("%.6g", u.cost)
+                  << (u.note.empty() ? "" : "  (" + u.note + ")") << "\n";
+    std::cout << "\nFrontier (the least cost at each size): " << r.frontier.size() << " points from "
+              << core::formatBinaryBytes(double(r.frontier.front().bytes)) << " to "
+              << core::formatBinaryBytes(double(r.frontier.back().bytes)) << " (--json lists them)\n"
+              << "Solved in " << fmt("%.2f", r.seconds) << " s (measuring included).\n";
+}
+
+void runAdvise(const AdviseOptions& o, bool bitsGiven, bool sizeGiven)
+{
+    if (bitsGiven == sizeGiven)
+        throw UsageError("give the budget: --bits-per-param B or --size BYTES (one of them)");
+    if (o.cost != "weight")
+        throw UsageError(strCat("--cost ", o.cost, " is not available yet: the weight error is"));
+    const auto model = core::openModel(o.file);
+    core::AdvisorOptions options;
+    options.family = o.family == "bitsandbytes" ? core::AdvisorFamily::Bitsandbytes : core::AdvisorFamily::Ggml;
+    if (!o.schemes.empty()) {
+        for (const auto& s : splitCommaList(o.schemes))
+            options.schemes.push_back(s);
+    }
+    options.threads = o.threads;
+    options.budgetBytes = sizeGiven ? o.size
+                                    : std::uint64_t(std::llround(o.bitsPerParam * double(model->totalParameters()) / 8.0));
+    ProgressBar bar;
+    core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
+    InterruptCancels interrupt(sink);
+    const auto result = core::advise(*model, options, sink);
+    bar.finish();
+    if (o.json)
+        std::cout << core::adviceToJson(result).dump(2) << "\n";
+    else
+        printText(result);
+}
+
+} // namespace
+
+void setupAdviseCommand(CLI::App& app)
+{
+    auto o = std::make_shared<AdviseOptions>();
+    auto* sub = app.add_subcommand("advise",
+                                   "Which tensors to keep at more bits for a size budget: a per-tensor mix of types "
+                                   "with the least total error, against each type alone");
+    sub->add_option("file", o->file, "safetensors file, sharded index, folder or GGUF file")->required();
+    auto* bits = sub->add_option("--bits-per-param", o->bitsPerParam,
+                                 "Budget as bits per parameter over the whole model (fixed tensors included)")
+                     ->check(CLI::Range(0.5, 64.0));
+    auto* size = sub->add_option("--size", o->size, "Budget as total weight bytes, e.g. 4.5GiB or 120000")
+                     ->transform(CLI::AsSizeValue(false));
+    sub->add_option("--family", o->family,
+                    "ggml: any GGUF type per 2-D weight (llama-quantize --tensor-type); bitsandbytes: one 4-bit type "
+                    "and modules kept in 16-bit (llm_int8_skip_modules)")
+        ->check(CLI::IsMember({"ggml", "bitsandbytes"}))
+        ->capture_default_str();
+    sub->add_option("--schemes", o->schemes,
+                    "Candidate types, comma-separated (default ggml: q2_k,q3_k,q4_0,q4_1,q4_k,q5_0,q5_1,q5_k,q6_k,"
+                    "q8_0,fp16; bitsandbytes: nf4,nf4-dq,fp4)");
+    sub->add_option("--cost", o->cost, "What is minimised: weight (squared error summed over each tensor)")
+        ->capture_default_str();
+    sub->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
+    sub->add_flag("--json", o->json, "Machine-readable output");
+    sub->callback([o, bits, size] { runAdvise(*o, bits->count() > 0, size->count() > 0); });
+}
+
+} // namespace quantlens::cli

@@ -1,0 +1,274 @@
+#include "core/advise/advisor.h"
+
+#include "core/quant/quant_policy.h"
+#include "core/quant/scheme.h"
+#include "core/scan/scan.h"
+#include "core/scan/scan_schemes.h"
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+#include "core/util/text_list.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+namespace quantlens::core {
+
+namespace {
+
+const std::vector<std::string> kGgmlDefault {"q2_k", "q3_k", "q4_0", "q4_1", "q4_k", "q5_0",
+                                             "q5_1", "q5_k", "q6_k", "q8_0", "fp16"};
+const std::vector<std::string> kBitsandbytesDefault {"nf4", "nf4-dq", "fp4"};
+
+bool isGgmlWeight(const TensorInfo& t)
+{
+    return t.shape.size() == 2 && t.name.ends_with(".weight") && t.elementCount() > 0 && t.role != TensorRole::Router;
+}
+
+struct Measured {
+    std::uint64_t bytes = 0;
+    double cost = 0.0;
+};
+
+} // namespace
+
+AdvisorResult advise(const Model& model, const AdvisorOptions& options, ProgressSink& sink)
+{
+    const auto start = std::chrono::steady_clock::now();
+    const bool ggml = options.family == AdvisorFamily::Ggml;
+    AdvisorResult r;
+    r.model = model.path().string();
+    r.family = ggml ? "ggml" : "bitsandbytes";
+    r.candidates = options.schemes.empty() ? (ggml ? kGgmlDefault : kBitsandbytesDefault) : options.schemes;
+    for (const auto& id : r.candidates) {
+        const auto scheme = makeScheme(id); // UsageError naming an unknown id
+        if (ggml != (isGgmlSchemeId(scheme->id()) || scheme->id() == "fp16" || scheme->id() == "bf16"))
+            throw UsageError(strCat("'", id, "' is not a ", ggml ? "GGUF (ggml) type" : "bitsandbytes scheme",
+                                    "; the ", r.family, " advisor takes ",
+                                    joinCommaList(ggml ? kGgmlDefault : kBitsandbytesDefault)));
+    }
+    r.costKind = "weight error: the squared error summed over each tensor, sum (W - Q(W))^2";
+
+    // Which tensors take part: what the format quantizes. The others keep a fixed size: llama.cpp
+    // stores 1-D tensors in F32; transformers keeps everything but the Linear weights as stored.
+    std::vector<std::size_t> candidates;
+    const auto& tensors = model.tensors();
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto& t = tensors[i];
+        r.parameters += t.elementCount();
+        if (ggml ? isGgmlWeight(t) : isLinearProjectionWeight(t)) {
+            std::string why;
+            if (!model.canDequantize(i, &why))
+                throw UnsupportedError(strCat(model.path().filename().string(), ": tensor '", t.name,
+                                              "' cannot be decoded: ", why));
+            candidates.push_back(i);
+        } else {
+            r.fixedBytes += ggml ? t.elementCount() * 4 : t.byteSize;
+        }
+    }
+    if (candidates.empty())
+        throw UsageError(strCat(model.path().filename().string(), " has no tensor the ", r.family, " advisor can choose for"));
+    r.policy = ggml ? strCat(candidates.size(), " 2-D weights (token embedding and output head included) take one of the "
+                                                "candidate types; 1-D tensors stay F32 as llama.cpp stores them")
+                    : strCat(candidates.size(), " Linear projection weights take the 4-bit type or stay in 16-bit "
+                                                "(llm_int8_skip_modules); embeddings, norms and the head stay as stored");
+
+    // Measure every candidate tensor under every candidate scheme, reading each tensor once.
+    ScanOptions scan;
+    scan.schemes = makeScanSchemes(joinCommaList(r.candidates), 0, false);
+    scan.tensorIndices = candidates;
+    scan.threads = options.threads;
+    scan.onProgress = [&sink](const ScanProgress& p) { sink.report(p.progress); };
+    const ScanResult measured = scanModel(model, scan, sink);
+    std::map<std::pair<std::size_t, std::string>, Measured> table;
+    for (const auto& t : measured.tensors) {
+        if (!t.skipped.empty())
+            continue;
+        table[{t.tensorIndex, t.scheme}] = {t.quantizedBytes, t.error.mse * double(t.error.count)};
+    }
+
+    // The items: per tensor, the options it can take.
+    std::vector<std::vector<std::string>> names; // scheme of each option
+    const auto buildItems = [&](const std::string& fourBit, std::vector<AllocationItem>& items) {
+        items.clear();
+        names.clear();
+        for (std::size_t index : candidates) {
+            AllocationItem item;
+            std::vector<std::string> ids;
+            if (ggml) {
+                for (const auto& id : r.candidates) {
+                    if (const auto it = table.find({index, id}); it != table.end()) {
+                        item.push_back({it->second.bytes, it->second.cost});
+                        ids.push_back(id);
+                    }
+                }
+                if (item.empty())
+                    throw UsageError(strCat("no candidate type can store '", tensors[index].name, "' (rows of ",
+                                            tensors[index].shape.back(), "); add fp16 or q8_0 to the candidates"));
+            } else {
+                const auto it = table.find({index, fourBit});
+                if (it != table.end()) {
+                    item.push_back({it->second.bytes, it->second.cost});
+                    ids.push_back(fourBit);
+                }
+                item.push_back({tensors[index].byteSize, 0.0});
+                ids.push_back("keep");
+            }
+            items.push_back(std::move(item));
+            names.push_back(std::move(ids));
+        }
+    };
+
+    const auto assign = [&](const Allocation& a, const std::vector<AllocationItem>& items) {
+        r.assignment.clear();
+        for (std::size_t k = 0; k < candidates.size(); ++k) {
+            const auto& t = tensors[candidates[k]];
+            const auto& o = items[k][a.choice[k]];
+            r.assignment.push_back(
+                {candidates[k], t.name, t.layer, std::string(roleName(t.role)), names[k][a.choice[k]], o.bytes, o.cost});
+        }
+        r.totalBytes = a.bytes + r.fixedBytes;
+        r.predictedCost = a.cost;
+        r.lowerBound = a.lowerBound;
+        r.exact = a.exact;
+    };
+    const auto span = [](const std::vector<AllocationItem>& items, std::uint64_t& least, std::uint64_t& most) {
+        least = most = 0;
+        for (const auto& item : items) {
+            std::uint64_t lo = UINT64_MAX, hi = 0;
+            for (const auto& o : item) {
+                lo = std::min(lo, o.bytes);
+                hi = std::max(hi, o.bytes);
+            }
+            least += lo;
+            most += hi;
+        }
+    };
+    const auto checkBudget = [&](std::uint64_t least, std::uint64_t most) {
+        r.smallestBytes = least + r.fixedBytes;
+        r.largestBytes = most + r.fixedBytes;
+        r.budgetBytes = options.budgetBytes;
+        if (options.budgetBytes < r.smallestBytes)
+            throw UsageError(strCat("a budget of ", options.budgetBytes, " bytes is below the smallest mix of these "
+                                    "candidates, ", r.smallestBytes, " bytes (every tensor in its smallest type, ",
+                                    r.fixedBytes, " bytes of fixed tensors included)"));
+        if (options.budgetBytes > r.largestBytes)
+            throw UsageError(strCat("a budget of ", options.budgetBytes, " bytes is above the largest mix of these "
+                                    "candidates, ", r.largestBytes, " bytes (every tensor in its largest type): there "
+                                    "is nothing to choose; the model as stored is ", model.totalBytes(), " bytes"));
+    };
+
+    std::vector<AllocationItem> items;
+    if (ggml) {
+        buildItems("", items);
+        std::uint64_t least = 0, most = 0;
+        span(items, least, most);
+        checkBudget(least, most);
+        assign(solveAllocation(items, options.budgetBytes - r.fixedBytes), items);
+        for (auto p : allocationFrontier(items, options.frontierPoints))
+            r.frontier.push_back({p.bytes + r.fixedBytes, p.cost});
+        // Each candidate alone, as llama-quantize --pure applies it (fallbacks for rows it cannot store).
+        for (const auto& id : r.candidates) {
+            const QuantPolicy policy(makeScheme(id));
+            UniformPoint u {id, r.fixedBytes, 0.0, ""};
+            std::map<std::string, int> fallbacks;
+            bool complete = true;
+            for (std::size_t index : candidates) {
+                const auto q = policy.forTensor(tensors[index]);
+                const std::string used = q.scheme ? q.scheme->id() : id;
+                const auto it = table.find({index, used});
+                if (it == table.end()) {
+                    complete = false;
+                    break;
+                }
+                u.bytes += it->second.bytes;
+                u.cost += it->second.cost;
+                if (used != id)
+                    ++fallbacks[used];
+            }
+            if (!complete)
+                continue; // its fallback type is not among the candidates
+            for (const auto& [type, count] : fallbacks)
+                u.note += strCat(u.note.empty() ? "" : ", ", count, " in ", type);
+            r.uniform.push_back(std::move(u));
+        }
+    } else {
+        // One 4-bit type per mix: solve for each, keep the best at the budget.
+        std::uint64_t least = UINT64_MAX, most = 0;
+        double bestCost = 0;
+        std::string best;
+        std::vector<AllocationItem> bestItems;
+        std::vector<std::vector<std::string>> bestNames;
+        for (const auto& id : r.candidates) {
+            buildItems(id, items);
+            std::uint64_t lo = 0, hi = 0;
+            span(items, lo, hi);
+            least = std::min(least, lo);
+            most = std::max(most, hi);
+            UniformPoint u {id, r.fixedBytes, 0.0, ""};
+            for (const auto& item : items) {
+                u.bytes += item.front().bytes;
+                u.cost += item.front().cost;
+            }
+            r.uniform.push_back(u);
+            if (lo + r.fixedBytes > options.budgetBytes)
+                continue;
+            const auto a = solveAllocation(items, options.budgetBytes - r.fixedBytes);
+            if (best.empty() || a.cost < bestCost) {
+                best = id;
+                bestCost = a.cost;
+                bestItems = items;
+                bestNames = names;
+            }
+        }
+        checkBudget(least, most);
+        r.fourBitType = best;
+        names = bestNames;
+        assign(solveAllocation(bestItems, options.budgetBytes - r.fixedBytes), bestItems);
+        for (auto p : allocationFrontier(bestItems, options.frontierPoints))
+            r.frontier.push_back({p.bytes + r.fixedBytes, p.cost});
+        r.uniform.push_back({"keep (16-bit)", most + r.fixedBytes, 0.0, ""});
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+nlohmann::json adviceToJson(const AdvisorResult& r)
+{
+    nlohmann::json j;
+    j["model"] = r.model;
+    j["family"] = r.family;
+    j["cost_kind"] = r.costKind;
+    j["policy"] = r.policy;
+    j["candidates"] = r.candidates;
+    if (!r.fourBitType.empty())
+        j["bnb_4bit_type"] = r.fourBitType;
+    j["budget_bytes"] = r.budgetBytes;
+    j["total_bytes"] = r.totalBytes;
+    j["fixed_bytes"] = r.fixedBytes;
+    j["smallest_bytes"] = r.smallestBytes;
+    j["largest_bytes"] = r.largestBytes;
+    j["parameters"] = r.parameters;
+    j["bits_per_parameter"] = r.parameters ? double(r.totalBytes) * 8.0 / double(r.parameters) : 0.0;
+    j["predicted_cost"] = r.predictedCost;
+    j["lower_bound"] = r.lowerBound;
+    j["optimality_gap"] = r.predictedCost - r.lowerBound;
+    j["exact"] = r.exact;
+    j["assignment"] = nlohmann::json::array();
+    for (const auto& a : r.assignment)
+        j["assignment"].push_back({{"tensor", a.tensor}, {"layer", a.layer}, {"role", a.role}, {"scheme", a.scheme},
+                                   {"bytes", a.bytes}, {"cost", a.cost}});
+    j["frontier"] = nlohmann::json::array();
+    for (const auto& p : r.frontier)
+        j["frontier"].push_back({{"bytes", p.bytes}, {"cost", p.cost}});
+    j["uniform"] = nlohmann::json::array();
+    for (const auto& u : r.uniform)
+        j["uniform"].push_back({{"scheme", u.scheme}, {"bytes", u.bytes}, {"cost", u.cost}, {"note", u.note}});
+    j["seconds"] = r.seconds;
+    return j;
+}
+
+} // namespace quantlens::core

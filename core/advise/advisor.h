@@ -1,0 +1,80 @@
+#pragma once
+
+#include "core/advise/allocation.h"
+#include "core/model/model.h"
+#include "core/util/progress.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// The bit-allocation advisor: which tensors to keep at more bits for a size budget. Measures every
+// candidate tensor under every candidate scheme (the scan), then solves the multiple-choice knapsack
+// of core/advise/allocation.h, within the rules of the format the mix is for.
+namespace quantlens::core {
+
+enum class AdvisorFamily {
+    Ggml, // a GGUF file: any ggml type per 2-D weight (llama-quantize --tensor-type)
+    Bitsandbytes, // transformers + bitsandbytes: one 4-bit type, and modules skipped in 16-bit
+};
+
+struct AdvisorOptions {
+    AdvisorFamily family = AdvisorFamily::Ggml;
+    // Candidate scheme ids; empty: the family's default (ggml: q2_k q3_k q4_0 q4_1 q4_k q5_0 q5_1
+    // q5_k q6_k q8_0 fp16; bitsandbytes: nf4 nf4-dq fp4, each against 16-bit).
+    std::vector<std::string> schemes;
+    std::uint64_t budgetBytes = 0; // the whole model's weight bytes, fixed tensors included
+    unsigned threads = 0;
+    std::size_t frontierPoints = 100;
+};
+
+struct TensorAssignment {
+    std::size_t tensorIndex = 0;
+    std::string tensor;
+    int layer = -1;
+    std::string role;
+    std::string scheme; // "keep" for a module skipped in 16-bit (bitsandbytes)
+    std::uint64_t bytes = 0;
+    double cost = 0.0;
+};
+
+struct UniformPoint {
+    std::string scheme;
+    std::uint64_t bytes = 0;
+    double cost = 0.0;
+    std::string note; // tensors that took a fallback type
+};
+
+struct AdvisorResult {
+    std::string model;
+    std::string family; // "ggml" or "bitsandbytes"
+    std::string costKind; // which cost was minimised, in words
+    std::string policy; // which tensors take part, and what the others cost
+    std::vector<std::string> candidates;
+    std::string fourBitType; // bitsandbytes: the one 4-bit type of the mix
+    std::uint64_t budgetBytes = 0;
+    std::uint64_t totalBytes = 0; // of the mix, fixed tensors included
+    std::uint64_t fixedBytes = 0; // tensors that take no part (norms, ...)
+    std::uint64_t smallestBytes = 0; // the smallest mix
+    std::uint64_t largestBytes = 0; // the largest mix
+    std::uint64_t parameters = 0;
+    double predictedCost = 0.0;
+    double lowerBound = 0.0; // no mix within the budget costs less
+    bool exact = false;
+    std::vector<TensorAssignment> assignment; // the candidate tensors, model order
+    std::vector<FrontierPoint> frontier; // fixed bytes included
+    std::vector<UniformPoint> uniform; // fixed bytes included
+    double seconds = 0.0;
+};
+
+// Throws UsageError for an unknown scheme, a budget below the smallest mix or above the largest
+// (saying both sizes), or candidates that store no tensor; CancelledError when cancelled.
+AdvisorResult advise(const Model& model, const AdvisorOptions& options, ProgressSink& sink);
+
+// budget_bytes, cost_kind, assignment[] (tensor, scheme, bytes, cost), total_bytes,
+// predicted_cost, frontier[] (bytes, cost), uniform[] (scheme, bytes, cost), and the rest.
+nlohmann::json adviceToJson(const AdvisorResult& result);
+
+} // namespace quantlens::core
