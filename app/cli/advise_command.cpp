@@ -3,6 +3,8 @@
 #include "progress_bar.h"
 
 #include "core/advise/advisor.h"
+#include "core/advise/recipe.h"
+#include "core/report/atomic_write.h"
 #include "core/model/model.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
@@ -13,6 +15,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -31,6 +34,8 @@ struct AdviseOptions {
     std::string cost = "weight";
     unsigned threads = 0;
     bool json = false;
+    std::string output;
+    bool force = false;
 };
 
 std::string fmt(const char* format, double value)
@@ -89,6 +94,8 @@ void printText(const core::AdvisorResult& r)
 
 void runAdvise(const AdviseOptions& o, bool bitsGiven, bool sizeGiven)
 {
+    if (!o.output.empty())
+        core::checkWriteTarget(o.output, o.force); // before minutes of measuring
     if (bitsGiven == sizeGiven)
         throw UsageError("give the budget: --bits-per-param B or --size BYTES (one of them)");
     if (o.cost != "weight")
@@ -112,6 +119,21 @@ void runAdvise(const AdviseOptions& o, bool bitsGiven, bool sizeGiven)
         std::cout << core::adviceToJson(result).dump(2) << "\n";
     else
         printText(result);
+    if (!o.output.empty()) {
+        const std::filesystem::path out(o.output);
+        std::string text;
+        if (out.extension() == ".sh")
+            text = core::llamaQuantizeScript(result, "model-f16.gguf", "model-mix.gguf");
+        else if (out.extension() == ".json")
+            text = core::bitsandbytesConfig(result).dump(2) + "\n";
+        else if (out.extension() == ".py")
+            text = core::bitsandbytesPython(result, std::filesystem::absolute(o.file).parent_path().string());
+        else
+            throw UsageError(strCat("-o ", o.output, ": write the recipe as .sh (llama-quantize), .json "
+                                    "(BitsAndBytesConfig) or .py (transformers)"));
+        core::writeFileAtomically(out, text, o.force);
+        std::cerr << "wrote " << o.output << "\n";
+    }
 }
 
 } // namespace
@@ -140,6 +162,10 @@ void setupAdviseCommand(CLI::App& app)
         ->capture_default_str();
     sub->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     sub->add_flag("--json", o->json, "Machine-readable output");
+    sub->add_option("-o,--output", o->output,
+                    "Write the mix as a recipe: mix.sh (llama-quantize --tensor-type command), config.json "
+                    "(BitsAndBytesConfig) or load.py (transformers)");
+    sub->add_flag("--force", o->force, "Replace the recipe file if it exists");
     sub->callback([o, bits, size] { runAdvise(*o, bits->count() > 0, size->count() > 0); });
 }
 

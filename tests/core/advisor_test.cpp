@@ -1,4 +1,5 @@
 #include "core/advise/advisor.h"
+#include "core/advise/recipe.h"
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
 #include "core/model/model.h"
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <regex>
 #include <set>
 
 using namespace quantlens;
@@ -130,4 +132,65 @@ TEST(Advisor, BadBudgetsAndCandidatesAreClearErrors)
                 ThrowsMessage<UsageError>(HasSubstr("'nf4' is not a GGUF (ggml) type")));
     EXPECT_THAT([&] { adviseAt(*model, 250000, AdvisorFamily::Ggml, {"q9_9"}); },
                 ThrowsMessage<UsageError>(HasSubstr("q9_9")));
+}
+
+TEST(Recipe, LlamaQuantizePatternsGiveEveryTensorItsAssignedType)
+{
+    EXPECT_EQ(ggufTensorName("model.layers.12.self_attn.o_proj.weight"), "blk.12.attn_output.weight");
+    EXPECT_EQ(ggufTensorName("model.layers.0.mlp.down_proj.weight"), "blk.0.ffn_down.weight");
+    EXPECT_EQ(ggufTensorName("model.embed_tokens.weight"), "token_embd.weight");
+    EXPECT_EQ(ggufTensorName("lm_head.weight"), "output.weight");
+    EXPECT_EQ(ggufTensorName("blk.3.attn_q.weight"), "blk.3.attn_q.weight");
+    EXPECT_EQ(ggufTensorName("model.layers.0.self_attn.rotary_emb.inv_freq"), "");
+
+    const auto model = openModel(kModel);
+    const auto r = adviseAt(*model, 260000);
+    const std::string script = llamaQuantizeScript(r, "in.gguf", "out.gguf");
+    EXPECT_THAT(script, HasSubstr("llama-quantize --pure"));
+    EXPECT_THAT(script, HasSubstr("in.gguf out.gguf Q"));
+    // Apply the patterns as llama-quantize does: lowercased, searched in the name, the first match wins.
+    std::vector<std::pair<std::regex, std::string>> patterns;
+    std::string embedding;
+    const std::regex option(R"(--tensor-type '([^=']+)=([a-z0-9_]+)')");
+    for (std::sregex_iterator it(script.begin(), script.end(), option), end; it != end; ++it)
+        patterns.emplace_back(std::regex((*it)[1].str()), (*it)[2].str());
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(script, m, std::regex(R"(--token-embedding-type ([a-z0-9_]+))")));
+    embedding = m[1].str();
+    for (const auto& a : r.assignment) {
+        const std::string name = ggufTensorName(a.tensor);
+        const std::string want = a.scheme == "fp16" ? "f16" : a.scheme;
+        if (name == "token_embd.weight") {
+            EXPECT_EQ(embedding, want);
+            continue;
+        }
+        std::string got;
+        for (const auto& [re, type] : patterns) {
+            if (std::regex_search(name, re)) {
+                got = type;
+                break;
+            }
+        }
+        EXPECT_EQ(got, want) << name;
+    }
+    EXPECT_THROW(bitsandbytesConfig(r), UsageError);
+}
+
+TEST(Recipe, BitsAndBytesConfigSkipsTheKeptModulesAndLmHead)
+{
+    const auto model = openModel(kModel);
+    const auto r = adviseAt(*model, 250000, AdvisorFamily::Bitsandbytes);
+    const auto j = bitsandbytesConfig(r);
+    EXPECT_EQ(j["load_in_4bit"], true);
+    EXPECT_EQ(j["bnb_4bit_quant_type"], r.fourBitType.rfind("fp4", 0) == 0 ? "fp4" : "nf4");
+    std::set<std::string> skipped;
+    for (const auto& s : j["llm_int8_skip_modules"])
+        skipped.insert(s.get<std::string>());
+    std::set<std::string> kept {"lm_head"};
+    for (const auto& a : r.assignment)
+        if (a.scheme == "keep")
+            kept.insert(a.tensor.substr(0, a.tensor.size() - 7));
+    EXPECT_EQ(skipped, kept);
+    EXPECT_THAT(bitsandbytesPython(r, "/models/x"), AllOf(HasSubstr("BitsAndBytesConfig("), HasSubstr("\"lm_head\"")));
+    EXPECT_THROW(llamaQuantizeScript(r, "a", "b"), UsageError);
 }

@@ -1,0 +1,162 @@
+#include "core/advise/recipe.h"
+
+#include "core/report/text_escape.h"
+#include "core/util/error.h"
+#include "core/util/str_cat.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <regex>
+#include <set>
+
+namespace quantlens::core {
+
+std::string ggufTensorName(const std::string& name)
+{
+    static const std::map<std::string, std::string> blocks {
+        {"self_attn.q_proj.weight", "attn_q.weight"},   {"self_attn.k_proj.weight", "attn_k.weight"},
+        {"self_attn.v_proj.weight", "attn_v.weight"},   {"self_attn.o_proj.weight", "attn_output.weight"},
+        {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
+        {"mlp.down_proj.weight", "ffn_down.weight"},    {"input_layernorm.weight", "attn_norm.weight"},
+        {"post_attention_layernorm.weight", "ffn_norm.weight"},
+    };
+    if (name == "model.embed_tokens.weight")
+        return "token_embd.weight";
+    if (name == "lm_head.weight")
+        return "output.weight";
+    if (name == "model.norm.weight")
+        return "output_norm.weight";
+    static const std::regex layer(R"(^model\.layers\.(\d+)\.(.+)$)");
+    std::smatch m;
+    if (std::regex_match(name, m, layer)) {
+        const auto it = blocks.find(m[2].str());
+        return it == blocks.end() ? std::string() : strCat("blk.", m[1].str(), ".", it->second);
+    }
+    if (name.rfind("blk.", 0) == 0 || name == "token_embd.weight" || name == "output.weight")
+        return name; // already llama.cpp's
+    return {};
+}
+
+namespace {
+
+// llama.cpp's name of a ggml type as llama-quantize parses it (case-insensitive there).
+std::string ggmlTypeName(const std::string& scheme)
+{
+    return scheme == "fp16" ? "f16" : scheme == "bf16" ? "bf16" : scheme;
+}
+
+std::string ftypeName(const std::string& scheme)
+{
+    std::string upper = ggmlTypeName(scheme);
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return char(std::toupper(c)); });
+    return upper;
+}
+
+} // namespace
+
+std::string llamaQuantizeScript(const AdvisorResult& r, const std::string& input, const std::string& output)
+{
+    if (r.family != "ggml")
+        throw UsageError("a llama-quantize recipe is for a GGUF (ggml) mix; this one is for bitsandbytes");
+    // The base file type must be a quantized one, or llama-quantize ignores every --tensor-type
+    // (llama_tensor_get_type runs them only when ggml_is_quantized(default_type)).
+    std::map<std::string, int> counts;
+    for (const auto& a : r.assignment)
+        if (a.scheme != "fp16" && a.scheme != "bf16")
+            ++counts[a.scheme];
+    const std::string base = counts.empty() ? "q8_0"
+                                            : std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
+                                                  return a.second < b.second;
+                                              })->first;
+    std::string embedding, head;
+    // (llama.cpp role, type) -> layers
+    std::map<std::pair<std::string, std::string>, std::vector<int>> groups;
+    for (const auto& a : r.assignment) {
+        const std::string gguf = ggufTensorName(a.tensor);
+        if (gguf.empty())
+            throw UsageError(strCat("'", a.tensor, "' has no llama.cpp name this recipe knows"));
+        if (gguf == "token_embd.weight") {
+            embedding = a.scheme;
+        } else if (gguf == "output.weight") {
+            head = a.scheme;
+        } else {
+            const auto dot = gguf.find('.', 4);
+            groups[{gguf.substr(dot + 1), a.scheme}].push_back(std::stoi(gguf.substr(4, dot - 4)));
+        }
+    }
+    std::string script = strCat(
+        "#!/bin/sh\n"
+        "# A per-tensor mix by quantlens-cli advise: ",
+        r.totalBytes, " bytes (", r.parameters ? double(r.totalBytes) * 8.0 / double(r.parameters) : 0.0,
+        " bits/param) for a budget of ", r.budgetBytes, " bytes,\n# ", r.costKind,
+        ".\n# Needs a llama.cpp whose llama-quantize honours --tensor-type under --pure (PR #25716, July 2026).\n"
+        "# The first --tensor-type pattern that matches a tensor's name wins; each here names whole tensors.\n"
+        "set -e\nllama-quantize --pure");
+    if (!embedding.empty())
+        script += " \\\n  --token-embedding-type " + ggmlTypeName(embedding);
+    if (!head.empty())
+        script += " \\\n  --output-tensor-type " + ggmlTypeName(head);
+    for (const auto& [key, layers] : groups) {
+        std::string alternation;
+        for (int l : layers)
+            alternation += (alternation.empty() ? "" : "|") + std::to_string(l);
+        // llama-quantize lowercases patterns: this one has no upper-case escape to lose.
+        std::string role = key.first;
+        std::string escaped;
+        for (char c : role)
+            escaped += c == '.' ? std::string("\\.") : std::string(1, c);
+        script += strCat(" \\\n  --tensor-type ",
+                         shellQuote(strCat("^blk\\.(", alternation, ")\\.", escaped, "$=", ggmlTypeName(key.second))));
+    }
+    script += strCat(" \\\n  ", shellQuote(input), " ", shellQuote(output), " ", ftypeName(base), "\n");
+    return script;
+}
+
+nlohmann::json bitsandbytesConfig(const AdvisorResult& r)
+{
+    if (r.family != "bitsandbytes")
+        throw UsageError("a BitsAndBytesConfig is for a bitsandbytes mix; this one is for GGUF");
+    nlohmann::json j;
+    const bool fp4 = r.fourBitType.rfind("fp4", 0) == 0;
+    j["load_in_4bit"] = true;
+    j["bnb_4bit_quant_type"] = fp4 ? "fp4" : "nf4";
+    j["bnb_4bit_use_double_quant"] = r.fourBitType.ends_with("-dq");
+    j["bnb_4bit_compute_dtype"] = "bfloat16";
+    nlohmann::json skip = nlohmann::json::array();
+    for (const auto& a : r.assignment) {
+        if (a.scheme != "keep")
+            continue;
+        std::string module = a.tensor;
+        if (module.ends_with(".weight"))
+            module.resize(module.size() - 7);
+        skip.push_back(module);
+    }
+    skip.push_back("lm_head"); // a given list replaces transformers' default, which keeps lm_head
+    j["llm_int8_skip_modules"] = skip;
+    return j;
+}
+
+std::string bitsandbytesPython(const AdvisorResult& r, const std::string& modelPath)
+{
+    const auto j = bitsandbytesConfig(r);
+    std::string modules;
+    for (const auto& m : j["llm_int8_skip_modules"])
+        modules += strCat("        \"", m.get<std::string>(), "\",\n");
+    return strCat("# A mix by quantlens-cli advise: ", r.totalBytes, " bytes for a budget of ", r.budgetBytes,
+                  " bytes; ", r.costKind, ".\n"
+                  "# Modules are named by full path, which transformers 4.x and 5.x both match.\n"
+                  "import torch\n"
+                  "from transformers import AutoModelForCausalLM, BitsAndBytesConfig\n\n"
+                  "config = BitsAndBytesConfig(\n"
+                  "    load_in_4bit=True,\n"
+                  "    bnb_4bit_quant_type=\"",
+                  j["bnb_4bit_quant_type"].get<std::string>(), "\",\n    bnb_4bit_use_double_quant=",
+                  j["bnb_4bit_use_double_quant"].get<bool>() ? "True" : "False",
+                  ",\n    bnb_4bit_compute_dtype=torch.bfloat16,\n    llm_int8_skip_modules=[\n", modules,
+                  "    ],\n)\nmodel = AutoModelForCausalLM.from_pretrained(\"", modelPath,
+                  "\", quantization_config=config)\n");
+}
+
+} // namespace quantlens::core
