@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -86,6 +87,20 @@ void printText(const core::AdvisorResult& r)
         std::cout << "  " << pad(u.scheme, 14, true) << pad(core::formatBinaryBytes(double(u.bytes)), 12) << "  "
                   << fmt("%6.3f", bits(u.bytes)) << " bits/param  cost " << fmt("%.6g", u.cost)
                   << (u.note.empty() ? "" : "  (" + u.note + ")") << "\n";
+    if (!r.llamaCppMixes.empty()) {
+        std::cout << "\nllama.cpp's own mixes (llama-quantize file types, its per-tensor rules), and the advisor at "
+                     "the same size:\n";
+        for (const auto& m : r.llamaCppMixes) {
+            // The frontier's least cost at or below this size.
+            double best = std::numeric_limits<double>::infinity();
+            for (const auto& p : r.frontier)
+                if (p.bytes <= m.bytes)
+                    best = std::min(best, p.cost);
+            std::cout << "  " << pad(m.scheme, 16, true) << pad(core::formatBinaryBytes(double(m.bytes)), 12) << "  "
+                      << fmt("%6.3f", bits(m.bytes)) << " bits/param  cost " << fmt("%.6g", m.cost)
+                      << "   advisor (frontier) " << fmt("%.6g", best) << "\n";
+        }
+    }
     std::cout << "\nFrontier (the least cost at each size): " << r.frontier.size() << " points from "
               << core::formatBinaryBytes(double(r.frontier.front().bytes)) << " to "
               << core::formatBinaryBytes(double(r.frontier.back().bytes)) << " (--json lists them)\n"

@@ -28,12 +28,106 @@ bool isGgmlWeight(const TensorInfo& t)
     return t.shape.size() == 2 && t.name.ends_with(".weight") && t.elementCount() > 0 && t.role != TensorRole::Router;
 }
 
+// llama.cpp's tensor_type_fallback at 007dbbf3: rows that are not whole blocks of the chosen type.
+std::string withFallback(const TensorInfo& t, std::string type)
+{
+    if (makeScheme(type)->cannotStore(t.shape).empty())
+        return type;
+    static const std::map<std::string, std::string> fallback {
+        {"q2_k", "q4_0"}, {"q3_k", "q4_0"}, {"q4_k", "q5_0"}, {"q5_k", "q5_1"}, {"q6_k", "q8_0"}};
+    const auto it = fallback.find(type);
+    if (it != fallback.end() && makeScheme(it->second)->cannotStore(t.shape).empty())
+        return it->second;
+    return "fp16";
+}
+
 struct Measured {
     std::uint64_t bytes = 0;
     double cost = 0.0;
 };
 
 } // namespace
+
+const std::vector<std::string> kLlamaCppFileTypes {"Q2_K",   "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S",
+                                                   "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"};
+
+std::vector<std::pair<std::size_t, std::string>> llamaCppFileTypeMix(const Model& model, const std::string& ft)
+{
+    if (std::find(kLlamaCppFileTypes.begin(), kLlamaCppFileTypes.end(), ft) == kLlamaCppFileTypes.end())
+        throw UsageError(strCat("unknown llama.cpp file type '", ft, "'; known: ", joinCommaList(kLlamaCppFileTypes)));
+    const auto& a = model.architecture();
+    const int n = int(a.layers);
+    const std::uint64_t gqa = a.kvHeads ? a.attentionHeads / a.kvHeads : 1;
+    const bool is70b = a.name == "llama" && a.layers == 80 && a.attentionHeads != a.kvHeads;
+    const auto moreBits = [n](int i) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; };
+    const std::string base = ft.substr(0, 2) == "Q2" ? "q2_k"
+        : ft.substr(0, 2) == "Q3"                    ? "q3_k"
+        : ft.substr(0, 2) == "Q4"                    ? "q4_k"
+        : ft.substr(0, 2) == "Q5"                    ? "q5_k"
+                                                     : "q6_k";
+    bool hasOutput = false;
+    for (const auto& t : model.tensors())
+        hasOutput = hasOutput || t.role == TensorRole::LmHead;
+    std::vector<std::pair<std::size_t, std::string>> mix;
+    for (std::size_t index = 0; index < model.tensors().size(); ++index) {
+        const auto& t = model.tensors()[index];
+        if (!isGgmlWeight(t))
+            continue;
+        const int i = std::max(t.layer, 0);
+        std::string type = base;
+        const bool output = t.role == TensorRole::LmHead || (t.role == TensorRole::Embedding && !hasOutput);
+        if (output) {
+            // The output rule: Q8_0 when the rows are not whole blocks of the file's type, else Q6_K.
+            type = makeScheme(base)->cannotStore(t.shape).empty() ? "q6_k" : "q8_0";
+            mix.emplace_back(index, type);
+            continue; // no fallback runs on it
+        }
+        switch (t.role) {
+        case TensorRole::AttentionV:
+            if (ft == "Q2_K")
+                type = gqa >= 4 ? "q4_k" : "q3_k";
+            else if (ft == "Q3_K_M")
+                type = i < 2 ? "q5_k" : "q4_k";
+            else if (ft == "Q3_K_L")
+                type = "q5_k";
+            else if (ft == "Q4_K_S")
+                type = i < 4 ? "q5_k" : "q4_k";
+            else if (ft == "Q4_K_M")
+                type = moreBits(i) ? "q6_k" : "q4_k";
+            else if (ft == "Q5_K_M")
+                type = moreBits(i) ? "q6_k" : "q5_k";
+            if (is70b && (type == "q3_k" || type == "q4_k"))
+                type = "q5_k";
+            break;
+        case TensorRole::AttentionO:
+            if (ft == "Q2_K")
+                type = "q3_k";
+            else if (ft == "Q3_K_M")
+                type = "q4_k";
+            else if (ft == "Q3_K_L")
+                type = "q5_k";
+            break;
+        case TensorRole::MlpDown:
+            if (ft == "Q2_K" || ft == "Q3_K_S")
+                type = "q3_k";
+            else if (ft == "Q3_K_M")
+                type = i < n / 16 ? "q5_k" : "q4_k";
+            else if (ft == "Q3_K_L")
+                type = "q5_k";
+            else if (ft == "Q4_K_S")
+                type = i < n / 8 ? "q5_k" : "q4_k";
+            else if (ft == "Q4_K_M")
+                type = moreBits(i) ? "q6_k" : "q4_k";
+            else if (ft == "Q5_K_M")
+                type = moreBits(i) ? "q6_k" : "q5_k";
+            break;
+        default:
+            break;
+        }
+        mix.emplace_back(index, withFallback(t, type));
+    }
+    return mix;
+}
 
 AdvisorResult advise(const Model& model, const AdvisorOptions& options, ProgressSink& sink)
 {
@@ -195,6 +289,23 @@ AdvisorResult advise(const Model& model, const AdvisorOptions& options, Progress
                 u.note += strCat(u.note.empty() ? "" : ", ", count, " in ", type);
             r.uniform.push_back(std::move(u));
         }
+        // llama.cpp's own file-type mixes, where every type they use was measured.
+        for (const auto& ft : kLlamaCppFileTypes) {
+            UniformPoint p {"llama.cpp " + ft, r.fixedBytes, 0.0, ""};
+            bool complete = true;
+            for (const auto& [index, type] : llamaCppFileTypeMix(model, ft)) {
+                const auto it = table.find({index, type});
+                if (it == table.end()) {
+                    complete = false;
+                    p.note = strCat("needs ", type, ", not among the candidates");
+                    break;
+                }
+                p.bytes += it->second.bytes;
+                p.cost += it->second.cost;
+            }
+            if (complete)
+                r.llamaCppMixes.push_back(std::move(p));
+        }
     } else {
         // One 4-bit type per mix: solve for each, keep the best at the budget.
         std::uint64_t least = UINT64_MAX, most = 0;
@@ -267,6 +378,9 @@ nlohmann::json adviceToJson(const AdvisorResult& r)
     j["uniform"] = nlohmann::json::array();
     for (const auto& u : r.uniform)
         j["uniform"].push_back({{"scheme", u.scheme}, {"bytes", u.bytes}, {"cost", u.cost}, {"note", u.note}});
+    j["llama_cpp_mixes"] = nlohmann::json::array();
+    for (const auto& u : r.llamaCppMixes)
+        j["llama_cpp_mixes"].push_back({{"file_type", u.scheme}, {"bytes", u.bytes}, {"cost", u.cost}});
     j["seconds"] = r.seconds;
     return j;
 }

@@ -66,8 +66,18 @@ struct AdvisorResult {
     std::vector<TensorAssignment> assignment; // the candidate tensors, model order
     std::vector<FrontierPoint> frontier; // fixed bytes included
     std::vector<UniformPoint> uniform; // fixed bytes included
+    // llama.cpp's own mixes (Q2_K ... Q6_K file types: llama_tensor_get_type's rules, reproduced in
+    // llamaCppFileTypeMix) as points beside the frontier; ggml family only.
+    std::vector<UniformPoint> llamaCppMixes;
     double seconds = 0.0;
 };
+
+// The type llama-quantize gives each tensor of a llama model for a file type ("Q4_K_M", "Q2_K",
+// "Q3_K_S" ... "Q6_K"), as llama_tensor_get_type (src/llama-quant.cpp at 007dbbf3; the table and its
+// sources in docs/llama-quant-rules.md) chooses it, row-length fallbacks included: scheme ids by
+// tensor index, for the 2-D weights only. Throws UsageError for an unknown file type.
+std::vector<std::pair<std::size_t, std::string>> llamaCppFileTypeMix(const Model& model, const std::string& fileType);
+extern const std::vector<std::string> kLlamaCppFileTypes; // "Q2_K", "Q3_K_S", ..., "Q6_K"
 
 // Throws UsageError for an unknown scheme, a budget below the smallest mix or above the largest
 // (saying both sizes), or candidates that store no tensor; CancelledError when cancelled.

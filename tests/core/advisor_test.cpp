@@ -3,6 +3,7 @@
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
 #include "core/model/model.h"
+#include "core/model/tensor_role.h"
 #include "core/quant/scheme.h"
 #include "core/util/error.h"
 
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -193,4 +195,114 @@ TEST(Recipe, BitsAndBytesConfigSkipsTheKeptModulesAndLmHead)
     EXPECT_EQ(skipped, kept);
     EXPECT_THAT(bitsandbytesPython(r, "/models/x"), AllOf(HasSubstr("BitsAndBytesConfig("), HasSubstr("\"lm_head\"")));
     EXPECT_THROW(llamaQuantizeScript(r, "a", "b"), UsageError);
+}
+
+namespace {
+
+// Names and shapes of a Llama-3-8B GGUF (32 layers, 32 heads, 8 KV heads, untied output), no data:
+// llama.cpp's type rules read nothing else.
+class Llama3Shape final : public Model {
+public:
+    Llama3Shape()
+    {
+        const auto add = [this](const std::string& name, std::vector<std::uint64_t> shape) {
+            TensorInfo t;
+            t.name = name;
+            t.shape = std::move(shape);
+            t.dtype = DType::F16;
+            const auto role = classifyTensorName(name);
+            t.layer = role.layer;
+            t.role = role.role;
+            m_tensors.push_back(t);
+        };
+        add("token_embd.weight", {128256, 4096});
+        add("output.weight", {128256, 4096});
+        for (int l = 0; l < 32; ++l) {
+            const std::string p = "blk." + std::to_string(l) + ".";
+            add(p + "attn_q.weight", {4096, 4096});
+            add(p + "attn_k.weight", {1024, 4096});
+            add(p + "attn_v.weight", {1024, 4096});
+            add(p + "attn_output.weight", {4096, 4096});
+            add(p + "ffn_gate.weight", {14336, 4096});
+            add(p + "ffn_up.weight", {14336, 4096});
+            add(p + "ffn_down.weight", {4096, 14336});
+            add(p + "attn_norm.weight", {4096});
+        }
+        m_architecture.name = "llama";
+        m_architecture.layers = 32;
+        m_architecture.attentionHeads = 32;
+        m_architecture.kvHeads = 8;
+    }
+    std::string format() const override { return "gguf"; }
+    std::filesystem::path path() const override { return "llama3-8b.gguf"; }
+    std::vector<std::filesystem::path> files() const override { return {}; }
+    const std::vector<TensorInfo>& tensors() const override { return m_tensors; }
+    const ModelArchitecture& architecture() const override { return m_architecture; }
+    const std::map<std::string, std::string>& metadata() const override { return m_metadata; }
+    bool canDequantize(std::size_t, std::string*) const override { return false; }
+    void readFloat(std::size_t, std::uint64_t, std::span<float>) const override {}
+    std::uint64_t blockAlignment(std::size_t) const override { return 1; }
+    std::span<const std::byte> rawBytes(std::size_t) const override { return {}; }
+
+private:
+    std::vector<TensorInfo> m_tensors;
+    ModelArchitecture m_architecture;
+    std::map<std::string, std::string> m_metadata;
+};
+
+std::map<std::string, std::string> mixByName(const Model& model, const std::string& fileType)
+{
+    std::map<std::string, std::string> out;
+    for (const auto& [index, type] : llamaCppFileTypeMix(model, fileType))
+        out[model.tensors()[index].name] = type;
+    return out;
+}
+
+} // namespace
+
+TEST(LlamaCppMixes, FollowLlamaTensorGetTypeOnALlama3Shape)
+{
+    // docs/llama-quant-rules.md section 1.5 (llama.cpp src/llama-quant.cpp at 007dbbf3).
+    const Llama3Shape model;
+    const auto q4km = mixByName(model, "Q4_K_M");
+    EXPECT_EQ(q4km.size(), 2u + 32u * 7u); // norms are never quantized
+    EXPECT_EQ(q4km.at("output.weight"), "q6_k");
+    EXPECT_EQ(q4km.at("token_embd.weight"), "q4_k");
+    const std::set<int> more {0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31}; // use_more_bits, n = 32
+    for (int l = 0; l < 32; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        const std::string v = more.count(l) ? "q6_k" : "q4_k";
+        EXPECT_EQ(q4km.at(p + "attn_v.weight"), v) << l;
+        EXPECT_EQ(q4km.at(p + "ffn_down.weight"), v) << l;
+        EXPECT_EQ(q4km.at(p + "attn_q.weight"), "q4_k") << l;
+        EXPECT_EQ(q4km.at(p + "attn_output.weight"), "q4_k") << l;
+    }
+    const auto q2k = mixByName(model, "Q2_K");
+    EXPECT_EQ(q2k.at("blk.0.attn_v.weight"), "q4_k"); // gqa 4
+    EXPECT_EQ(q2k.at("blk.0.attn_output.weight"), "q3_k");
+    EXPECT_EQ(q2k.at("blk.7.ffn_down.weight"), "q3_k");
+    EXPECT_EQ(q2k.at("blk.7.ffn_up.weight"), "q2_k");
+    const auto q3km = mixByName(model, "Q3_K_M");
+    EXPECT_EQ(q3km.at("blk.1.attn_v.weight"), "q5_k");
+    EXPECT_EQ(q3km.at("blk.2.attn_v.weight"), "q4_k");
+    EXPECT_EQ(q3km.at("blk.1.ffn_down.weight"), "q5_k"); // i < n/16 = 2
+    EXPECT_EQ(q3km.at("blk.2.ffn_down.weight"), "q4_k");
+    EXPECT_THROW(llamaCppFileTypeMix(model, "Q4_K_X"), UsageError);
+}
+
+TEST(LlamaCppMixes, RowsOfStories260KTakeTheFallbacks)
+{
+    // Rows of 64 hold no 256-value block; rows of 172 no 32-value one.
+    const auto model = openModel(kModel);
+    const auto q4km = mixByName(*model, "Q4_K_M");
+    EXPECT_EQ(q4km.at("model.embed_tokens.weight"), "q8_0"); // tied: the output rule, Q8_0 for rows it cannot take
+    EXPECT_EQ(q4km.at("model.layers.2.self_attn.v_proj.weight"), "q8_0"); // q6_k (use_more_bits) -> q8_0
+    EXPECT_EQ(q4km.at("model.layers.1.self_attn.v_proj.weight"), "q5_0"); // q4_k -> q5_0
+    EXPECT_EQ(q4km.at("model.layers.0.mlp.down_proj.weight"), "fp16");
+    const auto probe = adviseAt(*model, 300000);
+    EXPECT_EQ(probe.llamaCppMixes.size(), kLlamaCppFileTypes.size());
+    for (const auto& m : probe.llamaCppMixes) {
+        const auto r = adviseAt(*model, m.bytes);
+        EXPECT_LE(r.predictedCost, m.cost * (1 + 1e-12)) << m.scheme; // the advisor is never worse at that size
+    }
 }
