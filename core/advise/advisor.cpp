@@ -41,10 +41,6 @@ std::string withFallback(const TensorInfo& t, std::string type)
     return "fp16";
 }
 
-struct Measured {
-    std::uint64_t bytes = 0;
-    double cost = 0.0;
-};
 
 } // namespace
 
@@ -129,11 +125,12 @@ std::vector<std::pair<std::size_t, std::string>> llamaCppFileTypeMix(const Model
     return mix;
 }
 
-AdvisorResult advise(const Model& model, const AdvisorOptions& options, ProgressSink& sink)
+AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& options, ProgressSink& sink)
 {
     const auto start = std::chrono::steady_clock::now();
     const bool ggml = options.family == AdvisorFamily::Ggml;
-    AdvisorResult r;
+    AdvisorMeasurements m;
+    AdvisorResult& r = m.base;
     r.model = model.path().string();
     r.family = ggml ? "ggml" : "bitsandbytes";
     r.candidates = options.schemes.empty() ? (ggml ? kGgmlDefault : kBitsandbytesDefault) : options.schemes;
@@ -148,7 +145,7 @@ AdvisorResult advise(const Model& model, const AdvisorOptions& options, Progress
 
     // Which tensors take part: what the format quantizes. The others keep a fixed size: llama.cpp
     // stores 1-D tensors in F32; transformers keeps everything but the Linear weights as stored.
-    std::vector<std::size_t> candidates;
+    std::vector<std::size_t>& candidates = m.candidates;
     const auto& tensors = model.tensors();
     for (std::size_t i = 0; i < tensors.size(); ++i) {
         const auto& t = tensors[i];
@@ -177,12 +174,31 @@ AdvisorResult advise(const Model& model, const AdvisorOptions& options, Progress
     scan.threads = options.threads;
     scan.onProgress = [&sink](const ScanProgress& p) { sink.report(p.progress); };
     const ScanResult measured = scanModel(model, scan, sink);
-    std::map<std::pair<std::size_t, std::string>, Measured> table;
     for (const auto& t : measured.tensors) {
         if (!t.skipped.empty())
             continue;
-        table[{t.tensorIndex, t.scheme}] = {t.quantizedBytes, t.error.mse * double(t.error.count)};
+        m.table[{t.tensorIndex, t.scheme}] = AdvisorCost {t.quantizedBytes, t.error.mse * double(t.error.count)};
     }
+    m.tensors = tensors;
+    m.modelBytes = model.totalBytes();
+    if (ggml)
+        for (const auto& ft : kLlamaCppFileTypes)
+            m.llamaCppMixes.emplace_back(ft, llamaCppFileTypeMix(model, ft));
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return m;
+}
+
+AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetBytes, std::size_t frontierPoints)
+{
+    const auto start = std::chrono::steady_clock::now();
+    AdvisorResult r = m.base;
+    const bool ggml = r.family == "ggml";
+    const auto& tensors = m.tensors;
+    const auto& candidates = m.candidates;
+    const auto& table = m.table;
+    AdvisorOptions options;
+    options.budgetBytes = budgetBytes;
+    options.frontierPoints = frontierPoints;
 
     // The items: per tensor, the options it can take.
     std::vector<std::vector<std::string>> names; // scheme of each option
@@ -252,7 +268,7 @@ AdvisorResult advise(const Model& model, const AdvisorOptions& options, Progress
         if (options.budgetBytes > r.largestBytes)
             throw UsageError(strCat("a budget of ", options.budgetBytes, " bytes is above the largest mix of these "
                                     "candidates, ", r.largestBytes, " bytes (every tensor in its largest type): there "
-                                    "is nothing to choose; the model as stored is ", model.totalBytes(), " bytes"));
+                                    "is nothing to choose; the model as stored is ", m.modelBytes, " bytes"));
     };
 
     std::vector<AllocationItem> items;
@@ -290,10 +306,10 @@ AdvisorResult advise(const Model& model, const AdvisorOptions& options, Progress
             r.uniform.push_back(std::move(u));
         }
         // llama.cpp's own file-type mixes, where every type they use was measured.
-        for (const auto& ft : kLlamaCppFileTypes) {
+        for (const auto& [ft, mix] : m.llamaCppMixes) {
             UniformPoint p {"llama.cpp " + ft, r.fixedBytes, 0.0, ""};
             bool complete = true;
-            for (const auto& [index, type] : llamaCppFileTypeMix(model, ft)) {
+            for (const auto& [index, type] : mix) {
                 const auto it = table.find({index, type});
                 if (it == table.end()) {
                     complete = false;
@@ -343,8 +359,13 @@ AdvisorResult advise(const Model& model, const AdvisorOptions& options, Progress
             r.frontier.push_back({p.bytes + r.fixedBytes, p.cost});
         r.uniform.push_back({"keep (16-bit)", most + r.fixedBytes, 0.0, ""});
     }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.seconds = m.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
+}
+
+AdvisorResult advise(const Model& model, const AdvisorOptions& options, ProgressSink& sink)
+{
+    return solveAdvice(measureForAdvice(model, options, sink), options.budgetBytes, options.frontierPoints);
 }
 
 nlohmann::json adviceToJson(const AdvisorResult& r)

@@ -7,6 +7,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -79,8 +80,31 @@ struct AdvisorResult {
 std::vector<std::pair<std::size_t, std::string>> llamaCppFileTypeMix(const Model& model, const std::string& fileType);
 extern const std::vector<std::string> kLlamaCppFileTypes; // "Q2_K", "Q3_K_S", ..., "Q6_K"
 
-// Throws UsageError for an unknown scheme, a budget below the smallest mix or above the largest
-// (saying both sizes), or candidates that store no tensor; CancelledError when cancelled.
+// What the advisor measured, from which a mix for any budget is solved at once (the GUI's budget
+// slider): each candidate tensor's bytes and cost under each candidate scheme.
+struct AdvisorCost {
+    std::uint64_t bytes = 0;
+    double cost = 0.0;
+};
+struct AdvisorMeasurements {
+    AdvisorResult base; // model, family, cost kind, policy, candidates, fixed bytes, parameters
+    std::vector<TensorInfo> tensors; // the model's
+    std::vector<std::size_t> candidates; // indices of the tensors that take part
+    std::map<std::pair<std::size_t, std::string>, AdvisorCost> table; // (tensor, scheme) it can store
+    std::uint64_t modelBytes = 0;
+    std::vector<std::pair<std::string, std::vector<std::pair<std::size_t, std::string>>>> llamaCppMixes;
+    double seconds = 0.0;
+};
+
+// Measures (the slow part: every candidate tensor under every scheme). Throws UsageError for an
+// unknown scheme or one of the other family, UnsupportedError for a tensor that cannot be decoded,
+// CancelledError when cancelled.
+AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& options, ProgressSink& sink);
+// Solves for one budget (instant). Throws UsageError for a budget below the smallest mix or above
+// the largest (saying both sizes), or candidates that cannot store some tensor.
+AdvisorResult solveAdvice(const AdvisorMeasurements& measurements, std::uint64_t budgetBytes,
+                          std::size_t frontierPoints = 100);
+// Both.
 AdvisorResult advise(const Model& model, const AdvisorOptions& options, ProgressSink& sink);
 
 // budget_bytes, cost_kind, assignment[] (tensor, scheme, bytes, cost), total_bytes,
