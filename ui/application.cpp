@@ -3,6 +3,7 @@
 
 #include "core/util/error.h"
 #include "core/util/version.h"
+#include "ui/jobs/advisor_job.h"
 #include "ui/jobs/eval_job.h"
 #include "ui/jobs/scan_job.h"
 #include "ui/main_window.h"
@@ -10,6 +11,7 @@
 #include "ui/models/tensor_table_model.h"
 #include "ui/report/export_report_dialog.h"
 #include "ui/report_builder.h"
+#include "ui/views/advisor_view.h"
 #include "ui/views/bench_view.h"
 #include "ui/views/inspector_view.h"
 #include "ui/views/lab_view.h"
@@ -81,6 +83,7 @@ MainWindow* createMainWindow(const QString& initialFile)
     window->addWorkspace(QStringLiteral("lab"), QObject::tr("Quantization Lab"), lab);
     window->addWorkspace(QStringLiteral("bench"), QObject::tr("GPU Bench"), bench);
     window->addWorkspace(QStringLiteral("quality"), QObject::tr("Model Quality"), quality);
+    window->addWorkspace(QStringLiteral("advisor"), QObject::tr("Advisor"), new AdvisorView(session, window));
 
     // The planner remembers the chosen GPU.
     const QString savedGpu = QSettings().value(QStringLiteral("planner/gpu")).toString();
@@ -195,6 +198,12 @@ void prepareForScreenshot(QWidget* page)
             quality->setSensitivity(QStringLiteral("layer"));
             quality->startEval();
             waitFor(quality, &QualityView::evalFinished, 60000);
+        }
+    } else if (auto* advisor = qobject_cast<AdvisorView*>(page)) {
+        if (!advisor->job()->hasResult() && !advisor->job()->isRunning() && advisor->isEnabled()) {
+            advisor->measure();
+            waitFor(advisor, &AdvisorView::solved, 60000);
+            advisor->setBudgetBitsPerParameter(8.0);
         }
     } else if (auto* bench = qobject_cast<BenchView*>(page)) {
         if (!bench->isRunning() && bench->reportSections().empty()) { // results opened before are shown as they are

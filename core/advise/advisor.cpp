@@ -363,6 +363,32 @@ AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetByte
     return r;
 }
 
+std::pair<std::uint64_t, std::uint64_t> adviceSpan(const AdvisorMeasurements& m)
+{
+    const bool ggml = m.base.family == "ggml";
+    std::uint64_t least = UINT64_MAX, most = 0;
+    for (const auto& type : ggml ? std::vector<std::string> {""} : m.base.candidates) {
+        std::uint64_t lo = 0, hi = 0;
+        for (std::size_t index : m.candidates) {
+            std::uint64_t a = ggml ? UINT64_MAX : m.tensors[index].byteSize;
+            std::uint64_t b = ggml ? 0 : m.tensors[index].byteSize;
+            for (const auto& id : m.base.candidates) {
+                if (!ggml && id != type)
+                    continue;
+                if (const auto it = m.table.find({index, id}); it != m.table.end()) {
+                    a = std::min(a, it->second.bytes);
+                    b = std::max(b, it->second.bytes);
+                }
+            }
+            lo += a == UINT64_MAX ? 0 : a;
+            hi += b;
+        }
+        least = std::min(least, lo);
+        most = std::max(most, hi);
+    }
+    return {least + m.base.fixedBytes, most + m.base.fixedBytes};
+}
+
 AdvisorResult advise(const Model& model, const AdvisorOptions& options, ProgressSink& sink)
 {
     return solveAdvice(measureForAdvice(model, options, sink), options.budgetBytes, options.frontierPoints);

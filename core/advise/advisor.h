@@ -104,6 +104,9 @@ AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& o
 // the largest (saying both sizes), or candidates that cannot store some tensor.
 AdvisorResult solveAdvice(const AdvisorMeasurements& measurements, std::uint64_t budgetBytes,
                           std::size_t frontierPoints = 100);
+// The smallest and the largest mix the measurements allow (fixed tensors included): the budgets
+// solveAdvice accepts.
+std::pair<std::uint64_t, std::uint64_t> adviceSpan(const AdvisorMeasurements& measurements);
 // Both.
 AdvisorResult advise(const Model& model, const AdvisorOptions& options, ProgressSink& sink);
 

@@ -1,0 +1,97 @@
+#include "core/advise/advisor.h"
+#include "ui/charts/advisor_charts.h"
+#include "ui/jobs/advisor_job.h"
+#include "ui/models/model_session.h"
+#include "ui/views/advisor_view.h"
+
+#include <QFile>
+#include <QLabel>
+#include <QSignalSpy>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace quantlens;
+
+namespace {
+
+const QString kExample = QStringLiteral(QUANTLENS_TEST_DATA_DIR "/stories260K/model.safetensors");
+
+} // namespace
+
+class TestAdvisorView : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void measuringOnceThenTheBudgetMovesAlongTheFrontier()
+    {
+        ui::ModelSession session;
+        ui::AdvisorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        QSignalSpy solved(&view, &ui::AdvisorView::solved);
+        view.measure();
+        QVERIFY(solved.wait(60000));
+        view.setBudgetBitsPerParameter(8.0);
+        QVERIFY(view.result().has_value());
+        const auto small = *view.result();
+        QVERIFY(small.totalBytes <= small.budgetBytes);
+        QCOMPARE(view.strip()->cells().size(), qsizetype(small.assignment.size()));
+        // Every tensor's cell shows the type it was given.
+        for (int i = 0; i < view.strip()->cells().size(); ++i)
+            QCOMPARE(view.strip()->cells()[i].scheme, QString::fromStdString(small.assignment[std::size_t(i)].scheme));
+        view.setBudgetBitsPerParameter(10.0);
+        const auto large = *view.result();
+        QVERIFY(large.totalBytes > small.totalBytes);
+        QVERIFY(large.predictedCost < small.predictedCost);
+        // The comparison lists each type alone, llama.cpp's mixes and this mix.
+        QStringList names;
+        for (int r = 0; r < view.comparison()->rowCount(); ++r)
+            names << view.comparison()->item(r, 0)->text();
+        QVERIFY2(names.contains(QStringLiteral("llama.cpp Q4_K_M")), qPrintable(names.join(',')));
+        QVERIFY(names.contains(QStringLiteral("this mix")));
+        QVERIFY(names.contains(QStringLiteral("q8_0")));
+        // A budget beyond the largest mix is clamped to it, not refused.
+        view.setBudgetBitsPerParameter(40.0);
+        QVERIFY(view.result().has_value());
+        QCOMPARE(view.result()->totalBytes, view.result()->largestBytes);
+
+        QTemporaryDir dir;
+        QVERIFY(view.saveRecipe(dir.filePath(QStringLiteral("mix.sh"))));
+        QFile script(dir.filePath(QStringLiteral("mix.sh")));
+        QVERIFY(script.open(QIODevice::ReadOnly));
+        QVERIFY(script.readAll().contains("llama-quantize --pure"));
+        QVERIFY(!view.saveRecipe(dir.filePath(QStringLiteral("mix.json")))); // a BitsAndBytesConfig needs a bnb mix
+        QVERIFY(view.findChild<QLabel*>(QStringLiteral("advisorStatus"))->text().contains(QStringLiteral("bitsandbytes")));
+    }
+
+    void bitsandbytesMixesKeepModules()
+    {
+        ui::ModelSession session;
+        ui::AdvisorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        view.setFamily(core::AdvisorFamily::Bitsandbytes);
+        view.setCandidates(QStringLiteral("nf4,fp4"));
+        QSignalSpy solved(&view, &ui::AdvisorView::solved);
+        view.measure();
+        QVERIFY(solved.wait(60000));
+        view.setBudgetBitsPerParameter(9.0);
+        QVERIFY(view.result().has_value());
+        QVERIFY(!view.result()->fourBitType.empty());
+        QTemporaryDir dir;
+        QVERIFY(view.saveRecipe(dir.filePath(QStringLiteral("bnb.json"))));
+    }
+
+    void aBadCandidateSaysWhy()
+    {
+        ui::ModelSession session;
+        ui::AdvisorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        view.setCandidates(QStringLiteral("q4_k,nf4"));
+        QSignalSpy failed(view.job(), &ui::AdvisorJob::failed);
+        view.measure();
+        QVERIFY(failed.wait(60000));
+        QVERIFY(view.findChild<QLabel*>(QStringLiteral("advisorStatus"))->text().contains(QStringLiteral("nf4")));
+    }
+};
+
+QTEST_MAIN(TestAdvisorView)
+#include "tst_advisor_view.moc"
