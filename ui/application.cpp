@@ -83,7 +83,8 @@ MainWindow* createMainWindow(const QString& initialFile)
     window->addWorkspace(QStringLiteral("lab"), QObject::tr("Quantization Lab"), lab);
     window->addWorkspace(QStringLiteral("bench"), QObject::tr("GPU Bench"), bench);
     window->addWorkspace(QStringLiteral("quality"), QObject::tr("Model Quality"), quality);
-    window->addWorkspace(QStringLiteral("advisor"), QObject::tr("Advisor"), new AdvisorView(session, window));
+    auto* advisor = new AdvisorView(session, window);
+    window->addWorkspace(QStringLiteral("advisor"), QObject::tr("Advisor"), advisor);
 
     // The planner remembers the chosen GPU.
     const QString savedGpu = QSettings().value(QStringLiteral("planner/gpu")).toString();
@@ -132,8 +133,9 @@ MainWindow* createMainWindow(const QString& initialFile)
         window->showWorkspace(QStringLiteral("lab"));
     });
 
-    QObject::connect(window, &MainWindow::exportRequested, window, [window, session, planner, inspector, bench, quality] {
-        ExportReportDialog dialog(buildGuiReport(*session, *planner, *inspector, *bench, quality), window);
+    QObject::connect(window, &MainWindow::exportRequested, window,
+                     [window, session, planner, inspector, bench, quality, advisor] {
+        ExportReportDialog dialog(buildGuiReport(*session, *planner, *inspector, *bench, quality, advisor), window);
         QObject::connect(&dialog, &ExportReportDialog::reportExported, window, [window](const QString& path) {
             window->statusBar()->showMessage(QObject::tr("Report written to %1").arg(path), 8000);
         });

@@ -3,6 +3,7 @@
 #include "core/planner/planner.h"
 #include "core/report/report_data.h"
 #include "core/report/text_escape.h"
+#include "core/util/text_list.h"
 #include "gpu/device.h"
 #include "ui/jobs/eval_job.h"
 #include "ui/jobs/scan_job.h"
@@ -10,10 +11,12 @@
 #include "ui/views/bench_view.h"
 #include "ui/views/inspector_view.h"
 #include "ui/views/planner_form.h"
+#include "ui/views/advisor_view.h"
 #include "ui/views/planner_view.h"
 #include "ui/views/quality_view.h"
 #include "ui/views/teaching_table_view.h"
 
+#include <QFileInfo>
 #include <QStringList>
 
 namespace quantlens::ui {
@@ -85,10 +88,28 @@ QString commandLine(const ModelSession& session, const core::PlanInput& p, const
     return args.join(QLatin1Char(' ')); // the export dialog adds -o with the file chosen
 }
 
+// Removes each " OPTION VALUE" (the value a word or one shell-quoted string) from a command line.
+void removeOptions(std::string& line, std::initializer_list<const char*> options)
+{
+    for (const char* name : options) {
+        const std::string option = std::string(" ") + name + " ";
+        for (auto at = line.find(option); at != std::string::npos; at = line.find(option)) {
+            auto end = at + option.size();
+            if (end < line.size() && line[end] == '\'') {
+                end = line.find('\'', end + 1);
+                end = end == std::string::npos ? line.size() : end + 1;
+            } else {
+                end = std::min(line.find(' ', end), line.size());
+            }
+            line.erase(at, end - at);
+        }
+    }
+}
+
 } // namespace
 
 core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& planner, const InspectorView& inspector,
-                                const BenchView& bench, const QualityView* quality)
+                                const BenchView& bench, const QualityView* quality, const AdvisorView* advisor)
 {
     core::ReportData data;
     data.generatedAt = core::utcTimestamp();
@@ -121,6 +142,18 @@ core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& 
         data.qualityCommandLine = quality->commandLine().toStdString();
         qualityArguments = quality->reportArguments();
     }
+    if (advisor && advisor->result()) {
+        const auto& a = *advisor->result();
+        data.advice = a;
+        qualityArguments << QStringLiteral("--advise-bits")
+                         << QString::number(a.parameters ? double(a.budgetBytes) * 8.0 / double(a.parameters) : 0.0, 'g', 10)
+                         << QStringLiteral("--advise-family") << QString::fromStdString(a.family)
+                         << QStringLiteral("--advise-schemes") << QString::fromStdString(joinCommaList(a.candidates));
+        std::string command = "quantlens-cli advise " + core::shellQuote(QFileInfo(session.path()).absoluteFilePath().toStdString())
+            + " --size " + std::to_string(a.budgetBytes) + " --family " + a.family + " --schemes "
+            + core::shellQuote(joinCommaList(a.candidates));
+        data.adviceCommandLine = command;
+    }
     data.commandLine
         = commandLine(session, input, inspector, scanned, bench.reportArguments(), qualityArguments).toStdString();
     return data;
@@ -142,22 +175,12 @@ core::ReportData withOutputPath(core::ReportData data, const QString& path, cons
         add("--no-teaching");
     if (!sections.errors)
         add("--no-scan");
-    if (!sections.quality) { // the quality run is what --eval-* asks for: without them there is none
-        for (const char* option : {" --eval-scheme ", " --eval-compare ", " --eval-sensitivity ", " --eval-sensitivity-scheme ", " --eval-tokens ", " --eval-text ",
-                                   " --eval-sample ", " --eval-length ", " --eval-seed "}) {
-            for (auto at = data.commandLine.find(option); at != std::string::npos; at = data.commandLine.find(option)) {
-                // The option and its one (shell-quoted, space-free or quoted) value.
-                auto end = at + std::string(option).size();
-                if (end < data.commandLine.size() && data.commandLine[end] == '\'') {
-                    end = data.commandLine.find('\'', end + 1);
-                    end = end == std::string::npos ? data.commandLine.size() : end + 1;
-                } else {
-                    end = std::min(data.commandLine.find(' ', end), data.commandLine.size());
-                }
-                data.commandLine.erase(at, end - at);
-            }
-        }
-    }
+    if (!sections.advice) // the advisor's options: --advise-bits and its companions
+        removeOptions(data.commandLine, {"--advise-bits", "--advise-family", "--advise-schemes"});
+    if (!sections.quality) // the quality run is what --eval-* asks for: without them there is none
+        removeOptions(data.commandLine,
+                      {"--eval-scheme", "--eval-compare", "--eval-sensitivity", "--eval-sensitivity-scheme",
+                       "--eval-tokens", "--eval-text", "--eval-sample", "--eval-length", "--eval-seed"});
     if (!path.isEmpty())
         data.commandLine += " -o " + core::shellQuote(path.toStdString());
     return data;

@@ -4,6 +4,7 @@
 #include "command.h"
 #include "plan_options.h"
 
+#include "core/advise/advisor.h"
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
 #include "core/eval/tokenizer.h"
@@ -19,6 +20,7 @@
 #include "core/scan/scan_schemes.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
+#include "core/util/text_list.h"
 #include "gpu/benchmark.h"
 #include "gpu/device.h"
 #include "gpu/scan_acceleration.h"
@@ -74,6 +76,10 @@ struct ReportOptionsCli {
     std::uint64_t evalSample = 8;
     std::uint64_t evalLength = 256;
     std::uint64_t evalSeed = 1;
+    // The advisor: on when --advise-bits is given.
+    double adviseBits = 0.0;
+    std::string adviseFamily = "ggml";
+    std::string adviseSchemes;
     std::string title;
     std::string output;
     bool force = false;
@@ -269,6 +275,24 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
             command += strCat(" --sample ", o.evalSample, " --length ", o.evalLength, " --seed ", o.evalSeed);
         data.qualityCommandLine = command;
     }
+    if (o.adviseBits > 0) {
+        if (!modelIsFile)
+            throw UsageError("--advise-bits needs --model FILE: the model whose tensors are measured");
+        const auto model = core::openModel(o.model);
+        core::AdvisorOptions advise;
+        advise.family = o.adviseFamily == "bitsandbytes" ? core::AdvisorFamily::Bitsandbytes : core::AdvisorFamily::Ggml;
+        for (const auto& s : o.adviseSchemes.empty() ? std::vector<std::string> {} : splitCommaList(o.adviseSchemes))
+            advise.schemes.push_back(s);
+        advise.threads = o.threads;
+        advise.budgetBytes = std::uint64_t(o.adviseBits * double(model->totalParameters()) / 8.0 + 0.5);
+        ProgressBar bar;
+        core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
+        data.advice = core::advise(*model, advise, sink);
+        bar.finish();
+        data.adviceCommandLine = strCat("quantlens-cli advise ", core::shellQuote(std::filesystem::absolute(o.model).string()),
+                                        " --bits-per-param ", o.adviseBits, " --family ", o.adviseFamily,
+                                        o.adviseSchemes.empty() ? std::string() : " --schemes " + core::shellQuote(o.adviseSchemes));
+    }
     if (planInput) {
         data.plans.push_back(core::makePlanScenario("This plan", *planInput));
         if (!o.noTeaching)
@@ -286,7 +310,7 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
     }
     if (savedBench)
         data.bench.push_back(std::move(*savedBench));
-    if (!data.model && data.plans.empty() && data.bench.empty() && !data.quality)
+    if (!data.model && data.plans.empty() && data.bench.empty() && !data.quality && !data.advice)
         throw UsageError(
             "nothing to report: give --model FILE (model summary and quantization error) and/or a planner model "
             "(--preset ID or --params N, or a config.json beside the model file) and/or --bench cpu|cuda or "
@@ -361,6 +385,13 @@ void setupReportCommand(CLI::App& app)
         ->check(CLI::Range(std::uint64_t(2), std::uint64_t(1) << 20))
         ->capture_default_str();
     sub->add_option("--eval-seed", o->evalSeed, "Model quality: sampling seed")->capture_default_str();
+    sub->add_option("--advise-bits", o->adviseBits,
+                    "Mixed precision advisor: a per-tensor mix for this many bits per parameter (as advise)")
+        ->check(CLI::Range(0.5, 64.0));
+    sub->add_option("--advise-family", o->adviseFamily, "Advisor: ggml or bitsandbytes")
+        ->check(CLI::IsMember({"ggml", "bitsandbytes"}))
+        ->capture_default_str();
+    sub->add_option("--advise-schemes", o->adviseSchemes, "Advisor: candidate types, comma-separated");
     sub->add_option("--preset", p.preset, "Planner model: preset id or config.json (default: beside --model)");
     sub->add_option("--params", p.params, "Planner model given by parameter count: 7e9, 7B, 350M");
     addPlanSettings(*sub, p.settings);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/advise/advisor.h"
 #include "core/eval/eval.h"
 #include "core/model/model.h"
 #include "core/planner/planner.h"
@@ -96,6 +97,7 @@ struct ReportSections {
     bool errors = true;
     bool bench = true;
     bool quality = true;
+    bool advice = true;
     bool environment = true;
 };
 
@@ -111,6 +113,8 @@ struct ReportData {
     std::vector<BenchSection> bench;
     std::optional<EvalResult> quality; // the model run against quantized variants (eval)
     std::string qualityCommandLine; // the quantlens-cli eval line that reproduces it
+    std::optional<AdvisorResult> advice; // a per-tensor mix for a budget (advise)
+    std::string adviceCommandLine; // the quantlens-cli advise line that reproduces it
 };
 
 // The current UTC time as ISO 8601 ("2026-11-22T19:20:00Z").

@@ -5,6 +5,7 @@
 #include "core/util/units.h"
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <cstdio>
 
@@ -374,6 +375,48 @@ void addQuality(DocumentBuilder& doc, const EvalResult& q, const std::string& co
     }
 }
 
+void addAdvice(DocumentBuilder& doc, const AdvisorResult& a, const std::string& command)
+{
+    const auto bits = [&](std::uint64_t bytes) {
+        return formatMetric(a.parameters ? double(bytes) * 8.0 / double(a.parameters) : 0.0);
+    };
+    doc.heading(2, "Mixed precision advisor");
+    doc.paragraph(strCat("A ", a.family == "ggml" ? "GGUF" : "bitsandbytes", " mix of ", formatBinaryBytes(double(a.totalBytes)),
+                         " (", bits(a.totalBytes), " bits per parameter) for a budget of ",
+                         formatBinaryBytes(double(a.budgetBytes)), ": ", a.policy, ". Minimised: ", a.costKind,
+                         "; total ", formatMetric(a.predictedCost),
+                         a.exact ? " (optimal)." : strCat(" (at most ", formatMetric(a.predictedCost - a.lowerBound), " above the optimum).")));
+    if (!command.empty()) {
+        doc.paragraph("Reproduce it with:");
+        doc.code(wrapCommandLine(command, 88));
+    }
+    std::vector<UniformPoint> rows(a.uniform.begin(), a.uniform.end());
+    rows.insert(rows.end(), a.llamaCppMixes.begin(), a.llamaCppMixes.end());
+    rows.push_back({"this mix", a.totalBytes, a.predictedCost, ""});
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.bytes < y.bytes; });
+    std::vector<std::vector<std::string>> table;
+    for (const auto& u : rows)
+        table.push_back({u.scheme, formatBinaryBytes(double(u.bytes)), bits(u.bytes), formatMetric(u.cost), u.note});
+    doc.paragraph("The mix against each type alone (as its tool applies it) and llama.cpp's own mixes:");
+    doc.table({"Mix", "Size", "Bits/param", "Weight error", "Note"}, std::move(table), "lrrrl");
+    doc.chart("advice/frontier", "Total weight error against bits per parameter");
+    std::map<std::string, std::pair<int, std::uint64_t>> byScheme;
+    for (const auto& t : a.assignment) {
+        ++byScheme[t.scheme].first;
+        byScheme[t.scheme].second += t.bytes;
+    }
+    std::vector<std::vector<std::string>> counts;
+    for (const auto& [scheme, c] : byScheme)
+        counts.push_back({scheme, std::to_string(c.first), formatBinaryBytes(double(c.second))});
+    doc.table({"Type", "Tensors", "Bytes"}, std::move(counts), "lrr");
+    std::vector<std::vector<std::string>> assignment;
+    for (const auto& t : a.assignment)
+        assignment.push_back({t.tensor, t.layer < 0 ? "-" : std::to_string(t.layer), t.role, t.scheme,
+                              groupDigits(t.bytes), formatMetric(t.cost)});
+    doc.paragraph("Every tensor of the mix:");
+    doc.table({"Tensor", "Layer", "Role", "Type", "Bytes", "Weight error"}, std::move(assignment), "lrllrr");
+}
+
 void addEnvironment(DocumentBuilder& doc, const ReportData& data)
 {
     const auto& e = data.environment;
@@ -413,6 +456,8 @@ std::vector<ReportBlock> buildReportDocument(const ReportData& data, const Repor
         addErrors(doc, *data.scan);
     if (sections.quality && data.quality)
         addQuality(doc, *data.quality, data.qualityCommandLine);
+    if (sections.advice && data.advice)
+        addAdvice(doc, *data.advice, data.adviceCommandLine);
     if (sections.bench && !data.bench.empty())
         addBench(doc, data.bench);
     if (sections.environment)

@@ -86,6 +86,10 @@ nlohmann::json reportToJson(const ReportData& data, const ReportSections& sectio
         out["quality"] = evalToJson(*data.quality);
         out["quality"]["command_line"] = data.qualityCommandLine;
     }
+    if (sections.advice && data.advice) {
+        out["advice"] = adviceToJson(*data.advice);
+        out["advice"]["command_line"] = data.adviceCommandLine;
+    }
     if (sections.bench && !data.bench.empty()) {
         out["bench"] = nlohmann::json::array();
         for (const auto& b : data.bench) {

@@ -299,3 +299,22 @@ TEST_F(ReportCommand, ModelQualitySectionInEveryFormatWithItsEvalCommand)
     EXPECT_EQ(r.exitCode, 2);
     EXPECT_THAT(r.err, HasSubstr("--eval-scheme and --eval-compare need --model FILE"));
 }
+
+TEST_F(ReportCommand, AdvisorSectionWithItsAdviseCommand)
+{
+    auto r = runCli({"report", "--model", kModel, "--no-plan", "--no-scan", "--advise-bits", "8", "-o", file("a.md")});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto md = read(file("a.md"));
+    EXPECT_THAT(md, HasSubstr("## Mixed precision advisor"));
+    EXPECT_THAT(md, HasSubstr("| llama.cpp Q4\\_K\\_M |"));
+    EXPECT_THAT(md, HasSubstr("quantlens-cli advise"));
+    EXPECT_THAT(md, HasSubstr("--bits-per-param 8 --family ggml"));
+    r = runCli({"report", "--model", kModel, "--no-plan", "--no-scan", "--advise-bits", "8", "-o", file("a.json")});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(read(file("a.json")));
+    EXPECT_EQ(j.at("advice").at("assignment").size(), 36u);
+    EXPECT_LE(j.at("advice").at("total_bytes").get<std::uint64_t>(), 260032u);
+    r = runCli({"report", "--model", kModel, "--no-plan", "--no-scan", "--advise-bits", "8", "-o", file("a.html")});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(read(file("a.html")), HasSubstr("Total weight error against bits per parameter"));
+}

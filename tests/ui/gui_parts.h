@@ -2,6 +2,7 @@
 
 #include "ui/main_window.h"
 #include "ui/models/model_session.h"
+#include "ui/views/advisor_view.h"
 #include "ui/views/bench_view.h"
 #include "ui/views/inspector_view.h"
 #include "ui/views/planner_view.h"
@@ -19,6 +20,7 @@ struct GuiParts {
     ui::BenchView* bench = nullptr;
     ui::ModelSession* session = nullptr;
     ui::QualityView* quality = nullptr;
+    ui::AdvisorView* advisor = nullptr;
 };
 
 inline GuiParts guiParts(ui::MainWindow& window)
@@ -27,7 +29,8 @@ inline GuiParts guiParts(ui::MainWindow& window)
             qobject_cast<ui::InspectorView*>(window.workspace(QStringLiteral("inspector"))),
             qobject_cast<ui::BenchView*>(window.workspace(QStringLiteral("bench"))),
             window.findChild<ui::ModelSession*>(QStringLiteral("modelSession")),
-            qobject_cast<ui::QualityView*>(window.workspace(QStringLiteral("quality")))};
+            qobject_cast<ui::QualityView*>(window.workspace(QStringLiteral("quality"))),
+            qobject_cast<ui::AdvisorView*>(window.workspace(QStringLiteral("advisor")))};
 }
 
 } // namespace quantlens::test

@@ -113,7 +113,7 @@ private Q_SLOTS:
     void theGuiReportRegeneratesTheSavedSection()
     {
         std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
-        const auto [planner, inspector, bench, session, quality] = test::guiParts(*window);
+        const auto [planner, inspector, bench, session, quality, advisor] = test::guiParts(*window);
         QVERIFY(planner && inspector && bench && session);
         QVERIFY(bench->openResults(savedH100()));
         const core::ReportData data = ui::buildGuiReport(*session, *planner, *inspector, *bench);

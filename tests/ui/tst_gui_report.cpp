@@ -25,7 +25,7 @@ private Q_SLOTS:
     void exportHoldsThePlanTheScanAndARegeneratingCommand()
     {
         std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
-        const auto [planner, inspector, bench, session, quality] = test::guiParts(*window);
+        const auto [planner, inspector, bench, session, quality, advisor] = test::guiParts(*window);
         QVERIFY(planner && inspector && bench && session);
         QVERIFY(session->model()); // the bundled example opened at start-up
 
@@ -59,7 +59,7 @@ private Q_SLOTS:
     void theQualityRunIsReportedWithReportAndEvalCommands()
     {
         std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
-        const auto [planner, inspector, bench, session, quality] = test::guiParts(*window);
+        const auto [planner, inspector, bench, session, quality, advisor] = test::guiParts(*window);
         QVERIFY(quality && session->model());
         // Before a run, no quality section.
         QVERIFY(!ui::buildGuiReport(*session, *planner, *inspector, *bench, quality).quality.has_value());
@@ -90,6 +90,27 @@ private Q_SLOTS:
         QFile file(path);
         QVERIFY(file.open(QIODevice::ReadOnly));
         QVERIFY(QString::fromUtf8(file.readAll()).contains(QStringLiteral("## Model quality")));
+    }
+
+    void theAdvisorsMixIsReportedWithItsOptions()
+    {
+        std::unique_ptr<ui::MainWindow> window(ui::createMainWindow());
+        const auto [planner, inspector, bench, session, quality, advisor] = test::guiParts(*window);
+        QVERIFY(advisor && session->model());
+        QSignalSpy solved(advisor, &ui::AdvisorView::solved);
+        advisor->measure();
+        QVERIFY(solved.wait(60000));
+        advisor->setBudgetBitsPerParameter(8.0);
+        const core::ReportData data = ui::buildGuiReport(*session, *planner, *inspector, *bench, quality, advisor);
+        QVERIFY(data.advice.has_value());
+        const QString command = QString::fromStdString(data.commandLine);
+        QVERIFY2(command.contains(QStringLiteral("--advise-bits ")) && command.contains(QStringLiteral("--advise-family ggml")),
+                 qPrintable(command));
+        QVERIFY(QString::fromStdString(data.adviceCommandLine).startsWith(QStringLiteral("quantlens-cli advise ")));
+        core::ReportSections sections;
+        sections.advice = false;
+        const QString without = QString::fromStdString(ui::withOutputPath(data, QString(), sections).commandLine);
+        QVERIFY2(!without.contains(QStringLiteral("--advise-")), qPrintable(without));
     }
 
     void chosenGpuAndWorkspacePersistAcrossWindows()

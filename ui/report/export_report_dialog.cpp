@@ -68,9 +68,10 @@ ExportReportDialog::ExportReportDialog(core::ReportData data, QWidget* parent)
     m_teaching = sectionBox(tr("Teaching table"), m_data.teaching.has_value(), sections);
     m_errors = sectionBox(tr("Quantization error (per layer, worst tensors)"), m_data.scan.has_value(), sections);
     m_quality = sectionBox(tr("Model quality (perplexity, KL, top-1 agreement)"), m_data.quality.has_value(), sections);
+    m_advice = sectionBox(tr("Mixed precision advisor"), m_data.advice.has_value(), sections);
     m_bench = sectionBox(tr("Benchmarks"), !m_data.bench.empty(), sections);
     m_environment = sectionBox(tr("Environment"), true, sections);
-    for (auto* box : {m_model, m_plans, m_teaching, m_errors, m_quality, m_bench, m_environment}) {
+    for (auto* box : {m_model, m_plans, m_teaching, m_errors, m_quality, m_advice, m_bench, m_environment}) {
         sectionsLayout->addWidget(box);
         connect(box, &QCheckBox::toggled, this, &ExportReportDialog::updatePreview);
     }
@@ -124,6 +125,7 @@ ReportOptions ExportReportDialog::options() const
     o.sections.errors = m_errors->isChecked();
     o.sections.bench = m_bench->isChecked();
     o.sections.quality = m_quality->isChecked();
+    o.sections.advice = m_advice->isChecked();
     o.sections.environment = m_environment->isChecked();
     return o;
 }

@@ -51,6 +51,7 @@ private:
     QCheckBox* m_errors = nullptr;
     QCheckBox* m_bench = nullptr;
     QCheckBox* m_quality = nullptr;
+    QCheckBox* m_advice = nullptr;
     QCheckBox* m_environment = nullptr;
     QLineEdit* m_path = nullptr;
     QLabel* m_format = nullptr;

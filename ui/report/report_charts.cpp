@@ -2,6 +2,7 @@
 
 #include "core/util/str_cat.h"
 #include "core/util/units.h"
+#include "ui/charts/advisor_charts.h"
 #include "ui/charts/breakdown_chart.h"
 #include "ui/charts/error_by_layer_chart.h"
 #include "ui/charts/quality_charts.h"
@@ -176,6 +177,22 @@ core::ReportCharts renderReportCharts(const core::ReportData& data, const core::
             charts.svg["quality/sensitivity"]
                 = chartToSvg(&chart, size, QStringLiteral("Sensitivity")).toStdString();
         }
+    }
+    if (sections.advice && data.advice) {
+        const auto& a = *data.advice;
+        const double parameters = double(std::max<std::uint64_t>(a.parameters, 1));
+        const auto bitsOf = [parameters](std::uint64_t bytes) { return double(bytes) * 8.0 / parameters; };
+        QList<QPointF> frontier;
+        for (const auto& p : a.frontier)
+            frontier.append({bitsOf(p.bytes), p.cost});
+        QList<FrontierChart::Point> alone, llama;
+        for (const auto& u : a.uniform)
+            alone.append({qs(u.scheme), bitsOf(u.bytes), u.cost});
+        for (const auto& u : a.llamaCppMixes)
+            llama.append({qs(u.scheme), bitsOf(u.bytes), u.cost});
+        FrontierChart chart;
+        chart.setData(frontier, alone, llama, {QStringLiteral("mix"), bitsOf(a.totalBytes), a.predictedCost});
+        charts.svg["advice/frontier"] = chartToSvg(&chart, size, QStringLiteral("Advisor frontier")).toStdString();
     }
     return charts;
 }
