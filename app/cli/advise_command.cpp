@@ -1,6 +1,7 @@
 #include "command.h"
 #include "interrupt.h"
 #include "progress_bar.h"
+#include "text_columns.h"
 
 #include "core/advise/advisor.h"
 #include "core/advise/recipe.h"
@@ -39,18 +40,6 @@ struct AdviseOptions {
     bool force = false;
 };
 
-std::string fmt(const char* format, double value)
-{
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, format, value);
-    return buffer;
-}
-
-std::string pad(const std::string& text, std::size_t width, bool left = false)
-{
-    const std::string space(text.size() < width ? width - text.size() : 0, ' ');
-    return left ? text + space : space + text;
-}
 
 void printText(const core::AdvisorResult& r)
 {
@@ -59,12 +48,12 @@ void printText(const core::AdvisorResult& r)
               << "Family: " << r.family << "; " << r.policy << "\n"
               << "Candidates: " << joinCommaList(r.candidates) << "\n"
               << "Cost minimised: " << r.costKind << "\n\n"
-              << "Budget " << core::formatBinaryBytes(double(r.budgetBytes)) << " (" << fmt("%.3f", bits(r.budgetBytes))
+              << "Budget " << core::formatBinaryBytes(double(r.budgetBytes)) << " (" << formatNumber("%.3f", bits(r.budgetBytes))
               << " bits/param); mixes of these candidates run from " << core::formatBinaryBytes(double(r.smallestBytes))
               << " to " << core::formatBinaryBytes(double(r.largestBytes)) << ".\n"
-              << "Mix: " << core::formatBinaryBytes(double(r.totalBytes)) << " (" << fmt("%.3f", bits(r.totalBytes))
-              << " bits/param), predicted cost " << fmt("%.6g", r.predictedCost)
-              << (r.exact ? " (optimal)" : strCat(" (at most ", fmt("%.3g", r.predictedCost - r.lowerBound),
+              << "Mix: " << core::formatBinaryBytes(double(r.totalBytes)) << " (" << formatNumber("%.3f", bits(r.totalBytes))
+              << " bits/param), predicted cost " << formatNumber("%.6g", r.predictedCost)
+              << (r.exact ? " (optimal)" : strCat(" (at most ", formatNumber("%.3g", r.predictedCost - r.lowerBound),
                                                   " above the optimum)"))
               << (r.fourBitType.empty() ? "" : ", 4-bit type " + r.fourBitType) << "\n";
     std::map<std::string, std::pair<int, std::uint64_t>> byScheme;
@@ -76,16 +65,16 @@ void printText(const core::AdvisorResult& r)
     for (const auto& [scheme, count] : byScheme)
         std::cout << scheme << ": " << count.first << " tensors (" << core::formatBinaryBytes(double(count.second))
                   << ")  ";
-    std::cout << "\n\n" << pad("tensor", 44, true) << pad("layer", 6) << "  " << pad("role", 10, true)
-              << pad("scheme", 8, true) << pad("bytes", 12) << pad("cost", 12) << "\n";
+    std::cout << "\n\n" << padColumn("tensor", 44, true) << padColumn("layer", 6) << "  " << padColumn("role", 10, true)
+              << padColumn("scheme", 8, true) << padColumn("bytes", 12) << padColumn("cost", 12) << "\n";
     for (const auto& a : r.assignment)
-        std::cout << pad(a.tensor, 44, true) << pad(a.layer < 0 ? "-" : std::to_string(a.layer), 6) << "  "
-                  << pad(a.role, 10, true) << pad(a.scheme, 8, true) << pad(core::formatThousands(a.bytes), 12)
-                  << pad(fmt("%.4g", a.cost), 12) << "\n";
+        std::cout << padColumn(a.tensor, 44, true) << padColumn(a.layer < 0 ? "-" : std::to_string(a.layer), 6) << "  "
+                  << padColumn(a.role, 10, true) << padColumn(a.scheme, 8, true) << padColumn(core::formatThousands(a.bytes), 12)
+                  << padColumn(formatNumber("%.4g", a.cost), 12) << "\n";
     std::cout << "\nEach candidate alone (as its tool applies it):\n";
     for (const auto& u : r.uniform)
-        std::cout << "  " << pad(u.scheme, 14, true) << pad(core::formatBinaryBytes(double(u.bytes)), 12) << "  "
-                  << fmt("%6.3f", bits(u.bytes)) << " bits/param  cost " << fmt("%.6g", u.cost)
+        std::cout << "  " << padColumn(u.scheme, 14, true) << padColumn(core::formatBinaryBytes(double(u.bytes)), 12) << "  "
+                  << formatNumber("%6.3f", bits(u.bytes)) << " bits/param  cost " << formatNumber("%.6g", u.cost)
                   << (u.note.empty() ? "" : "  (" + u.note + ")") << "\n";
     if (!r.llamaCppMixes.empty()) {
         std::cout << "\nllama.cpp's own mixes (llama-quantize file types, its per-tensor rules), and the advisor at "
@@ -96,15 +85,15 @@ void printText(const core::AdvisorResult& r)
             for (const auto& p : r.frontier)
                 if (p.bytes <= m.bytes)
                     best = std::min(best, p.cost);
-            std::cout << "  " << pad(m.scheme, 16, true) << pad(core::formatBinaryBytes(double(m.bytes)), 12) << "  "
-                      << fmt("%6.3f", bits(m.bytes)) << " bits/param  cost " << fmt("%.6g", m.cost)
-                      << "   advisor (frontier) " << fmt("%.6g", best) << "\n";
+            std::cout << "  " << padColumn(m.scheme, 16, true) << padColumn(core::formatBinaryBytes(double(m.bytes)), 12) << "  "
+                      << formatNumber("%6.3f", bits(m.bytes)) << " bits/param  cost " << formatNumber("%.6g", m.cost)
+                      << "   advisor (frontier) " << formatNumber("%.6g", best) << "\n";
         }
     }
     std::cout << "\nFrontier (the least cost at each size): " << r.frontier.size() << " points from "
               << core::formatBinaryBytes(double(r.frontier.front().bytes)) << " to "
               << core::formatBinaryBytes(double(r.frontier.back().bytes)) << " (--json lists them)\n"
-              << "Solved in " << fmt("%.2f", r.seconds) << " s (measuring included).\n";
+              << "Solved in " << formatNumber("%.2f", r.seconds) << " s (measuring included).\n";
 }
 
 void runAdvise(const AdviseOptions& o, bool bitsGiven, bool sizeGiven)

@@ -1,6 +1,7 @@
 #include "command.h"
 #include "interrupt.h"
 #include "progress_bar.h"
+#include "text_columns.h"
 
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
@@ -41,38 +42,24 @@ struct EvalCommandOptions {
     bool json = false;
 };
 
-std::string fmt(const char* format, double value)
-{
-    if (std::isnan(value))
-        return "n/a";
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, format, value);
-    return buffer;
-}
-
-std::string pad(const std::string& text, std::size_t width, bool left = false)
-{
-    const std::string space(text.size() < width ? width - text.size() : 0, ' ');
-    return left ? text + space : space + text;
-}
 
 void printText(const core::EvalResult& r)
 {
     std::cout << "Model: " << r.model << "\n  " << r.config << "\n"
               << "Input: " << r.input << "; " << core::formatThousands(r.tokensScored) << " next-token predictions scored\n"
-              << "Baseline: perplexity " << fmt("%.4f", r.baselinePerplexity) << " ("
-              << fmt("%.2f", r.baselineBitsPerParameter) << " bits/param as stored)\n";
+              << "Baseline: perplexity " << formatNumber("%.4f", r.baselinePerplexity) << " ("
+              << formatNumber("%.2f", r.baselineBitsPerParameter) << " bits/param as stored)\n";
     if (!r.results.empty()) {
         std::cout << "\n"
-                  << pad("model", 24, true) << pad("bits/param", 11) << pad("perplexity", 11) << pad("KL mean", 11)
-                  << pad("KL median", 11) << pad("KL p99", 11) << pad("KL max", 11) << pad("top-1", 8)
-                  << pad("mean dlogp", 11) << "\n";
+                  << padColumn("model", 24, true) << padColumn("bits/param", 11) << padColumn("perplexity", 11) << padColumn("KL mean", 11)
+                  << padColumn("KL median", 11) << padColumn("KL p99", 11) << padColumn("KL max", 11) << padColumn("top-1", 8)
+                  << padColumn("mean dlogp", 11) << "\n";
         for (const auto& c : r.results) {
-            std::cout << pad(c.name, 24, true) << pad(fmt("%.3f", c.bitsPerParameter), 11)
-                      << pad(fmt("%.4f", c.perplexity), 11) << pad(fmt("%.3e", c.kl.mean), 11)
-                      << pad(fmt("%.3e", c.kl.median), 11) << pad(fmt("%.3e", c.kl.p99), 11)
-                      << pad(fmt("%.3e", c.kl.max), 11) << pad(fmt("%.2f%%", 100.0 * c.top1Agreement), 8)
-                      << pad(fmt("%+.4f", c.meanDeltaLogProb), 11) << "\n";
+            std::cout << padColumn(c.name, 24, true) << padColumn(formatNumber("%.3f", c.bitsPerParameter), 11)
+                      << padColumn(formatNumber("%.4f", c.perplexity), 11) << padColumn(formatNumber("%.3e", c.kl.mean), 11)
+                      << padColumn(formatNumber("%.3e", c.kl.median), 11) << padColumn(formatNumber("%.3e", c.kl.p99), 11)
+                      << padColumn(formatNumber("%.3e", c.kl.max), 11) << padColumn(formatNumber("%.2f%%", 100.0 * c.top1Agreement), 8)
+                      << padColumn(formatNumber("%+.4f", c.meanDeltaLogProb), 11) << "\n";
         }
         std::cout << "\nKL is KL(baseline || model) per position in nats; top-1: positions where both rank the same "
                      "token first; dlogp: change in log-probability of the actual next token.\nWhat each row quantized:\n";
@@ -86,15 +73,15 @@ void printText(const core::EvalResult& r)
     if (!r.sensitivity.empty()) {
         std::cout << "\nSensitivity: one " << r.sensitivityMode << " at a time under " << r.sensitivity.front().scheme
                   << ", the rest as the baseline\n"
-                  << pad("group", 16, true) << pad("tensors", 8) << pad("params", 14) << pad("KL mean", 11)
-                  << pad("top-1", 8) << "\n";
+                  << padColumn("group", 16, true) << padColumn("tensors", 8) << padColumn("params", 14) << padColumn("KL mean", 11)
+                  << padColumn("top-1", 8) << "\n";
         for (const auto& s : r.sensitivity) {
-            std::cout << pad(s.group, 16, true) << pad(std::to_string(s.tensors), 8)
-                      << pad(core::formatThousands(s.parameters), 14) << pad(fmt("%.3e", s.klMean), 11)
-                      << pad(fmt("%.2f%%", 100.0 * s.top1Agreement), 8) << "\n";
+            std::cout << padColumn(s.group, 16, true) << padColumn(std::to_string(s.tensors), 8)
+                      << padColumn(core::formatThousands(s.parameters), 14) << padColumn(formatNumber("%.3e", s.klMean), 11)
+                      << padColumn(formatNumber("%.2f%%", 100.0 * s.top1Agreement), 8) << "\n";
         }
     }
-    std::cout << "\nRan in " << fmt("%.2f", r.seconds) << " s on " << r.threads << " threads.\n";
+    std::cout << "\nRan in " << formatNumber("%.2f", r.seconds) << " s on " << r.threads << " threads.\n";
 }
 
 void runEvalCommand(const EvalCommandOptions& options, bool sampleGiven, bool lengthGiven)

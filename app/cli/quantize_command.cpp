@@ -2,6 +2,7 @@
 
 #include "core/io/safetensors_writer.h"
 #include "core/model/model.h"
+#include "core/quant/quant_policy.h"
 #include "core/quant/bnb_4bit.h"
 #include "core/quant/bnb_tables.h"
 #include "core/quant/llm_int8.h"
@@ -39,27 +40,12 @@ struct QuantizeOptions {
     std::uint64_t chunkElements = std::uint64_t(16) << 20; // values read and quantized at a time
 };
 
-// What transformers quantizes with bitsandbytes: the weights of the linear layers. Embeddings,
-// norms and lm_head stay as they are (transformers keeps lm_head in 16-bit by default).
+// What transformers quantizes with bitsandbytes (core::isLinearProjectionWeight, the policy the scan
+// and eval share), stored in a float type this command reads.
 bool isLinearWeight(const core::TensorInfo& t)
 {
-    using core::TensorRole;
-    switch (t.role) {
-    case TensorRole::AttentionQ:
-    case TensorRole::AttentionK:
-    case TensorRole::AttentionV:
-    case TensorRole::AttentionO:
-    case TensorRole::AttentionQKV:
-    case TensorRole::MlpGate:
-    case TensorRole::MlpUp:
-    case TensorRole::MlpDown:
-    case TensorRole::MlpGateUp:
-        break;
-    default:
-        return false;
-    }
     const bool floatType = t.dtype == core::DType::F32 || t.dtype == core::DType::F16 || t.dtype == core::DType::BF16;
-    return floatType && t.shape.size() == 2 && t.elementCount() > 0 && t.name.ends_with(".weight");
+    return floatType && core::isLinearProjectionWeight(t);
 }
 
 // torch's dtype names, as QuantState.as_dict writes str(dtype) without "torch.".
