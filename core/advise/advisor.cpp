@@ -141,6 +141,10 @@ AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& o
                                     "; the ", r.family, " advisor takes ",
                                     joinCommaList(ggml ? kGgmlDefault : kBitsandbytesDefault)));
     }
+    if (!ggml && model.format() == "gguf")
+        throw UsageError(strCat(model.path().filename().string(), " is a GGUF file: a bitsandbytes mix is for a "
+                                "Hugging Face checkpoint (safetensors), whose modules transformers names; use the "
+                                "ggml family"));
     r.costKind = "weight error: the squared error summed over each tensor, sum (W - Q(W))^2";
 
     // Which tensors take part: what the format quantizes. The others keep a fixed size: llama.cpp

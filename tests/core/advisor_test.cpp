@@ -134,6 +134,12 @@ TEST(Advisor, BadBudgetsAndCandidatesAreClearErrors)
                 ThrowsMessage<UsageError>(HasSubstr("'nf4' is not a GGUF (ggml) type")));
     EXPECT_THAT([&] { adviseAt(*model, 250000, AdvisorFamily::Ggml, {"q9_9"}); },
                 ThrowsMessage<UsageError>(HasSubstr("q9_9")));
+    const auto gguf = openModel(std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/model-f32.gguf");
+    EXPECT_THAT([&] { adviseAt(*gguf, 250000, AdvisorFamily::Bitsandbytes); },
+                ThrowsMessage<UsageError>(HasSubstr("model-f32.gguf is a GGUF file")));
+    // The GGUF family on a GGUF file names its tensors as llama.cpp does.
+    const auto fromGguf = adviseAt(*gguf, 260000);
+    EXPECT_THAT(llamaQuantizeScript(fromGguf, "a.gguf", "b.gguf"), HasSubstr("\\.attn_q\\.weight$="));
 }
 
 TEST(Recipe, LlamaQuantizePatternsGiveEveryTensorItsAssignedType)
