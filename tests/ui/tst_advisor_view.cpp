@@ -1,6 +1,7 @@
 #include "core/advise/advisor.h"
 #include "ui/charts/advisor_charts.h"
 #include "ui/jobs/advisor_job.h"
+#include "ui/jobs/eval_job.h"
 #include "ui/models/model_session.h"
 #include "ui/views/advisor_view.h"
 
@@ -10,6 +11,8 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <cmath>
 
 using namespace quantlens;
 
@@ -61,6 +64,29 @@ private Q_SLOTS:
         QVERIFY(script.readAll().contains("llama-quantize --pure"));
         QVERIFY(!view.saveRecipe(dir.filePath(QStringLiteral("mix.json")))); // a BitsAndBytesConfig needs a bnb mix
         QVERIFY(view.findChild<QLabel*>(QStringLiteral("advisorStatus"))->text().contains(QStringLiteral("bitsandbytes")));
+    }
+
+    void verifyingRunsTheMixAndTheNearestTypeAlone()
+    {
+        ui::ModelSession session;
+        ui::AdvisorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        QSignalSpy solved(&view, &ui::AdvisorView::solved);
+        view.measure();
+        QVERIFY(solved.wait(60000));
+        view.setBudgetBitsPerParameter(8.0);
+        QSignalSpy verified(&view, &ui::AdvisorView::verified);
+        view.verify();
+        QVERIFY(verified.wait(60000));
+        const auto& e = view.verifyJob()->result();
+        QCOMPARE(e.results.size(), std::size_t(2));
+        QCOMPARE(e.results[1].kind, std::string("recipe"));
+        // The same mix: eval counts the 1-D norms at their stored BF16 size, the GGUF advisor at the F32
+        // llama.cpp keeps them in (704 values), so the sizes differ by those bytes only.
+        const double evalBytes = e.results[1].bitsPerParameter * 260032 / 8;
+        QVERIFY2(std::abs(evalBytes + 704 * 2 - double(view.result()->totalBytes)) < 2.0,
+                 qPrintable(QString::number(evalBytes) + " vs " + QString::number(view.result()->totalBytes)));
+        QVERIFY2(view.verification().contains(QStringLiteral("this mix")), qPrintable(view.verification()));
     }
 
     void bitsandbytesMixesKeepModules()

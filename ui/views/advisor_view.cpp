@@ -7,6 +7,8 @@
 #include "core/util/units.h"
 #include "ui/charts/advisor_charts.h"
 #include "ui/jobs/advisor_job.h"
+#include "ui/jobs/eval_job.h"
+#include "core/quant/scheme.h"
 #include "ui/models/model_session.h"
 
 #include <nlohmann/json.hpp>
@@ -49,6 +51,7 @@ AdvisorView::AdvisorView(ModelSession* session, QWidget* parent)
     : QWidget(parent)
     , m_session(session)
     , m_job(new AdvisorJob(this))
+    , m_verifyJob(new EvalJob(this))
 {
     setObjectName(QStringLiteral("advisorView"));
     m_family = new QComboBox(this);
@@ -85,6 +88,13 @@ AdvisorView::AdvisorView(ModelSession* session, QWidget* parent)
     m_save = new QPushButton(tr("Save recipe…"), this);
     m_save->setEnabled(false);
     m_save->setToolTip(tr("The mix as a llama-quantize command (.sh), a BitsAndBytesConfig (.json) or Python (.py)"));
+    m_verify = new QPushButton(tr("Verify by running the model"), this);
+    m_verify->setEnabled(false);
+    m_verify->setToolTip(tr("Measure KL and top-1 agreement of this mix and of the one type alone nearest its size "
+                            "(8 x 256 tokens sampled from the model)"));
+    m_measured = new QLabel(this);
+    m_measured->setWordWrap(true);
+    m_measured->setObjectName(QStringLiteral("advisorMeasured"));
     m_strip = new AdvisorStrip(this);
     m_chart = new FrontierChart(this);
     m_chart->setMinimumSize(320, 240);
@@ -124,6 +134,7 @@ AdvisorView::AdvisorView(ModelSession* session, QWidget* parent)
 
     auto* bottom = new QHBoxLayout;
     bottom->addWidget(m_save);
+    bottom->addWidget(m_verify);
     bottom->addWidget(m_status, 1);
 
     auto* layout = new QVBoxLayout(this);
@@ -131,6 +142,7 @@ AdvisorView::AdvisorView(ModelSession* session, QWidget* parent)
     layout->addWidget(m_progress);
     layout->addWidget(m_summary);
     layout->addWidget(split, 1);
+    layout->addWidget(m_measured);
     layout->addLayout(bottom);
 
     connect(m_measure, &QPushButton::clicked, this, &AdvisorView::measure);
@@ -151,6 +163,20 @@ AdvisorView::AdvisorView(ModelSession* session, QWidget* parent)
         if (!path.isEmpty())
             saveRecipe(path);
     });
+    connect(m_verify, &QPushButton::clicked, this, &AdvisorView::verify);
+    connect(m_verifyJob, &EvalJob::progressChanged, this, [this](const QString& what, quint64, quint64) {
+        m_measured->setText(tr("Running the model: %1").arg(what));
+    });
+    connect(m_verifyJob, &EvalJob::evalFinished, this, [this] {
+        m_verify->setEnabled(m_result.has_value());
+        m_measured->setText(verification());
+        Q_EMIT verified();
+    });
+    connect(m_verifyJob, &EvalJob::evalFailed, this, [this](const QString& message) {
+        m_verify->setEnabled(m_result.has_value());
+        m_measured->setText(tr("Could not run the model: %1").arg(message));
+    });
+    connect(m_verifyJob, &EvalJob::evalCancelled, this, [this] { m_verify->setEnabled(m_result.has_value()); });
     connect(m_job, &AdvisorJob::progressChanged, this, [this](quint64 done, quint64 total, const QString& what) {
         // Bytes can exceed an int: show per mille.
         m_progress->setRange(0, 1000);
@@ -196,6 +222,9 @@ void AdvisorView::setCandidates(const QString& list)
 void AdvisorView::modelChanged()
 {
     m_job->reset();
+    m_verifyJob->reset();
+    m_measured->clear();
+    m_verify->setEnabled(false);
     m_result.reset();
     m_slider->setEnabled(false);
     m_bits->setEnabled(false);
@@ -318,7 +347,51 @@ void AdvisorView::solve()
         m_table->setItem(i, 3, item(QString::number(u.cost, 'g', 5), true));
     }
     m_status->setText(tr("Move the budget; save the mix as a recipe."));
+    m_verify->setEnabled(!m_verifyJob->isRunning());
     Q_EMIT solved();
+}
+
+void AdvisorView::verify()
+{
+    const auto model = m_session->model();
+    if (!m_result || !model || m_verifyJob->isRunning())
+        return;
+    const auto& r = *m_result;
+    core::EvalOptions options;
+    core::EvalRecipe mix {"this mix", {}};
+    for (const auto& a : r.assignment)
+        if (a.scheme != "keep")
+            mix.schemes[a.tensor] = a.scheme;
+    options.recipes = {mix};
+    // The one type alone nearest the mix's size: the smallest at or above it, else the largest below.
+    const core::UniformPoint* nearest = nullptr;
+    for (const auto& u : r.uniform) {
+        if (u.scheme.find(' ') != std::string::npos)
+            continue; // "keep (16-bit)"
+        const bool above = u.bytes >= r.totalBytes;
+        if (!nearest || (above && (nearest->bytes < r.totalBytes || u.bytes < nearest->bytes))
+            || (!above && nearest->bytes < r.totalBytes && u.bytes > nearest->bytes))
+            nearest = &u;
+    }
+    if (nearest)
+        options.schemes = {core::makeScheme(nearest->scheme)};
+    m_verify->setEnabled(false);
+    m_measured->setText(tr("Running the model…"));
+    m_verifyJob->start(model, EvalInput {}, std::move(options));
+}
+
+QString AdvisorView::verification() const
+{
+    if (!m_verifyJob->hasResult())
+        return {};
+    const auto& e = m_verifyJob->result();
+    QStringList parts;
+    for (const auto& c : e.results)
+        parts << tr("%1 (%2 bits/param): KL %3, top-1 %4%")
+                     .arg(QString::fromStdString(c.kind == "recipe" ? std::string("this mix") : c.name + " alone"),
+                          QString::number(c.bitsPerParameter, 'f', 3), QString::number(c.kl.mean, 'g', 4),
+                          QString::number(100.0 * c.top1Agreement, 'f', 1));
+    return tr("Measured on %1: %2.").arg(QString::fromStdString(e.input), parts.join(QStringLiteral("; ")));
 }
 
 bool AdvisorView::saveRecipe(const QString& path)

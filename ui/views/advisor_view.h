@@ -18,6 +18,7 @@ class QTableWidget;
 namespace quantlens::ui {
 
 class AdvisorJob;
+class EvalJob;
 class AdvisorStrip;
 class FrontierChart;
 class ModelSession;
@@ -44,6 +45,11 @@ public:
     // Writes the mix: .sh (llama-quantize), .json (BitsAndBytesConfig) or .py. Returns false and
     // says why in the status line.
     bool saveRecipe(const QString& path);
+    // The measured side of the prediction: the mix and the one type alone nearest its size, run on
+    // 8 x 256 tokens sampled from the model (eval); verified() follows.
+    void verify();
+    EvalJob* verifyJob() const { return m_verifyJob; }
+    QString verification() const;
 
 public Q_SLOTS:
     void measure();
@@ -51,6 +57,7 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void solved();
+    void verified();
 
 private:
     void modelChanged();
@@ -63,6 +70,9 @@ private:
     QPushButton* m_measure = nullptr;
     QPushButton* m_cancel = nullptr;
     QPushButton* m_save = nullptr;
+    QPushButton* m_verify = nullptr;
+    QLabel* m_measured = nullptr;
+    EvalJob* m_verifyJob = nullptr;
     QProgressBar* m_progress = nullptr;
     QSlider* m_slider = nullptr;
     QDoubleSpinBox* m_bits = nullptr;
