@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace quantlens::core {
@@ -22,25 +23,6 @@ namespace {
 const std::vector<std::string> kGgmlDefault {"q2_k", "q3_k", "q4_0", "q4_1", "q4_k", "q5_0",
                                              "q5_1", "q5_k", "q6_k", "q8_0", "fp16"};
 const std::vector<std::string> kBitsandbytesDefault {"nf4", "nf4-dq", "fp4"};
-
-bool isGgmlWeight(const TensorInfo& t)
-{
-    return t.shape.size() == 2 && t.name.ends_with(".weight") && t.elementCount() > 0 && t.role != TensorRole::Router;
-}
-
-// llama.cpp's tensor_type_fallback at 007dbbf3: rows that are not whole blocks of the chosen type.
-std::string withFallback(const TensorInfo& t, std::string type)
-{
-    if (makeScheme(type)->cannotStore(t.shape).empty())
-        return type;
-    static const std::map<std::string, std::string> fallback {
-        {"q2_k", "q4_0"}, {"q3_k", "q4_0"}, {"q4_k", "q5_0"}, {"q5_k", "q5_1"}, {"q6_k", "q8_0"}};
-    const auto it = fallback.find(type);
-    if (it != fallback.end() && makeScheme(it->second)->cannotStore(t.shape).empty())
-        return it->second;
-    return "fp16";
-}
-
 
 } // namespace
 
@@ -67,7 +49,7 @@ std::vector<std::pair<std::size_t, std::string>> llamaCppFileTypeMix(const Model
     std::vector<std::pair<std::size_t, std::string>> mix;
     for (std::size_t index = 0; index < model.tensors().size(); ++index) {
         const auto& t = model.tensors()[index];
-        if (!isGgmlWeight(t))
+        if (!isGgmlQuantizedWeight(t))
             continue;
         const int i = std::max(t.layer, 0);
         std::string type = base;
@@ -120,7 +102,7 @@ std::vector<std::pair<std::size_t, std::string>> llamaCppFileTypeMix(const Model
         default:
             break;
         }
-        mix.emplace_back(index, withFallback(t, type));
+        mix.emplace_back(index, ggmlStoredType(type, t.shape));
     }
     return mix;
 }
@@ -154,7 +136,7 @@ AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& o
     for (std::size_t i = 0; i < tensors.size(); ++i) {
         const auto& t = tensors[i];
         r.parameters += t.elementCount();
-        if (ggml ? isGgmlWeight(t) : isLinearProjectionWeight(t)) {
+        if (ggml ? isGgmlQuantizedWeight(t) : isLinearProjectionWeight(t)) {
             std::string why;
             if (!model.canDequantize(i, &why))
                 throw UnsupportedError(strCat(model.path().filename().string(), ": tensor '", t.name,
@@ -249,18 +231,6 @@ AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetByte
         r.lowerBound = a.lowerBound;
         r.exact = a.exact;
     };
-    const auto span = [](const std::vector<AllocationItem>& items, std::uint64_t& least, std::uint64_t& most) {
-        least = most = 0;
-        for (const auto& item : items) {
-            std::uint64_t lo = UINT64_MAX, hi = 0;
-            for (const auto& o : item) {
-                lo = std::min(lo, o.bytes);
-                hi = std::max(hi, o.bytes);
-            }
-            least += lo;
-            most += hi;
-        }
-    };
     const auto checkBudget = [&](std::uint64_t least, std::uint64_t most) {
         r.smallestBytes = least + r.fixedBytes;
         r.largestBytes = most + r.fixedBytes;
@@ -278,8 +248,7 @@ AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetByte
     std::vector<AllocationItem> items;
     if (ggml) {
         buildItems("", items);
-        std::uint64_t least = 0, most = 0;
-        span(items, least, most);
+        const auto [least, most] = allocationBounds(items);
         checkBudget(least, most);
         assign(solveAllocation(items, options.budgetBytes - r.fixedBytes), items);
         for (auto p : allocationFrontier(items, options.frontierPoints))
@@ -329,14 +298,12 @@ AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetByte
     } else {
         // One 4-bit type per mix: solve for each, keep the best at the budget.
         std::uint64_t least = UINT64_MAX, most = 0;
-        double bestCost = 0;
-        std::string best;
+        std::optional<Allocation> best;
         std::vector<AllocationItem> bestItems;
         std::vector<std::vector<std::string>> bestNames;
         for (const auto& id : r.candidates) {
             buildItems(id, items);
-            std::uint64_t lo = 0, hi = 0;
-            span(items, lo, hi);
+            const auto [lo, hi] = allocationBounds(items);
             least = std::min(least, lo);
             most = std::max(most, hi);
             UniformPoint u {id, r.fixedBytes, 0.0, ""};
@@ -347,18 +314,17 @@ AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetByte
             r.uniform.push_back(u);
             if (lo + r.fixedBytes > options.budgetBytes)
                 continue;
-            const auto a = solveAllocation(items, options.budgetBytes - r.fixedBytes);
-            if (best.empty() || a.cost < bestCost) {
-                best = id;
-                bestCost = a.cost;
+            auto a = solveAllocation(items, options.budgetBytes - r.fixedBytes);
+            if (!best || a.cost < best->cost) {
+                best = std::move(a);
+                r.fourBitType = id;
                 bestItems = items;
                 bestNames = names;
             }
         }
         checkBudget(least, most);
-        r.fourBitType = best;
         names = bestNames;
-        assign(solveAllocation(bestItems, options.budgetBytes - r.fixedBytes), bestItems);
+        assign(*best, bestItems);
         for (auto p : allocationFrontier(bestItems, options.frontierPoints))
             r.frontier.push_back({p.bytes + r.fixedBytes, p.cost});
         r.uniform.push_back({"keep (16-bit)", most + r.fixedBytes, 0.0, ""});

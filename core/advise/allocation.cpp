@@ -171,24 +171,36 @@ Allocation dynamicProgramme(const std::vector<AllocationItem>& items, std::uint6
 
 } // namespace
 
+std::pair<std::uint64_t, std::uint64_t> allocationBounds(const std::vector<AllocationItem>& items)
+{
+    std::uint64_t least = 0, most = 0;
+    for (const auto& item : items) {
+        std::uint64_t lo = UINT64_MAX, hi = 0;
+        for (const auto& o : item) {
+            lo = std::min(lo, o.bytes);
+            hi = std::max(hi, o.bytes);
+        }
+        least += item.empty() ? 0 : lo;
+        most += hi;
+    }
+    return {least, most};
+}
+
 Allocation solveAllocation(const std::vector<AllocationItem>& items, std::uint64_t budget, bool allowExact)
 {
-    std::uint64_t smallest = 0;
     std::uint64_t unit = 0;
     std::size_t options = 0;
     for (std::size_t i = 0; i < items.size(); ++i) {
         if (items[i].empty())
             throw UsageError(strCat("allocation: item ", i, " has no option"));
-        std::uint64_t least = UINT64_MAX;
         for (const auto& o : items[i]) {
             if (!std::isfinite(o.cost))
                 throw UsageError(strCat("allocation: item ", i, " has a cost that is not finite"));
-            least = std::min(least, o.bytes);
             unit = std::gcd(unit, o.bytes);
         }
-        smallest += least;
         options = std::max(options, items[i].size());
     }
+    const std::uint64_t smallest = allocationBounds(items).first;
     if (smallest > budget)
         throw UsageError(strCat("a budget of ", budget, " bytes is below the smallest possible choice, ", smallest,
                                 " bytes"));

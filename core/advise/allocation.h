@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 // Choosing one storage option per tensor to minimise the summed cost under a byte budget: a
@@ -37,6 +38,10 @@ struct Allocation {
 // budget, saying the smallest possible size. `allowExact` false skips the programme (tests check
 // the Lagrangian path's own claims with it).
 Allocation solveAllocation(const std::vector<AllocationItem>& items, std::uint64_t budget, bool allowExact = true);
+
+// The total bytes of the smallest and of the largest choice (each item at its smallest option, then
+// at its largest).
+std::pair<std::uint64_t, std::uint64_t> allocationBounds(const std::vector<AllocationItem>& items);
 
 // One point of the cost-against-size frontier.
 struct FrontierPoint {

@@ -49,6 +49,21 @@ bool isGgmlSchemeId(const std::string& id)
     return std::find(std::begin(ids), std::end(ids), id) != std::end(ids);
 }
 
+bool isGgmlQuantizedWeight(const TensorInfo& t)
+{
+    return t.shape.size() == 2 && t.name.ends_with(".weight") && t.elementCount() > 0 && t.role != TensorRole::Router;
+}
+
+std::string ggmlStoredType(const std::string& id, std::span<const std::uint64_t> shape)
+{
+    if (makeScheme(id)->cannotStore(shape).empty())
+        return id;
+    const auto fallback = ggmlFallbacks().find(id);
+    if (fallback != ggmlFallbacks().end() && makeScheme(fallback->second)->cannotStore(shape).empty())
+        return fallback->second;
+    return "fp16";
+}
+
 QuantPolicy::QuantPolicy(std::shared_ptr<const Scheme> scheme)
     : m_scheme(std::move(scheme))
     , m_ggml(isGgmlSchemeId(m_scheme->id()))
@@ -74,24 +89,17 @@ TensorQuantization QuantPolicy::forTensor(const TensorInfo& t) const
             result.scheme = m_scheme;
         return result;
     }
-    if (t.shape.size() != 2 || !t.name.ends_with(".weight") || t.elementCount() == 0 || t.role == TensorRole::Router)
+    if (!isGgmlQuantizedWeight(t))
         return result;
-    if (m_scheme->cannotStore(t.shape).empty()) {
+    const std::string type = ggmlStoredType(m_scheme->id(), t.shape);
+    if (type == m_scheme->id()) {
         result.scheme = m_scheme;
         return result;
     }
-    const auto fallback = ggmlFallbacks().find(m_scheme->id());
-    if (fallback != ggmlFallbacks().end()) {
-        auto scheme = makeScheme(fallback->second);
-        if (scheme->cannotStore(t.shape).empty()) {
-            result.scheme = std::move(scheme);
-            result.note = strCat(fallback->second, " (llama.cpp's fallback: rows of ", t.shape.back(),
-                                 " are not whole ", m_scheme->id(), " blocks)");
-            return result;
-        }
-    }
-    result.scheme = makeScheme("fp16");
-    result.note = strCat("f16 (rows of ", t.shape.back(), " are not whole ", m_scheme->id(), " blocks)");
+    result.scheme = makeScheme(type);
+    result.note = type == "fp16"
+        ? strCat("f16 (rows of ", t.shape.back(), " are not whole ", m_scheme->id(), " blocks)")
+        : strCat(type, " (llama.cpp's fallback: rows of ", t.shape.back(), " are not whole ", m_scheme->id(), " blocks)");
     return result;
 }
 

@@ -21,6 +21,15 @@ bool isLinearProjectionWeight(const TensorInfo& tensor);
 // Whether `id` names one of ggml's block formats ("q4_0", "q6_k", ...).
 bool isGgmlSchemeId(const std::string& id);
 
+// A weight llama-quantize quantizes: 2-D, named .weight, the token embedding and output head
+// included; not norms, biases or the MoE router.
+bool isGgmlQuantizedWeight(const TensorInfo& tensor);
+
+// The type llama.cpp stores a tensor of `shape` in when ggml type `id` is asked for: `id` itself,
+// else its fallback for rows that are not whole blocks (llama.cpp's tensor_type_fallback), else
+// "fp16".
+std::string ggmlStoredType(const std::string& id, std::span<const std::uint64_t> shape);
+
 // What happens to one tensor under a policy.
 struct TensorQuantization {
     std::shared_ptr<const Scheme> scheme; // null: the tensor stays as stored

@@ -29,25 +29,10 @@ std::vector<AllocationItem> seventyB()
     return items;
 }
 
-std::pair<std::uint64_t, std::uint64_t> range(const std::vector<AllocationItem>& items)
-{
-    std::uint64_t lo = 0, hi = 0;
-    for (const auto& item : items) {
-        std::uint64_t a = UINT64_MAX, b = 0;
-        for (const auto& o : item) {
-            a = std::min(a, o.bytes);
-            b = std::max(b, o.bytes);
-        }
-        lo += a;
-        hi += b;
-    }
-    return {lo, hi};
-}
-
 void BM_SolveOneBudget(benchmark::State& state)
 {
     const auto items = seventyB();
-    const auto [lo, hi] = range(items);
+    const auto [lo, hi] = allocationBounds(items);
     double gap = 0;
     for (auto _ : state) {
         const auto a = solveAllocation(items, (lo + hi) / 2);
@@ -62,7 +47,7 @@ BENCHMARK(BM_SolveOneBudget)->Unit(benchmark::kMillisecond);
 void BM_HundredBudgets(benchmark::State& state)
 {
     const auto items = seventyB();
-    const auto [lo, hi] = range(items);
+    const auto [lo, hi] = allocationBounds(items);
     for (auto _ : state) {
         for (int k = 0; k < 100; ++k)
             benchmark::DoNotOptimize(solveAllocation(items, lo + (hi - lo) * std::uint64_t(k) / 99).cost);
