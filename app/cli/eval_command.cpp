@@ -6,7 +6,6 @@
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
 #include "core/eval/token_input.h"
-#include "core/eval/tokenizer.h"
 #include "core/model/model.h"
 #include "core/quant/scheme.h"
 #include "core/util/error.h"
@@ -112,20 +111,14 @@ void runEvalCommand(const EvalCommandOptions& options, bool sampleGiven, bool le
     ProgressBar bar;
     core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
     InterruptCancels interrupt(sink);
-    core::TokenSet tokens;
-    if (!options.tokens.empty()) {
-        tokens = core::readTokenFile(options.tokens, config.vocab, config.context);
-    } else if (!options.text.empty()) {
-        // Sequences of --length tokens (BOS included), at most --sample of them when given.
-        const auto tokenizer = core::loadTokenizer(*model);
-        if (config.context && options.length > config.context)
-            throw UsageError(strCat("--length ", options.length, " exceeds the model's context of ", config.context));
-        tokens = core::tokenizeTextFile(*tokenizer, options.text, options.length, sampleGiven ? options.sample : 0,
-                                        config.vocab);
-    } else {
-        tokens = core::sampleSequences(*model, config, options.sample, options.length, options.seed, options.threads,
-                                       &sink);
-    }
+    core::EvalInputSpec input;
+    input.tokens = options.tokens;
+    input.text = options.text;
+    // For text, --sample caps the sequences only when given.
+    input.sequences = !options.text.empty() && !sampleGiven ? 0 : options.sample;
+    input.length = options.length;
+    input.seed = options.seed;
+    const auto tokens = core::loadEvalTokens(*model, config, input, options.threads, &sink);
     const auto result = core::runEval(*model, tokens, eval, &sink);
     bar.finish();
 

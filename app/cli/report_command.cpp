@@ -7,7 +7,6 @@
 #include "core/advise/advisor.h"
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
-#include "core/eval/tokenizer.h"
 #include "core/planner/catalogue.h"
 #include "core/planner/model_spec.h"
 #include "core/planner/planner.h"
@@ -247,14 +246,13 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
         core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
         if (!o.evalTokens.empty() && !o.evalText.empty())
             throw UsageError("choose one of --eval-tokens and --eval-text");
-        core::TokenSet tokens;
-        if (!o.evalTokens.empty())
-            tokens = core::readTokenFile(o.evalTokens, config.vocab, config.context);
-        else if (!o.evalText.empty())
-            tokens = core::tokenizeTextFile(*core::loadTokenizer(*model), o.evalText, o.evalLength, o.evalSample,
-                                            config.vocab);
-        else
-            tokens = core::sampleSequences(*model, config, o.evalSample, o.evalLength, o.evalSeed, o.threads, &sink);
+        core::EvalInputSpec input;
+        input.tokens = o.evalTokens;
+        input.text = o.evalText;
+        input.sequences = o.evalSample;
+        input.length = o.evalLength;
+        input.seed = o.evalSeed;
+        const auto tokens = core::loadEvalTokens(*model, config, input, o.threads, &sink);
         data.quality = core::runEval(*model, tokens, eval, &sink);
         bar.finish();
         std::string command = "quantlens-cli eval " + core::shellQuote(std::filesystem::absolute(o.model).string());

@@ -1,5 +1,6 @@
 #include "core/eval/eval.h"
 
+#include "core/eval/tokenizer.h"
 #include "core/eval/transformer.h"
 #include "core/quant/quant_policy.h"
 #include "core/scan/thread_pool.h"
@@ -321,6 +322,21 @@ TokenSet sampleSequences(const Model& model, const LlamaConfig& config, std::uin
                         " tokens sampled from the baseline model (temperature 1, seed ", seed, ", starting with BOS ",
                         config.bosId, ")");
     return set;
+}
+
+TokenSet loadEvalTokens(const Model& model, const LlamaConfig& config, const EvalInputSpec& input, unsigned threads,
+                        const ProgressSink* progress)
+{
+    if (!input.tokens.empty())
+        return readTokenFile(input.tokens, config.vocab, config.context);
+    if (!input.text.empty()) {
+        const auto tokenizer = loadTokenizer(model);
+        if (config.context && input.length > config.context)
+            throw UsageError(strCat("text sequences of ", input.length, " tokens exceed the model's context of ",
+                                    config.context));
+        return tokenizeTextFile(*tokenizer, input.text, input.length, input.sequences, config.vocab);
+    }
+    return sampleSequences(model, config, input.sequences, input.length, input.seed, threads, progress);
 }
 
 EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOptions& options,

@@ -96,6 +96,21 @@ struct EvalResult {
 TokenSet sampleSequences(const Model& model, const LlamaConfig& config, std::uint64_t count, std::uint64_t length,
                          std::uint64_t seed, unsigned threads, const ProgressSink* progress = nullptr);
 
+// Where an evaluation's tokens come from: a token-id file, else a text file through the model's
+// own tokenizer, else sequences sampled from the model.
+struct EvalInputSpec {
+    std::filesystem::path tokens;
+    std::filesystem::path text;
+    std::uint64_t sequences = 8; // sampled; for text, the most kept (0: all)
+    std::uint64_t length = 256; // tokens per sampled or text sequence
+    std::uint64_t seed = 1; // of the sampling
+};
+
+// The tokens `input` names (readTokenFile, tokenizeTextFile or sampleSequences). Throws UsageError
+// for text sequences longer than the context, and what those throw.
+TokenSet loadEvalTokens(const Model& model, const LlamaConfig& config, const EvalInputSpec& input, unsigned threads,
+                        const ProgressSink* progress = nullptr);
+
 // Runs the evaluation. Throws UsageError for a compare file of another model (saying what differs)
 // and CancelledError when `progress` is cancelled.
 EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOptions& options,

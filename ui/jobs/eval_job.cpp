@@ -1,7 +1,6 @@
 #include "ui/jobs/eval_job.h"
 
 #include "core/eval/llama_config.h"
-#include "core/eval/tokenizer.h"
 #include "core/util/error.h"
 
 #include <QMetaObject>
@@ -55,7 +54,7 @@ void EvalJob::reset()
     m_hasResult = false;
 }
 
-void EvalJob::start(std::shared_ptr<const core::Model> model, EvalInput input, core::EvalOptions options)
+void EvalJob::start(std::shared_ptr<const core::Model> model, core::EvalInputSpec input, core::EvalOptions options)
 {
     cancel();
     if (m_watcher) {
@@ -97,15 +96,7 @@ void EvalJob::start(std::shared_ptr<const core::Model> model, EvalInput input, c
     m_watcher->setFuture(QtConcurrent::run([run, model = std::move(model), input, options = std::move(options)] {
         try {
             const auto config = core::llamaConfigFor(*model);
-            core::TokenSet tokens;
-            if (input.tokenFile.isEmpty())
-                tokens = core::sampleSequences(*model, config, input.sequences, input.length, input.seed,
-                                               options.threads, &run->sink);
-            else if (input.text)
-                tokens = core::tokenizeTextFile(*core::loadTokenizer(*model), input.tokenFile.toStdString(),
-                                                input.length, input.sequences, config.vocab);
-            else
-                tokens = core::readTokenFile(input.tokenFile.toStdString(), config.vocab, config.context);
+            const auto tokens = core::loadEvalTokens(*model, config, input, options.threads, &run->sink);
             run->result = core::runEval(*model, tokens, options, &run->sink);
         } catch (const CancelledError&) {
             run->cancelled = true;

@@ -12,16 +12,7 @@
 
 namespace quantlens::ui {
 
-// What a Quality run evaluates on: a token file, or sequences sampled from the model itself.
-struct EvalInput {
-    QString tokenFile; // empty: sample
-    bool text = false; // tokenFile is plain text for the model's tokenizer, cut into `length`-token sequences
-    quint64 sequences = 8; // sampled; for text, the most sequences kept
-    quint64 length = 256;
-    quint64 seed = 1;
-};
-
-// Runs core::sampleSequences and core::runEval off the GUI thread. Progress arrives as queued
+// Runs core::loadEvalTokens and core::runEval off the GUI thread. Progress arrives as queued
 // signals; cancel() takes effect at the next block. start() while running cancels the old run,
 // whose late signals are dropped.
 class EvalJob : public QObject {
@@ -30,7 +21,7 @@ public:
     explicit EvalJob(QObject* parent = nullptr);
     ~EvalJob() override;
 
-    void start(std::shared_ptr<const core::Model> model, EvalInput input, core::EvalOptions options);
+    void start(std::shared_ptr<const core::Model> model, core::EvalInputSpec input, core::EvalOptions options);
     void cancel();
     // For a new model: cancels and forgets the last result.
     void reset();

@@ -377,7 +377,7 @@ void AdvisorView::verify()
         options.schemes = {core::makeScheme(nearest->scheme)};
     m_verify->setEnabled(false);
     m_measured->setText(tr("Running the model…"));
-    m_verifyJob->start(model, EvalInput {}, std::move(options));
+    m_verifyJob->start(model, core::EvalInputSpec {}, std::move(options));
 }
 
 QString AdvisorView::verification() const

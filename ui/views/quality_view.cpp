@@ -347,24 +347,22 @@ void QualityView::startEval()
         m_status->setText(tr("Cannot run: %1").arg(QString::fromStdString(e.what())));
         return;
     }
-    EvalInput input;
+    core::EvalInputSpec input;
+    input.sequences = quint64(m_sequences->value());
+    input.length = quint64(m_length->value());
     if (m_input->currentIndex() != 0) {
-        if (m_tokenFile->text().trimmed().isEmpty()) {
+        const QString file = m_tokenFile->text().trimmed();
+        if (file.isEmpty()) {
             m_status->setText(tr("Cannot run: choose a file, or sample from the model"));
             return;
         }
-        input.tokenFile = m_tokenFile->text().trimmed();
-        input.text = m_input->currentIndex() == 2;
-        input.length = quint64(m_length->value());
-        input.sequences = quint64(m_sequences->value());
-        arguments << (input.text ? QStringLiteral("--text") : QStringLiteral("--tokens"))
-                  << QFileInfo(input.tokenFile).absoluteFilePath();
-        if (input.text)
+        const bool text = m_input->currentIndex() == 2;
+        (text ? input.text : input.tokens) = file.toStdString();
+        arguments << (text ? QStringLiteral("--text") : QStringLiteral("--tokens")) << QFileInfo(file).absoluteFilePath();
+        if (text)
             arguments << QStringLiteral("--length") << QString::number(input.length) << QStringLiteral("--sample")
                       << QString::number(input.sequences);
     } else {
-        input.sequences = quint64(m_sequences->value());
-        input.length = quint64(m_length->value());
         input.seed = quint64(m_seed->value());
         arguments << QStringLiteral("--sample") << QString::number(input.sequences) << QStringLiteral("--length")
                   << QString::number(input.length) << QStringLiteral("--seed") << QString::number(input.seed);
