@@ -1,12 +1,14 @@
 #include "command.h"
 #include "interrupt.h"
+#include "plan_options.h"
 #include "progress_bar.h"
 #include "text_columns.h"
 
 #include "core/advise/advisor.h"
+#include "core/advise/gpu_budget.h"
 #include "core/advise/recipe.h"
-#include "core/report/atomic_write.h"
 #include "core/model/model.h"
+#include "core/report/atomic_write.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 #include "core/util/text_list.h"
@@ -38,8 +40,8 @@ struct AdviseOptions {
     bool json = false;
     std::string output;
     bool force = false;
+    PlanSettings plan; // --gpu and the rest of the plan
 };
-
 
 void printText(const core::AdvisorResult& r)
 {
@@ -48,13 +50,17 @@ void printText(const core::AdvisorResult& r)
               << "Family: " << r.family << "; " << r.policy << "\n"
               << "Candidates: " << joinCommaList(r.candidates) << "\n"
               << "Cost minimised: " << r.costKind << "\n\n"
-              << "Budget " << core::formatBinaryBytes(double(r.budgetBytes)) << " (" << formatNumber("%.3f", bits(r.budgetBytes))
-              << " bits/param); mixes of these candidates run from " << core::formatBinaryBytes(double(r.smallestBytes))
-              << " to " << core::formatBinaryBytes(double(r.largestBytes)) << ".\n"
-              << "Mix: " << core::formatBinaryBytes(double(r.totalBytes)) << " (" << formatNumber("%.3f", bits(r.totalBytes))
-              << " bits/param), predicted cost " << formatNumber("%.6g", r.predictedCost)
-              << (r.exact ? " (optimal)" : strCat(" (at most ", formatNumber("%.3g", r.predictedCost - r.lowerBound),
-                                                  " above the optimum)"))
+              << "Budget " << core::formatBinaryBytes(double(r.budgetBytes)) << " ("
+              << formatNumber("%.3f", bits(r.budgetBytes)) << " bits/param)"
+              << (r.budgetSource.empty() ? "" : ", " + r.budgetSource) << "; mixes of these candidates run from "
+              << core::formatBinaryBytes(double(r.smallestBytes)) << " to "
+              << core::formatBinaryBytes(double(r.largestBytes)) << ".\n"
+              << "Mix: " << core::formatBinaryBytes(double(r.totalBytes)) << " ("
+              << formatNumber("%.3f", bits(r.totalBytes)) << " bits/param), predicted cost "
+              << formatNumber("%.6g", r.predictedCost)
+              << (r.exact ? " (optimal)"
+                          : strCat(" (at most ", formatNumber("%.3g", r.predictedCost - r.lowerBound),
+                                   " above the optimum)"))
               << (r.fourBitType.empty() ? "" : ", 4-bit type " + r.fourBitType) << "\n";
     std::map<std::string, std::pair<int, std::uint64_t>> byScheme;
     for (const auto& a : r.assignment) {
@@ -65,17 +71,19 @@ void printText(const core::AdvisorResult& r)
     for (const auto& [scheme, count] : byScheme)
         std::cout << scheme << ": " << count.first << " tensors (" << core::formatBinaryBytes(double(count.second))
                   << ")  ";
-    std::cout << "\n\n" << padColumn("tensor", 44, true) << padColumn("layer", 6) << "  " << padColumn("role", 10, true)
+    std::cout << "\n\n"
+              << padColumn("tensor", 44, true) << padColumn("layer", 6) << "  " << padColumn("role", 10, true)
               << padColumn("scheme", 8, true) << padColumn("bytes", 12) << padColumn("cost", 12) << "\n";
     for (const auto& a : r.assignment)
         std::cout << padColumn(a.tensor, 44, true) << padColumn(a.layer < 0 ? "-" : std::to_string(a.layer), 6) << "  "
-                  << padColumn(a.role, 10, true) << padColumn(a.scheme, 8, true) << padColumn(core::formatThousands(a.bytes), 12)
-                  << padColumn(formatNumber("%.4g", a.cost), 12) << "\n";
+                  << padColumn(a.role, 10, true) << padColumn(a.scheme, 8, true)
+                  << padColumn(core::formatThousands(a.bytes), 12) << padColumn(formatNumber("%.4g", a.cost), 12)
+                  << "\n";
     std::cout << "\nEach candidate alone (as its tool applies it):\n";
     for (const auto& u : r.uniform)
-        std::cout << "  " << padColumn(u.scheme, 14, true) << padColumn(core::formatBinaryBytes(double(u.bytes)), 12) << "  "
-                  << formatNumber("%6.3f", bits(u.bytes)) << " bits/param  cost " << formatNumber("%.6g", u.cost)
-                  << (u.note.empty() ? "" : "  (" + u.note + ")") << "\n";
+        std::cout << "  " << padColumn(u.scheme, 14, true) << padColumn(core::formatBinaryBytes(double(u.bytes)), 12)
+                  << "  " << formatNumber("%6.3f", bits(u.bytes)) << " bits/param  cost "
+                  << formatNumber("%.6g", u.cost) << (u.note.empty() ? "" : "  (" + u.note + ")") << "\n";
     if (!r.llamaCppMixes.empty()) {
         std::cout << "\nllama.cpp's own mixes (llama-quantize file types, its per-tensor rules), and the advisor at "
                      "the same size:\n";
@@ -85,7 +93,8 @@ void printText(const core::AdvisorResult& r)
             for (const auto& p : r.frontier)
                 if (p.bytes <= m.bytes)
                     best = std::min(best, p.cost);
-            std::cout << "  " << padColumn(m.scheme, 16, true) << padColumn(core::formatBinaryBytes(double(m.bytes)), 12) << "  "
+            std::cout << "  " << padColumn(m.scheme, 16, true)
+                      << padColumn(core::formatBinaryBytes(double(m.bytes)), 12) << "  "
                       << formatNumber("%6.3f", bits(m.bytes)) << " bits/param  cost " << formatNumber("%.6g", m.cost)
                       << "   advisor (frontier) " << formatNumber("%.6g", best) << "\n";
         }
@@ -100,8 +109,9 @@ void runAdvise(const AdviseOptions& o, bool bitsGiven, bool sizeGiven)
 {
     if (!o.output.empty())
         core::checkWriteTarget(o.output, o.force); // before minutes of measuring
-    if (bitsGiven == sizeGiven)
-        throw UsageError("give the budget: --bits-per-param B or --size BYTES (one of them)");
+    const bool gpuGiven = !o.plan.gpu.empty();
+    if (int(bitsGiven) + int(sizeGiven) + int(gpuGiven) != 1)
+        throw UsageError("give the budget: --bits-per-param B, --size BYTES or --gpu ID [plan options] (one of them)");
     if (o.cost != "weight")
         throw UsageError(strCat("--cost ", o.cost, " is not available yet: the weight error is"));
     const auto model = core::openModel(o.file);
@@ -112,13 +122,36 @@ void runAdvise(const AdviseOptions& o, bool bitsGiven, bool sizeGiven)
             options.schemes.push_back(s);
     }
     options.threads = o.threads;
-    options.budgetBytes = sizeGiven ? o.size
-                                    : std::uint64_t(std::llround(o.bitsPerParam * double(model->totalParameters()) / 8.0));
+    options.budgetBytes
+        = sizeGiven ? o.size : std::uint64_t(std::llround(o.bitsPerParam * double(model->totalParameters()) / 8.0));
+    std::string budgetSource = sizeGiven ? "given as --size" : strCat("given as --bits-per-param ", o.bitsPerParam);
+    if (gpuGiven) {
+        PlanSettings settings = o.plan;
+        if (settings.weights.empty() && options.family == core::AdvisorFamily::Bitsandbytes)
+            settings.weights = "nf4"; // bitsandbytes dequantizes each 4-bit weight for its matmul
+        const auto budget = core::weightBudgetForGpu(toPlanInput(settings, core::modelSpecFor(*model)));
+        options.budgetBytes = budget.bytes;
+        budgetSource
+            = strCat("what fits ", budget.plan.gpu->name, " (", core::formatBinaryBytes(double(budget.usableBytes)),
+                     " usable) beside the rest of the plan (", settings.method, ", seq ", settings.seq, ", batch ",
+                     settings.batch, "), which peaks at ", core::formatBinaryBytes(double(budget.restBytes)),
+                     " without weights");
+    }
     ProgressBar bar;
     core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
     InterruptCancels interrupt(sink);
-    const auto result = core::advise(*model, options, sink);
+    const auto measured = core::measureForAdvice(*model, options, sink);
     bar.finish();
+    if (gpuGiven) {
+        const auto [least, most] = core::adviceSpan(measured);
+        if (options.budgetBytes > most) {
+            budgetSource
+                += strCat("; more than the largest mix, ", most, " bytes, so every tensor takes its largest type");
+            options.budgetBytes = most;
+        }
+    }
+    auto result = core::solveAdvice(measured, options.budgetBytes, options.frontierPoints);
+    result.budgetSource = budgetSource;
     if (o.json)
         std::cout << core::adviceToJson(result).dump(2) << "\n";
     else
@@ -133,7 +166,8 @@ void runAdvise(const AdviseOptions& o, bool bitsGiven, bool sizeGiven)
         else if (out.extension() == ".py")
             text = core::bitsandbytesPython(result, std::filesystem::absolute(o.file).parent_path().string());
         else
-            throw UsageError(strCat("-o ", o.output, ": write the recipe as .sh (llama-quantize), .json "
+            throw UsageError(strCat("-o ", o.output,
+                                    ": write the recipe as .sh (llama-quantize), .json "
                                     "(BitsAndBytesConfig) or .py (transformers)"));
         core::writeFileAtomically(out, text, o.force);
         std::cerr << "wrote " << o.output << "\n";
@@ -170,6 +204,9 @@ void setupAdviseCommand(CLI::App& app)
                     "Write the mix as a recipe: mix.sh (llama-quantize --tensor-type command), config.json "
                     "(BitsAndBytesConfig) or load.py (transformers)");
     sub->add_flag("--force", o->force, "Replace the recipe file if it exists");
+    // --gpu ID and the plan around it: the budget is what the planner leaves for the weights.
+    o->plan.method = "inference";
+    addPlanSettings(*sub, o->plan, false);
     sub->callback([o, bits, size] { runAdvise(*o, bits->count() > 0, size->count() > 0); });
 }
 

@@ -5,7 +5,7 @@
 
 namespace quantlens::cli {
 
-void addPlanSettings(CLI::App& sub, PlanSettings& s)
+void addPlanSettings(CLI::App& sub, PlanSettings& s, bool weightBytesOption)
 {
     sub.add_option("--method", s.method, "full|lora|qlora|inference")->capture_default_str();
     sub.add_option("--precision", s.precision, "fp32|bf16|fp16|mixed (fp32 master + bf16 autocast)")
@@ -29,6 +29,11 @@ void addPlanSettings(CLI::App& sub, PlanSettings& s)
     sub.add_option("--allocator-fraction", s.allocatorFraction,
                    "Allocator reserve as a fraction of the memory beyond the weights (default 0.09, 0.30 with "
                    "checkpointing)");
+    if (weightBytesOption)
+        sub.add_option("--weight-bytes", s.weightBytes,
+                       "The frozen or served weights as stored, whole model (an advise mix's total, a file's size), "
+                       "e.g. 4300MiB; replaces --weights' bytes per parameter")
+            ->transform(CLI::AsSizeValue(false));
 }
 
 core::PlanInput toPlanInput(const PlanSettings& s, core::ModelSpec model)
@@ -42,6 +47,12 @@ core::PlanInput toPlanInput(const PlanSettings& s, core::ModelSpec model)
         if (in.method == core::TrainingMethod::Full)
             throw UsageError("--weights sets the frozen or served weights' format (lora, qlora, inference); full "
                              "finetuning trains the weights in --precision");
+    }
+    if (s.weightBytes) {
+        if (in.method == core::TrainingMethod::Full)
+            throw UsageError("--weight-bytes sets the frozen or served weights' size (lora, qlora, inference); full "
+                             "finetuning trains the weights in --precision");
+        in.weightBytes = *s.weightBytes;
     }
     in.doubleQuant = s.doubleQuant;
     in.quantBlockSize = s.blockSize;

@@ -31,10 +31,12 @@ struct PlanSettings {
     int zero = 0;
     std::optional<double> cudaContextMiB; // absent: the planner's default
     std::optional<double> allocatorFraction;
+    std::optional<std::uint64_t> weightBytes; // the advisor's mix, a file's size
 };
 
-// Registers --method ... --allocator-fraction on `sub`.
-void addPlanSettings(CLI::App& sub, PlanSettings& settings);
+// Registers --method ... --allocator-fraction (and --weight-bytes unless the command finds them
+// itself) on `sub`.
+void addPlanSettings(CLI::App& sub, PlanSettings& settings, bool weightBytesOption = true);
 
 // The plan for `model` under these settings. UsageError naming the option for a bad value.
 core::PlanInput toPlanInput(const PlanSettings& settings, core::ModelSpec model);

@@ -1,11 +1,13 @@
 #include "command.h"
 
+#include "core/advise/recipe.h"
 #include "core/io/safetensors_writer.h"
 #include "core/model/model.h"
-#include "core/quant/quant_policy.h"
 #include "core/quant/bnb_4bit.h"
 #include "core/quant/bnb_tables.h"
 #include "core/quant/llm_int8.h"
+#include "core/quant/quant_policy.h"
+#include "core/report/atomic_write.h"
 #include "core/report/text_escape.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
@@ -18,9 +20,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,6 +41,7 @@ struct QuantizeOptions {
     std::string output;
     bool force = false;
     bool blocksizeGiven = false;
+    std::string recipe; // a BitsAndBytesConfig (JSON): the type and llm_int8_skip_modules
     unsigned threads = 0;
     std::uint64_t chunkElements = std::uint64_t(16) << 20; // values read and quantized at a time
 };
@@ -128,8 +134,98 @@ std::string modulePrefix(const std::string& weightName)
     return weightName.substr(0, weightName.size() - std::string_view("weight").size());
 }
 
-void runQuantize(const QuantizeOptions& options)
+std::string readSmallFile(const std::filesystem::path& path)
 {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw IoError(path.string(), "cannot be read");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// What a checkpoint folder holds: the weights, the config, and the tokenizer's files copied.
+constexpr const char* kFolderFiles[]
+    = {"model.safetensors",       "config.json",           "tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+       "special_tokens_map.json", "generation_config.json"};
+
+// Where the checkpoint goes: a .safetensors file, or a folder that transformers loads
+// (model.safetensors, config.json with the quantization_config, the tokenizer's files).
+struct Destination {
+    std::filesystem::path weights;
+    std::filesystem::path folder; // empty: a lone file
+    std::filesystem::path sourceFolder;
+};
+
+Destination destinationFor(const QuantizeOptions& options)
+{
+    Destination d;
+    const std::filesystem::path out(options.output);
+    const std::filesystem::path source(options.file);
+    d.sourceFolder = std::filesystem::is_directory(source) ? source : source.parent_path();
+    if (out.extension() == ".safetensors") {
+        d.weights = out;
+        if (std::filesystem::exists(out) && !options.force)
+            throw UsageError(options.output + " exists; pass --force to replace it");
+        return d;
+    }
+    if (std::filesystem::exists(out) && !std::filesystem::is_directory(out))
+        throw UsageError(strCat(options.output, " is a file, not a folder: name a .safetensors file or a folder"));
+    d.folder = out;
+    d.weights = out / "model.safetensors";
+    if (std::filesystem::exists(out) && std::filesystem::exists(d.sourceFolder)
+        && std::filesystem::equivalent(out, d.sourceFolder.empty() ? "." : d.sourceFolder))
+        throw UsageError(strCat(options.output,
+                                " is the model's own folder: write the checkpoint elsewhere, so that "
+                                "its config.json and weights stay as they are"));
+    for (const char* name : kFolderFiles)
+        if (std::filesystem::exists(out / name) && !options.force)
+            throw UsageError(strCat((out / name).string(), " exists; pass --force to replace it"));
+    return d;
+}
+
+// config.json with the quantization_config, and the tokenizer's files, copied beside the weights.
+void writeFolder(const Destination& d, const core::BitsandbytesRecipe& recipe)
+{
+    const auto config = d.sourceFolder / "config.json";
+    if (!std::filesystem::exists(config)) {
+        std::cout << "No config.json beside the model: " << d.folder.string()
+                  << " holds the weights only; transformers also needs the model's config.json with this "
+                     "quantization_config:\n"
+                  << core::quantizationConfig(recipe).dump() << "\n";
+        return;
+    }
+    nlohmann::json j = nlohmann::json::parse(readSmallFile(config), nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        throw FormatError(ErrorLocation {config.string(), std::nullopt, "", "a JSON object", ""},
+                          "not a JSON object");
+    j["quantization_config"] = core::quantizationConfig(recipe);
+    core::writeFileAtomically(d.folder / "config.json", j.dump(2) + "\n", true);
+    std::vector<std::string> copied;
+    for (const char* name : kFolderFiles) {
+        if (std::string_view(name) == "model.safetensors" || std::string_view(name) == "config.json")
+            continue;
+        if (!std::filesystem::exists(d.sourceFolder / name))
+            continue;
+        core::writeFileAtomically(d.folder / name, readSmallFile(d.sourceFolder / name), true);
+        copied.push_back(name);
+    }
+    std::cout << "Wrote " << (d.folder / "config.json").string() << " (the model's, with quantization_config)"
+              << (copied.empty() ? std::string() : ", and copied " + joinCommaList(copied)) << "\n";
+}
+
+void runQuantize(QuantizeOptions options)
+{
+    core::BitsandbytesRecipe recipe;
+    if (!options.recipe.empty()) {
+        recipe = core::readBitsandbytesRecipe(options.recipe);
+        options.scheme = recipe.scheme;
+        options.doubleQuant = recipe.doubleQuant;
+    } else {
+        recipe.scheme = options.scheme;
+        recipe.doubleQuant = options.doubleQuant;
+        recipe.computeDtype = "float32"; // BitsAndBytesConfig's default
+    }
     core::Bnb4BitOptions bnb;
     const bool int8 = options.scheme == "int8";
     if (options.scheme == "nf4")
@@ -146,8 +242,7 @@ void runQuantize(const QuantizeOptions& options)
     core::checkBnbBlocksize(options.blocksize);
     bnb.blocksize = options.blocksize;
     bnb.doubleQuant = options.doubleQuant;
-    if (std::filesystem::exists(options.output) && !options.force)
-        throw UsageError(options.output + " exists; pass --force to replace it");
+    const Destination destination = destinationFor(options);
 
     const auto model = core::openModel(options.file);
     // GGUF keeps llama.cpp's tensor names and its own q/k row order: a checkpoint written from it
@@ -164,11 +259,16 @@ void runQuantize(const QuantizeOptions& options)
     std::vector<Planned> plan;
     std::vector<core::SafetensorsWriter::TensorDeclaration> declarations;
     std::uint64_t quantizedParameters = 0;
+    std::size_t keptByRecipe = 0;
     for (std::size_t i = 0; i < tensors.size(); ++i) {
         const auto& t = tensors[i];
         Planned p;
         p.index = i;
         p.quantize = isLinearWeight(t);
+        if (p.quantize && skipsModule(recipe, modulePrefix(t.name).substr(0, modulePrefix(t.name).size() - 1))) {
+            p.quantize = false; // llm_int8_skip_modules: the module stays as stored
+            ++keptByRecipe;
+        }
         if (!p.quantize) {
             if (!core::isPlainDtype(t.dtype))
                 throw UnsupportedError(strCat(options.file, ": tensor '", t.name, "' is ", core::dtypeName(t.dtype),
@@ -219,9 +319,13 @@ void runQuantize(const QuantizeOptions& options)
 
     if (quantizedParameters == 0)
         throw UnsupportedError(strCat(options.file,
-                                      ": no linear weight to quantize (2-D F32, F16 or BF16 '.weight' "
-                                      "tensors of attention or MLP layers); nothing was written"));
-    core::SafetensorsWriter writer(options.output, declarations, {{"format", "pt"}});
+                                      keptByRecipe ? ": the recipe's llm_int8_skip_modules keep every linear weight; "
+                                                     "nothing was written"
+                                                   : ": no linear weight to quantize (2-D F32, F16 or BF16 '.weight' "
+                                                     "tensors of attention or MLP layers); nothing was written"));
+    if (!destination.folder.empty())
+        std::filesystem::create_directories(destination.folder);
+    core::SafetensorsWriter writer(destination.weights, declarations, {{"format", "pt"}});
     const float* code = core::fourBitCode(bnb.type);
     const std::vector<float> quantMap(code, code + 16);
     const std::vector<float> nestedMap(std::begin(core::kDynamicCode), std::end(core::kDynamicCode));
@@ -272,27 +376,38 @@ void runQuantize(const QuantizeOptions& options)
     }
     writer.commit();
 
-    const auto outputBytes = std::filesystem::file_size(options.output);
-    std::cout << "Wrote " << options.output << ": " << quantizedTensors << " linear weights ("
+    const auto outputBytes = std::filesystem::file_size(destination.weights);
+    std::cout << "Wrote " << destination.weights.string() << ": " << quantizedTensors << " linear weights ("
               << core::formatThousands(quantizedParameters) << " parameters) in " << options.scheme
               << (bnb.doubleQuant ? " with double quantization" : "")
               << (int8 ? std::string(" (LLM.int8, one absmax per row)") : strCat(", blocksize ", bnb.blocksize)) << ", "
-              << (tensors.size() - quantizedTensors) << " tensors copied; "
-              << core::formatBinaryBytes(double(model->totalBytes())) << " -> "
+              << (tensors.size() - quantizedTensors) << " tensors copied"
+              << (keptByRecipe ? strCat(" (", keptByRecipe,
+                                        " linear weights kept as stored by the recipe's "
+                                        "llm_int8_skip_modules)")
+                               : std::string())
+              << "; " << core::formatBinaryBytes(double(model->totalBytes())) << " -> "
               << core::formatBinaryBytes(double(outputBytes)) << "\n";
+    if (!destination.folder.empty())
+        writeFolder(destination, recipe);
     // Each layout is exactly what one inspect scheme measures (int8: llm-int8, every value in int8
     // against its row's absmax; inspect's own "int8" is per tensor).
     // --role and --filter pick the tensors quantized here (their roles, and not a bias of theirs).
-    std::set<std::string> roles;
-    for (const auto& p : plan)
-        if (p.quantize)
-            roles.insert(std::string(core::roleName(tensors[p.index].role)));
-    std::cout << "Its quantization error: quantlens-cli inspect " << core::shellQuote(options.file) << " --scheme ";
-    if (int8)
-        std::cout << "llm-int8";
-    else
-        std::cout << options.scheme << (bnb.doubleQuant ? "-dq" : "") << " --blocksize " << bnb.blocksize;
-    std::cout << " --role " << joinCommaList(roles) << " --filter '\\.weight$'\n";
+    if (keptByRecipe == 0) {
+        std::set<std::string> roles;
+        for (const auto& p : plan)
+            if (p.quantize)
+                roles.insert(std::string(core::roleName(tensors[p.index].role)));
+        std::cout << "Its quantization error: quantlens-cli inspect " << core::shellQuote(options.file) << " --scheme ";
+        if (int8)
+            std::cout << "llm-int8";
+        else
+            std::cout << options.scheme << (bnb.doubleQuant ? "-dq" : "") << " --blocksize " << bnb.blocksize;
+        std::cout << " --role " << joinCommaList(roles) << " --filter '\\.weight$'\n";
+    }
+    if (!destination.folder.empty() && std::filesystem::exists(destination.folder / "config.json"))
+        std::cout << "Its output quality: quantlens-cli eval " << core::shellQuote(options.file) << " --compare "
+                  << core::shellQuote(destination.weights.string()) << "\n";
 }
 
 } // namespace
@@ -303,12 +418,25 @@ void setupQuantizeCommand(CLI::App& app)
     auto* sub = app.add_subcommand(
         "quantize", "Write a bitsandbytes 4-bit or LLM.int8 checkpoint (the layout transformers saves) from a model");
     sub->add_option("file", options->file, "safetensors file, sharded index or folder")->required();
-    sub->add_option("--scheme", options->scheme, "nf4, fp4 or int8 (LLM.int8: int8 weight + SCB row absmax)")
-        ->capture_default_str();
+    auto* scheme
+        = sub->add_option("--scheme", options->scheme, "nf4, fp4 or int8 (LLM.int8: int8 weight + SCB row absmax)")
+              ->capture_default_str();
     auto* blocksize = sub->add_option("--blocksize", options->blocksize, "32 to 4096, a power of two (nf4 and fp4)")
                           ->capture_default_str();
-    sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
-    sub->add_option("-o,--output", options->output, "The .safetensors file to write")->required();
+    auto* doubleQuant
+        = sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
+    sub->add_option("--recipe", options->recipe,
+                    "A BitsAndBytesConfig as JSON (advise --family bitsandbytes -o config.json, or a config.json's "
+                    "quantization_config): its type, double quantization and llm_int8_skip_modules, which stay as "
+                    "stored")
+        ->check(CLI::ExistingFile)
+        ->excludes(scheme)
+        ->excludes(blocksize)
+        ->excludes(doubleQuant);
+    sub->add_option("-o,--output", options->output,
+                    "A .safetensors file, or a folder to hold model.safetensors with the model's config.json "
+                    "(quantization_config added) and tokenizer files: what transformers loads")
+        ->required();
     sub->add_flag("--force", options->force, "Replace the output file when it exists");
     sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     // For tests: small pieces make stories260K's tensors span several.

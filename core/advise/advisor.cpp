@@ -375,6 +375,7 @@ nlohmann::json adviceToJson(const AdvisorResult& r)
     if (!r.fourBitType.empty())
         j["bnb_4bit_type"] = r.fourBitType;
     j["budget_bytes"] = r.budgetBytes;
+    j["budget_source"] = r.budgetSource;
     j["total_bytes"] = r.totalBytes;
     j["fixed_bytes"] = r.fixedBytes;
     j["smallest_bytes"] = r.smallestBytes;

@@ -56,6 +56,7 @@ struct AdvisorResult {
     std::vector<std::string> candidates;
     std::string fourBitType; // bitsandbytes: the one 4-bit type of the mix
     std::uint64_t budgetBytes = 0;
+    std::string budgetSource; // how the budget was given: "--size", "what fits NVIDIA H100 ..."
     std::uint64_t totalBytes = 0; // of the mix, fixed tensors included
     std::uint64_t fixedBytes = 0; // tensors that take no part (norms, ...)
     std::uint64_t smallestBytes = 0; // the smallest mix

@@ -7,19 +7,25 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
 namespace quantlens::core {
 
 std::string ggufTensorName(const std::string& name)
 {
     static const std::map<std::string, std::string> blocks {
-        {"self_attn.q_proj.weight", "attn_q.weight"},   {"self_attn.k_proj.weight", "attn_k.weight"},
-        {"self_attn.v_proj.weight", "attn_v.weight"},   {"self_attn.o_proj.weight", "attn_output.weight"},
-        {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
-        {"mlp.down_proj.weight", "ffn_down.weight"},    {"input_layernorm.weight", "attn_norm.weight"},
+        {"self_attn.q_proj.weight", "attn_q.weight"},
+        {"self_attn.k_proj.weight", "attn_k.weight"},
+        {"self_attn.v_proj.weight", "attn_v.weight"},
+        {"self_attn.o_proj.weight", "attn_output.weight"},
+        {"mlp.gate_proj.weight", "ffn_gate.weight"},
+        {"mlp.up_proj.weight", "ffn_up.weight"},
+        {"mlp.down_proj.weight", "ffn_down.weight"},
+        {"input_layernorm.weight", "attn_norm.weight"},
         {"post_attention_layernorm.weight", "ffn_norm.weight"},
     };
     if (name == "model.embed_tokens.weight")
@@ -66,10 +72,10 @@ std::string llamaQuantizeScript(const AdvisorResult& r, const std::string& input
     for (const auto& a : r.assignment)
         if (a.scheme != "fp16" && a.scheme != "bf16")
             ++counts[a.scheme];
-    const std::string base = counts.empty() ? "q8_0"
-                                            : std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
-                                                  return a.second < b.second;
-                                              })->first;
+    const std::string base
+        = counts.empty() ? "q8_0" : std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
+                                        return a.second < b.second;
+                                    })->first;
     std::string embedding, head;
     // (llama.cpp role, type) -> layers
     std::map<std::pair<std::string, std::string>, std::vector<int>> groups;
@@ -138,6 +144,91 @@ nlohmann::json bitsandbytesConfig(const AdvisorResult& r)
     return j;
 }
 
+BitsandbytesRecipe readBitsandbytesRecipe(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw IoError(path.string(), "cannot be read");
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto bad = [&](const std::string& field, const std::string& expected, const std::string& what) {
+        return FormatError(ErrorLocation {path.string(), std::nullopt, field, expected, ""}, what);
+    };
+    nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        throw bad("", "a BitsAndBytesConfig, or a config.json with a quantization_config", "not a JSON object");
+    if (j.contains("quantization_config"))
+        j = j["quantization_config"];
+    if (!j.is_object())
+        throw bad("quantization_config", "an object", "not an object");
+    const auto flag = [&](const char* key) {
+        if (!j.contains(key) || j[key].is_null())
+            return false;
+        if (!j[key].is_boolean())
+            throw bad(key, "true or false", "not a boolean");
+        return j[key].get<bool>();
+    };
+    const auto word = [&](const char* key, const std::string& fallback) {
+        if (!j.contains(key) || j[key].is_null())
+            return fallback;
+        if (!j[key].is_string())
+            throw bad(key, "a string", "not a string");
+        return j[key].get<std::string>();
+    };
+    if (const auto method = word("quant_method", "bitsandbytes"); method != "bitsandbytes")
+        throw bad("quant_method", "bitsandbytes", strCat("'", method, "' is not what quantize writes"));
+    const bool four = flag("load_in_4bit"), eight = flag("load_in_8bit");
+    if (four == eight)
+        throw bad("load_in_4bit", "one of load_in_4bit and load_in_8bit true",
+                  four ? "sets both load_in_4bit and load_in_8bit" : "sets neither load_in_4bit nor load_in_8bit");
+    BitsandbytesRecipe r;
+    if (four) {
+        r.scheme = word("bnb_4bit_quant_type", "fp4"); // BitsAndBytesConfig's default
+        if (r.scheme != "nf4" && r.scheme != "fp4")
+            throw bad("bnb_4bit_quant_type", "nf4 or fp4", strCat("'", r.scheme, "' is not a bitsandbytes 4-bit type"));
+        r.doubleQuant = flag("bnb_4bit_use_double_quant");
+        if (const auto storage = word("bnb_4bit_quant_storage", "uint8"); storage != "uint8")
+            throw bad("bnb_4bit_quant_storage", "uint8", strCat("'", storage, "': quantize packs into uint8"));
+        r.computeDtype = word("bnb_4bit_compute_dtype", "float32");
+    } else {
+        r.scheme = "int8";
+    }
+    if (j.contains("llm_int8_skip_modules") && !j["llm_int8_skip_modules"].is_null()) {
+        const auto& skip = j["llm_int8_skip_modules"];
+        if (!skip.is_array())
+            throw bad("llm_int8_skip_modules", "a list of module names", "not a list");
+        for (std::size_t i = 0; i < skip.size(); ++i) {
+            if (!skip[i].is_string() || skip[i].get<std::string>().empty())
+                throw bad(strCat("llm_int8_skip_modules[", i, "]"), "a module name", "not a module name");
+            r.skipModules.push_back(skip[i].get<std::string>());
+        }
+    }
+    return r;
+}
+
+bool skipsModule(const BitsandbytesRecipe& recipe, const std::string& module)
+{
+    return std::any_of(recipe.skipModules.begin(), recipe.skipModules.end(),
+                       [&](const std::string& key) { return module.find(key) != std::string::npos; });
+}
+
+nlohmann::json quantizationConfig(const BitsandbytesRecipe& r)
+{
+    const bool four = r.scheme != "int8";
+    nlohmann::json j;
+    j["quant_method"] = "bitsandbytes";
+    j["load_in_4bit"] = four;
+    j["load_in_8bit"] = !four;
+    if (four) {
+        j["bnb_4bit_quant_type"] = r.scheme;
+        j["bnb_4bit_use_double_quant"] = r.doubleQuant;
+        j["bnb_4bit_compute_dtype"] = r.computeDtype;
+        j["bnb_4bit_quant_storage"] = "uint8";
+    }
+    j["llm_int8_skip_modules"] = r.skipModules.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.skipModules);
+    return j;
+}
+
 std::string bitsandbytesPython(const AdvisorResult& r, const std::string& modelPath)
 {
     const auto j = bitsandbytesConfig(r);
@@ -145,15 +236,16 @@ std::string bitsandbytesPython(const AdvisorResult& r, const std::string& modelP
     for (const auto& m : j["llm_int8_skip_modules"])
         modules += strCat("        \"", m.get<std::string>(), "\",\n");
     return strCat("# A mix by quantlens-cli advise: ", r.totalBytes, " bytes for a budget of ", r.budgetBytes,
-                  " bytes; ", r.costKind, ".\n"
+                  " bytes; ", r.costKind,
+                  ".\n"
                   "# Modules are named by full path, which transformers 4.x and 5.x both match.\n"
                   "import torch\n"
                   "from transformers import AutoModelForCausalLM, BitsAndBytesConfig\n\n"
                   "config = BitsAndBytesConfig(\n"
                   "    load_in_4bit=True,\n"
                   "    bnb_4bit_quant_type=\"",
-                  j["bnb_4bit_quant_type"].get<std::string>(), "\",\n    bnb_4bit_use_double_quant=",
-                  j["bnb_4bit_use_double_quant"].get<bool>() ? "True" : "False",
+                  j["bnb_4bit_quant_type"].get<std::string>(),
+                  "\",\n    bnb_4bit_use_double_quant=", j["bnb_4bit_use_double_quant"].get<bool>() ? "True" : "False",
                   ",\n    bnb_4bit_compute_dtype=torch.bfloat16,\n    llm_int8_skip_modules=[\n", modules,
                   "    ],\n)\nmodel = AutoModelForCausalLM.from_pretrained(\"", modelPath,
                   "\", quantization_config=config)\n");

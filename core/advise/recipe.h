@@ -4,7 +4,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 // An advisor's mix in the syntax of the tools that make the quantized file (docs/llama-quant-rules.md
 // says where each rule comes from).
@@ -27,6 +29,26 @@ std::string llamaQuantizeScript(const AdvisorResult& result, const std::string& 
 // full path, and lm_head, which transformers leaves out of a list it is given). Throws UsageError
 // for a GGUF mix.
 nlohmann::json bitsandbytesConfig(const AdvisorResult& result);
+// A bitsandbytes quantization as transformers configures it: what `quantize --recipe` reads and
+// what the quantization_config of a checkpoint's config.json says.
+struct BitsandbytesRecipe {
+    std::string scheme = "nf4"; // "nf4", "fp4" or "int8" (load_in_8bit)
+    bool doubleQuant = false;
+    std::string computeDtype = "bfloat16";
+    std::vector<std::string> skipModules; // llm_int8_skip_modules
+};
+
+// Reads a BitsAndBytesConfig as JSON (advise -o config.json), or a config.json holding one as
+// quantization_config. Throws IoError, or FormatError naming the file and field for anything
+// transformers would not load as a bitsandbytes checkpoint with one 4-bit or 8-bit type.
+BitsandbytesRecipe readBitsandbytesRecipe(const std::filesystem::path& path);
+// Whether transformers leaves the Linear module `module` ("model.layers.3.mlp.down_proj") out of
+// the quantization: an entry of skipModules occurs in its dotted name (transformers 4.x's test in
+// _replace_with_bnb_linear; the full paths advise writes also match 5.x's prefix test).
+bool skipsModule(const BitsandbytesRecipe& recipe, const std::string& module);
+// The quantization_config transformers writes into config.json for a checkpoint saved so.
+nlohmann::json quantizationConfig(const BitsandbytesRecipe& recipe);
+
 // The same as Python that loads the model with it.
 std::string bitsandbytesPython(const AdvisorResult& result, const std::string& modelPath);
 

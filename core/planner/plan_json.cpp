@@ -66,6 +66,8 @@ nlohmann::json toJson(const PlanInput& in)
                         {"allocator_fraction", in.overheads.allocatorFraction}};
     if (in.weights)
         j["weights"] = toString(*in.weights);
+    if (in.weightBytes)
+        j["weight_bytes"] = *in.weightBytes;
     return j;
 }
 

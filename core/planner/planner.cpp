@@ -201,6 +201,9 @@ void validate(const PlanInput& in)
         throw UsageError("the allocator fraction is out of range: allowed 0 to 2");
     if (in.model.parameters.total() == 0)
         throw UsageError("the model has no parameters: give --model or --params");
+    if (in.weightBytes && in.method == TrainingMethod::Full)
+        throw UsageError("--weight-bytes sets the frozen or served weights' size (lora, qlora, inference); full "
+                         "finetuning trains the weights in --precision");
 }
 
 const char* componentKey(Component c)
@@ -260,8 +263,10 @@ PlanResult evaluate(const PlanInput& in)
 
     // Weights.
     {
-        const double bytes = (linear * weightBytes + other * otherBytes) / shardWeights;
-        std::string f = quantized
+        const double bytes
+            = (in.weightBytes ? double(*in.weightBytes) : linear * weightBytes + other * otherBytes) / shardWeights;
+        std::string f = in.weightBytes ? strCat(formatThousands(*in.weightBytes), " bytes as stored (a per-tensor mix)")
+            : quantized
             ? strCat(count(linear), " linear params × ", weightBytes, " B (", toString(format),
                      in.doubleQuant ? " + double quant" : "", ", block ", in.quantBlockSize, ") + ", count(other),
                      " other × ", otherBytes, " B")

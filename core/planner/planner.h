@@ -57,6 +57,10 @@ struct PlanInput {
     // Format of the frozen base weights for LoRA/QLoRA/inference; Full training uses `precision`.
     // Defaults follow the method: QLoRA nf4, others the compute precision.
     std::optional<WeightFormat> weights;
+    // The frozen or served weights' bytes as stored, whole model (a per-tensor mix from the advisor,
+    // a file on disk): replaces the bytes per parameter of `weights` in the Weights component, which
+    // still says whether bitsandbytes dequantizes them for the matmuls. Not for full finetuning.
+    std::optional<std::uint64_t> weightBytes;
     bool doubleQuant = false;
     int quantBlockSize = 64; // bitsandbytes' 4-bit default
     OptimizerKind optimizer = OptimizerKind::AdamW;

@@ -45,6 +45,24 @@ TEST(PlanCommand, JsonHasEveryPromisedKey)
     EXPECT_GT(j.at("max_seq_len").get<std::int64_t>(), 2048);
 }
 
+TEST(PlanCommand, WeightBytesReplaceTheFormatsSizeAndOnlyThat)
+{
+    auto r = runCli({"plan", "--model", "llama-3.1-8b", "--method", "inference", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto bf16 = nlohmann::json::parse(r.out);
+    r = runCli({"plan", "--model", "llama-3.1-8b", "--method", "inference", "--weight-bytes", "4608MiB", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto mix = nlohmann::json::parse(r.out);
+    EXPECT_EQ(mix["breakdown_bytes"]["weights"].get<std::uint64_t>(), 4831838208ULL);
+    EXPECT_EQ(mix["input"]["weight_bytes"].get<std::uint64_t>(), 4831838208ULL);
+    EXPECT_EQ(mix["breakdown_bytes"]["kv_cache"], bf16["breakdown_bytes"]["kv_cache"]);
+    EXPECT_EQ(bf16["peak_bytes"].get<std::int64_t>() - mix["peak_bytes"].get<std::int64_t>(),
+              bf16["breakdown_bytes"]["weights"].get<std::int64_t>() - 4831838208LL);
+    r = runCli({"plan", "--model", "llama-3.1-8b", "--weight-bytes", "4GiB"}); // full finetuning
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("--weight-bytes"));
+}
+
 TEST(PlanCommand, SimpleModeReproducesTheTeachingTable)
 {
     const auto r = runCli({"plan", "--params", "7e9", "--simple", "--json"});

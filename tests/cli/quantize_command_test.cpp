@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 using namespace quantlens;
@@ -225,4 +226,63 @@ TEST(QuantizeCommand, ThePrintedInspectCommandMeasuresExactlyTheQuantizedWeights
     EXPECT_EQ(json["summary"][0]["scheme"], "fp4");
     EXPECT_EQ(json["summary"][0]["tensors"], 35);
     EXPECT_EQ(json["summary"][0]["parameters"], 226560);
+}
+
+TEST(QuantizeCommand, RecipeKeepsItsSkipModulesAndWritesAFolderTransformersLoads)
+{
+    const auto folder = std::filesystem::temp_directory_path() / ("quantize-recipe-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(folder);
+    std::filesystem::create_directories(folder);
+    const auto recipe = folder / "bnb.json";
+    std::ofstream(recipe) << R"({"load_in_4bit": true, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": true,
+        "llm_int8_skip_modules": ["model.layers.1.mlp.down_proj", "self_attn.k_proj", "lm_head"]})";
+    const auto out = folder / "mix";
+    CliResult r = runCli({"quantize", kModel, "--recipe", recipe.string(), "-o", out.string()});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("29 linear weights"));
+    EXPECT_THAT(r.out, HasSubstr("6 linear weights kept as stored"));
+    EXPECT_THAT(r.out, HasSubstr("eval"));
+
+    const auto original = core::openModel(kModel);
+    const auto quantized = core::openModel(out / "model.safetensors");
+    std::size_t kept = 0, fourBit = 0;
+    for (const auto& t : original->tensors()) {
+        const auto j = quantized->find(t.name);
+        ASSERT_GE(j, 0) << t.name;
+        const auto& q = quantized->tensors()[std::size_t(j)];
+        const bool skip = t.name == "model.layers.1.mlp.down_proj.weight" || t.name.find("k_proj") != std::string::npos;
+        if (q.dtype == core::DType::NF4) {
+            ++fourBit;
+            EXPECT_FALSE(skip) << t.name;
+        } else if (skip) {
+            ++kept;
+            EXPECT_EQ(q.dtype, t.dtype) << t.name; // as stored
+        }
+    }
+    EXPECT_EQ(fourBit, 29u);
+    EXPECT_EQ(kept, 6u);
+    std::ifstream configFile(out / "config.json");
+    const auto config = nlohmann::json::parse(configFile);
+    EXPECT_EQ(config["model_type"], "llama"); // the model's own config, with the quantization added
+    EXPECT_EQ(config["quantization_config"]["quant_method"], "bitsandbytes");
+    EXPECT_EQ(config["quantization_config"]["bnb_4bit_use_double_quant"], true);
+    EXPECT_EQ(config["quantization_config"]["llm_int8_skip_modules"].size(), 3u);
+
+    // Nothing the user had is replaced without --force, and the model's own folder is refused.
+    r = runCli({"quantize", kModel, "--recipe", recipe.string(), "-o", out.string()});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("--force"));
+    r = runCli({"quantize", kModel, "--recipe", recipe.string(), "-o",
+                std::filesystem::path(kModel).parent_path().string(), "--force"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_THAT(r.err, HasSubstr("own folder"));
+    // The recipe sets the type: --scheme beside it is a usage error; a bad recipe names its field.
+    r = runCli({"quantize", kModel, "--recipe", recipe.string(), "--scheme", "fp4", "-o", (folder / "x").string()});
+    EXPECT_EQ(r.exitCode, 2);
+    std::ofstream(recipe, std::ios::trunc) << R"({"load_in_4bit": true, "bnb_4bit_quant_type": "int4"})";
+    r = runCli({"quantize", kModel, "--recipe", recipe.string(), "-o", (folder / "y").string()});
+    EXPECT_NE(r.exitCode, 0);
+    EXPECT_THAT(r.err, HasSubstr("bnb_4bit_quant_type"));
+    EXPECT_FALSE(std::filesystem::exists(folder / "y"));
+    std::filesystem::remove_all(folder);
 }

@@ -1,4 +1,5 @@
 #include "core/advise/advisor.h"
+#include "core/advise/gpu_budget.h"
 #include "core/advise/recipe.h"
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
@@ -11,10 +12,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <regex>
 #include <set>
+
+#include <unistd.h>
 
 using namespace quantlens;
 using namespace quantlens::core;
@@ -74,8 +79,8 @@ TEST(Advisor, GgmlMixWithinTheBudgetBeatsEachTypeAloneAtItsSize)
     for (std::size_t k = 1; k < r.frontier.size(); ++k)
         EXPECT_LE(r.frontier[k].cost, r.frontier[k - 1].cost);
     const auto j = adviceToJson(r);
-    for (const char* key : {"budget_bytes", "cost_kind", "assignment", "total_bytes", "predicted_cost", "frontier",
-                            "uniform"})
+    for (const char* key :
+         {"budget_bytes", "cost_kind", "assignment", "total_bytes", "predicted_cost", "frontier", "uniform"})
         EXPECT_TRUE(j.contains(key)) << key;
     EXPECT_EQ(j["assignment"][0].size(), 6u);
 }
@@ -99,8 +104,9 @@ TEST(Advisor, TheMixAtUniformQ4kSizeHasALowerMeasuredKlThanUniformQ4k)
     const auto r = runEval(*model, tokens, options);
     ASSERT_EQ(r.results.size(), 2u);
     std::cout << "uniform q4_k: " << q4k.bytes << " bytes, weight cost " << q4k.cost << ", KL " << r.results[0].kl.mean
-              << ", top-1 " << r.results[0].top1Agreement << "\nadvisor mix: " << mix.totalBytes << " bytes, weight cost "
-              << mix.predictedCost << ", KL " << r.results[1].kl.mean << ", top-1 " << r.results[1].top1Agreement << "\n";
+              << ", top-1 " << r.results[0].top1Agreement << "\nadvisor mix: " << mix.totalBytes
+              << " bytes, weight cost " << mix.predictedCost << ", KL " << r.results[1].kl.mean << ", top-1 "
+              << r.results[1].top1Agreement << "\n";
     EXPECT_LE(mix.totalBytes, q4k.bytes);
     EXPECT_LT(mix.predictedCost, q4k.cost);
     EXPECT_LT(r.results[1].kl.mean, r.results[0].kl.mean);
@@ -128,8 +134,11 @@ TEST(Advisor, BadBudgetsAndCandidatesAreClearErrors)
                 ThrowsMessage<UsageError>(AllOf(HasSubstr("below the smallest mix"), HasSubstr("227808 bytes"))));
     EXPECT_THAT([&] { adviseAt(*model, 10000000); },
                 ThrowsMessage<UsageError>(AllOf(HasSubstr("above the largest mix"), HasSubstr("nothing to choose"))));
-    EXPECT_THAT([&] { adviseAt(*model, 250000, AdvisorFamily::Ggml, {"q4_k", "q6_k"}); },
-                ThrowsMessage<UsageError>(HasSubstr("no candidate type can store")));
+    EXPECT_THAT(
+        [&] {
+            adviseAt(*model, 250000, AdvisorFamily::Ggml, {"q4_k", "q6_k"});
+        },
+        ThrowsMessage<UsageError>(HasSubstr("no candidate type can store")));
     EXPECT_THAT([&] { adviseAt(*model, 250000, AdvisorFamily::Ggml, {"nf4"}); },
                 ThrowsMessage<UsageError>(HasSubstr("'nf4' is not a GGUF (ggml) type")));
     EXPECT_THAT([&] { adviseAt(*model, 250000, AdvisorFamily::Ggml, {"q9_9"}); },
@@ -205,6 +214,133 @@ TEST(Recipe, BitsAndBytesConfigSkipsTheKeptModulesAndLmHead)
 
 namespace {
 
+std::filesystem::path writeJson(const std::string& name, const std::string& text)
+{
+    const auto path = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".json");
+    std::ofstream(path) << text;
+    return path;
+}
+
+} // namespace
+
+TEST(Recipe, AdvisorsConfigReadsBackAsTheRecipeQuantizeApplies)
+{
+    const auto model = openModel(kModel);
+    const auto r = adviseAt(*model, 250000, AdvisorFamily::Bitsandbytes);
+    const auto path = writeJson("recipe", bitsandbytesConfig(r).dump());
+    const auto recipe = readBitsandbytesRecipe(path);
+    EXPECT_EQ(recipe.scheme, r.fourBitType.rfind("fp4", 0) == 0 ? "fp4" : "nf4");
+    EXPECT_EQ(recipe.doubleQuant, r.fourBitType.ends_with("-dq"));
+    for (const auto& a : r.assignment) {
+        SCOPED_TRACE(a.tensor);
+        EXPECT_EQ(skipsModule(recipe, a.tensor.substr(0, a.tensor.size() - 7)), a.scheme == "keep");
+    }
+    // A config.json with it as quantization_config reads the same, and quantizationConfig writes it back.
+    const auto config = writeJson(
+        "config", nlohmann::json {{"model_type", "llama"}, {"quantization_config", quantizationConfig(recipe)}}.dump());
+    const auto again = readBitsandbytesRecipe(config);
+    EXPECT_EQ(again.skipModules, recipe.skipModules);
+    EXPECT_EQ(again.scheme, recipe.scheme);
+    EXPECT_EQ(quantizationConfig(again)["quant_method"], "bitsandbytes");
+    std::filesystem::remove(path);
+    std::filesystem::remove(config);
+}
+
+TEST(Recipe, SkipModulesMatchAsTransformersDoesAndLayerOneIsNotLayerEleven)
+{
+    BitsandbytesRecipe r;
+    r.skipModules = {"model.layers.1.mlp.down_proj", "o_proj"};
+    EXPECT_TRUE(skipsModule(r, "model.layers.1.mlp.down_proj"));
+    EXPECT_FALSE(skipsModule(r, "model.layers.11.mlp.down_proj"));
+    EXPECT_TRUE(skipsModule(r, "model.layers.7.self_attn.o_proj")); // a short name matches in every layer
+    EXPECT_FALSE(skipsModule(r, "model.layers.7.self_attn.q_proj"));
+}
+
+TEST(Recipe, BadRecipesNameTheFileAndField)
+{
+    const std::vector<std::pair<std::string, std::string>> cases {
+        {"[1, 2]", "not a JSON object"},
+        {R"({"bnb_4bit_quant_type": "nf4"})", "neither load_in_4bit nor load_in_8bit"},
+        {R"({"load_in_4bit": true, "load_in_8bit": true})", "both"},
+        {R"({"load_in_4bit": true, "bnb_4bit_quant_type": "int4"})", "bnb_4bit_quant_type"},
+        {R"({"load_in_4bit": "yes"})", "load_in_4bit"},
+        {R"({"load_in_4bit": true, "llm_int8_skip_modules": "lm_head"})", "llm_int8_skip_modules"},
+        {R"({"load_in_4bit": true, "llm_int8_skip_modules": [""]})", "llm_int8_skip_modules[0]"},
+        {R"({"quant_method": "gptq", "load_in_4bit": true})", "quant_method"},
+        {R"({"load_in_4bit": true, "bnb_4bit_quant_storage": "bfloat16"})", "bnb_4bit_quant_storage"},
+    };
+    for (const auto& [text, expected] : cases) {
+        SCOPED_TRACE(text);
+        const auto path = writeJson("bad-recipe", text);
+        EXPECT_THAT([&] { readBitsandbytesRecipe(path); },
+                    ThrowsMessage<FormatError>(AllOf(HasSubstr(path.string()), HasSubstr(expected))));
+        std::filesystem::remove(path);
+    }
+    EXPECT_THROW(readBitsandbytesRecipe("/nonexistent/recipe.json"), IoError);
+    // Defaults as BitsAndBytesConfig has them: fp4, no double quantization, nothing skipped.
+    const auto path = writeJson("default-recipe", R"({"load_in_4bit": true})");
+    const auto r = readBitsandbytesRecipe(path);
+    EXPECT_EQ(r.scheme, "fp4");
+    EXPECT_FALSE(r.doubleQuant);
+    EXPECT_TRUE(r.skipModules.empty());
+    std::filesystem::remove(path);
+}
+
+TEST(GpuBudget, TheMostWeightBytesThatFitToTheByte)
+{
+    PlanInput plan;
+    plan.model = modelSpecFromParameterCount(7'000'000'000);
+    plan.method = TrainingMethod::Inference;
+    plan.gpu = "rtx-4090";
+    const auto budget = weightBudgetForGpu(plan);
+    EXPECT_GT(budget.bytes, std::uint64_t(15) << 30); // 24 GB less a KV cache, context and reserve
+    EXPECT_LT(budget.bytes, budget.usableBytes - budget.restBytes + 1);
+    EXPECT_EQ(budget.plan[Component::Weights].bytes, budget.bytes);
+    EXPECT_TRUE(budget.plan.fits);
+    plan.weightBytes = budget.bytes + 1;
+    EXPECT_FALSE(evaluate(plan).fits);
+    // The weights are the only change: everything else is the plan without them.
+    plan.weightBytes = 0;
+    EXPECT_EQ(evaluate(plan).peakBytes, budget.restBytes);
+
+    // A longer context leaves less for the weights.
+    plan.weightBytes.reset();
+    plan.seqLen = 32768;
+    EXPECT_LT(weightBudgetForGpu(plan).bytes, budget.bytes);
+}
+
+TEST(GpuBudget, PlansWithoutAChoiceOfWeightsAreUsageErrors)
+{
+    PlanInput plan;
+    plan.model = modelSpecFromParameterCount(7'000'000'000);
+    plan.method = TrainingMethod::Inference;
+    EXPECT_THAT([&] { weightBudgetForGpu(plan); }, ThrowsMessage<UsageError>(HasSubstr("--gpu")));
+    plan.gpu = "rtx-4090";
+    plan.method = TrainingMethod::Full;
+    EXPECT_THAT([&] { weightBudgetForGpu(plan); }, ThrowsMessage<UsageError>(HasSubstr("full finetuning")));
+    plan.method = TrainingMethod::Inference;
+    plan.seqLen = 4'000'000; // the KV cache alone is larger than the card
+    EXPECT_THAT([&] { weightBudgetForGpu(plan); }, ThrowsMessage<UsageError>(HasSubstr("even without weights")));
+    plan.seqLen = 2048;
+    plan.weightBytes = 1;
+    plan.method = TrainingMethod::Full;
+    EXPECT_THROW(validate(plan), UsageError);
+}
+
+TEST(GpuBudget, TheModelSpecOfAFileIsItsConfigOrItsGgufMetadata)
+{
+    const auto safetensors = modelSpecFor(*openModel(kModel));
+    const auto gguf = modelSpecFor(*openModel(std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/model-f32.gguf"));
+    for (const auto* spec : {&safetensors, &gguf}) {
+        EXPECT_EQ(spec->layers, 5);
+        EXPECT_EQ(spec->hidden, 64);
+        EXPECT_EQ(spec->kvHeads, 4);
+        EXPECT_EQ(spec->parameters.total(), 260'032u);
+    }
+}
+
+namespace {
+
 // Names and shapes of a Llama-3-8B GGUF (32 layers, 32 heads, 8 KV heads, untied output), no data:
 // llama.cpp's type rules read nothing else.
 class Llama3Shape final : public Model {
@@ -246,7 +382,7 @@ public:
     const ModelArchitecture& architecture() const override { return m_architecture; }
     const std::map<std::string, std::string>& metadata() const override { return m_metadata; }
     bool canDequantize(std::size_t, std::string*) const override { return false; }
-    void readFloat(std::size_t, std::uint64_t, std::span<float>) const override {}
+    void readFloat(std::size_t, std::uint64_t, std::span<float>) const override { }
     std::uint64_t blockAlignment(std::size_t) const override { return 1; }
     std::span<const std::byte> rawBytes(std::size_t) const override { return {}; }
 
