@@ -3,6 +3,7 @@
 #include "plan_options.h"
 #include "progress_bar.h"
 #include "text_columns.h"
+#include "token_options.h"
 
 #include "core/advise/advisor.h"
 #include "core/advise/gpu_budget.h"
@@ -41,6 +42,7 @@ struct AdviseOptions {
     std::string output;
     bool force = false;
     PlanSettings plan; // --gpu and the rest of the plan
+    TokenOptions input; // for the activation and KL costs
 };
 
 void printText(const core::AdvisorResult& r)
@@ -112,8 +114,8 @@ void runAdvise(const AdviseOptions& o, bool bitsGiven, bool sizeGiven)
     const bool gpuGiven = !o.plan.gpu.empty();
     if (int(bitsGiven) + int(sizeGiven) + int(gpuGiven) != 1)
         throw UsageError("give the budget: --bits-per-param B, --size BYTES or --gpu ID [plan options] (one of them)");
-    if (o.cost != "weight")
-        throw UsageError(strCat("--cost ", o.cost, " is not available yet: the weight error is"));
+    const auto cost = core::parseAdvisorCostKind(o.cost);
+    const core::EvalInputSpec tokens = toInputSpec(o.input);
     const auto model = core::openModel(o.file);
     core::AdvisorOptions options;
     options.family = o.family == "bitsandbytes" ? core::AdvisorFamily::Bitsandbytes : core::AdvisorFamily::Ggml;
@@ -122,6 +124,8 @@ void runAdvise(const AdviseOptions& o, bool bitsGiven, bool sizeGiven)
             options.schemes.push_back(s);
     }
     options.threads = o.threads;
+    options.cost = cost;
+    options.tokens = tokens;
     options.budgetBytes
         = sizeGiven ? o.size : std::uint64_t(std::llround(o.bitsPerParam * double(model->totalParameters()) / 8.0));
     std::string budgetSource = sizeGiven ? "given as --size" : strCat("given as --bits-per-param ", o.bitsPerParam);
@@ -196,8 +200,14 @@ void setupAdviseCommand(CLI::App& app)
     sub->add_option("--schemes", o->schemes,
                     "Candidate types, comma-separated (default ggml: q2_k,q3_k,q4_0,q4_1,q4_k,q5_0,q5_1,q5_k,q6_k,"
                     "q8_0,fp16; bitsandbytes: nf4,nf4-dq,fp4)");
-    sub->add_option("--cost", o->cost, "What is minimised: weight (squared error summed over each tensor)")
+    sub->add_option("--cost", o->cost,
+                    "What is minimised per tensor: weight (squared error), activation (error weighted by each input "
+                    "channel's mean square over the tokens: llama.cpp's importance matrix) or kl (output KL with "
+                    "that tensor alone quantized: a model run per tensor and type)")
+        ->check(CLI::IsMember({"weight", "activation", "kl"}))
         ->capture_default_str();
+    o->input.seed = core::defaultAdvisorTokens().seed; // not eval's: verify on tokens the mix was not fitted to
+    addTokenOptions(*sub, o->input, "the activation and kl costs");
     sub->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     sub->add_flag("--json", o->json, "Machine-readable output");
     sub->add_option("-o,--output", o->output,

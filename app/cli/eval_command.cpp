@@ -2,6 +2,7 @@
 #include "interrupt.h"
 #include "progress_bar.h"
 #include "text_columns.h"
+#include "token_options.h"
 
 #include "core/eval/eval.h"
 #include "core/eval/llama_config.h"
@@ -27,11 +28,7 @@ namespace {
 
 struct EvalCommandOptions {
     std::string file;
-    std::string tokens;
-    std::string text;
-    std::uint64_t sample = 8;
-    std::uint64_t length = 256;
-    std::uint64_t seed = 1;
+    TokenOptions input;
     std::string schemes;
     std::uint32_t blocksize = 0;
     std::vector<std::string> compare;
@@ -41,27 +38,30 @@ struct EvalCommandOptions {
     bool json = false;
 };
 
-
 void printText(const core::EvalResult& r)
 {
     std::cout << "Model: " << r.model << "\n  " << r.config << "\n"
-              << "Input: " << r.input << "; " << core::formatThousands(r.tokensScored) << " next-token predictions scored\n"
+              << "Input: " << r.input << "; " << core::formatThousands(r.tokensScored)
+              << " next-token predictions scored\n"
               << "Baseline: perplexity " << formatNumber("%.4f", r.baselinePerplexity) << " ("
               << formatNumber("%.2f", r.baselineBitsPerParameter) << " bits/param as stored)\n";
     if (!r.results.empty()) {
         std::cout << "\n"
-                  << padColumn("model", 24, true) << padColumn("bits/param", 11) << padColumn("perplexity", 11) << padColumn("KL mean", 11)
-                  << padColumn("KL median", 11) << padColumn("KL p99", 11) << padColumn("KL max", 11) << padColumn("top-1", 8)
-                  << padColumn("mean dlogp", 11) << "\n";
+                  << padColumn("model", 24, true) << padColumn("bits/param", 11) << padColumn("perplexity", 11)
+                  << padColumn("KL mean", 11) << padColumn("KL median", 11) << padColumn("KL p99", 11)
+                  << padColumn("KL max", 11) << padColumn("top-1", 8) << padColumn("mean dlogp", 11) << "\n";
         for (const auto& c : r.results) {
             std::cout << padColumn(c.name, 24, true) << padColumn(formatNumber("%.3f", c.bitsPerParameter), 11)
-                      << padColumn(formatNumber("%.4f", c.perplexity), 11) << padColumn(formatNumber("%.3e", c.kl.mean), 11)
-                      << padColumn(formatNumber("%.3e", c.kl.median), 11) << padColumn(formatNumber("%.3e", c.kl.p99), 11)
-                      << padColumn(formatNumber("%.3e", c.kl.max), 11) << padColumn(formatNumber("%.2f%%", 100.0 * c.top1Agreement), 8)
+                      << padColumn(formatNumber("%.4f", c.perplexity), 11)
+                      << padColumn(formatNumber("%.3e", c.kl.mean), 11)
+                      << padColumn(formatNumber("%.3e", c.kl.median), 11)
+                      << padColumn(formatNumber("%.3e", c.kl.p99), 11) << padColumn(formatNumber("%.3e", c.kl.max), 11)
+                      << padColumn(formatNumber("%.2f%%", 100.0 * c.top1Agreement), 8)
                       << padColumn(formatNumber("%+.4f", c.meanDeltaLogProb), 11) << "\n";
         }
-        std::cout << "\nKL is KL(baseline || model) per position in nats; top-1: positions where both rank the same "
-                     "token first; dlogp: change in log-probability of the actual next token.\nWhat each row quantized:\n";
+        std::cout
+            << "\nKL is KL(baseline || model) per position in nats; top-1: positions where both rank the same "
+               "token first; dlogp: change in log-probability of the actual next token.\nWhat each row quantized:\n";
         for (const auto& c : r.results) {
             std::cout << "  " << c.name << ": " << c.policy << " (" << c.quantizedTensors << " of " << c.totalTensors
                       << " tensors)\n";
@@ -72,21 +72,21 @@ void printText(const core::EvalResult& r)
     if (!r.sensitivity.empty()) {
         std::cout << "\nSensitivity: one " << r.sensitivityMode << " at a time under " << r.sensitivity.front().scheme
                   << ", the rest as the baseline\n"
-                  << padColumn("group", 16, true) << padColumn("tensors", 8) << padColumn("params", 14) << padColumn("KL mean", 11)
-                  << padColumn("top-1", 8) << "\n";
+                  << padColumn("group", 16, true) << padColumn("tensors", 8) << padColumn("params", 14)
+                  << padColumn("KL mean", 11) << padColumn("top-1", 8) << "\n";
         for (const auto& s : r.sensitivity) {
             std::cout << padColumn(s.group, 16, true) << padColumn(std::to_string(s.tensors), 8)
-                      << padColumn(core::formatThousands(s.parameters), 14) << padColumn(formatNumber("%.3e", s.klMean), 11)
+                      << padColumn(core::formatThousands(s.parameters), 14)
+                      << padColumn(formatNumber("%.3e", s.klMean), 11)
                       << padColumn(formatNumber("%.2f%%", 100.0 * s.top1Agreement), 8) << "\n";
         }
     }
     std::cout << "\nRan in " << formatNumber("%.2f", r.seconds) << " s on " << r.threads << " threads.\n";
 }
 
-void runEvalCommand(const EvalCommandOptions& options, bool sampleGiven, bool lengthGiven)
+void runEvalCommand(const EvalCommandOptions& options)
 {
-    if (!options.tokens.empty() && (sampleGiven || lengthGiven || !options.text.empty()))
-        throw UsageError("choose one input: --tokens FILE, --text FILE, or --sample N --length L");
+    const core::EvalInputSpec input = toInputSpec(options.input);
     core::EvalOptions eval;
     core::SchemeOptions schemeOptions;
     if (options.blocksize)
@@ -111,13 +111,6 @@ void runEvalCommand(const EvalCommandOptions& options, bool sampleGiven, bool le
     ProgressBar bar;
     core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
     InterruptCancels interrupt(sink);
-    core::EvalInputSpec input;
-    input.tokens = options.tokens;
-    input.text = options.text;
-    // For text, --sample caps the sequences only when given.
-    input.sequences = !options.text.empty() && !sampleGiven ? 0 : options.sample;
-    input.length = options.length;
-    input.seed = options.seed;
     const auto tokens = core::loadEvalTokens(*model, config, input, options.threads, &sink);
     const auto result = core::runEval(*model, tokens, eval, &sink);
     bar.finish();
@@ -134,23 +127,13 @@ void setupEvalCommand(CLI::App& app)
 {
     auto options = std::make_shared<EvalCommandOptions>();
     auto* sub = app.add_subcommand(
-        "eval", "Run the model (CPU forward pass) and measure what quantization does to its outputs: perplexity, KL "
-                "divergence and top-1 agreement against the original, per layer or role too");
-    sub->add_option("file", options->file, "the baseline: safetensors (with config.json), sharded index, folder or GGUF")
+        "eval",
+        "Run the model (CPU forward pass) and measure what quantization does to its outputs: perplexity, KL "
+        "divergence and top-1 agreement against the original, per layer or role too");
+    sub->add_option("file", options->file,
+                    "the baseline: safetensors (with config.json), sharded index, folder or GGUF")
         ->required();
-    sub->add_option("--tokens", options->tokens, "Token-id file: whitespace-separated integers, one sequence per line");
-    sub->add_option("--text", options->text,
-                    "Plain text through the model's own tokenizer (GGUF vocabulary, tokenizer.model or "
-                    "tokenizer.json), cut into sequences of --length tokens (at most --sample of them when given)")
-        ->check(CLI::ExistingFile);
-    auto* sample = sub->add_option("--sample", options->sample,
-                                   "With no --tokens: sample this many sequences from the baseline itself")
-                       ->check(CLI::Range(std::uint64_t(1), std::uint64_t(4096)))
-                       ->capture_default_str();
-    auto* length = sub->add_option("--length", options->length, "Tokens per sampled sequence, BOS included")
-                       ->check(CLI::Range(std::uint64_t(2), std::uint64_t(1) << 20))
-                       ->capture_default_str();
-    sub->add_option("--seed", options->seed, "Seed of the sampling")->capture_default_str();
+    addTokenOptions(*sub, options->input, "the evaluation");
     sub->add_option("--scheme", options->schemes,
                     "Comma-separated schemes to simulate on the baseline's weights, each with its format's policy "
                     "(bitsandbytes: Linear weights; GGUF: every 2-D weight), e.g. nf4,q4_0,q8_0");
@@ -170,7 +153,7 @@ void setupEvalCommand(CLI::App& app)
                 "  quantlens-cli eval model.gguf --tokens tokens.txt --compare model-q4_0.gguf\n"
                 "  quantlens-cli eval model.gguf --text wiki.test.raw --length 512 --scheme q4_k\n"
                 "  quantlens-cli eval model.safetensors --scheme nf4 --sensitivity layer --json");
-    sub->callback([options, sample, length] { runEvalCommand(*options, sample->count() > 0, length->count() > 0); });
+    sub->callback([options] { runEvalCommand(*options); });
 }
 
 } // namespace quantlens::cli

@@ -23,7 +23,7 @@ static_assert(std::atomic<core::ProgressSink*>::is_always_lock_free);
 InterruptCancels::InterruptCancels(core::ProgressSink& sink)
 {
     g_sink.store(&sink);
-    struct sigaction action {};
+    struct sigaction action { };
     action.sa_handler = onInterrupt;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, &m_previous);

@@ -17,7 +17,7 @@ public:
     InterruptCancels& operator=(const InterruptCancels&) = delete;
 
 private:
-    struct sigaction m_previous {};
+    struct sigaction m_previous { };
 };
 
 } // namespace quantlens::cli

@@ -197,8 +197,7 @@ void writeFolder(const Destination& d, const core::BitsandbytesRecipe& recipe)
     }
     nlohmann::json j = nlohmann::json::parse(readSmallFile(config), nullptr, false);
     if (j.is_discarded() || !j.is_object())
-        throw FormatError(ErrorLocation {config.string(), std::nullopt, "", "a JSON object", ""},
-                          "not a JSON object");
+        throw FormatError(ErrorLocation {config.string(), std::nullopt, "", "a JSON object", ""}, "not a JSON object");
     j["quantization_config"] = core::quantizationConfig(recipe);
     core::writeFileAtomically(d.folder / "config.json", j.dump(2) + "\n", true);
     std::vector<std::string> copied;

@@ -79,6 +79,7 @@ struct ReportOptionsCli {
     double adviseBits = 0.0;
     std::string adviseFamily = "ggml";
     std::string adviseSchemes;
+    std::string adviseCost = "weight";
     std::string title;
     std::string output;
     bool force = false;
@@ -237,7 +238,8 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
         if (!o.evalSensitivity.empty()) {
             if (eval.schemes.empty() && o.evalSensitivityScheme.empty())
                 throw UsageError("--eval-sensitivity needs --eval-scheme or --eval-sensitivity-scheme");
-            eval.sensitivity = o.evalSensitivity == "layer" ? core::SensitivityMode::Layer : core::SensitivityMode::Role;
+            eval.sensitivity
+                = o.evalSensitivity == "layer" ? core::SensitivityMode::Layer : core::SensitivityMode::Role;
             if (!o.evalSensitivityScheme.empty())
                 eval.sensitivityScheme = core::makeScheme(o.evalSensitivityScheme);
         }
@@ -267,8 +269,8 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
         if (!o.evalTokens.empty())
             command += " --tokens " + core::shellQuote(std::filesystem::absolute(o.evalTokens).string());
         else if (!o.evalText.empty())
-            command += strCat(" --text ", core::shellQuote(std::filesystem::absolute(o.evalText).string()), " --length ",
-                              o.evalLength, " --sample ", o.evalSample);
+            command += strCat(" --text ", core::shellQuote(std::filesystem::absolute(o.evalText).string()),
+                              " --length ", o.evalLength, " --sample ", o.evalSample);
         else
             command += strCat(" --sample ", o.evalSample, " --length ", o.evalLength, " --seed ", o.evalSeed);
         data.qualityCommandLine = command;
@@ -278,18 +280,22 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
             throw UsageError("--advise-bits needs --model FILE: the model whose tensors are measured");
         const auto model = core::openModel(o.model);
         core::AdvisorOptions advise;
-        advise.family = o.adviseFamily == "bitsandbytes" ? core::AdvisorFamily::Bitsandbytes : core::AdvisorFamily::Ggml;
+        advise.family
+            = o.adviseFamily == "bitsandbytes" ? core::AdvisorFamily::Bitsandbytes : core::AdvisorFamily::Ggml;
         for (const auto& s : o.adviseSchemes.empty() ? std::vector<std::string> {} : splitCommaList(o.adviseSchemes))
             advise.schemes.push_back(s);
         advise.threads = o.threads;
+        advise.cost = core::parseAdvisorCostKind(o.adviseCost);
         advise.budgetBytes = std::uint64_t(o.adviseBits * double(model->totalParameters()) / 8.0 + 0.5);
         ProgressBar bar;
         core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
         data.advice = core::advise(*model, advise, sink);
         bar.finish();
-        data.adviceCommandLine = strCat("quantlens-cli advise ", core::shellQuote(std::filesystem::absolute(o.model).string()),
-                                        " --bits-per-param ", o.adviseBits, " --family ", o.adviseFamily,
-                                        o.adviseSchemes.empty() ? std::string() : " --schemes " + core::shellQuote(o.adviseSchemes));
+        data.adviceCommandLine
+            = strCat("quantlens-cli advise ", core::shellQuote(std::filesystem::absolute(o.model).string()),
+                     " --bits-per-param ", o.adviseBits, " --family ", o.adviseFamily,
+                     o.adviseSchemes.empty() ? std::string() : " --schemes " + core::shellQuote(o.adviseSchemes),
+                     o.adviseCost == "weight" ? std::string() : " --cost " + o.adviseCost);
     }
     if (planInput) {
         data.plans.push_back(core::makePlanScenario("This plan", *planInput));
@@ -390,6 +396,9 @@ void setupReportCommand(CLI::App& app)
         ->check(CLI::IsMember({"ggml", "bitsandbytes"}))
         ->capture_default_str();
     sub->add_option("--advise-schemes", o->adviseSchemes, "Advisor: candidate types, comma-separated");
+    sub->add_option("--advise-cost", o->adviseCost, "Advisor: what is minimised, weight, activation or kl (as advise)")
+        ->check(CLI::IsMember({"weight", "activation", "kl"}))
+        ->capture_default_str();
     sub->add_option("--preset", p.preset, "Planner model: preset id or config.json (default: beside --model)");
     sub->add_option("--params", p.params, "Planner model given by parameter count: 7e9, 7B, 350M");
     addPlanSettings(*sub, p.settings);

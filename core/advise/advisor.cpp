@@ -1,5 +1,6 @@
 #include "core/advise/advisor.h"
 
+#include "core/eval/llama_config.h"
 #include "core/quant/quant_policy.h"
 #include "core/quant/scheme.h"
 #include "core/scan/scan.h"
@@ -25,6 +26,51 @@ const std::vector<std::string> kGgmlDefault {"q2_k", "q3_k", "q4_0", "q4_1", "q4
 const std::vector<std::string> kBitsandbytesDefault {"nf4", "nf4-dq", "fp4"};
 
 } // namespace
+
+const char* toString(AdvisorCostKind kind)
+{
+    switch (kind) {
+    case AdvisorCostKind::Activation:
+        return "activation";
+    case AdvisorCostKind::Kl:
+        return "kl";
+    default:
+        return "weight";
+    }
+}
+
+AdvisorCostKind parseAdvisorCostKind(const std::string& text)
+{
+    for (auto kind : {AdvisorCostKind::Weight, AdvisorCostKind::Activation, AdvisorCostKind::Kl})
+        if (text == toString(kind))
+            return kind;
+    throw UsageError(strCat("unknown cost '", text, "': weight, activation or kl"));
+}
+
+std::string costLabel(const std::string& costId)
+{
+    if (costId == "activation")
+        return "activation-weighted error";
+    if (costId == "kl")
+        return "predicted KL";
+    return "weight error";
+}
+
+std::string costFormula(const std::string& costId)
+{
+    if (costId == "activation")
+        return "\u03a3 d_j (W \u2212 Q(W))\u00b2";
+    if (costId == "kl")
+        return "\u03a3 KL (nats)";
+    return "\u03a3 (W \u2212 Q(W))\u00b2";
+}
+
+EvalInputSpec defaultAdvisorTokens()
+{
+    EvalInputSpec spec;
+    spec.seed = 2;
+    return spec;
+}
 
 const std::vector<std::string> kLlamaCppFileTypes {"Q2_K",   "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S",
                                                    "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"};
@@ -119,15 +165,15 @@ AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& o
     for (const auto& id : r.candidates) {
         const auto scheme = makeScheme(id); // UsageError naming an unknown id
         if (ggml != (isGgmlSchemeId(scheme->id()) || scheme->id() == "fp16" || scheme->id() == "bf16"))
-            throw UsageError(strCat("'", id, "' is not a ", ggml ? "GGUF (ggml) type" : "bitsandbytes scheme",
-                                    "; the ", r.family, " advisor takes ",
+            throw UsageError(strCat("'", id, "' is not a ", ggml ? "GGUF (ggml) type" : "bitsandbytes scheme", "; the ",
+                                    r.family, " advisor takes ",
                                     joinCommaList(ggml ? kGgmlDefault : kBitsandbytesDefault)));
     }
     if (!ggml && model.format() == "gguf")
-        throw UsageError(strCat(model.path().filename().string(), " is a GGUF file: a bitsandbytes mix is for a "
+        throw UsageError(strCat(model.path().filename().string(),
+                                " is a GGUF file: a bitsandbytes mix is for a "
                                 "Hugging Face checkpoint (safetensors), whose modules transformers names; use the "
                                 "ggml family"));
-    r.costKind = "weight error: the squared error summed over each tensor, sum (W - Q(W))^2";
 
     // Which tensors take part: what the format quantizes. The others keep a fixed size: llama.cpp
     // stores 1-D tensors in F32; transformers keeps everything but the Linear weights as stored.
@@ -139,31 +185,87 @@ AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& o
         if (ggml ? isGgmlQuantizedWeight(t) : isLinearProjectionWeight(t)) {
             std::string why;
             if (!model.canDequantize(i, &why))
-                throw UnsupportedError(strCat(model.path().filename().string(), ": tensor '", t.name,
-                                              "' cannot be decoded: ", why));
+                throw UnsupportedError(
+                    strCat(model.path().filename().string(), ": tensor '", t.name, "' cannot be decoded: ", why));
             candidates.push_back(i);
         } else {
             r.fixedBytes += ggml ? t.elementCount() * 4 : t.byteSize;
         }
     }
     if (candidates.empty())
-        throw UsageError(strCat(model.path().filename().string(), " has no tensor the ", r.family, " advisor can choose for"));
-    r.policy = ggml ? strCat(candidates.size(), " 2-D weights (token embedding and output head included) take one of the "
-                                                "candidate types; 1-D tensors stay F32 as llama.cpp stores them")
-                    : strCat(candidates.size(), " Linear projection weights take the 4-bit type or stay in 16-bit "
-                                                "(llm_int8_skip_modules); embeddings, norms and the head stay as stored");
+        throw UsageError(
+            strCat(model.path().filename().string(), " has no tensor the ", r.family, " advisor can choose for"));
+    r.policy = ggml ? strCat(candidates.size(),
+                             " 2-D weights (token embedding and output head included) take one of the "
+                             "candidate types; 1-D tensors stay F32 as llama.cpp stores them")
+                    : strCat(candidates.size(),
+                             " Linear projection weights take the 4-bit type or stay in 16-bit "
+                             "(llm_int8_skip_modules); embeddings, norms and the head stay as stored");
 
     // Measure every candidate tensor under every candidate scheme, reading each tensor once.
+    // The activation and KL costs run the model: on tokens of their own (defaultAdvisorTokens).
+    r.costId = toString(options.cost);
+    TokenSet tokens;
+    std::map<std::size_t, ErrorWeights> errorWeights;
+    if (options.cost != AdvisorCostKind::Weight) {
+        const LlamaConfig config = llamaConfigFor(model); // UnsupportedError for what the forward pass cannot run
+        tokens = loadEvalTokens(model, config, options.tokens, options.threads, &sink);
+        r.costInput = tokens.source;
+    }
+    if (options.cost == AdvisorCostKind::Activation) {
+        const auto stats = collectActivationStatistics(model, tokens, options.threads, &sink);
+        for (std::size_t index : candidates) {
+            ErrorWeights w;
+            if (const auto it = stats.columns.find(index); it != stats.columns.end())
+                w.columns = it->second;
+            if (const auto it = stats.rows.find(index); it != stats.rows.end())
+                w.rows = it->second;
+            if (w.columns.empty() && w.rows.empty())
+                throw UnsupportedError(strCat(model.path().filename().string(), ": the forward pass does not read '",
+                                              tensors[index].name,
+                                              "', so it has no activations to weigh its error by"));
+            errorWeights.emplace(index, std::move(w));
+        }
+        r.costKind = strCat("activation-weighted error: sum_ij d_j (W - Q(W))_ij^2 per tensor, d_j the mean square of "
+                            "input channel j (the token's share of positions for the embedding's rows) over ",
+                            tokens.source, "; llama.cpp's importance matrix, its diagonal");
+    } else if (options.cost == AdvisorCostKind::Kl) {
+        r.costKind = strCat("output KL: per tensor and type, the mean KL(baseline || model with that tensor alone "
+                            "quantized) over ",
+                            tokens.source, ", summed over tensors (interactions between tensors left out)");
+    } else {
+        r.costKind = "weight error: the squared error summed over each tensor, sum (W - Q(W))^2";
+    }
+    // measureForAdvice's base result carries costId to every solve.
+
     ScanOptions scan;
     scan.schemes = makeScanSchemes(joinCommaList(r.candidates), 0, false);
     scan.tensorIndices = candidates;
     scan.threads = options.threads;
+    scan.errorWeights = errorWeights.empty() ? nullptr : &errorWeights;
     scan.onProgress = [&sink](const ScanProgress& p) { sink.report(p.progress); };
     const ScanResult measured = scanModel(model, scan, sink);
+    std::vector<TensorProbe> probes;
+    std::vector<std::pair<std::size_t, std::string>> probed;
+    std::map<std::string, std::shared_ptr<const Scheme>> schemes;
     for (const auto& t : measured.tensors) {
         if (!t.skipped.empty())
             continue;
-        m.table[{t.tensorIndex, t.scheme}] = AdvisorCost {t.quantizedBytes, t.error.mse * double(t.error.count)};
+        const double cost
+            = options.cost == AdvisorCostKind::Activation ? t.weightedError : t.error.mse * double(t.error.count);
+        m.table[{t.tensorIndex, t.scheme}] = AdvisorCost {t.quantizedBytes, cost};
+        if (options.cost == AdvisorCostKind::Kl) {
+            auto& scheme = schemes[t.scheme];
+            if (!scheme)
+                scheme = makeScheme(t.scheme);
+            probes.push_back({t.tensorIndex, scheme});
+            probed.emplace_back(t.tensorIndex, t.scheme);
+        }
+    }
+    if (!probes.empty()) {
+        const auto kl = probeTensorKl(model, tokens, probes, options.threads, &sink);
+        for (std::size_t i = 0; i < probes.size(); ++i)
+            m.table[probed[i]].cost = kl[i];
     }
     m.tensors = tensors;
     m.modelBytes = model.totalBytes();
@@ -223,8 +325,8 @@ AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetByte
         for (std::size_t k = 0; k < candidates.size(); ++k) {
             const auto& t = tensors[candidates[k]];
             const auto& o = items[k][a.choice[k]];
-            r.assignment.push_back(
-                {candidates[k], t.name, t.layer, std::string(roleName(t.role)), names[k][a.choice[k]], o.bytes, o.cost});
+            r.assignment.push_back({candidates[k], t.name, t.layer, std::string(roleName(t.role)),
+                                    names[k][a.choice[k]], o.bytes, o.cost});
         }
         r.totalBytes = a.bytes + r.fixedBytes;
         r.predictedCost = a.cost;
@@ -236,13 +338,19 @@ AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetByte
         r.largestBytes = most + r.fixedBytes;
         r.budgetBytes = options.budgetBytes;
         if (options.budgetBytes < r.smallestBytes)
-            throw UsageError(strCat("a budget of ", options.budgetBytes, " bytes is below the smallest mix of these "
-                                    "candidates, ", r.smallestBytes, " bytes (every tensor in its smallest type, ",
-                                    r.fixedBytes, " bytes of fixed tensors included)"));
+            throw UsageError(strCat("a budget of ", options.budgetBytes,
+                                    " bytes is below the smallest mix of these "
+                                    "candidates, ",
+                                    r.smallestBytes, " bytes (every tensor in its smallest type, ", r.fixedBytes,
+                                    " bytes of fixed tensors included)"));
         if (options.budgetBytes > r.largestBytes)
-            throw UsageError(strCat("a budget of ", options.budgetBytes, " bytes is above the largest mix of these "
-                                    "candidates, ", r.largestBytes, " bytes (every tensor in its largest type): there "
-                                    "is nothing to choose; the model as stored is ", m.modelBytes, " bytes"));
+            throw UsageError(strCat("a budget of ", options.budgetBytes,
+                                    " bytes is above the largest mix of these "
+                                    "candidates, ",
+                                    r.largestBytes,
+                                    " bytes (every tensor in its largest type): there "
+                                    "is nothing to choose; the model as stored is ",
+                                    m.modelBytes, " bytes"));
     };
 
     std::vector<AllocationItem> items;
@@ -252,7 +360,7 @@ AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetByte
         checkBudget(least, most);
         assign(solveAllocation(items, options.budgetBytes - r.fixedBytes), items);
         for (auto p : allocationFrontier(items, options.frontierPoints))
-            r.frontier.push_back({p.bytes + r.fixedBytes, p.cost});
+            r.frontier.push_back({p.bytes + r.fixedBytes, std::max(p.cost, 0.0)}); // sums of costs, not below 0
         // Each candidate alone, as llama-quantize --pure applies it (fallbacks for rows it cannot store).
         for (const auto& id : r.candidates) {
             const QuantPolicy policy(makeScheme(id));
@@ -326,7 +434,7 @@ AdvisorResult solveAdvice(const AdvisorMeasurements& m, std::uint64_t budgetByte
         names = bestNames;
         assign(*best, bestItems);
         for (auto p : allocationFrontier(bestItems, options.frontierPoints))
-            r.frontier.push_back({p.bytes + r.fixedBytes, p.cost});
+            r.frontier.push_back({p.bytes + r.fixedBytes, std::max(p.cost, 0.0)}); // sums of costs, not below 0
         r.uniform.push_back({"keep (16-bit)", most + r.fixedBytes, 0.0, ""});
     }
     r.seconds = m.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -369,13 +477,15 @@ nlohmann::json adviceToJson(const AdvisorResult& r)
     nlohmann::json j;
     j["model"] = r.model;
     j["family"] = r.family;
-    j["cost_kind"] = r.costKind;
+    j["cost_kind"] = r.costId; // weight, activation or kl
+    j["cost_description"] = r.costKind;
     j["policy"] = r.policy;
     j["candidates"] = r.candidates;
     if (!r.fourBitType.empty())
         j["bnb_4bit_type"] = r.fourBitType;
     j["budget_bytes"] = r.budgetBytes;
     j["budget_source"] = r.budgetSource;
+    j["cost_input"] = r.costInput;
     j["total_bytes"] = r.totalBytes;
     j["fixed_bytes"] = r.fixedBytes;
     j["smallest_bytes"] = r.smallestBytes;
@@ -388,8 +498,12 @@ nlohmann::json adviceToJson(const AdvisorResult& r)
     j["exact"] = r.exact;
     j["assignment"] = nlohmann::json::array();
     for (const auto& a : r.assignment)
-        j["assignment"].push_back({{"tensor", a.tensor}, {"layer", a.layer}, {"role", a.role}, {"scheme", a.scheme},
-                                   {"bytes", a.bytes}, {"cost", a.cost}});
+        j["assignment"].push_back({{"tensor", a.tensor},
+                                   {"layer", a.layer},
+                                   {"role", a.role},
+                                   {"scheme", a.scheme},
+                                   {"bytes", a.bytes},
+                                   {"cost", a.cost}});
     j["frontier"] = nlohmann::json::array();
     for (const auto& p : r.frontier)
         j["frontier"].push_back({{"bytes", p.bytes}, {"cost", p.cost}});

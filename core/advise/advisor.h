@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/advise/allocation.h"
+#include "core/eval/eval.h"
 #include "core/model/model.h"
 #include "core/util/progress.h"
 
@@ -21,6 +22,23 @@ enum class AdvisorFamily {
     Bitsandbytes, // transformers + bitsandbytes: one 4-bit type, and modules skipped in 16-bit
 };
 
+// What the advisor minimises for each tensor and type.
+enum class AdvisorCostKind {
+    Weight, // sum (W - Q(W))^2 over the tensor
+    Activation, // sum_ij d_j (W - Q(W))_ij^2, d_j the mean square of input channel j (collectActivationStatistics)
+    Kl, // mean KL(baseline || model with that tensor alone quantized), summed over tensors (probeTensorKl)
+};
+const char* toString(AdvisorCostKind kind); // "weight", "activation", "kl"
+AdvisorCostKind parseAdvisorCostKind(const std::string& text); // UsageError naming the three
+// For column heads and axes, by AdvisorResult::costId: "weight error", "activation-weighted error",
+// "predicted KL"; and the sum it is: "Σ (W − Q(W))²", "Σ d_j (W − Q(W))²", "Σ KL (nats)".
+std::string costLabel(const std::string& costId);
+std::string costFormula(const std::string& costId);
+
+// The tokens the activation and KL costs run the model on, by default 8 x 256 tokens sampled with
+// seed 2: not eval's default seed 1, so that a mix is verified on tokens it was not fitted to.
+EvalInputSpec defaultAdvisorTokens();
+
 struct AdvisorOptions {
     AdvisorFamily family = AdvisorFamily::Ggml;
     // Candidate scheme ids; empty: the family's default (ggml: q2_k q3_k q4_0 q4_1 q4_k q5_0 q5_1
@@ -29,6 +47,8 @@ struct AdvisorOptions {
     std::uint64_t budgetBytes = 0; // the whole model's weight bytes, fixed tensors included
     unsigned threads = 0;
     std::size_t frontierPoints = 100;
+    AdvisorCostKind cost = AdvisorCostKind::Weight;
+    EvalInputSpec tokens = defaultAdvisorTokens(); // for the activation and KL costs
 };
 
 struct TensorAssignment {
@@ -52,6 +72,8 @@ struct AdvisorResult {
     std::string model;
     std::string family; // "ggml" or "bitsandbytes"
     std::string costKind; // which cost was minimised, in words
+    std::string costId; // "weight", "activation" or "kl"
+    std::string costInput; // the tokens the activation and KL costs ran on; empty for the weight cost
     std::string policy; // which tensors take part, and what the others cost
     std::vector<std::string> candidates;
     std::string fourBitType; // bitsandbytes: the one 4-bit type of the mix

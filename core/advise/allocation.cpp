@@ -71,8 +71,8 @@ Path lagrangianPath(const std::vector<AllocationItem>& items)
         p.baseBytes += items[i][h.front()].bytes;
         p.baseCost += items[i][h.front()].cost;
         for (std::size_t s = 0; s + 1 < h.size(); ++s)
-            p.edges.push_back({i, s, items[i][h[s + 1]].bytes - items[i][h[s]].bytes,
-                               items[i][h[s]].cost - items[i][h[s + 1]].cost});
+            p.edges.push_back(
+                {i, s, items[i][h[s + 1]].bytes - items[i][h[s]].bytes, items[i][h[s]].cost - items[i][h[s + 1]].cost});
     }
     // Convexity makes each item's rates decrease along its hull, so a stable sort by rate keeps an
     // item's edges in order.
@@ -202,8 +202,8 @@ Allocation solveAllocation(const std::vector<AllocationItem>& items, std::uint64
     }
     const std::uint64_t smallest = allocationBounds(items).first;
     if (smallest > budget)
-        throw UsageError(strCat("a budget of ", budget, " bytes is below the smallest possible choice, ", smallest,
-                                " bytes"));
+        throw UsageError(
+            strCat("a budget of ", budget, " bytes is below the smallest possible choice, ", smallest, " bytes"));
     const Path path = lagrangianPath(items);
     Allocation a = greedy(items, budget, path);
     if (a.exact || items.empty() || !allowExact)

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -206,7 +207,8 @@ struct Variant {
     std::set<std::size_t> only; // sensitivity: the tensors of one group (empty: every tensor the policy takes)
 };
 
-SchemeChooser chooserFor(const Model& model, const std::shared_ptr<QuantPolicy>& policy, const std::set<std::size_t>& only)
+SchemeChooser chooserFor(const Model& model, const std::shared_ptr<QuantPolicy>& policy,
+                         const std::set<std::size_t>& only)
 {
     return [&model, policy, only](std::size_t index) -> std::shared_ptr<const Scheme> {
         if (!only.empty() && !only.contains(index))
@@ -250,6 +252,61 @@ std::mt19937_64 generatorFor(std::uint64_t seed, std::uint64_t sequence)
     return std::mt19937_64(seq);
 }
 
+void checkTokens(const LlamaConfig& config, const TokenSet& tokens)
+{
+    for (std::size_t i = 0; i < tokens.sequences.size(); ++i) {
+        const auto& s = tokens.sequences[i];
+        if (s.size() < 2)
+            throw UsageError(strCat("sequence ", i + 1, " has ", s.size(), " token; at least 2 are needed"));
+        if (config.context && s.size() > config.context)
+            throw UsageError(strCat("sequence ", i + 1, " has ", s.size(), " tokens, more than the model's context of ",
+                                    config.context));
+        for (auto id : s)
+            if (id < 0 || std::uint64_t(id) >= config.vocab)
+                throw UsageError(
+                    strCat("sequence ", i + 1, " holds token id ", id, ", outside the vocabulary of ", config.vocab));
+    }
+}
+
+// The baseline's run, kept for variants that differ from it in a few tensors only.
+struct Baseline {
+    const Transformer& model;
+    States states; // after the last block
+    std::vector<States> inputs; // of each block
+    RowMatrix head;
+    Eigen::VectorXf norm;
+};
+
+// The baseline with `chooser` applied to the tensors `members` (and no others), run from the first
+// block one of them is in (the baseline's own states before it), compared with the baseline.
+Comparison runChanged(const Model& model, const LlamaConfig& config, const Baseline& base,
+                      const std::set<std::size_t>& members, SchemeChooser chooser, const TokenSet& tokens,
+                      ThreadPool& pool, Tracker& tracker, const std::string& label)
+{
+    const Transformer other(model, config, std::move(chooser));
+    std::uint64_t from = config.layers;
+    bool touchesEmbedding = false;
+    for (auto index : members) {
+        const auto& t = model.tensors()[index];
+        if (t.layer >= 0)
+            from = std::min<std::uint64_t>(from, std::uint64_t(t.layer));
+        if (std::ptrdiff_t(index) == config.embedding)
+            touchesEmbedding = true;
+    }
+    States states;
+    if (touchesEmbedding) {
+        states = embedAll(other, tokens);
+        from = 0;
+    } else {
+        states = from < config.layers ? base.inputs[from] : base.states;
+    }
+    runBlocks(other, states, from, pool, tracker, label);
+    const bool headChanged = members.contains(std::size_t(config.head));
+    const RowMatrix otherHead = headChanged ? other.loadHead() : RowMatrix();
+    return compare(base.model, base.head, base.norm, base.states, other, headChanged ? otherHead : base.head, base.norm,
+                   states, tokens, pool, tracker);
+}
+
 } // namespace
 
 TokenSet sampleSequences(const Model& model, const LlamaConfig& config, std::uint64_t count, std::uint64_t length,
@@ -261,7 +318,8 @@ TokenSet sampleSequences(const Model& model, const LlamaConfig& config, std::uin
     if (count == 0 || length < 2)
         throw UsageError("sampling needs at least 1 sequence of at least 2 tokens");
     if (config.context != 0 && length > config.context)
-        throw UsageError(strCat("sampled sequences of ", length, " tokens exceed the model's context of ", config.context));
+        throw UsageError(
+            strCat("sampled sequences of ", length, " tokens exceed the model's context of ", config.context));
     const Transformer transformer(model, config);
     ThreadPool pool(threads);
     Tracker tracker(progress, length - 1);
@@ -332,8 +390,8 @@ TokenSet loadEvalTokens(const Model& model, const LlamaConfig& config, const Eva
     if (!input.text.empty()) {
         const auto tokenizer = loadTokenizer(model);
         if (config.context && input.length > config.context)
-            throw UsageError(strCat("text sequences of ", input.length, " tokens exceed the model's context of ",
-                                    config.context));
+            throw UsageError(
+                strCat("text sequences of ", input.length, " tokens exceed the model's context of ", config.context));
         return tokenizeTextFile(*tokenizer, input.text, input.length, input.sequences, config.vocab);
     }
     return sampleSequences(model, config, input.sequences, input.length, input.seed, threads, progress);
@@ -344,18 +402,7 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
 {
     const auto start = std::chrono::steady_clock::now();
     const LlamaConfig config = llamaConfigFor(baseline);
-    for (std::size_t i = 0; i < tokens.sequences.size(); ++i) {
-        const auto& s = tokens.sequences[i];
-        if (s.size() < 2)
-            throw UsageError(strCat("sequence ", i + 1, " has ", s.size(), " token; at least 2 are needed"));
-        if (config.context && s.size() > config.context)
-            throw UsageError(strCat("sequence ", i + 1, " has ", s.size(), " tokens, more than the model's context of ",
-                                    config.context));
-        for (auto id : s)
-            if (id < 0 || std::uint64_t(id) >= config.vocab)
-                throw UsageError(strCat("sequence ", i + 1, " holds token id ", id, ", outside the vocabulary of ",
-                                        config.vocab));
-    }
+    checkTokens(config, tokens);
 
     EvalResult result;
     result.model = baseline.path().string();
@@ -417,8 +464,8 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
             ++v.row.totalTensors;
         }
         if (v.recipe.size() != recipe.schemes.size())
-            throw UsageError(strCat(recipe.name, ": names tensors that ", baseline.path().filename().string(),
-                                    " does not have"));
+            throw UsageError(
+                strCat(recipe.name, ": names tensors that ", baseline.path().filename().string(), " does not have"));
         v.row.bitsPerParameter = baseline.totalParameters() ? bits / double(baseline.totalParameters()) : 0.0;
         variants.push_back(std::move(v));
     }
@@ -464,11 +511,11 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
     result.threads = pool.size();
 
     const Transformer base(baseline, config);
-    std::vector<States> baseInputs;
-    States baseStates = embedAll(base, tokens);
-    runBlocks(base, baseStates, 0, pool, tracker, "baseline", groups.empty() ? nullptr : &baseInputs);
-    const RowMatrix baseHead = base.loadHead();
-    const Eigen::VectorXf baseNorm = base.loadFinalNorm();
+    Baseline run {base, embedAll(base, tokens), {}, base.loadHead(), base.loadFinalNorm()};
+    runBlocks(base, run.states, 0, pool, tracker, "baseline", groups.empty() ? nullptr : &run.inputs);
+    const States& baseStates = run.states;
+    const RowMatrix& baseHead = run.head;
+    const Eigen::VectorXf& baseNorm = run.norm;
 
     bool baselineScored = false;
     const auto finish = [&](EvalComparison& row, const Comparison& c) {
@@ -510,31 +557,11 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
     if (!groups.empty()) {
         result.sensitivityMode = options.sensitivity == SensitivityMode::Layer ? "layer" : "role";
         for (const auto& [name, members] : groups) {
-            const Transformer other(baseline, config, chooserFor(baseline, sensitivityPolicy, members));
-            // Blocks before the group's first are the baseline's: start from the baseline's states there.
-            std::uint64_t from = layers;
-            bool touchesEmbedding = false;
             std::uint64_t parameters = 0;
-            for (auto index : members) {
-                const auto& t = baseline.tensors()[index];
-                parameters += t.elementCount();
-                if (t.layer >= 0)
-                    from = std::min<std::uint64_t>(from, std::uint64_t(t.layer));
-                if (std::ptrdiff_t(index) == config.embedding)
-                    touchesEmbedding = true;
-            }
-            States states;
-            if (touchesEmbedding) {
-                states = embedAll(other, tokens);
-                from = 0;
-            } else {
-                states = from < layers ? baseInputs[from] : baseStates;
-            }
-            runBlocks(other, states, from, pool, tracker, strCat(sensitivityPolicy->scheme()->id(), " on ", name));
-            const bool headChanged = members.contains(std::size_t(config.head));
-            const RowMatrix otherHead = headChanged ? other.loadHead() : RowMatrix();
-            const auto c = compare(base, baseHead, baseNorm, baseStates, other, headChanged ? otherHead : baseHead,
-                                   baseNorm, states, tokens, pool, tracker);
+            for (auto index : members)
+                parameters += baseline.tensors()[index].elementCount();
+            const auto c = runChanged(baseline, config, run, members, chooserFor(baseline, sensitivityPolicy, members),
+                                      tokens, pool, tracker, strCat(sensitivityPolicy->scheme()->id(), " on ", name));
             tracker.step(strCat(name, ": metrics"));
             SensitivityRow row;
             row.group = name;
@@ -561,6 +588,116 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
     return result;
 }
 
+ActivationStatistics collectActivationStatistics(const Model& model, const TokenSet& tokens, unsigned threads,
+                                                 const ProgressSink* progress)
+{
+    const LlamaConfig config = llamaConfigFor(model);
+    checkTokens(config, tokens);
+    ActivationStatistics a;
+    a.input = tokens.source;
+    a.positions = tokens.tokenCount();
+    const double positions = double(std::max<std::uint64_t>(a.positions, 1));
+    if (config.embedding >= 0) {
+        std::vector<double> rows(config.vocab, 0.0);
+        for (const auto& s : tokens.sequences)
+            for (auto id : s)
+                rows[std::size_t(id)] += 1.0;
+        for (auto& r : rows)
+            r /= positions;
+        a.rows[std::size_t(config.embedding)] = std::move(rows);
+    }
+    const Transformer transformer(model, config);
+    ThreadPool pool(threads);
+    Tracker tracker(progress, config.layers + 1);
+    States states = embedAll(transformer, tokens);
+    const std::size_t n = states.size();
+    // Sums per sequence, added in sequence order: the same figures on any thread count.
+    const auto meanSquares = [&](const std::vector<Eigen::VectorXd>& sums) {
+        Eigen::VectorXd total = Eigen::VectorXd::Zero(sums.front().size());
+        for (const auto& s : sums)
+            total += s;
+        total /= positions;
+        return std::vector<double>(total.data(), total.data() + total.size());
+    };
+    const auto squares
+        = [](const RowMatrix& x) -> Eigen::VectorXd { return x.cast<double>().colwise().squaredNorm().transpose(); };
+    for (std::uint64_t l = 0; l < config.layers; ++l) {
+        tracker.check();
+        const BlockWeights weights = transformer.loadBlock(l);
+        std::vector<std::array<Eigen::VectorXd, 4>> sums(n);
+        pool.run(n, [&](std::size_t i, unsigned) {
+            tracker.check();
+            const LinearInputObserver observe = [&sums, &squares, i](LinearInput which, const RowMatrix& x) {
+                sums[i][std::size_t(which)] = squares(x);
+            };
+            KvCache cache = transformer.reserve(std::uint64_t(states[i].rows()));
+            transformer.runBlock(weights, states[i], cache, &observe);
+        });
+        const auto& b = config.blocks[l];
+        for (std::size_t which = 0; which < 4; ++which) {
+            std::vector<Eigen::VectorXd> slot;
+            for (const auto& s : sums)
+                slot.push_back(s[which]);
+            const auto mean = meanSquares(slot);
+            const std::vector<std::ptrdiff_t> into = which == 0 ? std::vector<std::ptrdiff_t> {b.q, b.k, b.v}
+                : which == 1                                    ? std::vector<std::ptrdiff_t> {b.o}
+                : which == 2                                    ? std::vector<std::ptrdiff_t> {b.gate, b.up}
+                                                                : std::vector<std::ptrdiff_t> {b.down};
+            for (auto index : into)
+                if (index >= 0)
+                    a.columns[std::size_t(index)] = mean;
+        }
+        tracker.step(strCat("activations: layer ", l + 1, " of ", config.layers));
+    }
+    const Eigen::VectorXf norm = transformer.loadFinalNorm();
+    std::vector<Eigen::VectorXd> sums(n);
+    pool.run(n, [&](std::size_t i, unsigned) {
+        RowMatrix xn;
+        transformer.finalNormed(norm, states[i], xn);
+        sums[i] = squares(xn);
+    });
+    if (config.head >= 0)
+        a.columns[std::size_t(config.head)] = meanSquares(sums);
+    tracker.step("activations: output head");
+    return a;
+}
+
+std::vector<double> probeTensorKl(const Model& model, const TokenSet& tokens, const std::vector<TensorProbe>& probes,
+                                  unsigned threads, const ProgressSink* progress)
+{
+    const LlamaConfig config = llamaConfigFor(model);
+    checkTokens(config, tokens);
+    for (const auto& p : probes) {
+        const auto& t = model.tensors().at(p.tensorIndex);
+        if (const auto why = p.scheme->cannotStore(t.shape); !why.empty())
+            throw UsageError(strCat(p.scheme->id(), " cannot store ", t.name, ": ", why));
+    }
+    ThreadPool pool(threads);
+    std::uint64_t steps = config.layers;
+    for (const auto& p : probes) {
+        const int layer = model.tensors()[p.tensorIndex].layer;
+        steps += (layer >= 0 ? config.layers - std::uint64_t(layer) : config.layers) + 1;
+    }
+    Tracker tracker(progress, steps);
+    const Transformer base(model, config);
+    Baseline run {base, embedAll(base, tokens), {}, base.loadHead(), base.loadFinalNorm()};
+    runBlocks(base, run.states, 0, pool, tracker, "baseline", &run.inputs);
+    std::vector<double> kl;
+    kl.reserve(probes.size());
+    for (const auto& p : probes) {
+        const auto scheme = p.scheme;
+        const std::size_t only = p.tensorIndex;
+        const std::string& name = model.tensors()[only].name;
+        const auto c = runChanged(
+            model, config, run, {only},
+            [scheme, only](std::size_t index) { return index == only ? scheme : std::shared_ptr<const Scheme>(); },
+            tokens, pool, tracker, strCat(scheme->id(), " on ", name));
+        kl.push_back(summarise(c.kl).mean);
+        tracker.step(strCat(scheme->id(), " on ", name, ": metrics"));
+    }
+    return kl;
+}
+
 nlohmann::json evalToJson(const EvalResult& r)
 {
     const auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
@@ -571,8 +708,8 @@ nlohmann::json evalToJson(const EvalResult& r)
     j["sequences"] = r.sequences;
     j["tokens"] = r.tokens;
     j["tokens_scored"] = r.tokensScored;
-    j["baseline"] = {{"perplexity", number(r.baselinePerplexity)},
-                     {"bits_per_parameter", number(r.baselineBitsPerParameter)}};
+    j["baseline"]
+        = {{"perplexity", number(r.baselinePerplexity)}, {"bits_per_parameter", number(r.baselineBitsPerParameter)}};
     j["results"] = nlohmann::json::array();
     for (const auto& c : r.results) {
         j["results"].push_back({{"name", c.name},

@@ -116,6 +116,37 @@ TokenSet loadEvalTokens(const Model& model, const LlamaConfig& config, const Eva
 EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOptions& options,
                    const ProgressSink* progress = nullptr);
 
+// What enters each weight over `tokens`: per input channel j, the mean of x_j^2 over every position
+// (the diagonal of E[x x^T] that llama.cpp's importance matrix accumulates, tools/imatrix), from
+// which the output error of a weight's quantization is estimated as
+// E ||(W - Q(W)) x||^2 ~ sum_ij d_j (W_ij - Q(W)_ij)^2, cross terms between channels left out.
+struct ActivationStatistics {
+    // tensor index -> mean x_j^2 per input channel (the tensor's last dimension): q, k, v, o, gate,
+    // up, down of every block, and the output head (the final norm's output)
+    std::map<std::size_t, std::vector<double>> columns;
+    // the token embedding's index -> the share of positions that read each of its rows (a lookup is
+    // a product with a one-hot input, whose channel j has mean square "share of tokens j")
+    std::map<std::size_t, std::vector<double>> rows;
+    std::uint64_t positions = 0;
+    std::string input; // TokenSet::source
+};
+
+// Runs the baseline over `tokens` once, one block at a time. Throws what runEval throws for bad
+// tokens, and CancelledError.
+ActivationStatistics collectActivationStatistics(const Model& model, const TokenSet& tokens, unsigned threads,
+                                                 const ProgressSink* progress = nullptr);
+
+// One tensor in one scheme, every other weight as stored.
+struct TensorProbe {
+    std::size_t tensorIndex = 0;
+    std::shared_ptr<const Scheme> scheme;
+};
+// Mean KL(baseline || probe), in nats, for each probe: the model with only that tensor replaced by
+// its quantize-dequantize round trip, run from the tensor's block on (the baseline's states before
+// it). Throws what runEval throws, and UsageError for a scheme that cannot store the tensor.
+std::vector<double> probeTensorKl(const Model& model, const TokenSet& tokens, const std::vector<TensorProbe>& probes,
+                                  unsigned threads, const ProgressSink* progress = nullptr);
+
 // The JSON form: tokens_scored, baseline.perplexity, results[] (name, kind, policy, perplexity,
 // kl_mean, kl_median, kl_p99, kl_max, top1_agreement, mean_delta_logprob, bits_per_parameter),
 // sensitivity[] (group, scheme, kl_mean, top1_agreement).

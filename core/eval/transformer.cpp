@@ -122,11 +122,14 @@ RowMatrix Transformer::embed(std::span<const std::int32_t> tokens) const
     const auto scheme = m_chooser ? m_chooser(index) : nullptr;
     const std::uint64_t readAlignment = std::max<std::uint64_t>(m_model.blockAlignment(index), 1);
     const bool rowsReadable = d % readAlignment == 0
-        && (!scheme || (!scheme->needsTensorStatistics() && d % std::max<std::uint64_t>(scheme->chunkAlignment(shape), 1) == 0));
+        && (!scheme
+            || (!scheme->needsTensorStatistics()
+                && d % std::max<std::uint64_t>(scheme->chunkAlignment(shape), 1) == 0));
     if (!rowsReadable) {
         const auto all = loadTensor(c.embedding);
         for (std::size_t i = 0; i < tokens.size(); ++i)
-            x.row(Eigen::Index(i)) = Eigen::Map<const Eigen::RowVectorXf>(&all[std::uint64_t(tokens[i]) * d], Eigen::Index(d));
+            x.row(Eigen::Index(i))
+                = Eigen::Map<const Eigen::RowVectorXf>(&all[std::uint64_t(tokens[i]) * d], Eigen::Index(d));
         return x;
     }
     std::vector<float> row(d);
@@ -198,7 +201,8 @@ void Transformer::applyRope(RowMatrix& m, std::uint64_t heads, std::uint64_t fir
     }
 }
 
-void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache) const
+void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache,
+                           const LinearInputObserver* observer) const
 {
     const auto& c = m_config;
     const Eigen::Index t = x.rows();
@@ -209,6 +213,8 @@ void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache) 
 
     RowMatrix xn;
     rmsNorm(x, w.attnNorm, xn);
+    if (observer)
+        (*observer)(LinearInput::Attention, xn);
     RowMatrix q, k, v;
     multiplyTransposed(xn, w.q, q);
     multiplyTransposed(xn, w.k, k);
@@ -237,8 +243,9 @@ void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache) 
         scores.noalias() = (q.middleCols(Eigen::Index(h) * hd, hd) * keys.transpose()) * scale;
         for (Eigen::Index r = 0; r < t; ++r) {
             const auto position = Eigen::Index(first) + r;
-            const Eigen::Index from
-                = c.slidingWindow && std::uint64_t(position) >= c.slidingWindow ? position + 1 - Eigen::Index(c.slidingWindow) : 0;
+            const Eigen::Index from = c.slidingWindow && std::uint64_t(position) >= c.slidingWindow
+                ? position + 1 - Eigen::Index(c.slidingWindow)
+                : 0;
             float* row = scores.row(r).data();
             float top = -std::numeric_limits<float>::infinity();
             for (Eigen::Index j = from; j <= position; ++j)
@@ -256,19 +263,31 @@ void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache) 
         attention.middleCols(Eigen::Index(h) * hd, hd).noalias() = scores * values;
     }
     RowMatrix projected;
+    if (observer)
+        (*observer)(LinearInput::AttentionOutput, attention);
     multiplyTransposed(attention, w.o, projected);
     x += projected;
 
     rmsNorm(x, w.ffnNorm, xn);
+    if (observer)
+        (*observer)(LinearInput::Mlp, xn);
     RowMatrix gate, up;
     multiplyTransposed(xn, w.gate, gate);
     multiplyTransposed(xn, w.up, up);
     gate = gate.unaryExpr([](float g) { return g / (1.0f + std::exp(-g)); }).cwiseProduct(up);
+    if (observer)
+        (*observer)(LinearInput::MlpDown, gate);
     multiplyTransposed(gate, w.down, projected);
     x += projected;
 }
 
-void Transformer::logits(const RowMatrix& head, const Eigen::VectorXf& finalNorm, const RowMatrix& x, RowMatrix& out) const
+void Transformer::finalNormed(const Eigen::VectorXf& finalNorm, const RowMatrix& x, RowMatrix& out) const
+{
+    rmsNorm(x, finalNorm, out);
+}
+
+void Transformer::logits(const RowMatrix& head, const Eigen::VectorXf& finalNorm, const RowMatrix& x,
+                         RowMatrix& out) const
 {
     RowMatrix xn;
     rmsNorm(x, finalNorm, xn);

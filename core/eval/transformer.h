@@ -32,6 +32,12 @@ struct BlockWeights {
     std::uint64_t bytes() const;
 };
 
+// What enters the Linear layers of a block, for activation statistics (the per-input-channel mean
+// squares llama.cpp's importance matrix collects): the normed input of q, k and v; the attention
+// output entering o; the normed input of gate and up; the SwiGLU product entering down.
+enum class LinearInput { Attention, AttentionOutput, Mlp, MlpDown };
+using LinearInputObserver = std::function<void(LinearInput, const RowMatrix& input)>;
+
 // The keys and values of one block for the positions a sequence has seen so far.
 struct KvCache {
     RowMatrix k, v; // capacity x (kv heads * head_dim)
@@ -59,12 +65,16 @@ public:
     // Runs one block on the new positions `x` (rows, one per position; hidden wide) of one sequence,
     // in place. `cache` holds the earlier positions' keys and values and receives the new ones; its
     // capacity must hold them all (reserve() first).
-    void runBlock(const BlockWeights& weights, RowMatrix& x, KvCache& cache) const;
+    // `observer`, when given, sees each Linear input (rows: the new positions).
+    void runBlock(const BlockWeights& weights, RowMatrix& x, KvCache& cache,
+                  const LinearInputObserver* observer = nullptr) const;
     // An empty cache with room for `positions`.
     KvCache reserve(std::uint64_t positions) const;
 
     // Logits of every row of `x`: final RMSNorm, then the output head. [rows, vocab].
     void logits(const RowMatrix& head, const Eigen::VectorXf& finalNorm, const RowMatrix& x, RowMatrix& out) const;
+    // The final RMSNorm alone: what enters the output head.
+    void finalNormed(const Eigen::VectorXf& finalNorm, const RowMatrix& x, RowMatrix& out) const;
 
     // Multiply-adds of one block for a sequence of `positions` tokens (matrix products and
     // attention), for FLOP/s figures.

@@ -84,4 +84,28 @@ std::string qualityCsv(const EvalResult& q)
     return out;
 }
 
+std::string adviceCsv(const AdvisorResult& a)
+{
+    const auto bits
+        = [&](std::uint64_t bytes) { return number(a.parameters ? double(bytes) * 8.0 / double(a.parameters) : 0.0); };
+    std::string out = "row,name,layer,role,scheme,bytes,bits_per_parameter,cost,cost_kind\r\n";
+    const std::string kind = csvField(a.costId);
+    for (const auto& t : a.assignment)
+        out += "tensor," + csvField(t.tensor) + ',' + (t.layer < 0 ? std::string() : std::to_string(t.layer)) + ','
+            + csvField(t.role) + ',' + csvField(t.scheme) + ',' + std::to_string(t.bytes) + ",," + number(t.cost) + ','
+            + kind + "\r\n";
+    out += "mix," + csvField(a.model) + ",,," + csvField(a.fourBitType) + ',' + std::to_string(a.totalBytes) + ','
+        + bits(a.totalBytes) + ',' + number(a.predictedCost) + ',' + kind + "\r\n";
+    for (const auto& u : a.uniform)
+        out += "alone," + csvField(u.scheme) + ",,," + csvField(u.scheme) + ',' + std::to_string(u.bytes) + ','
+            + bits(u.bytes) + ',' + number(u.cost) + ',' + kind + "\r\n";
+    for (const auto& u : a.llamaCppMixes)
+        out += "llama.cpp," + csvField(u.scheme) + ",,,," + std::to_string(u.bytes) + ',' + bits(u.bytes) + ','
+            + number(u.cost) + ',' + kind + "\r\n";
+    for (const auto& p : a.frontier)
+        out += "frontier,,,,," + std::to_string(p.bytes) + ',' + bits(p.bytes) + ',' + number(p.cost) + ',' + kind
+            + "\r\n";
+    return out;
+}
+
 } // namespace quantlens::core

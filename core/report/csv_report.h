@@ -24,4 +24,10 @@ std::string plannerBreakdownCsv(const std::vector<PlanScenario>& plans);
 // model, then one "sensitivity" row per group (name "GROUP under SCHEME"; the columns it lacks empty).
 std::string qualityCsv(const EvalResult& quality);
 
+// Header: row,name,layer,role,scheme,bytes,bits_per_parameter,cost. One "tensor" row per tensor of
+// the mix, then "mix" (the whole mix, fixed tensors included), one "alone" row per candidate type as
+// its tool applies it, one "llama.cpp" row per llama.cpp file type, one "frontier" row per frontier
+// point. Cost is AdvisorResult::costId's (the cost_kind column of every row).
+std::string adviceCsv(const AdvisorResult& advice);
+
 } // namespace quantlens::core

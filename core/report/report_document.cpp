@@ -5,9 +5,10 @@
 #include "core/util/units.h"
 
 #include <algorithm>
-#include <map>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 namespace quantlens::core {
 
@@ -334,7 +335,8 @@ void addQuality(DocumentBuilder& doc, const EvalResult& q, const std::string& co
     doc.heading(2, "Model quality");
     doc.paragraph(strCat("The model run on the CPU (", q.config, ") on ", q.input, "; ", groupDigits(q.tokensScored),
                          " next-token predictions scored. Baseline perplexity ", formatMetric(q.baselinePerplexity),
-                         " (", formatMetric(q.baselineBitsPerParameter), " bits per parameter as stored). KL is "
+                         " (", formatMetric(q.baselineBitsPerParameter),
+                         " bits per parameter as stored). KL is "
                          "KL(baseline || model) per position in nats; top-1 agreement is the share of positions where "
                          "both rank the same token first."));
     if (!command.empty()) {
@@ -348,13 +350,13 @@ void addQuality(DocumentBuilder& doc, const EvalResult& q, const std::string& co
                             formatMetric(c.kl.mean), formatMetric(c.kl.median), formatMetric(c.kl.p99),
                             formatMetric(c.kl.max), strCat(formatMetric(100.0 * c.top1Agreement), "%"),
                             formatMetric(c.meanDeltaLogProb)});
-        doc.table({"Model", "Bits/param", "Perplexity", "KL mean", "KL median", "KL p99", "KL max", "Top-1",
-                   "Mean dlogp"},
-                  std::move(rows), "lrrrrrrrr");
+        doc.table(
+            {"Model", "Bits/param", "Perplexity", "KL mean", "KL median", "KL p99", "KL max", "Top-1", "Mean dlogp"},
+            std::move(rows), "lrrrrrrrr");
         std::vector<std::string> policies;
         for (const auto& c : q.results) {
-            std::string line = strCat(c.name, ": ", c.policy, " (", c.quantizedTensors, " of ", c.totalTensors,
-                                      " tensors)");
+            std::string line
+                = strCat(c.name, ": ", c.policy, " (", c.quantizedTensors, " of ", c.totalTensors, " tensors)");
             for (const auto& note : c.notes)
                 line += "; " + note;
             policies.push_back(std::move(line));
@@ -381,11 +383,12 @@ void addAdvice(DocumentBuilder& doc, const AdvisorResult& a, const std::string& 
         return formatMetric(a.parameters ? double(bytes) * 8.0 / double(a.parameters) : 0.0);
     };
     doc.heading(2, "Mixed precision advisor");
-    doc.paragraph(strCat("A ", a.family == "ggml" ? "GGUF" : "bitsandbytes", " mix of ", formatBinaryBytes(double(a.totalBytes)),
-                         " (", bits(a.totalBytes), " bits per parameter) for a budget of ",
-                         formatBinaryBytes(double(a.budgetBytes)), ": ", a.policy, ". Minimised: ", a.costKind,
-                         "; total ", formatMetric(a.predictedCost),
-                         a.exact ? " (optimal)." : strCat(" (at most ", formatMetric(a.predictedCost - a.lowerBound), " above the optimum).")));
+    doc.paragraph(strCat(
+        "A ", a.family == "ggml" ? "GGUF" : "bitsandbytes", " mix of ", formatBinaryBytes(double(a.totalBytes)), " (",
+        bits(a.totalBytes), " bits per parameter) for a budget of ", formatBinaryBytes(double(a.budgetBytes)), ": ",
+        a.policy, ". Minimised: ", a.costKind, "; total ", formatMetric(a.predictedCost),
+        a.exact ? " (optimal)."
+                : strCat(" (at most ", formatMetric(a.predictedCost - a.lowerBound), " above the optimum).")));
     if (!command.empty()) {
         doc.paragraph("Reproduce it with:");
         doc.code(wrapCommandLine(command, 88));
@@ -398,8 +401,11 @@ void addAdvice(DocumentBuilder& doc, const AdvisorResult& a, const std::string& 
     for (const auto& u : rows)
         table.push_back({u.scheme, formatBinaryBytes(double(u.bytes)), bits(u.bytes), formatMetric(u.cost), u.note});
     doc.paragraph("The mix against each type alone (as its tool applies it) and llama.cpp's own mixes:");
-    doc.table({"Mix", "Size", "Bits/param", "Weight error", "Note"}, std::move(table), "lrrrl");
-    doc.chart("advice/frontier", "Total weight error against bits per parameter");
+    const std::string label = costLabel(a.costId);
+    std::string heading = label;
+    heading[0] = char(std::toupper(static_cast<unsigned char>(heading[0])));
+    doc.table({"Mix", "Size", "Bits/param", heading, "Note"}, std::move(table), "lrrrl");
+    doc.chart("advice/frontier", strCat("Total ", label, " against bits per parameter"));
     std::map<std::string, std::pair<int, std::uint64_t>> byScheme;
     for (const auto& t : a.assignment) {
         ++byScheme[t.scheme].first;
@@ -414,7 +420,7 @@ void addAdvice(DocumentBuilder& doc, const AdvisorResult& a, const std::string& 
         assignment.push_back({t.tensor, t.layer < 0 ? "-" : std::to_string(t.layer), t.role, t.scheme,
                               groupDigits(t.bytes), formatMetric(t.cost)});
     doc.paragraph("Every tensor of the mix:");
-    doc.table({"Tensor", "Layer", "Role", "Type", "Bytes", "Weight error"}, std::move(assignment), "lrllrr");
+    doc.table({"Tensor", "Layer", "Role", "Type", "Bytes", heading}, std::move(assignment), "lrllrr");
 }
 
 void addEnvironment(DocumentBuilder& doc, const ReportData& data)

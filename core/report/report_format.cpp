@@ -58,4 +58,11 @@ std::filesystem::path qualityCsvPath(const std::filesystem::path& path)
     return out;
 }
 
+std::filesystem::path adviceCsvPath(const std::filesystem::path& path)
+{
+    auto out = path;
+    out.replace_filename(path.stem().string() + "-advice" + path.extension().string());
+    return out;
+}
+
 } // namespace quantlens::core

@@ -19,5 +19,7 @@ std::filesystem::path plannerCsvPath(const std::filesystem::path& path);
 // The model-quality table of a CSV report: "<stem>-quality.csv", or the file asked for when it is
 // the only table.
 std::filesystem::path qualityCsvPath(const std::filesystem::path& path);
+// report.csv -> report-advice.csv
+std::filesystem::path adviceCsvPath(const std::filesystem::path& path);
 
 } // namespace quantlens::core

@@ -80,6 +80,7 @@ struct Worker {
     std::vector<float> input;
     std::vector<float> output;
     std::vector<ErrorAccumulator> errors; // per scheme
+    std::vector<double> weighted; // per scheme: ScanOptions::errorWeights' sum
     ValueHistogram weights;
 };
 
@@ -140,8 +141,10 @@ private:
     void scanSmall(std::size_t index, Worker& worker);
     void scanLarge(std::size_t index);
     void skip(std::size_t index, const std::string& why);
-    void finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors, const ValueHistogram& weights,
+    void finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors,
+                      const std::vector<double>& weighted, const ValueHistogram& weights,
                       const std::vector<std::string>& unstorable);
+    const ErrorWeights* errorWeightsFor(std::size_t index) const;
     void addBytes(std::size_t index, std::uint64_t begin, std::uint64_t end);
     void report(bool force);
     Worker& prepareWorker(unsigned w, std::uint64_t chunk);
@@ -169,15 +172,51 @@ private:
     std::uint64_t m_maxChunk = 0;
 };
 
+// sum (columns[j] + rows[i]) (in - out)^2 over a chunk starting at flat element `first`; values
+// that are not finite (in either) are left out, as the error statistics leave them.
+double weightedSquaredError(std::span<const float> in, std::span<const float> out, std::span<const std::uint64_t> shape,
+                            std::uint64_t first, const ErrorWeights& w)
+{
+    const std::uint64_t cols = shape.empty() ? 1 : std::max<std::uint64_t>(1, shape.back());
+    double sum = 0.0;
+    std::size_t k = 0;
+    while (k < in.size()) {
+        const std::uint64_t e = first + k;
+        const std::uint64_t row = e / cols;
+        std::uint64_t col = e % cols;
+        const double rowWeight = row < w.rows.size() ? w.rows[std::size_t(row)] : 0.0;
+        const std::size_t end = std::min(in.size(), k + std::size_t(cols - col));
+        double part = 0.0;
+        for (; k < end; ++k, ++col) {
+            const double d = double(in[k]) - double(out[k]);
+            if (!std::isfinite(d))
+                continue;
+            part += (col < w.columns.size() ? w.columns[std::size_t(col)] + rowWeight : rowWeight) * d * d;
+        }
+        sum += part;
+    }
+    return sum;
+}
+
 // The scheme measures the chunk where it runs (the GPU), or it round-trips here and we measure.
 void measureChunk(const ScanScheme& scheme, std::span<const float> input, std::span<float> output,
                   std::span<const std::uint64_t> shape, std::uint64_t first, const TensorStatistics& statistics,
-                  ErrorAccumulator& errors)
+                  ErrorAccumulator& errors, const ErrorWeights* weights, double& weighted)
 {
-    if (scheme.measure(input, shape, first, statistics, errors))
+    if (!weights && scheme.measure(input, shape, first, statistics, errors))
         return;
     scheme.roundTrip(input, output, shape, first, statistics);
     errors.add(input, output);
+    if (weights)
+        weighted += weightedSquaredError(input, output, shape, first, *weights);
+}
+
+const ErrorWeights* Scanner::errorWeightsFor(std::size_t index) const
+{
+    if (!m_options.errorWeights)
+        return nullptr;
+    const auto it = m_options.errorWeights->find(index);
+    return it == m_options.errorWeights->end() ? nullptr : &it->second;
 }
 
 std::uint64_t Scanner::chunkFor(std::size_t index) const
@@ -206,6 +245,7 @@ Worker& Scanner::prepareWorker(unsigned w, std::uint64_t chunk)
         worker.output.resize(chunk);
     }
     worker.errors.assign(m_options.schemes.size(), ErrorAccumulator());
+    worker.weighted.assign(m_options.schemes.size(), 0.0);
     return worker;
 }
 
@@ -353,11 +393,13 @@ void Scanner::scanSmall(std::size_t index, Worker& worker)
             prepass.schemeStatistics[s] = m_options.schemes[s]->chunkStatistics(input, shape);
     worker.weights = ValueHistogram(prepass.min, prepass.max, m_options.weightHistogramBins);
     worker.weights.add(input);
+    const ErrorWeights* errorWeights = errorWeightsFor(index);
     for (std::size_t s = 0; s < m_options.schemes.size(); ++s)
         if (cannot[s].empty())
-            measureChunk(*m_options.schemes[s], input, output, shape, 0, prepass.schemeStatistics[s], worker.errors[s]);
+            measureChunk(*m_options.schemes[s], input, output, shape, 0, prepass.schemeStatistics[s], worker.errors[s],
+                         errorWeights, worker.weighted[s]);
     addBytes(index, 0, n);
-    finishTensor(index, worker.errors, worker.weights, cannot);
+    finishTensor(index, worker.errors, worker.weighted, worker.weights, cannot);
 }
 
 // Larger than a chunk: a parallel first pass for the statistics, then a parallel measuring pass.
@@ -401,6 +443,7 @@ void Scanner::scanLarge(std::size_t index)
         prepareWorker(w, chunk);
         m_workers[w].weights = ValueHistogram(whole.min, whole.max, m_options.weightHistogramBins);
     }
+    const ErrorWeights* errorWeights = errorWeightsFor(index);
     m_pool.run(chunks, [&](std::size_t c, unsigned w) {
         m_sink.throwIfCancelled();
         Worker& worker = m_workers[w];
@@ -413,19 +456,23 @@ void Scanner::scanLarge(std::size_t index)
             worker.weights.add(input);
         for (std::size_t s = 0; s < schemes.size(); ++s)
             if (cannot[s].empty())
-                measureChunk(*schemes[s], input, output, shape, first, whole.schemeStatistics[s], worker.errors[s]);
+                measureChunk(*schemes[s], input, output, shape, first, whole.schemeStatistics[s], worker.errors[s],
+                             errorWeights, worker.weighted[s]);
         addBytes(index, first, first + count);
         report(false);
     });
 
     std::vector<ErrorAccumulator> errors(schemes.size());
+    std::vector<double> weighted(schemes.size(), 0.0);
     ValueHistogram weights(whole.min, whole.max, m_options.weightHistogramBins);
     for (auto& worker : m_workers) {
-        for (std::size_t s = 0; s < schemes.size(); ++s)
+        for (std::size_t s = 0; s < schemes.size(); ++s) {
             errors[s].merge(worker.errors[s]);
+            weighted[s] += worker.weighted[s];
+        }
         weights.merge(worker.weights);
     }
-    finishTensor(index, errors, weights, cannot);
+    finishTensor(index, errors, weighted, weights, cannot);
 }
 
 void Scanner::skip(std::size_t index, const std::string& why)
@@ -457,7 +504,8 @@ void Scanner::skip(std::size_t index, const std::string& why)
 }
 
 void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors,
-                           const ValueHistogram& weights, const std::vector<std::string>& unstorable)
+                           const std::vector<double>& weighted, const ValueHistogram& weights,
+                           const std::vector<std::string>& unstorable)
 {
     const TensorInfo& info = m_model.tensors()[index];
     const std::uint64_t n = info.elementCount();
@@ -488,6 +536,8 @@ void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator
             r.bitsPerParameter = n != 0 ? scheme.bitsPerParameter(std::span<const std::uint64_t>(info.shape)) : 0.0;
             r.quantizedBytes = std::uint64_t(std::ceil(r.bitsPerParameter * double(n) / 8.0));
             r.error = errors[s].stats();
+            if (errorWeightsFor(index))
+                r.weightedError = weighted[s];
             const auto& counts = errors[s].errorHistogram().counts();
             std::size_t lo = 0, hi = counts.size();
             while (lo < hi && counts[lo] == 0)

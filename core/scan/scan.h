@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +31,9 @@ struct TensorScanResult {
     double bitsPerParameter = 0.0;
     std::uint64_t quantizedBytes = 0;
     ErrorStats error;
+    // sum_ij (columns[j] + rows[i]) (W_ij - Q(W)_ij)^2 under ScanOptions::errorWeights; NaN when the
+    // tensor has none (or was not measured).
+    double weightedError = std::numeric_limits<double>::quiet_NaN();
     ValueHistogram weightHistogram; // over [min, max] of the finite weights
     // |error| counts in MagnitudeHistogram bins [errorHistogramFirstBin, + size): the non-empty span.
     std::size_t errorHistogramFirstBin = 0;
@@ -60,6 +65,13 @@ struct ScanProgress {
     double secondsLeft = 0.0; // from the byte rate so far; 0 until known
 };
 
+// Weights of each element's squared error by its column (the input channel, the tensor's last
+// dimension) and its row; either may be empty.
+struct ErrorWeights {
+    std::vector<double> columns;
+    std::vector<double> rows;
+};
+
 struct ScanOptions {
     std::vector<std::shared_ptr<const ScanScheme>> schemes;
     std::string filter; // ECMAScript regex searched in tensor names, ignoring case; empty: every tensor
@@ -74,6 +86,9 @@ struct ScanOptions {
     // held by the scan is about threads * chunk * (4 + 4 * schemes) bytes, whatever the model size.
     std::uint64_t chunkElements = std::uint64_t(1) << 16;
     std::size_t weightHistogramBins = 64;
+    // Tensor index -> error weights: those tensors also get TensorScanResult::weightedError (the
+    // activation-weighted error of core/eval's ActivationStatistics). They round-trip on the CPU.
+    const std::map<std::size_t, ErrorWeights>* errorWeights = nullptr;
     // Called as each tensor finishes, once per scheme, from a worker thread (one call at a time).
     std::function<void(const TensorScanResult&)> onTensor;
     // Called at most every 50 ms and when a tensor finishes, one call at a time.

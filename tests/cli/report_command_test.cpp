@@ -254,8 +254,18 @@ TEST_F(ReportCommand, PdfKeepsHeadingsAndTableIntroductionsWithWhatFollows)
 
 TEST_F(ReportCommand, ModelQualitySectionInEveryFormatWithItsEvalCommand)
 {
-    const std::vector<std::string> common {"report", "--model", kModel, "--no-plan", "--eval-scheme", "nf4,q8_0",
-                                           "--eval-sensitivity", "layer", "--eval-sample", "2", "--eval-length", "24"};
+    const std::vector<std::string> common {"report",
+                                           "--model",
+                                           kModel,
+                                           "--no-plan",
+                                           "--eval-scheme",
+                                           "nf4,q8_0",
+                                           "--eval-sensitivity",
+                                           "layer",
+                                           "--eval-sample",
+                                           "2",
+                                           "--eval-length",
+                                           "24"};
     auto args = common;
     args.insert(args.end(), {"--no-scan", "-o", file("q.md")});
     auto r = runCli(args);
@@ -317,4 +327,21 @@ TEST_F(ReportCommand, AdvisorSectionWithItsAdviseCommand)
     r = runCli({"report", "--model", kModel, "--no-plan", "--no-scan", "--advise-bits", "8", "-o", file("a.html")});
     ASSERT_EQ(r.exitCode, 0) << r.err;
     EXPECT_THAT(read(file("a.html")), HasSubstr("Total weight error against bits per parameter"));
+
+    // CSV: the mix tensor by tensor, the types alone, llama.cpp's mixes and the frontier; with the
+    // activation cost, its name on every row and in the headings.
+    r = runCli({"report", "--model", kModel, "--no-plan", "--no-scan", "--advise-bits", "8", "--advise-cost",
+                "activation", "-o", file("a.csv")});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto csv = read(file("a.csv"));
+    EXPECT_EQ(csv.rfind("row,name,layer,role,scheme,bytes,bits_per_parameter,cost,cost_kind\r\n", 0), 0u);
+    EXPECT_THAT(csv, HasSubstr("tensor,model.embed_tokens.weight,,embedding,"));
+    EXPECT_THAT(csv, HasSubstr("alone,q8_0,"));
+    EXPECT_THAT(csv, HasSubstr("llama.cpp,llama.cpp Q4_K_M,"));
+    EXPECT_THAT(csv, HasSubstr(",activation\r\nfrontier,"));
+    r = runCli({"report", "--model", kModel, "--no-plan", "--no-scan", "--advise-bits", "8", "--advise-cost",
+                "activation", "-o", file("b.md")});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(read(file("b.md")), HasSubstr("| Activation-weighted error |"));
+    EXPECT_THAT(read(file("b.md")), HasSubstr("--cost activation"));
 }

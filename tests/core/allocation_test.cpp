@@ -50,7 +50,8 @@ std::vector<AllocationItem> randomItems(std::mt19937& rng, std::size_t n, std::s
             if (k > 0 && noise(rng) > 1.9)
                 continue; // this type cannot store the tensor
             const double bits = 2.0 + double(k) * 1.5;
-            item.push_back({std::uint64_t(std::llround(bits * size)) * unit, double(size) * std::pow(4.0, -bits) * noise(rng)});
+            item.push_back(
+                {std::uint64_t(std::llround(bits * size)) * unit, double(size) * std::pow(4.0, -bits) * noise(rng)});
         }
     }
     return items;
@@ -143,7 +144,8 @@ TEST(Allocation, LargeInstancesSolveByTheLagrangianPathWithASmallGap)
 TEST(Allocation, ABudgetBelowTheSmallestChoiceSaysTheSmallest)
 {
     const std::vector<AllocationItem> items {{{10, 1.0}, {20, 0.5}}, {{5, 2.0}}};
-    EXPECT_THAT([&] { solveAllocation(items, 14); }, ThrowsMessage<UsageError>(HasSubstr("smallest possible choice, 15")));
+    EXPECT_THAT([&] { solveAllocation(items, 14); },
+                ThrowsMessage<UsageError>(HasSubstr("smallest possible choice, 15")));
     const auto a = solveAllocation(items, 25);
     EXPECT_EQ(a.bytes, 25u);
     EXPECT_DOUBLE_EQ(a.cost, 2.5);

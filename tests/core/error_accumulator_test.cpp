@@ -238,4 +238,3 @@ TEST(ErrorAccumulator, CosineNeverExceedsOne)
     sums.sumProduct = -1.0 - 4e-16;
     EXPECT_EQ(errorStatsFromSums(sums, MagnitudeHistogram()).cosine, -1.0);
 }
-

@@ -141,15 +141,16 @@ TEST(LlamaConfig, RefusesOtherArchitecturesAndMissingConfigNamingThem)
     writeVariant(dir.path, storiesConfig("gpt2"));
     const auto model = openModel(dir.path / "model.safetensors");
     EXPECT_THAT([&] { llamaConfigFor(*model); },
-                ThrowsMessage<UnsupportedError>(AllOf(HasSubstr("config.json"), HasSubstr("'gpt2'"),
-                                                      HasSubstr("llama, mistral and qwen2"))));
+                ThrowsMessage<UnsupportedError>(
+                    AllOf(HasSubstr("config.json"), HasSubstr("'gpt2'"), HasSubstr("llama, mistral and qwen2"))));
     std::filesystem::remove(dir.path / "config.json");
     const auto bare = openModel(dir.path / "model.safetensors");
     EXPECT_THAT([&] { llamaConfigFor(*bare); }, ThrowsMessage<UnsupportedError>(HasSubstr("needs its config.json")));
     // A GGUF file of another architecture names it.
     const auto kquants = openModel(kData + "/stories260K/gguf/stories260K-kquants.gguf");
-    EXPECT_THAT([&] { llamaConfigFor(*kquants); },
-                ThrowsMessage<UnsupportedError>(AllOf(HasSubstr("stories260K-kquants.gguf"), HasSubstr("'reference'"))));
+    EXPECT_THAT(
+        [&] { llamaConfigFor(*kquants); },
+        ThrowsMessage<UnsupportedError>(AllOf(HasSubstr("stories260K-kquants.gguf"), HasSubstr("'reference'"))));
     // A llama model without one of its weights names the tensor.
     TempDir partial;
     writeVariant(partial.path, storiesConfig());
@@ -172,7 +173,8 @@ TEST(LlamaConfig, RefusesOtherArchitecturesAndMissingConfigNamingThem)
     }
     const auto cut = openModel(partial.path / "cut.safetensors");
     EXPECT_THAT([&] { llamaConfigFor(*cut); },
-                ThrowsMessage<FormatError>(AllOf(HasSubstr("cut.safetensors"), HasSubstr("model.layers.2.mlp.up_proj.weight"))));
+                ThrowsMessage<FormatError>(
+                    AllOf(HasSubstr("cut.safetensors"), HasSubstr("model.layers.2.mlp.up_proj.weight"))));
 }
 
 TEST(LlamaConfig, Llama3RopeScalingKeepsShortWavelengthsAndDividesLongOnes)
@@ -231,7 +233,8 @@ TEST(Transformer, IncrementalDecodingWithTheCacheEqualsPrefill)
             RowMatrix x = t.embed(std::span(&tokens[p], 1));
             for (std::uint64_t l = 0; l < config.layers; ++l)
                 t.runBlock(t.loadBlock(l), x, caches[l]);
-            EXPECT_LT((x.row(0) - whole.row(Eigen::Index(p))).cwiseAbs().maxCoeff(), 1e-4f) << p << " window " << window;
+            EXPECT_LT((x.row(0) - whole.row(Eigen::Index(p))).cwiseAbs().maxCoeff(), 1e-4f)
+                << p << " window " << window;
         }
     }
 }
@@ -381,7 +384,8 @@ TEST(Eval, SchemesHurtInTheOrderOfTheirBitsAndStateTheirPolicy)
     EXPECT_THAT(r.results[2].notes, ::testing::ElementsAre(HasSubstr("5 tensors in f16")));
     const auto j = evalToJson(r);
     EXPECT_EQ(j["tokens_scored"], 4 * 63);
-    for (const char* key : {"name", "perplexity", "kl_mean", "kl_median", "kl_p99", "kl_max", "top1_agreement", "policy"})
+    for (const char* key :
+         {"name", "perplexity", "kl_mean", "kl_median", "kl_p99", "kl_max", "top1_agreement", "policy"})
         EXPECT_TRUE(j["results"][0].contains(key)) << key;
 }
 
@@ -415,6 +419,84 @@ TEST(Eval, SensitivityByLayerAndByRole)
         EXPECT_EQ(s.tensors, 5u) << s.group;
 }
 
+TEST(Eval, ActivationStatisticsOfLayerZeroAreTheNormedEmbeddingsMeanSquares)
+{
+    // Layer 0's q, k and v read RMSNorm(embedding row) * attn_norm: computed here from the raw
+    // tensors, without the Transformer.
+    const auto model = openModel(kF32);
+    const auto config = llamaConfigFor(*model);
+    const auto tokens = someTokens();
+    const auto stats = collectActivationStatistics(*model, tokens, 2);
+    const auto read = [&](std::ptrdiff_t index) {
+        std::vector<float> v(model->tensors()[std::size_t(index)].elementCount());
+        model->readFloat(std::size_t(index), 0, v);
+        return v;
+    };
+    const auto embedding = read(config.embedding);
+    const auto norm = read(config.blocks[0].attnNorm);
+    const std::size_t h = config.hidden;
+    std::vector<double> expected(h, 0.0);
+    std::uint64_t positions = 0;
+    std::vector<double> shares(config.vocab, 0.0);
+    for (const auto& sequence : tokens.sequences) {
+        for (auto id : sequence) {
+            const float* row = embedding.data() + std::size_t(id) * h;
+            double ss = 0.0;
+            for (std::size_t j = 0; j < h; ++j)
+                ss += double(row[j]) * double(row[j]);
+            const double scale = 1.0 / std::sqrt(ss / double(h) + config.rmsEps);
+            for (std::size_t j = 0; j < h; ++j) {
+                const double x = double(row[j]) * scale * double(norm[j]);
+                expected[j] += x * x;
+            }
+            shares[std::size_t(id)] += 1.0;
+            ++positions;
+        }
+    }
+    EXPECT_EQ(stats.positions, positions);
+    for (auto index : {config.blocks[0].q, config.blocks[0].k, config.blocks[0].v}) {
+        const auto& got = stats.columns.at(std::size_t(index));
+        ASSERT_EQ(got.size(), h);
+        for (std::size_t j = 0; j < h; ++j)
+            EXPECT_NEAR(got[j], expected[j] / double(positions), 1e-5 * expected[j] / double(positions) + 1e-12) << j;
+    }
+    // Every Linear weight of every block and the head have their inputs; the embedding its row shares.
+    for (const auto& b : config.blocks)
+        for (auto index : {b.q, b.k, b.v, b.o, b.gate, b.up, b.down})
+            EXPECT_EQ(stats.columns.at(std::size_t(index)).size(), model->tensors()[std::size_t(index)].shape.back());
+    EXPECT_EQ(stats.columns.at(std::size_t(config.head)).size(), h);
+    const auto& rows = stats.rows.at(std::size_t(config.embedding));
+    for (std::size_t r = 0; r < rows.size(); ++r)
+        EXPECT_DOUBLE_EQ(rows[r], shares[r] / double(positions));
+    EXPECT_EQ(stats.input, tokens.source);
+}
+
+TEST(Eval, TensorProbesEqualAWholeRunWithThatTensorAloneQuantized)
+{
+    const auto model = openModel(kF32);
+    const auto config = llamaConfigFor(*model);
+    const auto tokens = someTokens();
+    const std::size_t up = std::size_t(config.blocks[3].up);
+    const std::size_t embedding = std::size_t(config.embedding); // the tied head too
+    const auto q4 = makeScheme("q4_0");
+    const auto kl = probeTensorKl(*model, tokens, {{up, q4}, {embedding, q4}, {up, makeScheme("q8_0")}}, 2);
+    ASSERT_EQ(kl.size(), 3u);
+    EvalOptions options;
+    options.recipes
+        = {{"up", {{model->tensors()[up].name, "q4_0"}}}, {"embedding", {{model->tensors()[embedding].name, "q4_0"}}}};
+    const auto whole = runEval(*model, tokens, options);
+    EXPECT_NEAR(kl[0], whole.results[0].kl.mean, 1e-9);
+    EXPECT_NEAR(kl[1], whole.results[1].kl.mean, 1e-9);
+    EXPECT_GT(kl[0], kl[2]); // 4 bits hurt more than 8
+    EXPECT_GT(kl[2], 0.0);
+    // A scheme that cannot store the tensor is refused by name.
+    EXPECT_THAT(
+        [&] {
+            probeTensorKl(*model, tokens, {{up, makeScheme("q4_k")}}, 2);
+        },
+        ThrowsMessage<UsageError>(HasSubstr(model->tensors()[up].name)));
+}
+
 TEST(Eval, SamplingIsReproducibleWhateverTheThreads)
 {
     const auto model = openModel(kF32);
@@ -430,7 +512,8 @@ TEST(Eval, SamplingIsReproducibleWhateverTheThreads)
         EXPECT_EQ(s[0], 1);
     }
     EXPECT_NE(a.sequences[0], a.sequences[1]);
-    EXPECT_THAT([&] { sampleSequences(*model, config, 1, 513, 5, 1); }, ThrowsMessage<UsageError>(HasSubstr("context")));
+    EXPECT_THAT([&] { sampleSequences(*model, config, 1, 513, 5, 1); },
+                ThrowsMessage<UsageError>(HasSubstr("context")));
 }
 
 TEST(Eval, RefusesACompareFileOfAnotherModelSayingWhatDiffers)
@@ -443,8 +526,8 @@ TEST(Eval, RefusesACompareFileOfAnotherModelSayingWhatDiffers)
     EvalOptions options;
     options.compare = {dir.path / "model.safetensors"};
     EXPECT_THAT([&] { runEval(*model, someTokens(), options); },
-                ThrowsMessage<UsageError>(AllOf(HasSubstr("model.safetensors is not the same model"),
-                                                HasSubstr("number of layers is 4"))));
+                ThrowsMessage<UsageError>(
+                    AllOf(HasSubstr("model.safetensors is not the same model"), HasSubstr("number of layers is 4"))));
 }
 
 TEST(Eval, CancellationStops)
@@ -504,7 +587,8 @@ TEST(Eval, SimulatedGgmlSchemesMatchTheFilesGgmlItselfWrote)
     const auto model = openModel(kGguf);
     EvalOptions options;
     options.schemes = parseSchemeList("q4_0,q8_0");
-    options.compare = {kData + "/stories260K/gguf/stories260K-q4_0.gguf", kData + "/stories260K/gguf/stories260K-q8_0.gguf"};
+    options.compare
+        = {kData + "/stories260K/gguf/stories260K-q4_0.gguf", kData + "/stories260K/gguf/stories260K-q8_0.gguf"};
     const auto r = runEval(*model, sampleSequences(*model, llamaConfigFor(*model), 4, 128, 3, 2), options);
     ASSERT_EQ(r.results.size(), 4u);
     for (int k = 0; k < 2; ++k) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <string>
 
 // The scan on real files through the readers and the real quantizers.
@@ -241,4 +242,44 @@ TEST(CpuBenchmark, RefusesASchemeThatCannotStoreItsTensors)
                                             "of 1000 values are not a whole number of Q4_0's 32-value blocks")));
     options.parameters = 1024;
     EXPECT_EQ(runCpuBenchmark(options, makeScanSchemes("q4_0", 0, false).front(), sink).parameters, 1024u);
+}
+
+TEST(ScanModel, ErrorWeightsSumTheSquaredErrorByColumnAndRow)
+{
+    const auto model = openModel(kData + "/stories260K/model-f32.safetensors");
+    const auto index = std::size_t(model->find("model.layers.2.mlp.up_proj.weight"));
+    const auto& t = model->tensors()[index];
+    const std::uint64_t rows = t.shape[0], cols = t.shape[1];
+    std::map<std::size_t, ErrorWeights> weights;
+    ErrorWeights& w = weights[index];
+    for (std::uint64_t j = 0; j < cols; ++j)
+        w.columns.push_back(double(j % 7));
+    for (std::uint64_t i = 0; i < rows; ++i)
+        w.rows.push_back(0.5 * double(i % 3));
+    for (std::uint64_t chunk : {std::uint64_t(1) << 16, std::uint64_t(256)}) { // one chunk, and many
+        ScanOptions options;
+        options.schemes = makeScanSchemes("q4_0,nf4", 64, false);
+        options.tensorIndices = std::vector<std::size_t> {index, index - 1};
+        options.errorWeights = &weights;
+        options.chunkElements = chunk;
+        ProgressSink sink;
+        const auto r = scanModel(*model, options, sink);
+        std::vector<float> in(t.elementCount()), out(in.size());
+        model->readFloat(index, 0, in);
+        for (const auto& tr : r.tensors) {
+            if (tr.tensorIndex != index) {
+                EXPECT_TRUE(std::isnan(tr.weightedError)) << tr.name; // no weights given: not measured
+                continue;
+            }
+            const auto scheme = makeScanSchemes(tr.scheme, 64, false).front();
+            scheme->roundTrip(in, out, t.shape, 0, {});
+            double expected = 0.0;
+            for (std::uint64_t i = 0; i < rows; ++i)
+                for (std::uint64_t j = 0; j < cols; ++j) {
+                    const double d = double(in[i * cols + j]) - double(out[i * cols + j]);
+                    expected += (w.columns[j] + w.rows[i]) * d * d;
+                }
+            EXPECT_NEAR(tr.weightedError, expected, 1e-9 * expected) << tr.scheme << " chunk " << chunk;
+        }
+    }
 }

@@ -86,7 +86,8 @@ TEST(Tokenizer, TextFilesAreCutIntoSequencesWithBos)
 {
     const auto model = openModel(kTok + "/gguf/stories260K-spm.gguf");
     const auto tokenizer = loadTokenizer(*model);
-    const auto path = std::filesystem::temp_directory_path() / ("quantlens-text-" + std::to_string(::getpid()) + ".txt");
+    const auto path
+        = std::filesystem::temp_directory_path() / ("quantlens-text-" + std::to_string(::getpid()) + ".txt");
     std::ofstream(path) << "Once upon a time there was a little dog. It liked to run in the park with its friend.\n";
     const auto all = tokenizer->encode("Once upon a time there was a little dog. It liked to run in the park with its "
                                        "friend.\n");

@@ -63,7 +63,8 @@ private Q_SLOTS:
         QVERIFY(script.open(QIODevice::ReadOnly));
         QVERIFY(script.readAll().contains("llama-quantize --pure"));
         QVERIFY(!view.saveRecipe(dir.filePath(QStringLiteral("mix.json")))); // a BitsAndBytesConfig needs a bnb mix
-        QVERIFY(view.findChild<QLabel*>(QStringLiteral("advisorStatus"))->text().contains(QStringLiteral("bitsandbytes")));
+        QVERIFY(
+            view.findChild<QLabel*>(QStringLiteral("advisorStatus"))->text().contains(QStringLiteral("bitsandbytes")));
     }
 
     void verifyingRunsTheMixAndTheNearestTypeAlone()
@@ -104,6 +105,32 @@ private Q_SLOTS:
         QVERIFY(!view.result()->fourBitType.empty());
         QTemporaryDir dir;
         QVERIFY(view.saveRecipe(dir.filePath(QStringLiteral("bnb.json"))));
+    }
+
+    void theActivationCostRunsTheModelAndLabelsTheTable()
+    {
+        ui::ModelSession session;
+        ui::AdvisorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        view.setCost(core::AdvisorCostKind::Activation);
+        view.setCandidates(QStringLiteral("q4_0,q8_0,fp16"));
+        QSignalSpy solved(&view, &ui::AdvisorView::solved);
+        view.measure();
+        QVERIFY(solved.wait(60000));
+        view.setBudgetBitsPerParameter(9.0);
+        QVERIFY(view.result().has_value());
+        QCOMPARE(view.result()->costId, std::string("activation"));
+        QVERIFY(view.result()->costInput.find("seed 2") != std::string::npos);
+        QCOMPARE(view.comparison()->horizontalHeaderItem(3)->text(), QStringLiteral("activation-weighted error"));
+        // For a look at the measured panel: QUANTLENS_SCREENSHOT_DIR=/tmp/shots at a laptop's size and larger.
+        if (const QString dir = qEnvironmentVariable("QUANTLENS_SCREENSHOT_DIR"); !dir.isEmpty()) {
+            for (const QSize size : {QSize(1280, 720), QSize(1567, 800)}) {
+                view.resize(size);
+                view.show();
+                QCoreApplication::processEvents();
+                view.grab().save(QStringLiteral("%1/advisor-%2.png").arg(dir).arg(size.width()));
+            }
+        }
     }
 
     void aBadCandidateSaysWhy()

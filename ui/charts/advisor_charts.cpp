@@ -47,11 +47,11 @@ void AdvisorStrip::setCells(const QList<Cell>& cells)
     }
     std::sort(m_layers.begin(), m_layers.end());
     // Colours by name order of a fixed list, so a type keeps its colour between budgets.
-    static const QStringList order {QStringLiteral("q2_k"), QStringLiteral("q3_k"), QStringLiteral("q4_0"),
-                                    QStringLiteral("q4_1"), QStringLiteral("q4_k"), QStringLiteral("nf4"),
-                                    QStringLiteral("nf4-dq"), QStringLiteral("fp4"), QStringLiteral("q5_0"),
-                                    QStringLiteral("q5_1"), QStringLiteral("q5_k"), QStringLiteral("q6_k"),
-                                    QStringLiteral("q8_0"), QStringLiteral("fp16"), QStringLiteral("keep")};
+    static const QStringList order {QStringLiteral("q2_k"),   QStringLiteral("q3_k"), QStringLiteral("q4_0"),
+                                    QStringLiteral("q4_1"),   QStringLiteral("q4_k"), QStringLiteral("nf4"),
+                                    QStringLiteral("nf4-dq"), QStringLiteral("fp4"),  QStringLiteral("q5_0"),
+                                    QStringLiteral("q5_1"),   QStringLiteral("q5_k"), QStringLiteral("q6_k"),
+                                    QStringLiteral("q8_0"),   QStringLiteral("fp16"), QStringLiteral("keep")};
     std::sort(schemes.begin(), schemes.end(), [](const QString& a, const QString& b) {
         const auto ia = order.indexOf(a), ib = order.indexOf(b);
         return ia != ib ? (ia < 0 ? 99 : ia) < (ib < 0 ? 99 : ib) : a < b;
@@ -66,9 +66,9 @@ QColor AdvisorStrip::colorOf(const QString& scheme) const
     if (scheme == QStringLiteral("fp16") || scheme == QStringLiteral("keep"))
         return QColor(0x99, 0x99, 0x99);
     // Few bits warm, many bits cool, each type of the mix its own colour (Okabe-Ito order).
-    static const QColor ramp[] = {QColor(0xD5, 0x5E, 0x00), QColor(0xE6, 0x9F, 0x00), QColor(0xF0, 0xE4, 0x42),
-                                  QColor(0x00, 0x9E, 0x73), QColor(0x56, 0xB4, 0xE9), QColor(0x00, 0x72, 0xB2),
-                                  QColor(0xCC, 0x79, 0xA7), QColor(0x33, 0x33, 0x33)};
+    static const QColor ramp[]
+        = {QColor(0xD5, 0x5E, 0x00), QColor(0xE6, 0x9F, 0x00), QColor(0xF0, 0xE4, 0x42), QColor(0x00, 0x9E, 0x73),
+           QColor(0x56, 0xB4, 0xE9), QColor(0x00, 0x72, 0xB2), QColor(0xCC, 0x79, 0xA7), QColor(0x33, 0x33, 0x33)};
     const auto i = m_schemes.indexOf(scheme);
     return ramp[(i < 0 ? 0 : i) % 8];
 }
@@ -141,11 +141,13 @@ FrontierChart::FrontierChart(QWidget* parent)
 }
 
 void FrontierChart::setData(const QList<QPointF>& frontier, const QList<Point>& uniform, const QList<Point>& llamaCpp,
-                            const Point& chosen)
+                            const Point& chosen, const QString& costId)
 {
     QChart* c = chart();
     clearChart(c);
-    c->setTitle(tr("Total weight error against bits per parameter"));
+    QString label = QString::fromStdString(core::costLabel(costId.toStdString()));
+    label[0] = label[0].toUpper();
+    c->setTitle(tr("%1 against bits/param").arg(label));
     m_uniform = int(uniform.size());
     double xMin = std::numeric_limits<double>::max(), xMax = 0, yMin = std::numeric_limits<double>::max(), yMax = 0;
     const auto see = [&](double x, double y) {
@@ -173,7 +175,7 @@ void FrontierChart::setData(const QList<QPointF>& frontier, const QList<Point>& 
     x->setLabelFormat(QStringLiteral("%.0f"));
     c->addAxis(x, Qt::AlignBottom);
     auto* y = new QLogValueAxis;
-    y->setTitleText(tr("Σ (W − Q(W))²"));
+    y->setTitleText(QString::fromStdString(core::costFormula(costId.toStdString())));
     y->setLabelFormat(QStringLiteral("%.0e"));
     y->setRange(std::pow(10.0, std::floor(std::log10(yMin))), std::pow(10.0, std::ceil(std::log10(yMax))));
     c->addAxis(y, Qt::AlignLeft);

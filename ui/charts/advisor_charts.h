@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/advise/advisor.h"
+
 #include <QChartView>
 #include <QList>
 #include <QMap>
@@ -53,7 +55,7 @@ public:
     };
     explicit FrontierChart(QWidget* parent = nullptr);
     void setData(const QList<QPointF>& frontier, const QList<Point>& uniform, const QList<Point>& llamaCpp,
-                 const Point& chosen);
+                 const Point& chosen, const QString& costId = QStringLiteral("weight"));
     int uniformCount() const { return m_uniform; }
 
 private:

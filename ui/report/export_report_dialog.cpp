@@ -202,6 +202,8 @@ void ExportReportDialog::updatePreview()
             text += (text.empty() ? "" : "\n") + core::plannerBreakdownCsv(m_data.plans);
         if (o.sections.quality && m_data.quality)
             text += (text.empty() ? "" : "\n") + core::qualityCsv(*m_data.quality);
+        if (o.sections.advice && m_data.advice)
+            text += (text.empty() ? "" : "\n") + core::adviceCsv(*m_data.advice);
         m_preview->setPlainText(QString::fromStdString(text));
         break;
     }

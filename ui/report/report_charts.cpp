@@ -164,7 +164,8 @@ core::ReportCharts renderReportCharts(const core::ReportData& data, const core::
                 points.append({qs(c.name), c.bitsPerParameter, c.kl.mean, c.top1Agreement});
             QualitySizeChart chart;
             chart.setPoints(points);
-            charts.svg["quality/size"] = chartToSvg(&chart, size, QStringLiteral("Output error against size")).toStdString();
+            charts.svg["quality/size"]
+                = chartToSvg(&chart, size, QStringLiteral("Output error against size")).toStdString();
         }
         if (!q.sensitivity.empty()) {
             QList<SensitivityBar> bars;
@@ -174,8 +175,7 @@ core::ReportCharts renderReportCharts(const core::ReportData& data, const core::
             chart.setBars(QStringLiteral("Mean KL with one %1 at a time in %2")
                               .arg(qs(q.sensitivityMode), qs(q.sensitivity.front().scheme)),
                           bars);
-            charts.svg["quality/sensitivity"]
-                = chartToSvg(&chart, size, QStringLiteral("Sensitivity")).toStdString();
+            charts.svg["quality/sensitivity"] = chartToSvg(&chart, size, QStringLiteral("Sensitivity")).toStdString();
         }
     }
     if (sections.advice && data.advice) {
@@ -191,7 +191,8 @@ core::ReportCharts renderReportCharts(const core::ReportData& data, const core::
         for (const auto& u : a.llamaCppMixes)
             llama.append({qs(u.scheme), bitsOf(u.bytes), u.cost});
         FrontierChart chart;
-        chart.setData(frontier, alone, llama, {QStringLiteral("mix"), bitsOf(a.totalBytes), a.predictedCost});
+        chart.setData(frontier, alone, llama, {QStringLiteral("mix"), bitsOf(a.totalBytes), a.predictedCost},
+                      qs(a.costId));
         charts.svg["advice/frontier"] = chartToSvg(&chart, size, QStringLiteral("Advisor frontier")).toStdString();
     }
     return charts;

@@ -43,15 +43,21 @@ bool hasQuality(const core::ReportData& data, const ReportOptions& o)
     return o.sections.quality && data.quality.has_value();
 }
 
-// The files of a CSV report, in the order scan, plans, quality: the first table present goes to
+bool hasAdvice(const core::ReportData& data, const ReportOptions& o)
+{
+    return o.sections.advice && data.advice.has_value();
+}
+
+// The files of a CSV report, in the order scan, plans, quality, advice: the first table present goes to
 // the file asked for, the others to its siblings.
 std::vector<std::filesystem::path> csvFiles(const core::ReportData& data, const std::filesystem::path& path,
                                             const ReportOptions& o)
 {
-    if (!hasScan(data, o) && !hasPlans(data, o) && !hasQuality(data, o))
+    if (!hasScan(data, o) && !hasPlans(data, o) && !hasQuality(data, o) && !hasAdvice(data, o))
         throw UsageError(strCat("nothing to write to ", path.string(),
                                 ": a CSV report holds the per-tensor errors (--model with --scheme), the planner "
-                                "breakdown (plan options) or the model quality (--eval-scheme), and none is included"));
+                                "breakdown (plan options), the model quality (--eval-scheme) or the advisor's mix "
+                                "(--advise-bits), and none is included"));
     std::vector<std::filesystem::path> files;
     if (hasScan(data, o))
         files.push_back(path);
@@ -59,6 +65,8 @@ std::vector<std::filesystem::path> csvFiles(const core::ReportData& data, const 
         files.push_back(files.empty() ? path : core::plannerCsvPath(path));
     if (hasQuality(data, o))
         files.push_back(files.empty() ? path : core::qualityCsvPath(path));
+    if (hasAdvice(data, o))
+        files.push_back(files.empty() ? path : core::adviceCsvPath(path));
     return files;
 }
 
@@ -104,6 +112,8 @@ void exportReport(const core::ReportData& data, const QString& path, const Repor
             outputs.emplace_back(files[next++], core::plannerBreakdownCsv(data.plans));
         if (hasQuality(data, options))
             outputs.emplace_back(files[next++], core::qualityCsv(*data.quality));
+        if (hasAdvice(data, options))
+            outputs.emplace_back(files[next++], core::adviceCsv(*data.advice));
         break;
     }
     }

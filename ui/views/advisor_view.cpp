@@ -1,6 +1,7 @@
 #include "ui/views/advisor_view.h"
 
 #include "core/advise/recipe.h"
+#include "core/quant/scheme.h"
 #include "core/report/atomic_write.h"
 #include "core/util/error.h"
 #include "core/util/text_list.h"
@@ -8,7 +9,6 @@
 #include "ui/charts/advisor_charts.h"
 #include "ui/jobs/advisor_job.h"
 #include "ui/jobs/eval_job.h"
-#include "core/quant/scheme.h"
 #include "ui/models/model_session.h"
 
 #include <nlohmann/json.hpp>
@@ -56,6 +56,15 @@ AdvisorView::AdvisorView(ModelSession* session, QWidget* parent)
     setObjectName(QStringLiteral("advisorView"));
     m_family = new QComboBox(this);
     m_family->addItems({tr("GGUF mix (llama-quantize)"), tr("bitsandbytes (transformers)")});
+    m_cost = new QComboBox(this);
+    m_cost->setObjectName(QStringLiteral("advisorCost"));
+    m_cost->addItem(tr("weight error"), int(core::AdvisorCostKind::Weight));
+    m_cost->addItem(tr("activation-weighted (one model run)"), int(core::AdvisorCostKind::Activation));
+    m_cost->addItem(tr("output KL (a model run per tensor and type)"), int(core::AdvisorCostKind::Kl));
+    m_cost->setToolTip(tr("What each tensor's choice costs: its squared weight error; that error weighted by each "
+                          "input channel's mean square over 8 x 256 tokens sampled from the model (llama.cpp's "
+                          "importance matrix); or the output KL with that tensor alone quantized, the most faithful "
+                          "and by far the slowest. The activation and KL costs need a model the forward pass runs."));
     m_candidates = new QLineEdit(this);
     m_candidates->setPlaceholderText(tr("default: q2_k … q8_0 and fp16 (GGUF); nf4, nf4-dq, fp4 (bitsandbytes)"));
     m_candidates->setToolTip(tr("Candidate types, comma-separated"));
@@ -109,11 +118,13 @@ AdvisorView::AdvisorView(ModelSession* session, QWidget* parent)
     top->addWidget(m_family, 0, 1);
     top->addWidget(new QLabel(tr("Candidates:"), this), 0, 2);
     top->addWidget(m_candidates, 0, 3);
-    top->addWidget(m_measure, 0, 4);
-    top->addWidget(m_cancel, 0, 5);
+    top->addWidget(new QLabel(tr("Cost:"), this), 0, 4);
+    top->addWidget(m_cost, 0, 5);
+    top->addWidget(m_measure, 0, 6);
+    top->addWidget(m_cancel, 0, 7);
     top->addWidget(new QLabel(tr("Budget:"), this), 1, 0);
-    top->addWidget(m_slider, 1, 1, 1, 3);
-    top->addWidget(m_bits, 1, 4, 1, 2);
+    top->addWidget(m_slider, 1, 1, 1, 5);
+    top->addWidget(m_bits, 1, 6, 1, 2);
     top->setColumnStretch(3, 1);
 
     auto* stripScroll = new QScrollArea(this);
@@ -214,6 +225,11 @@ void AdvisorView::setFamily(core::AdvisorFamily family)
     m_family->setCurrentIndex(family == core::AdvisorFamily::Ggml ? 0 : 1);
 }
 
+void AdvisorView::setCost(core::AdvisorCostKind cost)
+{
+    m_cost->setCurrentIndex(m_cost->findData(int(cost)));
+}
+
 void AdvisorView::setCandidates(const QString& list)
 {
     m_candidates->setText(list);
@@ -244,6 +260,7 @@ void AdvisorView::measure()
         return;
     core::AdvisorOptions options;
     options.family = m_family->currentIndex() == 0 ? core::AdvisorFamily::Ggml : core::AdvisorFamily::Bitsandbytes;
+    options.cost = core::AdvisorCostKind(m_cost->currentData().toInt());
     const QString list = m_candidates->text().simplified().remove(QLatin1Char(' '));
     if (!list.isEmpty())
         for (const auto& s : splitCommaList(list.toStdString()))
@@ -295,18 +312,21 @@ void AdvisorView::solve()
     m_bits->setRange(bitsOf(least), bitsOf(most));
     m_bits->setValue(bitsOf(budget));
     m_updating = false;
-    m_summary->setText(
-        tr("<b>%1 (%2 bits/param)</b> for a budget of %3; total weight error %4%5. Mixes of these candidates run "
-           "from %6 to %7. Minimised: %8.")
-            .arg(bytesText(r.totalBytes), QString::number(bitsOf(r.totalBytes), 'f', 3), bytesText(r.budgetBytes),
-                 QString::number(r.predictedCost, 'g', 5),
-                 r.exact ? tr(" (optimal)")
-                         : tr(" (at most %1 above the optimum)").arg(QString::number(r.predictedCost - r.lowerBound, 'g', 3)),
-                 bytesText(least), bytesText(most), QString::fromStdString(r.costKind).toHtmlEscaped()));
+    m_summary->setText(tr("<b>%1 (%2 bits/param)</b> for a budget of %3; total %9 %4%5. Mixes of these candidates run "
+                          "from %6 to %7. Minimised: %8.")
+                           .arg(bytesText(r.totalBytes), QString::number(bitsOf(r.totalBytes), 'f', 3),
+                                bytesText(r.budgetBytes), QString::number(r.predictedCost, 'g', 5),
+                                r.exact ? tr(" (optimal)")
+                                        : tr(" (at most %1 above the optimum)")
+                                              .arg(QString::number(r.predictedCost - r.lowerBound, 'g', 3)),
+                                bytesText(least), bytesText(most), QString::fromStdString(r.costKind).toHtmlEscaped(),
+                                QString::fromStdString(core::costLabel(r.costId))));
+    m_table->setHorizontalHeaderLabels(
+        {tr("mix"), tr("size"), tr("bits/param"), QString::fromStdString(core::costLabel(r.costId))});
     QList<AdvisorStrip::Cell> cells;
     for (const auto& a : r.assignment)
         cells.append({QString::fromStdString(a.role), a.layer, QString::fromStdString(a.scheme),
-                      tr("%1\n%2: %3, error %4")
+                      tr("%1\n%2: %3, cost %4")
                           .arg(QString::fromStdString(a.tensor), QString::fromStdString(a.scheme), bytesText(a.bytes),
                                QString::number(a.cost, 'g', 4))});
     m_strip->setCells(cells);
@@ -318,7 +338,8 @@ void AdvisorView::solve()
         alone.append({QString::fromStdString(u.scheme), bitsOf(u.bytes), u.cost});
     for (const auto& u : r.llamaCppMixes)
         llama.append({QString::fromStdString(u.scheme), bitsOf(u.bytes), u.cost});
-    m_chart->setData(frontier, alone, llama, {tr("this mix"), bitsOf(r.totalBytes), r.predictedCost});
+    m_chart->setData(frontier, alone, llama, {tr("this mix"), bitsOf(r.totalBytes), r.predictedCost},
+                     QString::fromStdString(r.costId));
     // Each type alone and llama.cpp's mixes, then this mix, smallest first.
     std::vector<core::UniformPoint> rows(r.uniform.begin(), r.uniform.end());
     rows.insert(rows.end(), r.llamaCppMixes.begin(), r.llamaCppMixes.end());

@@ -40,6 +40,7 @@ public:
 
     void setFamily(core::AdvisorFamily family);
     void setCandidates(const QString& list);
+    void setCost(core::AdvisorCostKind cost);
     // Moves the budget (clamped to the mixes possible) and solves.
     void setBudgetBitsPerParameter(double bits);
     // Writes the mix: .sh (llama-quantize), .json (BitsAndBytesConfig) or .py. Returns false and
@@ -66,6 +67,7 @@ private:
     ModelSession* m_session = nullptr;
     AdvisorJob* m_job = nullptr;
     QComboBox* m_family = nullptr;
+    QComboBox* m_cost = nullptr;
     QLineEdit* m_candidates = nullptr;
     QPushButton* m_measure = nullptr;
     QPushButton* m_cancel = nullptr;
