@@ -46,12 +46,15 @@ void printText(const core::EvalResult& r)
               << "Baseline: perplexity " << formatNumber("%.4f", r.baselinePerplexity) << " ("
               << formatNumber("%.2f", r.baselineBitsPerParameter) << " bits/param as stored)\n";
     if (!r.results.empty()) {
+        std::size_t nameWidth = 24;
+        for (const auto& c : r.results)
+            nameWidth = std::max(nameWidth, c.name.size() + 2);
         std::cout << "\n"
-                  << padColumn("model", 24, true) << padColumn("bits/param", 11) << padColumn("perplexity", 11)
+                  << padColumn("model", nameWidth, true) << padColumn("bits/param", 11) << padColumn("perplexity", 11)
                   << padColumn("KL mean", 11) << padColumn("KL median", 11) << padColumn("KL p99", 11)
                   << padColumn("KL max", 11) << padColumn("top-1", 8) << padColumn("mean dlogp", 11) << "\n";
         for (const auto& c : r.results) {
-            std::cout << padColumn(c.name, 24, true) << padColumn(formatNumber("%.3f", c.bitsPerParameter), 11)
+            std::cout << padColumn(c.name, nameWidth, true) << padColumn(formatNumber("%.3f", c.bitsPerParameter), 11)
                       << padColumn(formatNumber("%.4f", c.perplexity), 11)
                       << padColumn(formatNumber("%.3e", c.kl.mean), 11)
                       << padColumn(formatNumber("%.3e", c.kl.median), 11)

@@ -428,7 +428,13 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
         v.file = openModel(path);
         v.fileConfig = llamaConfigFor(*v.file);
         checkSameShape(config, baseline, *v.fileConfig, path.filename().string());
+        // The file's name; with its folder when another compared file has the same name
+        // (mix-a/model.safetensors, mix-b/model.safetensors).
         v.row.name = path.filename().string();
+        const auto sameName = std::count_if(options.compare.begin(), options.compare.end(),
+                                            [&](const auto& p) { return p.filename() == path.filename(); });
+        if (sameName > 1 && path.has_parent_path())
+            v.row.name = (std::filesystem::absolute(path).parent_path().filename() / path.filename()).string();
         v.row.kind = "file";
         v.row.policy = strCat("the file's own weights (", v.file->format(), ")");
         v.row.bitsPerParameter = fileBits(*v.file);

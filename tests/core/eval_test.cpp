@@ -497,6 +497,26 @@ TEST(Eval, TensorProbesEqualAWholeRunWithThatTensorAloneQuantized)
         ThrowsMessage<UsageError>(HasSubstr(model->tensors()[up].name)));
 }
 
+TEST(Eval, CompareFilesOfTheSameNameAreNamedWithTheirFolder)
+{
+    const auto model = openModel(kF32);
+    EvalOptions options;
+    options.compare = {kData + "/stories260K/model.safetensors", kData + "/stories260K/sharded/model.safetensors.index.json"};
+    auto r = runEval(*model, someTokens(), options);
+    EXPECT_EQ(r.results[0].name, "model.safetensors"); // unique: the name alone
+    const auto folder = std::filesystem::temp_directory_path() / ("same-name-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(folder / "copy");
+    std::filesystem::copy_file(kData + "/stories260K/model.safetensors", folder / "copy" / "model.safetensors",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(kData + "/stories260K/config.json", folder / "copy" / "config.json",
+                               std::filesystem::copy_options::overwrite_existing);
+    options.compare = {kData + "/stories260K/model.safetensors", folder / "copy" / "model.safetensors"};
+    r = runEval(*model, someTokens(), options);
+    EXPECT_EQ(r.results[0].name, "stories260K/model.safetensors");
+    EXPECT_EQ(r.results[1].name, "copy/model.safetensors");
+    std::filesystem::remove_all(folder);
+}
+
 TEST(Eval, SamplingIsReproducibleWhateverTheThreads)
 {
     const auto model = openModel(kF32);
