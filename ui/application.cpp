@@ -41,13 +41,18 @@ static void initResources()
 
 namespace quantlens::ui {
 
+void setApplicationIdentity()
+{
+    QCoreApplication::setOrganizationName(QStringLiteral("QuantLens"));
+    QCoreApplication::setOrganizationDomain(QStringLiteral("quantlens.invalid"));
+    QCoreApplication::setApplicationName(QStringLiteral("QuantLens"));
+    QCoreApplication::setApplicationVersion(QString::fromLatin1(kVersion));
+}
+
 void initializeApplication(QApplication& app)
 {
     initResources();
-    QApplication::setOrganizationName(QStringLiteral("QuantLens"));
-    QApplication::setOrganizationDomain(QStringLiteral("quantlens.invalid"));
-    QApplication::setApplicationName(QStringLiteral("QuantLens"));
-    QApplication::setApplicationVersion(QString::fromLatin1(kVersion));
+    setApplicationIdentity();
     QApplication::setDesktopFileName(QStringLiteral("quantlens"));
     app.setWindowIcon(QIcon(QStringLiteral(":/icons/quantlens.svg")));
 }
@@ -116,6 +121,8 @@ MainWindow* createMainWindow(const QString& initialFile)
     });
     QObject::connect(session, &ModelSession::modelOpened, window, [window, planner](const QString& path) {
         window->statusBar()->showMessage(QObject::tr("Opened %1").arg(path), 5000);
+        window->setWindowTitle(QObject::tr("%1 — QuantLens").arg(QFileInfo(path).fileName()));
+        window->setWindowFilePath(path);
         if (path == bundledExamplePath())
             return; // the planner keeps its own example plan; the tiny model would make a dull first screen
         window->addRecentFile(path);
@@ -133,14 +140,14 @@ MainWindow* createMainWindow(const QString& initialFile)
         window->showWorkspace(QStringLiteral("lab"));
     });
 
-    QObject::connect(window, &MainWindow::exportRequested, window,
-                     [window, session, planner, inspector, bench, quality, advisor] {
-        ExportReportDialog dialog(buildGuiReport(*session, *planner, *inspector, *bench, quality, advisor), window);
-        QObject::connect(&dialog, &ExportReportDialog::reportExported, window, [window](const QString& path) {
-            window->statusBar()->showMessage(QObject::tr("Report written to %1").arg(path), 8000);
+    QObject::connect(
+        window, &MainWindow::exportRequested, window, [window, session, planner, inspector, bench, quality, advisor] {
+            ExportReportDialog dialog(buildGuiReport(*session, *planner, *inspector, *bench, quality, advisor), window);
+            QObject::connect(&dialog, &ExportReportDialog::reportExported, window, [window](const QString& path) {
+                window->statusBar()->showMessage(QObject::tr("Report written to %1").arg(path), 8000);
+            });
+            dialog.exec();
         });
-        dialog.exec();
-    });
 
     const QString file = initialFile.isEmpty() ? bundledExamplePath() : initialFile;
     if (!file.isEmpty()) {
@@ -148,6 +155,11 @@ MainWindow* createMainWindow(const QString& initialFile)
             session->openNow(file); // the example opens before the first paint: the first screen is never empty
         else
             Q_EMIT window->openFileRequested(file);
+        // A model named on the command line is what the user came to see: the Inspector, not the
+        // workspace of last time (a config.json went to the Planner above; --workspace still wins).
+        if (!initialFile.isEmpty()
+            && (!initialFile.endsWith(QStringLiteral(".json")) || initialFile.endsWith(QStringLiteral(".index.json"))))
+            window->showWorkspace(QStringLiteral("inspector"));
     }
     return window;
 }

@@ -10,6 +10,8 @@ namespace quantlens::ui {
 class MainWindow;
 
 // Sets organisation/application names (for QSettings), the icon and the palette.
+// Organisation, name and version (QSettings' keys, --version), for a QCoreApplication too.
+void setApplicationIdentity();
 void initializeApplication(QApplication& app);
 
 // Creates the main window with every workspace added, opening `initialFile` (a model or a

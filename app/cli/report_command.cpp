@@ -28,6 +28,8 @@
 
 #include <QApplication>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -125,8 +127,13 @@ std::string commandLine(const CLI::App& sub)
                 out += " " + name;
             continue;
         }
-        for (const auto& value : opt->results())
-            out += " " + name + " " + core::shellQuote(value);
+        for (const auto& value : opt->results()) {
+            // Paths absolute, so that the line runs from any folder (a preset id stays as it is).
+            std::error_code ec;
+            const bool path = name == "--output" || std::filesystem::exists(value, ec);
+            out += " " + name + " "
+                + core::shellQuote(path ? std::filesystem::absolute(value).lexically_normal().string() : value);
+        }
     }
     return out;
 }
@@ -153,6 +160,15 @@ void ensureApplication()
         return;
     if (!std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY") && !std::getenv("QT_QPA_PLATFORM"))
         setenv("QT_QPA_PLATFORM", "offscreen", 1);
+    if (!std::getenv("XDG_RUNTIME_DIR")) {
+        // Qt warns on stderr without one (a server, a container, sudo): a private folder of our own.
+        const auto dir = std::filesystem::temp_directory_path() / strCat("quantlens-runtime-", ::getuid());
+        std::error_code ec;
+        std::filesystem::create_directory(dir, ec);
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+        if (!ec)
+            setenv("XDG_RUNTIME_DIR", dir.c_str(), 1);
+    }
     static int argc = 1;
     static char name[] = "quantlens-cli";
     static char* argv[] = {name, nullptr};

@@ -9,35 +9,69 @@
 #include <QTimer>
 
 #include <iostream>
+#include <string>
+
+namespace {
+
+struct Options {
+    QCommandLineOption screenshot {QStringLiteral("screenshot"),
+                                   QStringLiteral("Render each workspace to DIR/<workspace>.png and exit."),
+                                   QStringLiteral("DIR")};
+    QCommandLineOption workspace {QStringLiteral("workspace"),
+                                  QStringLiteral("Start in (or, with --screenshot, render only) workspace NAME."),
+                                  QStringLiteral("NAME")};
+    QCommandLineOption benchResults {
+        QStringLiteral("bench-results"),
+        QStringLiteral("Show GPU benchmark results saved by `quantlens-cli bench --device cuda --json` in the Bench "
+                       "workspace (measured on another machine, say)."),
+        QStringLiteral("FILE")};
+
+    void addTo(QCommandLineParser& parser)
+    {
+        parser.setApplicationDescription(
+            QStringLiteral("QuantLens: plan finetuning memory, inspect quantization error, benchmark 4-bit kernels."));
+        parser.addHelpOption();
+        parser.addVersionOption();
+        parser.addOption(screenshot);
+        parser.addOption(workspace);
+        parser.addOption(benchResults);
+        parser.addPositionalArgument(
+            QStringLiteral("file"),
+            QStringLiteral("A model (safetensors, sharded index or folder, GGUF) or config.json to open."),
+            QStringLiteral("[file]"));
+    }
+};
+
+// --help and --version print and exit without a display (a terminal over ssh, a build machine).
+void answerHelpWithoutDisplay(int argc, char** argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h" || arg == "-?" || arg == "--help-all" || arg == "--version" || arg == "-v") {
+            QCoreApplication core(argc, argv);
+            quantlens::ui::setApplicationIdentity();
+            QCommandLineParser parser;
+            Options options;
+            options.addTo(parser);
+            parser.process(core); // prints and exits
+        }
+    }
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
+    answerHelpWithoutDisplay(argc, argv);
     QApplication app(argc, argv);
     quantlens::ui::initializeApplication(app);
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(
-        QStringLiteral("QuantLens: plan finetuning memory, inspect quantization error, benchmark 4-bit kernels."));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                  QStringLiteral("Render each workspace to DIR/<workspace>.png and exit."),
-                                  QStringLiteral("DIR"));
-    QCommandLineOption workspace(QStringLiteral("workspace"),
-                                 QStringLiteral("Start in (or, with --screenshot, render only) workspace NAME."),
-                                 QStringLiteral("NAME"));
-    QCommandLineOption benchResults(
-        QStringLiteral("bench-results"),
-        QStringLiteral("Show GPU benchmark results saved by `quantlens-cli bench --device cuda --json` in the Bench "
-                       "workspace (measured on another machine, say)."),
-        QStringLiteral("FILE"));
-    parser.addOption(screenshot);
-    parser.addOption(workspace);
-    parser.addOption(benchResults);
-    parser.addPositionalArgument(
-        QStringLiteral("file"),
-        QStringLiteral("A model (safetensors, sharded index or folder, GGUF) or config.json to open."),
-        QStringLiteral("[file]"));
+    Options options;
+    options.addTo(parser);
+    const QCommandLineOption& screenshot = options.screenshot;
+    const QCommandLineOption& workspace = options.workspace;
+    const QCommandLineOption& benchResults = options.benchResults;
     parser.process(app);
 
     const QStringList files = parser.positionalArguments();

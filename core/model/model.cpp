@@ -67,16 +67,41 @@ std::unique_ptr<Model> openModel(const std::filesystem::path& path)
         }
         if (candidates.size() == 1)
             return openModel(candidates.front());
+        if (candidates.empty()) // nothing to open, as a missing file: a failure, not a usage error
+            throw IoError(path.string(), "holds no model file (.safetensors, .gguf or model.safetensors.index.json)");
         throw UsageError(strCat(path.string(), ": folder holds ", candidates.size(),
                                 " model files and no model.safetensors.index.json; name the file to open"));
     }
     if (!std::filesystem::exists(path, ec))
         throw IoError(path.string(), "no such file or folder");
-    if (path.filename().string().ends_with(".json"))
+    const std::string name = path.filename().string();
+    if (name == "config.json") {
+        // A Hugging Face config: the weights beside it.
+        const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+        try {
+            return openModel(folder);
+        } catch (const IoError&) {
+            throw IoError(path.string(), "describes a model, but its folder holds no weights (.safetensors, .gguf)");
+        }
+    }
+    if (name.ends_with(".json"))
         return openSafetensorsIndex(path);
     if (path.extension() == ".gguf" || startsWithGgufMagic(path))
         return openGgufFile(path);
-    return openSafetensorsFile(path);
+    if (path.extension() == ".safetensors")
+        return openSafetensorsFile(path);
+    // Another name: a safetensors file by another name opens; anything else is said to be no model.
+    try {
+        return openSafetensorsFile(path);
+    } catch (const FormatError& e) {
+        // The sentence starts with what is wrong; the reader's reason follows.
+        throw FormatError(ErrorLocation {},
+                          strCat(path.string(),
+                                 " is not a model file (expected .safetensors, .gguf, "
+                                 "model.safetensors.index.json or config.json); read "
+                                 "as safetensors, ",
+                                 e.what()));
+    }
 }
 
 } // namespace quantlens::core

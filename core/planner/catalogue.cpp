@@ -1,8 +1,10 @@
 #include "core/planner/catalogue.h"
 
 #include "core/planner/embedded_catalogue.h"
+#include "core/util/closest_names.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
+#include "core/util/text_list.h"
 
 #include <nlohmann/json.hpp>
 
@@ -62,31 +64,6 @@ std::string normalise(const std::string& name)
     return lower;
 }
 
-std::size_t editDistance(const std::string& a, const std::string& b)
-{
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j)
-        row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
-std::string joinNames(const std::vector<std::string>& names)
-{
-    std::string out;
-    for (const auto& n : names)
-        out += (out.empty() ? "" : ", ") + n;
-    return out;
-}
-
 } // namespace
 
 const std::vector<ModelSpec>& modelPresets()
@@ -104,19 +81,7 @@ const std::vector<GpuSpec>& gpuCatalogue()
 std::vector<std::string> closestNames(const std::string& query, const std::vector<std::string>& candidates,
                                       std::size_t count)
 {
-    const std::string key = normalise(query);
-    std::vector<std::pair<std::size_t, std::string>> scored;
-    for (const auto& c : candidates) {
-        const std::string n = normalise(c);
-        // A candidate containing the query (or the reverse) is as close as can be: "4090" -> rtx-4090.
-        const bool contains = !key.empty() && (n.find(key) != std::string::npos || key.find(n) != std::string::npos);
-        scored.emplace_back(contains ? 0 : editDistance(key, n), c);
-    }
-    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < scored.size() && i < count; ++i)
-        out.push_back(scored[i].second);
-    return out;
+    return closestNames(query, candidates, count, normalise);
 }
 
 const ModelSpec& findModelPreset(const std::string& name)
@@ -128,7 +93,7 @@ const ModelSpec& findModelPreset(const std::string& name)
             return preset;
         ids.push_back(preset.name);
     }
-    throw UsageError(strCat("unknown model preset '", name, "'; closest: ", joinNames(closestNames(name, ids)),
+    throw UsageError(strCat("unknown model preset '", name, "'; closest: ", joinList(closestNames(name, ids), ", "),
                             " (or give a path to a config.json)"));
 }
 
@@ -141,7 +106,7 @@ const GpuSpec& findGpu(const std::string& name)
             return gpu;
         ids.push_back(gpu.id);
     }
-    throw UsageError(strCat("unknown GPU '", name, "'; closest: ", joinNames(closestNames(name, ids))));
+    throw UsageError(strCat("unknown GPU '", name, "'; closest: ", joinList(closestNames(name, ids), ", ")));
 }
 
 ModelSpec resolveModel(const std::string& presetOrConfigPath)

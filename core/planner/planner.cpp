@@ -184,10 +184,10 @@ PlanOverheads defaultOverheads()
 
 void validate(const PlanInput& in)
 {
-    checkRange("--seq", in.seqLen, 1, 10'000'000);
-    checkRange("--batch", in.microBatch, 1, 65'536);
-    checkRange("--lora-rank", in.loraRank, 1, 65'536);
-    checkRange("--gpus", in.gpus, 1, 4096);
+    checkRange("--seq", in.seqLen, 1, kMaxSeqLen);
+    checkRange("--batch", in.microBatch, 1, kMaxMicroBatchSize);
+    checkRange("--lora-rank", in.loraRank, 1, kMaxLoraRank);
+    checkRange("--gpus", in.gpus, 1, kMaxGpus);
     checkRange("--zero", in.zeroStage, 0, 3);
     checkRange("--blocksize", in.quantBlockSize, 64, 4096);
     if ((in.quantBlockSize & (in.quantBlockSize - 1)) != 0)

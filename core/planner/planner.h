@@ -77,6 +77,12 @@ struct PlanInput {
     PlanOverheads overheads = defaultOverheads();
 };
 
+// The limits validate() enforces, which the GUI's fields share.
+inline constexpr std::int64_t kMaxSeqLen = 10'000'000;
+inline constexpr std::int64_t kMaxMicroBatchSize = 65'536;
+inline constexpr int kMaxLoraRank = 65'536;
+inline constexpr int kMaxGpus = 4096;
+
 // Throws UsageError naming the field and the allowed range: seq 1..10M, batch 1..65536, rank
 // 1..65536, gpus 1..4096, zero 0..3, block size 64..4096 power of two.
 void validate(const PlanInput& input);

@@ -8,6 +8,7 @@
 #include "core/quant/ggml_quantize.h"
 #include "core/quant/ggml_types.h"
 #include "core/quant/llm_int8.h"
+#include "core/util/closest_names.h"
 #include "core/util/error.h"
 #include "core/util/float16.h"
 #include "core/util/str_cat.h"
@@ -17,6 +18,7 @@
 #include <cctype>
 #include <cmath>
 #include <functional>
+#include <regex>
 
 namespace quantlens::core {
 
@@ -684,7 +686,25 @@ std::shared_ptr<const Scheme> makeScheme(const std::string& id, const SchemeOpti
     for (const auto& e : registry())
         if (key == e.id)
             return e.make(options);
-    throw UsageError(strCat("unknown scheme '", id, "': valid schemes are ", validIds()));
+    std::vector<std::string> ids;
+    for (const auto& e : registry())
+        ids.push_back(e.id);
+    const auto letters = [](const std::string& name) {
+        std::string k;
+        for (char c : name)
+            if (std::isalnum(static_cast<unsigned char>(c)))
+                k += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return k;
+    };
+    // llama.cpp's file types (Q4_K_M, Q3_K_S ...) are mixes of types, not one scheme.
+    if (std::regex_match(key, std::regex("q[2-6]_k_[sml]")))
+        throw UsageError(strCat(
+            "'", id, "' is a llama.cpp file type (a per-tensor mix of types), not one scheme: ", key.substr(0, 4),
+            " is its main type, and `advise` compares llama.cpp's own mixes. "
+            "Valid schemes are ",
+            validIds()));
+    throw UsageError(strCat("unknown scheme '", id, "'; closest: ", joinList(closestNames(id, ids, 3, letters), ", "),
+                            ". Valid schemes are ", validIds()));
 }
 
 std::vector<std::shared_ptr<const Scheme>> parseSchemeList(const std::string& list, const SchemeOptions& options)

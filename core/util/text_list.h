@@ -23,13 +23,24 @@ inline std::vector<std::string> splitCommaList(std::string_view list)
     return items;
 }
 
+// The items joined with `separator`, for sentences: joinList({"a", "b"}, ", ") is "a, b".
+template <typename Range> std::string joinList(const Range& items, std::string_view separator)
+{
+    std::string out;
+    bool first = true;
+    for (const auto& item : items) {
+        if (!first)
+            out += separator;
+        out += std::string(item);
+        first = false;
+    }
+    return out;
+}
+
 // The items joined with commas, no spaces: {"attn_k", "attn_q"} is "attn_k,attn_q".
 template <typename Range> std::string joinCommaList(const Range& items)
 {
-    std::string out;
-    for (const auto& item : items)
-        out += (out.empty() ? "" : ",") + std::string(item);
-    return out;
+    return joinList(items, ",");
 }
 
 } // namespace quantlens

@@ -310,6 +310,29 @@ TEST_F(ReportCommand, ModelQualitySectionInEveryFormatWithItsEvalCommand)
     EXPECT_THAT(r.err, HasSubstr("--eval-scheme and --eval-compare need --model FILE"));
 }
 
+TEST_F(ReportCommand, NoQtWarningWithoutARuntimeFolderAndARegenerateLineThatRunsAnywhere)
+{
+    // Without XDG_RUNTIME_DIR (a server, a container) Qt would warn on stderr; the report makes its own.
+    const auto out = file("x.md");
+    const std::string command = "env -u XDG_RUNTIME_DIR " + shellQuote(QUANTLENS_CLI_PATH) + " report --model "
+        + shellQuote(kModel) + " --scheme nf4 --no-plan -o " + shellQuote(out) + " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+        output.append(buffer, n);
+    EXPECT_EQ(::pclose(pipe), 0) << output;
+    EXPECT_THAT(output, ::testing::Not(HasSubstr("XDG_RUNTIME_DIR")));
+    // A relative model path is written absolute in the line that regenerates the report.
+    const auto relative = std::filesystem::relative(kModel);
+    const auto r
+        = runCli({"report", "--model", relative.string(), "--no-plan", "--scheme", "nf4", "-o", file("y.json")});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto j = nlohmann::json::parse(read(file("y.json")));
+    EXPECT_THAT(j.at("command_line").get<std::string>(), HasSubstr("--model " + kModel));
+}
+
 TEST_F(ReportCommand, AdvisorSectionWithItsAdviseCommand)
 {
     auto r = runCli({"report", "--model", kModel, "--no-plan", "--no-scan", "--advise-bits", "8", "-o", file("a.md")});

@@ -9,6 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -36,6 +38,27 @@ TEST(OpenModel, OpensAFolderThroughItsIndexAndAGgufByMagic)
                 ::testing::ThrowsMessage<UsageError>(HasSubstr("folder holds 6 model files")));
     EXPECT_THAT([] { openModel(kData / "no-such-model.safetensors"); },
                 ::testing::ThrowsMessage<IoError>(HasSubstr("no such file or folder")));
+}
+
+TEST(OpenModel, SaysWhatIsNotAModelBeforeWhyAndOpensAConfigsWeights)
+{
+    // A text file: the sentence starts with what is wrong, then the reader's reason.
+    const std::string readme = (kData / "stories260K" / "README.md").string();
+    EXPECT_THAT([&] { openModel(readme); },
+                ::testing::ThrowsMessage<FormatError>(::testing::StartsWith(
+                    readme
+                    + " is not a model file (expected .safetensors, .gguf, model.safetensors.index.json or "
+                      "config.json)")));
+    // A folder with nothing to open fails as a missing file does (IoError: exit 1, not a usage error).
+    const auto empty = std::filesystem::temp_directory_path() / ("no-models-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(empty);
+    EXPECT_THAT([&] { openModel(empty); }, ::testing::ThrowsMessage<IoError>(HasSubstr("holds no model file")));
+    std::ofstream(empty / "config.json") << "{}";
+    EXPECT_THAT([&] { openModel(empty / "config.json"); },
+                ::testing::ThrowsMessage<IoError>(HasSubstr("describes a model, but its folder holds no weights")));
+    std::filesystem::remove_all(empty);
+    // config.json beside weights opens them.
+    EXPECT_EQ(openModel(kData / "stories260K" / "config.json")->files().front().filename(), "model.safetensors");
 }
 
 TEST(OpenModel, TotalsParametersAndBytesOverAllTensors)

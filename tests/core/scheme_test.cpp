@@ -15,6 +15,7 @@
 
 using namespace quantlens;
 using namespace quantlens::core;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 
@@ -73,7 +74,13 @@ TEST(SchemeRegistry, ParsesACommaSeparatedListAsTheUserTypesIt)
 TEST(SchemeRegistry, RejectsAnUnknownIdListingTheValidOnes)
 {
     EXPECT_THAT([] { parseSchemeList("nf4,nf5"); },
-                ThrowsMessage<UsageError>(HasSubstr("unknown scheme 'nf5': valid schemes are nf4, nf4-dq, fp4")));
+                ThrowsMessage<UsageError>(AllOf(HasSubstr("unknown scheme 'nf5'; closest: nf4, "),
+                                                HasSubstr("Valid schemes are nf4, nf4-dq, fp4"))));
+    EXPECT_THAT([] { makeScheme("q4k"); }, ThrowsMessage<UsageError>(HasSubstr("closest: q4_k")));
+    // llama.cpp's file types are mixes, not schemes: said so, with the type they are named after.
+    EXPECT_THAT([] { makeScheme("Q4_K_M"); },
+                ThrowsMessage<UsageError>(
+                    AllOf(HasSubstr("'Q4_K_M' is a llama.cpp file type"), HasSubstr("q4_k is its main type"))));
     EXPECT_THAT([] { parseSchemeList(" , "); }, ThrowsMessage<UsageError>(HasSubstr("no scheme given")));
     SchemeOptions bad;
     bad.blocksize = 48;

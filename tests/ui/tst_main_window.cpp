@@ -35,6 +35,21 @@ private Q_SLOTS:
         QVERIFY(menus.contains(QStringLiteral("Help")));
     }
 
+    // A model named at start opens in the Inspector whatever the last workspace was, and names the window.
+    void aModelArgumentOpensInTheInspectorAndTitlesTheWindow()
+    {
+        QSettings().setValue(QStringLiteral("window/workspace"), QStringLiteral("bench"));
+        const QString model = QStringLiteral(QUANTLENS_TEST_DATA_DIR "/stories260K/model-f16.safetensors");
+        std::unique_ptr<MainWindow> window(quantlens::ui::createMainWindow(model));
+        QCOMPARE(window->currentWorkspaceId(), QStringLiteral("inspector"));
+        auto* session = window->findChild<quantlens::ui::ModelSession*>(QStringLiteral("modelSession"));
+        QVERIFY(session);
+        QTRY_VERIFY_WITH_TIMEOUT(window->windowTitle().startsWith(QStringLiteral("model-f16.safetensors")), 10000);
+        // Without one, the workspace of last time comes back.
+        std::unique_ptr<MainWindow> plain(quantlens::ui::createMainWindow());
+        QCOMPARE(plain->currentWorkspaceId(), QStringLiteral("bench"));
+    }
+
     // Double-click (or Enter) on a tensor in the Inspector analyses that tensor in the Lab.
     void activatingATensorInTheInspectorShowsItInTheLab()
     {

@@ -123,11 +123,13 @@ void PlannerForm::buildWidgets()
                                        {core::OptimizerKind::Lion, "Lion"}});
     m_optimizer->setToolTip(tr("The optimizer and how it stores its states; paged ones can spill to CPU RAM"));
     m_seq = new QSpinBox(this);
-    m_seq->setRange(1, 1 << 20);
+    // The planner's own limits; 0 is accepted here so that the verdict says what is wrong with it
+    // (a spin box would silently put the last value back).
+    m_seq->setRange(0, int(core::kMaxSeqLen));
     m_seq->setSingleStep(256);
     m_seq->setToolTip(tr("Tokens per sequence"));
     m_batch = new QSpinBox(this);
-    m_batch->setRange(1, 4096);
+    m_batch->setRange(0, int(core::kMaxMicroBatchSize));
     m_batch->setToolTip(tr("Sequences per micro-batch on each GPU"));
     m_checkpointing = new QCheckBox(tr("gradient checkpointing"), this);
     m_checkpointing->setObjectName(QStringLiteral("checkpointingBox"));
@@ -138,7 +140,7 @@ void PlannerForm::buildWidgets()
         {{core::AttentionKind::Sdpa, "SDPA / flash"}, {core::AttentionKind::Eager, "eager (stores s² scores)"}});
     m_attention->setToolTip(tr("Memory-efficient attention keeps no s×s score matrix; eager attention does"));
     m_rank = new QSpinBox(this);
-    m_rank->setRange(1, 4096);
+    m_rank->setRange(0, core::kMaxLoraRank);
     m_rank->setToolTip(tr("LoRA rank r: each adapted [out, in] layer gains r·(in + out) trainable parameters"));
     m_alpha = new QDoubleSpinBox(this);
     m_alpha->setRange(0.1, 10000);
@@ -169,7 +171,7 @@ void PlannerForm::buildWidgets()
     m_gpu->setCompleter(searchCompleter(m_gpu));
     m_gpu->setToolTip(tr("The GPU to plan for (type to search); usable memory is what nvidia-smi reports"));
     m_gpus = new QSpinBox(this);
-    m_gpus->setRange(1, 4096);
+    m_gpus->setRange(0, core::kMaxGpus);
     m_gpus->setToolTip(tr("Number of GPUs training data-parallel"));
     m_zero = new QComboBox(this);
     m_zero->addItem(tr("DDP (no sharding)"), 0);
