@@ -180,6 +180,24 @@ private Q_SLOTS:
         QVERIFY(view.result().peakBytes > before);
     }
 
+    void aZeroSequenceIsExplainedNotUndoneAndTheLimitsAreThePlannersOwn()
+    {
+        PlannerView view;
+        auto* seq = view.form()->findChildren<QSpinBox*>().first();
+        QVERIFY(seq);
+        QCOMPARE(seq->maximum(), int(core::kMaxSeqLen));
+        seq->setValue(0);
+        QCOMPARE(seq->value(), 0);
+        QVERIFY2(view.verdictText().contains(QStringLiteral("Cannot plan")), qPrintable(view.verdictText()));
+        QVERIFY(view.verdictText().contains(QStringLiteral("allowed 1 to 10000000")));
+        seq->setValue(4096);
+        QVERIFY(!view.verdictText().contains(QStringLiteral("Cannot plan")));
+        bool batchAtLimit = false;
+        for (auto* spin : view.form()->findChildren<QSpinBox*>())
+            batchAtLimit = batchAtLimit || spin->maximum() == int(core::kMaxMicroBatchSize);
+        QVERIFY(batchAtLimit);
+    }
+
     void applyingASuggestionChangesTheFormAndLowersThePeak()
     {
         PlannerView view;
