@@ -7,6 +7,7 @@
 #include "ui/report/report_exporter.h"
 
 #include <QCheckBox>
+#include <QDir>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -188,6 +189,10 @@ private Q_SLOTS:
 
         dialog.setPath(dir.filePath(QStringLiteral("report.html")));
         QVERIFY(dialog.previewText().contains(QLatin1String("<script>alert(1)</script>")));
+
+        // The next dialog starts in the folder (and format) of the last export.
+        ui::ExportReportDialog next(reportfixture::reportFixture());
+        QCOMPARE(next.path(), QDir(dir.path()).filePath(QStringLiteral("quantlens-report.md")));
     }
 };
 

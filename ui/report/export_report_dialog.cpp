@@ -18,6 +18,7 @@
 #include <QHBoxLayout>
 #include <QImage>
 #include <QLabel>
+#include <QSettings>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPainter>
@@ -77,7 +78,13 @@ ExportReportDialog::ExportReportDialog(core::ReportData data, QWidget* parent)
     }
     sectionsLayout->addStretch();
 
-    m_path = new QLineEdit(QDir::home().filePath(QStringLiteral("quantlens-report.html")), this);
+    // Where the last report went (its folder and format), else the home folder.
+    const QString last = QSettings().value(QStringLiteral("export/lastReport")).toString();
+    const QFileInfo lastInfo(last);
+    const QString start = !last.isEmpty() && lastInfo.dir().exists()
+        ? lastInfo.dir().filePath(QStringLiteral("quantlens-report.") + lastInfo.suffix())
+        : QDir::home().filePath(QStringLiteral("quantlens-report.html"));
+    m_path = new QLineEdit(start, this);
     m_path->setObjectName(QStringLiteral("reportPath"));
     auto* browse = new QPushButton(tr("Browse..."), this);
     connect(browse, &QPushButton::clicked, this, &ExportReportDialog::browse);
@@ -234,6 +241,7 @@ bool ExportReportDialog::exportNow()
         QMessageBox::critical(this, tr("Export failed"), QString::fromStdString(e.what()));
         return false;
     }
+    QSettings().setValue(QStringLiteral("export/lastReport"), QFileInfo(target).absoluteFilePath());
     Q_EMIT reportExported(target);
     return true;
 }
