@@ -263,6 +263,9 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
             "Only the tensors", scan.filter.empty() ? "" : strCat(" whose names match '", scan.filter, "'"),
             !scan.filter.empty() && !scan.role.empty() ? " and" : "",
             scan.role.empty() ? "" : strCat(" of the roles ", scan.role), " were scanned, not the whole model."));
+    if (scan.cancelled)
+        doc.paragraph(strCat("The scan was cancelled: ", scan.tensorsMeasured, " of ", scan.tensorsSelected,
+                             " tensors were measured, and every table and chart below covers those only."));
     std::vector<std::vector<std::string>> summary;
     std::vector<std::string> nonFinite;
     for (const auto& m : scan.models) {

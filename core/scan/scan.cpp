@@ -141,6 +141,8 @@ private:
     void scanSmall(std::size_t index, Worker& worker);
     void scanLarge(std::size_t index);
     void skip(std::size_t index, const std::string& why);
+    void scanSelected(const std::vector<std::size_t>& selected);
+    void fillResult(ScanResult& result);
     void finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors,
                       const std::vector<double>& weighted, const ValueHistogram& weights,
                       const std::vector<std::string>& unstorable);
@@ -305,6 +307,31 @@ ScanResult Scanner::run()
     const bool partial = selected.size() < tensors.size();
     report(true);
 
+    bool cancelled = false;
+    try {
+        scanSelected(selected);
+    } catch (const CancelledError&) {
+        if (!m_options.partialOnCancel)
+            throw;
+        cancelled = true; // what finished stays: finishTensor runs only for whole tensors
+    }
+    report(true);
+
+    ScanResult result;
+    result.cancelled = cancelled;
+    result.tensorsSelected = selected.size();
+    result.tensorsMeasured = m_tensorsDone.load();
+    fillResult(result);
+    if (partial) {
+        result.filter = m_options.filter;
+        result.role = joinCommaList(roles);
+    }
+    return result;
+}
+
+void Scanner::scanSelected(const std::vector<std::size_t>& selected)
+{
+    const auto& tensors = m_model.tensors();
     std::size_t next = 0;
     while (next < selected.size()) {
         m_sink.throwIfCancelled();
@@ -339,9 +366,11 @@ ScanResult Scanner::run()
             scanSmall(group[task], prepareWorker(w, std::max<std::uint64_t>(1, tensors[group[task]].elementCount())));
         });
     }
-    report(true);
+}
 
-    ScanResult result;
+void Scanner::fillResult(ScanResult& result)
+{
+    const std::lock_guard lock(m_resultMutex);
     result.tensors = std::move(m_results);
     std::stable_sort(
         result.tensors.begin(), result.tensors.end(),
@@ -368,11 +397,6 @@ ScanResult Scanner::run()
     for (const auto& layers : m_layers)
         working += layers.size() * sizeof(Aggregate);
     result.workingBytes = working + m_totals.size() * sizeof(Aggregate);
-    if (partial) {
-        result.filter = m_options.filter;
-        result.role = joinCommaList(roles);
-    }
-    return result;
 }
 
 // The whole tensor fits one chunk: one read, both passes on the same buffer.

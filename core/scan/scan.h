@@ -93,6 +93,9 @@ struct ScanOptions {
     std::function<void(const TensorScanResult&)> onTensor;
     // Called at most every 50 ms and when a tensor finishes, one call at a time.
     std::function<void(const ScanProgress&)> onProgress;
+    // When cancelled: return what was measured (the tensors that finished, summaries over them,
+    // ScanResult::cancelled set) instead of throwing CancelledError.
+    bool partialOnCancel = false;
 };
 
 struct ScanResult {
@@ -109,6 +112,11 @@ struct ScanResult {
     // tensors out, for reports to state; empty when every tensor was scanned.
     std::string filter;
     std::string role;
+    // Cancelled with ScanOptions::partialOnCancel: `tensors` and the summaries cover the tensors that
+    // finished (tensorsMeasured of tensorsSelected) and `seconds` runs to the cancellation.
+    bool cancelled = false;
+    std::uint64_t tensorsSelected = 0;
+    std::uint64_t tensorsMeasured = 0;
 };
 
 // Quantize -> dequantize -> measure every tensor of `model` whose name matches the filter, under

@@ -283,3 +283,39 @@ TEST(ScanModel, ErrorWeightsSumTheSquaredErrorByColumnAndRow)
         }
     }
 }
+
+TEST(ScanModel, ACancelledScanCanReturnWhatFinished)
+{
+    const auto model = openModel(kData + "/stories260K/model.safetensors");
+    ProgressSink sink;
+    ScanOptions options;
+    options.schemes = makeScanSchemes("nf4,q8_0", 64, false);
+    options.threads = 1;
+    int calls = 0;
+    options.onTensor = [&](const TensorScanResult&) {
+        if (++calls == 6) // three tensors, two schemes each
+            sink.cancel();
+    };
+    EXPECT_THROW(scanModel(*model, options, sink), CancelledError);
+
+    ProgressSink again;
+    calls = 0;
+    options.onTensor = [&](const TensorScanResult&) {
+        if (++calls == 6)
+            again.cancel();
+    };
+    options.partialOnCancel = true;
+    const auto r = scanModel(*model, options, again);
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_EQ(r.tensorsSelected, model->tensors().size());
+    EXPECT_GE(r.tensorsMeasured, 3u);
+    EXPECT_LT(r.tensorsMeasured, r.tensorsSelected);
+    EXPECT_EQ(r.tensors.size(), 2 * r.tensorsMeasured);
+    std::uint64_t parameters = 0;
+    for (const auto& t : r.tensors)
+        if (t.scheme == "nf4")
+            parameters += t.elements;
+    ASSERT_EQ(r.models.size(), 2u);
+    EXPECT_EQ(r.models[0].parameters, parameters); // the summary covers exactly what finished
+    EXPECT_GT(r.seconds, 0.0);
+}

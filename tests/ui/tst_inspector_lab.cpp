@@ -185,8 +185,16 @@ private Q_SLOTS:
         view.cancelScan();
         QVERIFY(cancelled.wait(10000) || finished.count() == 1);
         QVERIFY(!view.scanJob()->isRunning());
-        if (cancelled.count() == 1)
+        if (cancelled.count() == 1) {
             QVERIFY(view.scanJob()->lastCancelLatencyMs() < 5000);
+            // What finished is kept and shown, with the scan's own time, not the latency of the click.
+            const auto& partial = view.scanJob()->result();
+            QVERIFY(partial.cancelled);
+            QCOMPARE(partial.tensorsSelected, std::uint64_t(session.model()->tensors().size()));
+            QVERIFY(partial.tensorsMeasured <= partial.tensorsSelected);
+            QCOMPARE(partial.tensors.size(), std::size_t(partial.tensorsMeasured * 6));
+            QVERIFY(view.progressText().startsWith(QStringLiteral("Cancelled after ")));
+        }
         view.setSelectedSchemes({QStringLiteral("nf4")});
         view.startScan();
         QVERIFY(finished.wait(60000));

@@ -99,6 +99,7 @@ void ScanJob::start(std::shared_ptr<const core::Model> model, core::ScanOptions 
             m_cancelClock.invalidate();
         }
         if (run->cancelled) {
+            m_result = std::move(run->result); // what finished before the cancel (possibly nothing)
             Q_EMIT scanCancelled();
         } else if (!run->error.isEmpty()) {
             Q_EMIT scanFailed(run->error);
@@ -107,9 +108,11 @@ void ScanJob::start(std::shared_ptr<const core::Model> model, core::ScanOptions 
             Q_EMIT scanFinished();
         }
     });
+    options.partialOnCancel = true;
     m_watcher->setFuture(QtConcurrent::run([run, model = std::move(model), options = std::move(options)] {
         try {
             run->result = core::scanModel(*model, options, run->sink);
+            run->cancelled = run->result.cancelled;
         } catch (const CancelledError&) {
             run->cancelled = true;
         } catch (const std::exception& e) {

@@ -272,16 +272,13 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     });
     connect(m_job, &ScanJob::progressChanged, this, &InspectorView::onScanProgress);
     connect(m_job, &ScanJob::scanFinished, this, &InspectorView::onScanFinished);
-    connect(m_job, &ScanJob::scanCancelled, this, [this] {
-        m_scanButton->setEnabled(true);
-        m_cancelButton->setEnabled(false);
-        m_progressLabel->setText(tr("Cancelled after %1 ms; results so far kept").arg(m_job->lastCancelLatencyMs()));
-    });
+    connect(m_job, &ScanJob::scanCancelled, this, &InspectorView::onScanFinished);
     connect(m_job, &ScanJob::scanFailed, this, [this](const QString& message) {
         m_scanButton->setEnabled(true);
         m_cancelButton->setEnabled(false);
         m_progress->setRange(0, 1);
         m_progressLabel->setText(tr("Scan failed"));
+        m_filter->setDynamicSortFilter(true);
         showError(this, tr("Scan failed"), message);
     });
 
@@ -290,6 +287,11 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
 }
 
 InspectorView::~InspectorView() = default;
+
+QString InspectorView::progressText() const
+{
+    return m_progressLabel->text();
+}
 
 QStringList InspectorView::selectedSchemes() const
 {
@@ -447,6 +449,8 @@ void InspectorView::startScan()
     m_cancelButton->setEnabled(true);
     m_progress->setRange(0, 0); // indeterminate until the first report
     m_progressLabel->setText(tr("Starting…"));
+    // Rows do not move under the user while results arrive; the table sorts again when the scan ends.
+    m_filter->setDynamicSortFilter(false);
     m_job->start(model, std::move(options));
 }
 
@@ -475,15 +479,24 @@ void InspectorView::onScanFinished()
     m_scannedRoleFilter = m_pendingRoleFilter;
     m_scanButton->setEnabled(true);
     m_cancelButton->setEnabled(false);
-    m_progress->setRange(0, 1);
-    m_progress->setValue(1);
     const core::ScanResult& result = m_job->result();
-    m_progressLabel->setText(
-        tr("Done: %1 parameters in %2 (%3 M params/s, %4 threads)")
-            .arg(QString::fromStdString(core::formatThousands(result.parameters)))
-            .arg(durationText(result.seconds))
-            .arg(result.seconds > 0 ? double(result.parameters) / result.seconds / 1e6 : 0.0, 0, 'f', 1)
-            .arg(result.threads));
+    m_progress->setRange(0, result.cancelled ? int(std::max<std::uint64_t>(result.tensorsSelected, 1)) : 1);
+    m_progress->setValue(result.cancelled ? int(result.tensorsMeasured) : 1);
+    m_filter->setDynamicSortFilter(true); // sorted again once, now that the numbers stand still
+    if (result.cancelled) // the time is the scan's own; the summary and chart cover what finished
+        m_progressLabel->setText(tr("Cancelled after %1: %2 of %3 tensors measured, shown below (stopped %4 ms "
+                                    "after the click)")
+                                     .arg(durationText(result.seconds))
+                                     .arg(result.tensorsMeasured)
+                                     .arg(result.tensorsSelected)
+                                     .arg(m_job->lastCancelLatencyMs()));
+    else
+        m_progressLabel->setText(
+            tr("Done: %1 parameters in %2 (%3 M params/s, %4 threads)")
+                .arg(QString::fromStdString(core::formatThousands(result.parameters)))
+                .arg(durationText(result.seconds))
+                .arg(result.seconds > 0 ? double(result.parameters) / result.seconds / 1e6 : 0.0, 0, 'f', 1)
+                .arg(result.threads));
     m_summary->setRowCount(0);
     const auto measured = [this](double value, const QString& text) { return std::isnan(value) ? tr("n/a") : text; };
     for (const auto& s : result.models) {

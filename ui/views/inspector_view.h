@@ -42,6 +42,7 @@ public:
     int blockSize() const;
     bool doubleQuant() const;
     QString nameFilter() const;
+    QString progressText() const; // the line under the progress bar
     QString roleFilter() const; // a roleName, or empty for every role
     // The filters the last scan ran with (empty when it scanned every tensor): what the report says
     // was scanned, whatever the filters show now.
