@@ -118,6 +118,8 @@ void runEvalCommand(const EvalCommandOptions& options)
     const auto result = core::runEval(*model, tokens, eval, &sink);
     bar.finish();
 
+    if (const auto stored = core::storedQuantizationNote(*model); !stored.empty() && !options.json)
+        std::cout << "Note: the baseline itself is quantized. " << stored << "\n\n";
     if (options.json)
         std::cout << core::evalToJson(result).dump(2) << "\n";
     else

@@ -183,12 +183,20 @@ void runInspect(const InspectOptions& options)
     const core::ScanResult result = core::scanModel(*model, scan, sink);
     bar.finish();
 
-    if (options.json)
-        std::cout << core::scanResultToJson(result).dump(2) << "\n";
-    else if (options.csv)
+    const std::string stored = core::storedQuantizationNote(*model);
+    if (options.json) {
+        auto j = core::scanResultToJson(result);
+        j["stored_quantization"] = stored.empty() ? nlohmann::json(nullptr) : nlohmann::json(stored);
+        std::cout << j.dump(2) << "\n";
+    } else if (options.csv) {
+        if (!stored.empty())
+            std::cerr << "note: " << stored << "\n"; // the CSV stays a table; its dtype column names each type
         printCsv(result);
-    else
+    } else {
+        if (!stored.empty())
+            std::cout << "Note: " << stored << "\n\n";
         printTable(result);
+    }
 }
 
 } // namespace

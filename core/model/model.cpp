@@ -5,9 +5,12 @@
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 
 namespace quantlens::core {
 
@@ -102,6 +105,38 @@ std::unique_ptr<Model> openModel(const std::filesystem::path& path)
                                  "as safetensors, ",
                                  e.what()));
     }
+}
+
+std::string storedQuantizationNote(const Model& model)
+{
+    std::map<std::string, std::uint64_t> byType;
+    std::uint64_t tensors = 0, parameters = 0, bytes = 0;
+    for (const auto& t : model.tensors()) {
+        if (isPlainDtype(t.dtype) && t.dtype != DType::F8_E4M3 && t.dtype != DType::F8_E5M2)
+            continue; // F64/F32/F16/BF16, and integer tensors that are not weights
+        ++byType[std::string(dtypeName(t.dtype))];
+        ++tensors;
+        parameters += t.elementCount();
+        bytes += t.byteSize;
+    }
+    if (tensors == 0)
+        return {};
+    std::vector<std::pair<std::uint64_t, std::string>> order;
+    for (const auto& [type, count] : byType)
+        order.emplace_back(count, type);
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::string types;
+    for (const auto& [count, type] : order)
+        types += strCat(types.empty() ? "" : ", ", type, " x ", count);
+    const double share = model.totalParameters() ? 100.0 * double(parameters) / double(model.totalParameters()) : 0.0;
+    char numbers[64];
+    std::snprintf(numbers, sizeof numbers, "%.1f%% of the parameters) in ", share);
+    char bits[32];
+    std::snprintf(bits, sizeof bits, "%.2f", parameters ? double(bytes) * 8.0 / double(parameters) : 0.0);
+    return strCat("This model is stored quantized: ", tensors, " of ", model.tensors().size(), " tensors (", numbers,
+                  types, ", ", bits,
+                  " bits per weight. Errors are measured against these stored values, dequantized: "
+                  "what quantizing them again adds, not the error against the original weights.");
 }
 
 } // namespace quantlens::core

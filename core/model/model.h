@@ -64,4 +64,11 @@ public:
 // file. Throws FormatError naming the file, the field and the byte offset on bad input.
 std::unique_ptr<Model> openModel(const std::filesystem::path& path);
 
+// Whether the file holds weights that are already quantized (GGUF Q2_K ... Q8_0, bitsandbytes NF4,
+// FP4 or LLM.int8, FP8): then every scheme measured on it is measured against those stored values,
+// dequantized, not against the original weights, and every output must say so. Empty when every
+// floating-point tensor is F64, F32, F16 or BF16; else "This model is stored quantized: 218 of 291
+// tensors (98.7% of the parameters) in Q4_K x 193, Q6_K x 25, 4.85 bits per weight. ...".
+std::string storedQuantizationNote(const Model& model);
+
 } // namespace quantlens::core

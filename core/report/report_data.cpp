@@ -73,6 +73,7 @@ ModelSummary summarizeModel(const Model& model)
     }
     s.byRole = largestFirst(roles);
     s.byDtype = largestFirst(dtypes);
+    s.storedQuantization = storedQuantizationNote(model);
     return s;
 }
 

@@ -37,6 +37,7 @@ struct ModelSummary {
     std::vector<ModelGroupTotal> byRole; // largest first
     std::vector<ModelGroupTotal> byDtype; // largest first
     std::map<std::string, std::string> metadata; // from the file: untrusted text, escaped by writers
+    std::string storedQuantization; // storedQuantizationNote: empty unless the weights are stored quantized
 };
 
 // Summarises an opened model (sums computed here from tensors(), not from the reader).

@@ -95,6 +95,8 @@ void addModel(DocumentBuilder& doc, const ModelSummary& m)
                          " tensors, ", formatBinaryBytes(static_cast<double>(m.bytes)), " of tensor data."));
     if (m.files.size() > 1)
         doc.list(m.files);
+    if (!m.storedQuantization.empty())
+        doc.paragraph(m.storedQuantization);
     const auto& a = m.architecture;
     std::vector<std::vector<std::string>> arch;
     const auto add = [&](const char* name, std::uint64_t v) {

@@ -41,6 +41,8 @@ nlohmann::json modelToJson(const ModelSummary& m)
         {"by_role", groupsToJson(m.byRole)},
         {"by_dtype", groupsToJson(m.byDtype)},
         {"metadata", m.metadata},
+        {"stored_quantization",
+         m.storedQuantization.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.storedQuantization)},
     };
 }
 

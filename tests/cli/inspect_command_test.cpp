@@ -181,3 +181,17 @@ TEST(InspectCommand, RoleTakesACommaSeparatedList)
     EXPECT_EQ(bad.exitCode, 2);
     EXPECT_THAT(bad.err, HasSubstr("unknown tensor role 'attn_z'"));
 }
+
+TEST(InspectCommand, AModelStoredQuantizedIsNamedAsTheReference)
+{
+    const std::string gguf = std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/gguf/stories260K-q4_0.gguf";
+    auto r = runCli({"inspect", gguf, "--scheme", "nf4"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("Note: This model is stored quantized"));
+    r = runCli({"inspect", gguf, "--scheme", "nf4", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(nlohmann::json::parse(r.out)["stored_quantization"].get<std::string>(), HasSubstr("Q4_0"));
+    r = runCli({"inspect", std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/model.safetensors", "--scheme", "nf4",
+                "--json"});
+    EXPECT_TRUE(nlohmann::json::parse(r.out)["stored_quantization"].is_null());
+}

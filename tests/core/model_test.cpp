@@ -61,6 +61,20 @@ TEST(OpenModel, SaysWhatIsNotAModelBeforeWhyAndOpensAConfigsWeights)
     EXPECT_EQ(openModel(kData / "stories260K" / "config.json")->files().front().filename(), "model.safetensors");
 }
 
+TEST(OpenModel, AModelStoredQuantizedSaysSoAndAFloatOneDoesNot)
+{
+    EXPECT_EQ(storedQuantizationNote(*openModel(kData / "stories260K" / "model.safetensors")), "");
+    EXPECT_EQ(storedQuantizationNote(*openModel(kData / "stories260K" / "model-f32.gguf")), "");
+    const auto q4 = openModel(kData / "stories260K" / "gguf" / "stories260K-q4_0.gguf");
+    std::size_t quantized = 0;
+    for (const auto& t : q4->tensors())
+        quantized += t.dtype == DType::Q4_0 ? 1 : 0;
+    const std::string note = storedQuantizationNote(*q4);
+    EXPECT_THAT(note, HasSubstr("This model is stored quantized: "));
+    EXPECT_THAT(note, HasSubstr("Q4_0 x " + std::to_string(quantized)));
+    EXPECT_THAT(note, HasSubstr("measured against these stored values"));
+}
+
 TEST(OpenModel, TotalsParametersAndBytesOverAllTensors)
 {
     const auto model = openModel(kData / "stories260K" / "model-f16.safetensors");

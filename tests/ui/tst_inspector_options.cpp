@@ -39,6 +39,17 @@ const core::ScanResult& scanShown(ui::InspectorView& view)
 class TestInspectorOptions : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void aModelStoredQuantizedShowsABannerAndAFloatOneDoesNot()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        QVERIFY(session.openNow(QStringLiteral(QUANTLENS_TEST_DATA_DIR "/stories260K/gguf/stories260K-q4_0.gguf")));
+        QVERIFY2(view.storedQuantizationBanner().contains(QStringLiteral("stored quantized")),
+                 qPrintable(view.storedQuantizationBanner()));
+        QVERIFY(session.openNow(kExample));
+        QVERIFY(view.storedQuantizationBanner().isEmpty());
+    }
+
     // One block size for all would measure the 8-bit dynamic scheme (the optimizer states') at 64.
     void blockSizeDefaultsToEachSchemesOwn()
     {

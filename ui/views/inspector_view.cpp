@@ -245,8 +245,16 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     splitter->setStretchFactor(1, 2);
     splitter->setSizes({900, 520});
 
+    m_storedBanner = new QLabel(this);
+    m_storedBanner->setObjectName(QStringLiteral("storedQuantizationBanner"));
+    m_storedBanner->setWordWrap(true);
+    m_storedBanner->setStyleSheet(
+        QStringLiteral("QLabel { background: #fff4ce; color: #3b2f00; border: 1px solid #e0c060; padding: 6px; }"));
+    m_storedBanner->hide();
+
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_title);
+    layout->addWidget(m_storedBanner);
     layout->addWidget(schemeBox);
     layout->addLayout(filters);
     layout->addWidget(splitter, 1);
@@ -287,6 +295,11 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
 }
 
 InspectorView::~InspectorView() = default;
+
+QString InspectorView::storedQuantizationBanner() const
+{
+    return m_storedBanner->isHidden() ? QString() : m_storedBanner->text();
+}
 
 QString InspectorView::progressText() const
 {
@@ -346,11 +359,15 @@ void InspectorView::onModelOpened()
     m_progress->setRange(0, 1);
     m_progress->setValue(0);
     m_progressLabel->clear();
+    m_storedBanner->hide();
     const auto model = m_session->model();
     if (!model)
         return;
     m_model->setTensors(model->tensors());
     m_totals->setTensors(model->tensors());
+    const QString stored = QString::fromStdString(core::storedQuantizationNote(*model));
+    m_storedBanner->setText(stored);
+    m_storedBanner->setVisible(!stored.isEmpty());
     m_shownScheme->clear();
     m_summary->setRowCount(0);
     m_chart->setData({});

@@ -43,6 +43,7 @@ public:
     bool doubleQuant() const;
     QString nameFilter() const;
     QString progressText() const; // the line under the progress bar
+    QString storedQuantizationBanner() const; // empty when hidden
     QString roleFilter() const; // a roleName, or empty for every role
     // The filters the last scan ran with (empty when it scanned every tensor): what the report says
     // was scanned, whatever the filters show now.
@@ -71,6 +72,7 @@ private:
     TensorFilterModel* m_filter;
     ScanJob* m_job;
     QLabel* m_title;
+    QLabel* m_storedBanner = nullptr; // shown when the model is stored quantized
     QLineEdit* m_nameFilter;
     QComboBox* m_roleFilter;
     QListWidget* m_schemes;
