@@ -39,6 +39,28 @@ const core::ScanResult& scanShown(ui::InspectorView& view)
 class TestInspectorOptions : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void theSchemeListSearchesAndTicksPresets()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        view.setSchemeSearch(QStringLiteral("q4"));
+        const QStringList visible = view.visibleSchemes();
+        QVERIFY(visible.contains(QStringLiteral("q4_k")) && visible.contains(QStringLiteral("q4_0")));
+        for (const QString& id : visible)
+            QVERIFY2(id.contains(QStringLiteral("q4")) || id.contains(QStringLiteral("iq4")), qPrintable(id));
+        view.setSchemeSearch(QString());
+        QVERIFY(view.visibleSchemes().size() > visible.size());
+        view.applySchemePreset(QStringLiteral("gguf"));
+        QStringList ticked = view.selectedSchemes();
+        ticked.sort();
+        QCOMPARE(ticked,
+                 (QStringList {QStringLiteral("q4_0"), QStringLiteral("q4_k"), QStringLiteral("q5_k"),
+                               QStringLiteral("q6_k"), QStringLiteral("q8_0")}));
+        view.applySchemePreset(QStringLiteral("bitsandbytes"));
+        QCOMPARE(view.selectedSchemes().size(), 4);
+        QVERIFY(view.selectedSchemes().contains(QStringLiteral("llm-int8")));
+    }
+
     void aModelStoredQuantizedShowsABannerAndAFloatOneDoesNot()
     {
         ui::ModelSession session;

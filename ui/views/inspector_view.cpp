@@ -118,6 +118,22 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
                                 : Qt::Unchecked);
     }
     m_schemes->setMaximumHeight(8 * fontMetrics().height());
+    m_schemeSearch = new QLineEdit(this);
+    m_schemeSearch->setObjectName(QStringLiteral("schemeSearch"));
+    m_schemeSearch->setPlaceholderText(tr("Search schemes: nf4, q4, int, fp8…"));
+    m_schemeSearch->setClearButtonEnabled(true);
+    connect(m_schemeSearch, &QLineEdit::textChanged, this, &InspectorView::setSchemeSearch);
+    m_schemePreset = new QComboBox(this);
+    m_schemePreset->setObjectName(QStringLiteral("schemePreset"));
+    m_schemePreset->addItem(tr("Presets…"), QString());
+    m_schemePreset->addItem(tr("bitsandbytes: nf4, nf4-dq, fp4, LLM.int8"), QStringLiteral("bitsandbytes"));
+    m_schemePreset->addItem(tr("GGUF: q4_0, q4_k, q5_k, q6_k, q8_0"), QStringLiteral("gguf"));
+    m_schemePreset->addItem(tr("integer: int8, int4 (absmax, per tensor)"), QStringLiteral("integer"));
+    m_schemePreset->setToolTip(tr("Tick a set of schemes the way one tool offers them"));
+    connect(m_schemePreset, &QComboBox::activated, this, [this](int index) {
+        applySchemePreset(m_schemePreset->itemData(index).toString());
+        m_schemePreset->setCurrentIndex(0);
+    });
     m_blockSize = new QSpinBox(this);
     m_blockSize->setObjectName(QStringLiteral("scanBlockSize"));
     // 0 is each scheme's own block size, as in the CLI: 64 for NF4/FP4 (QLoRA's), 4096 for the 8-bit
@@ -212,7 +228,13 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
 
     auto* schemeBox = new QGroupBox(tr("Schemes"), this);
     auto* schemeLayout = new QHBoxLayout(schemeBox);
-    schemeLayout->addWidget(m_schemes, 3);
+    auto* schemeColumn = new QVBoxLayout;
+    auto* schemeTools = new QHBoxLayout;
+    schemeTools->addWidget(m_schemeSearch, 2);
+    schemeTools->addWidget(m_schemePreset, 1);
+    schemeColumn->addLayout(schemeTools);
+    schemeColumn->addWidget(m_schemes);
+    schemeLayout->addLayout(schemeColumn, 3);
     auto* options = new QFormLayout;
     options->addRow(tr("Block size"), m_blockSize);
     options->addRow(m_doubleQuant);
@@ -322,6 +344,42 @@ void InspectorView::setSelectedSchemes(const QStringList& ids)
         QListWidgetItem* item = m_schemes->item(i);
         item->setCheckState(ids.contains(item->data(Qt::UserRole).toString()) ? Qt::Checked : Qt::Unchecked);
     }
+}
+
+void InspectorView::setSchemeSearch(const QString& text)
+{
+    if (m_schemeSearch->text() != text)
+        m_schemeSearch->setText(text); // comes back here through textChanged
+    const QString key = text.trimmed();
+    for (int i = 0; i < m_schemes->count(); ++i) {
+        QListWidgetItem* item = m_schemes->item(i);
+        const bool match = key.isEmpty() || item->text().contains(key, Qt::CaseInsensitive)
+            || item->data(Qt::UserRole).toString().contains(key, Qt::CaseInsensitive);
+        item->setHidden(!match);
+    }
+}
+
+void InspectorView::applySchemePreset(const QString& preset)
+{
+    static const QMap<QString, QStringList> presets {
+        {QStringLiteral("bitsandbytes"),
+         {QStringLiteral("nf4"), QStringLiteral("nf4-dq"), QStringLiteral("fp4"), QStringLiteral("llm-int8")}},
+        {QStringLiteral("gguf"),
+         {QStringLiteral("q4_0"), QStringLiteral("q4_k"), QStringLiteral("q5_k"), QStringLiteral("q6_k"),
+          QStringLiteral("q8_0")}},
+        {QStringLiteral("integer"), {QStringLiteral("int8"), QStringLiteral("int4")}},
+    };
+    if (presets.contains(preset))
+        setSelectedSchemes(presets.value(preset));
+}
+
+QStringList InspectorView::visibleSchemes() const
+{
+    QStringList ids;
+    for (int i = 0; i < m_schemes->count(); ++i)
+        if (!m_schemes->item(i)->isHidden())
+            ids << m_schemes->item(i)->data(Qt::UserRole).toString();
+    return ids;
 }
 
 int InspectorView::blockSize() const

@@ -44,6 +44,11 @@ public:
     QString nameFilter() const;
     QString progressText() const; // the line under the progress bar
     QString storedQuantizationBanner() const; // empty when hidden
+    // The scheme list's search (hides the schemes that do not match) and presets ("bitsandbytes",
+    // "gguf", "integer"): tick that set and nothing else.
+    void setSchemeSearch(const QString& text);
+    void applySchemePreset(const QString& preset);
+    QStringList visibleSchemes() const;
     QString roleFilter() const; // a roleName, or empty for every role
     // The filters the last scan ran with (empty when it scanned every tensor): what the report says
     // was scanned, whatever the filters show now.
@@ -73,6 +78,8 @@ private:
     ScanJob* m_job;
     QLabel* m_title;
     QLabel* m_storedBanner = nullptr; // shown when the model is stored quantized
+    QLineEdit* m_schemeSearch = nullptr;
+    QComboBox* m_schemePreset = nullptr;
     QLineEdit* m_nameFilter;
     QComboBox* m_roleFilter;
     QListWidget* m_schemes;

@@ -114,7 +114,7 @@ void PlannerForm::buildWidgets()
         tr("Quantize the 4-bit blocks' absmax constants to 8 bits: ~0.37 bit per parameter less"));
     m_optimizer = new QComboBox(this);
     addEnumItems<core::OptimizerKind>(m_optimizer,
-                                      {{core::OptimizerKind::AdamW, "AdamW (fp32 states)"},
+                                      {{core::OptimizerKind::AdamW, "AdamW (states in the parameters' dtype)"},
                                        {core::OptimizerKind::AdamW8bit, "AdamW 8-bit"},
                                        {core::OptimizerKind::PagedAdamW8bit, "paged AdamW 8-bit"},
                                        {core::OptimizerKind::PagedAdamW, "paged AdamW"},
