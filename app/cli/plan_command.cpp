@@ -150,7 +150,9 @@ void printPlan(const core::PlanInput& in, const core::PlanResult& r, std::option
     if (r.gpu) {
         std::cout << "\nGPU        " << r.gpu->name << ": " << core::formatGBAndGiB(double(r.gpu->memoryBytesUsable))
                   << " usable (" << core::formatGB(double(r.gpu->memoryBytesSold), 0) << " as sold)\n";
-        std::cout << "Fits       " << (r.fits ? "yes" : "NO") << ", headroom " << (r.headroomBytes < 0 ? "-" : "")
+        std::cout << "Fits       "
+                  << (r.fits ? (core::fitsComfortably(r) ? "yes" : "only just (under 2% spare)") : "NO")
+                  << ", headroom " << (r.headroomBytes < 0 ? "-" : "")
                   << core::formatGB(std::fabs(double(r.headroomBytes)))
                   << (r.cannotRun.empty() ? std::string() : " in memory, but it CANNOT RUN: " + r.cannotRun) << "\n";
         if (maxBatch)

@@ -92,9 +92,17 @@ std::vector<GpuFit> gpusThatFit(const PlanInput& input)
     return fits;
 }
 
+bool fitsComfortably(const PlanResult& r)
+{
+    return r.gpu && r.fits && r.cannotRun.empty()
+        && double(r.headroomBytes) >= kComfortableHeadroom * double(r.gpu->memoryBytesUsable);
+}
+
 std::vector<Suggestion> suggestions(const PlanInput& input)
 {
     const PlanResult base = evaluate(input);
+    if (fitsComfortably(base))
+        return {}; // nothing to fix: shortening sequences with gigabytes to spare is no advice
     const bool training = input.method != TrainingMethod::Inference;
     std::vector<Suggestion> out;
     const auto consider = [&](std::string text, PlanInput changed) {
@@ -135,14 +143,38 @@ std::vector<Suggestion> suggestions(const PlanInput& input)
             c.precision = Precision::Bf16;
         consider("Use QLoRA (--method qlora --double-quant): NF4 base, only the adapters train", c);
     }
+    if (!training && input.weights.value_or(WeightFormat::Bf16) != WeightFormat::Int8
+        && input.weights.value_or(WeightFormat::Bf16) != WeightFormat::Nf4
+        && input.weights.value_or(WeightFormat::Bf16) != WeightFormat::Fp4 && !input.weightBytes) {
+        // The usual fix for a model a little too large for the card: load it quantized.
+        PlanInput c = input;
+        c.weights = WeightFormat::Int8;
+        consider("Load the weights in 8-bit (--weights int8, LLM.int8: close to 16-bit quality)", c);
+        c.weights = WeightFormat::Nf4;
+        consider("Load the weights in 4-bit (--weights nf4, or a GGUF Q4_K_M: `advise` finds a mix)", c);
+    }
     if (input.microBatch > 1) {
         PlanInput c = input;
-        c.microBatch = std::max<std::int64_t>(1, input.microBatch / 2);
-        consider(strCat("Halve the micro-batch to ", c.microBatch, " and double gradient accumulation"), c);
+        // Training: the largest micro-batch that fits, the same effective batch by accumulation.
+        // Inference has no accumulation: fewer sequences at once.
+        const std::int64_t fitting = base.gpu ? maxMicroBatch(input) : 0;
+        c.microBatch
+            = fitting >= 1 && fitting < input.microBatch ? fitting : std::max<std::int64_t>(1, input.microBatch / 2);
+        const std::int64_t steps = (input.microBatch + c.microBatch - 1) / c.microBatch;
+        consider(training ? strCat("Micro-batch ", c.microBatch, " with gradient accumulation over ", steps,
+                                   " steps (the same effective batch of ", input.microBatch * input.gpus, ")")
+                          : strCat("Serve ", c.microBatch, " sequences at once instead of ", input.microBatch),
+                 c);
     }
-    if (input.seqLen > 512) {
+    const std::int64_t context = input.model.contextLength;
+    if (context > 0 && input.seqLen > context) {
         PlanInput c = input;
-        c.seqLen = input.seqLen / 2;
+        c.seqLen = context;
+        consider(strCat("Shorten sequences to the model's context, ", context, " tokens"), c);
+    } else if (input.seqLen > 512) {
+        PlanInput c = input;
+        const std::int64_t fitting = base.gpu ? maxSeqLen(input) : 0;
+        c.seqLen = fitting >= 512 && fitting < input.seqLen ? fitting / 256 * 256 : input.seqLen / 2;
         consider(strCat("Shorten sequences to ", c.seqLen, " tokens"), c);
     }
     if (input.gpus > 1 && input.zeroStage < 3 && training) {

@@ -174,9 +174,15 @@ struct Suggestion {
     std::uint64_t peakBytes = 0;
     bool fits = false;
 };
-// Concrete changes (checkpointing, QLoRA, 8-bit optimizer, smaller batch, ZeRO, ...), each
-// evaluated; the ones that lower the peak by at least 1%, best first. Works with or without a GPU.
+// Concrete changes (checkpointing, QLoRA, 8-bit optimizer, smaller batch, ZeRO, 8- or 4-bit
+// weights for inference, ...), each evaluated; the ones that lower the peak by at least 1%, best
+// first. Works with or without a GPU; none when the plan fits its GPU with a comfortable margin
+// (kComfortableHeadroom of the usable memory): there is nothing to fix.
 std::vector<Suggestion> suggestions(const PlanInput& input);
+// A fit with less spare than this share of the usable memory is "tight": run-to-run variation of
+// the allocator's reserve is of that order (docs/planner-validation.md).
+inline constexpr double kComfortableHeadroom = 0.02;
+bool fitsComfortably(const PlanResult& result);
 
 enum class SweepAxis { SeqLen, MicroBatch };
 struct SweepPoint {

@@ -283,14 +283,66 @@ TEST(PlannerSuggestions, ChangesThatSaveUnderOnePercentAreNotOffered)
 {
     PlanInput in = llama7b();
     in.model = modelSpecFromConfigFile(std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/config.json");
-    in.gpu = "rtx-4090";
     const auto base = evaluate(in);
-    const auto list = suggestions(in);
+    const auto list = suggestions(in); // no GPU: every change that saves memory is listed
     EXPECT_FALSE(list.empty()); // checkpointing and shorter sequences do save 3-4%
     for (const auto& s : list) {
         EXPECT_GE(double(base.peakBytes - s.peakBytes), 0.01 * double(base.peakBytes)) << s.text;
         EXPECT_EQ(s.text.find("8-bit AdamW"), std::string::npos) << s.text;
     }
+}
+
+TEST(PlannerSuggestions, NoneWhenThePlanFitsComfortablyAndEachFitsItsSubject)
+{
+    // stories260K on a 4090: gigabytes to spare, nothing to suggest.
+    PlanInput small = llama7b();
+    small.model = modelSpecFromConfigFile(std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/config.json");
+    small.seqLen = 512;
+    small.gpu = "rtx-4090";
+    EXPECT_TRUE(fitsComfortably(evaluate(small)));
+    EXPECT_TRUE(suggestions(small).empty());
+    // Sequences beyond the model's context: shorten to the context, not to half.
+    small.gpu.clear();
+    small.seqLen = 2048;
+    bool context = false;
+    for (const auto& s : suggestions(small)) {
+        EXPECT_EQ(s.text.find("1024"), std::string::npos) << s.text;
+        context = context || s.text == "Shorten sequences to the model's context, 512 tokens";
+    }
+    EXPECT_TRUE(context);
+
+    // Inference of a 7B model in bf16 on a 12 GB card: 8-bit and 4-bit weights, no gradient accumulation.
+    PlanInput serve = llama7b();
+    serve.method = TrainingMethod::Inference;
+    serve.gpu = "rtx-3060-12gb";
+    serve.microBatch = 4;
+    ASSERT_FALSE(evaluate(serve).fits);
+    bool eightBit = false, fourBitFits = false;
+    for (const auto& s : suggestions(serve)) {
+        EXPECT_EQ(s.text.find("accumulation"), std::string::npos) << s.text;
+        EXPECT_EQ(s.text.find("checkpointing"), std::string::npos) << s.text;
+        eightBit = eightBit || s.input.weights == WeightFormat::Int8;
+        fourBitFits = fourBitFits || (s.input.weights == WeightFormat::Nf4 && s.fits);
+    }
+    EXPECT_TRUE(eightBit);
+    EXPECT_TRUE(fourBitFits);
+
+    // Training with a batch too large: the largest micro-batch that fits, with accumulation.
+    PlanInput train = llama7b();
+    train.method = TrainingMethod::Qlora;
+    train.gpu = "rtx-4090";
+    train.microBatch = 64;
+    ASSERT_FALSE(evaluate(train).fits);
+    const std::int64_t largest = maxMicroBatch(train);
+    ASSERT_GE(largest, 1);
+    bool accumulation = false;
+    for (const auto& s : suggestions(train))
+        if (s.text.find("gradient accumulation") != std::string::npos) {
+            accumulation = true;
+            EXPECT_EQ(s.input.microBatch, largest);
+            EXPECT_TRUE(s.fits);
+        }
+    EXPECT_TRUE(accumulation);
 }
 
 TEST(PlannerSweep, PeakGrowsWithSequenceLength)
