@@ -103,8 +103,8 @@ void addModel(DocumentBuilder& doc, const ModelSummary& m)
         if (v > 0)
             arch.push_back({name, std::to_string(v)});
     };
-    if (!a.name.empty())
-        arch.push_back({"architecture", a.name});
+    // A file without config.json (or GGUF metadata) says nothing of its shape: unknown, not 0.
+    arch.push_back({"architecture", a.name.empty() ? "unknown (no config.json or GGUF metadata)" : a.name});
     add("layers", a.layers);
     add("hidden size", a.hiddenSize);
     add("intermediate size", a.intermediateSize);
@@ -115,7 +115,7 @@ void addModel(DocumentBuilder& doc, const ModelSummary& m)
     add("context length", a.contextLength);
     add("experts", a.experts);
     add("experts per token", a.expertsPerToken);
-    if (a.tiedEmbeddings)
+    if (a.tiedEmbeddings && !a.name.empty())
         arch.push_back({"tied embeddings", "yes"});
     if (!arch.empty())
         doc.table({"Architecture", "Value"}, std::move(arch), "lr");

@@ -354,3 +354,14 @@ TEST(MarkdownReport, SaysWhichTensorsASchemeLeftOutAndWhy)
     const auto html = core::htmlReport(data, {});
     EXPECT_THAT(html, HasSubstr("1 tensor (11,008 parameters) not measured"));
 }
+
+TEST(MarkdownReport, AnUnknownArchitectureIsSaidToBeUnknownNotZero)
+{
+    auto data = reportfixture::reportFixture();
+    data.model->architecture = {};
+    data.model->architecture.tiedEmbeddings = true; // inferred from a missing lm_head, not from a config
+    const auto md = core::markdownReport(data);
+    EXPECT_THAT(md, HasSubstr("| architecture | unknown (no config.json or GGUF metadata) |"));
+    EXPECT_THAT(md, Not(HasSubstr("tied embeddings")));
+    EXPECT_THAT(md, Not(HasSubstr("| hidden size | 0 |")));
+}
