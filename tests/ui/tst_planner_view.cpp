@@ -180,6 +180,23 @@ private Q_SLOTS:
         QVERIFY(view.result().peakBytes > before);
     }
 
+    void theAllocatorFieldSaysWhichFractionItShows()
+    {
+        PlannerView view;
+        auto* spin = view.form()->findChild<QDoubleSpinBox*>(QStringLiteral("allocatorSpin"));
+        QVERIFY(spin);
+        core::PlanInput input = view.form()->input();
+        input.method = core::TrainingMethod::Lora;
+        input.gradientCheckpointing = true;
+        view.form()->setInput(input);
+        QCOMPARE(spin->value(), input.overheads.checkpointingAllocatorFraction * 100);
+        QVERIFY(spin->suffix().contains(QStringLiteral("checkpointed step")));
+        input.method = core::TrainingMethod::Inference;
+        view.form()->setInput(input);
+        QCOMPARE(spin->value(), input.overheads.allocatorFraction * 100);
+        QVERIFY(spin->suffix().contains(QStringLiteral("no checkpointing")));
+    }
+
     void aZeroSequenceIsExplainedNotUndoneAndTheLimitsAreThePlannersOwn()
     {
         PlannerView view;

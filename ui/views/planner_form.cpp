@@ -373,6 +373,11 @@ void PlannerForm::showAllocatorFraction()
 {
     const QSignalBlocker quiet(m_allocator);
     m_allocator->setValue(core::allocatorFractionInUse(m_input) * 100.0);
+    // Two fractions are calibrated apart; the field says which one this plan uses, so that a method
+    // change from 30% to 9% is not silent.
+    const bool checkpointed
+        = &core::allocatorFractionInUse(m_input) == &m_input.overheads.checkpointingAllocatorFraction;
+    m_allocator->setSuffix(checkpointed ? tr(" % (checkpointed step)") : tr(" % (no checkpointing)"));
 }
 
 void PlannerForm::readWidgets()

@@ -228,7 +228,10 @@ void PlannerView::showSuggestions()
     }
     if (m_suggestions.empty()) {
         m_suggestionLayout->addWidget(
-            new QLabel(tr("Nothing to suggest: this plan is already lean."), m_suggestionBox));
+            new QLabel(core::fitsComfortably(m_result)
+                           ? tr("Nothing to fix: it fits with %1 to spare.").arg(gb(double(m_result.headroomBytes)))
+                           : tr("Nothing to suggest: no change lowers this plan's peak by 1% or more."),
+                       m_suggestionBox));
     }
     for (int i = 0; i < int(m_suggestions.size()) && i < kMaxSuggestions; ++i) {
         const core::Suggestion& s = m_suggestions[std::size_t(i)];
