@@ -1,6 +1,7 @@
 #include "command.h"
 
 #include "core/advise/recipe.h"
+#include "core/io/hf_config.h"
 #include "core/io/safetensors_writer.h"
 #include "core/model/model.h"
 #include "core/quant/bnb_4bit.h"
@@ -10,6 +11,7 @@
 #include "core/report/atomic_write.h"
 #include "core/report/text_escape.h"
 #include "core/util/error.h"
+#include "core/util/file_text.h"
 #include "core/util/str_cat.h"
 #include "core/util/text_list.h"
 #include "core/util/units.h"
@@ -20,12 +22,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -134,20 +135,17 @@ std::string modulePrefix(const std::string& weightName)
     return weightName.substr(0, weightName.size() - std::string_view("weight").size());
 }
 
-std::string readSmallFile(const std::filesystem::path& path)
+// "model.layers.0.mlp.up_proj.weight" -> "model.layers.0.mlp.up_proj", as llm_int8_skip_modules names it.
+std::string moduleName(const std::string& weightName)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError(path.string(), "cannot be read");
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return weightName.substr(0, weightName.size() - std::string_view(".weight").size());
 }
 
-// What a checkpoint folder holds: the weights, the config, and the tokenizer's files copied.
-constexpr const char* kFolderFiles[]
-    = {"model.safetensors",       "config.json",           "tokenizer.json", "tokenizer.model", "tokenizer_config.json",
-       "special_tokens_map.json", "generation_config.json"};
+// What a checkpoint folder holds: the weights and the config written here, and the tokenizer's
+// files copied from the model's folder.
+constexpr const char* kWrittenFiles[] = {"model.safetensors", "config.json"};
+constexpr const char* kTokenizerFiles[] = {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+                                           "special_tokens_map.json", "generation_config.json"};
 
 // Where the checkpoint goes: a .safetensors file, or a folder that transformers loads
 // (model.safetensors, config.json with the quantization_config, the tokenizer's files).
@@ -155,9 +153,12 @@ struct Destination {
     std::filesystem::path weights;
     std::filesystem::path folder; // empty: a lone file
     std::filesystem::path sourceFolder;
+    // A folder's config.json: the model's own with the quantization_config, read and checked before
+    // any weight is written; empty when the model has none.
+    std::string config;
 };
 
-Destination destinationFor(const QuantizeOptions& options)
+Destination destinationFor(const QuantizeOptions& options, const core::BitsandbytesRecipe& recipe)
 {
     Destination d;
     const std::filesystem::path out(options.output);
@@ -178,35 +179,35 @@ Destination destinationFor(const QuantizeOptions& options)
         throw UsageError(strCat(options.output,
                                 " is the model's own folder: write the checkpoint elsewhere, so that "
                                 "its config.json and weights stay as they are"));
-    for (const char* name : kFolderFiles)
-        if (std::filesystem::exists(out / name) && !options.force)
-            throw UsageError(strCat((out / name).string(), " exists; pass --force to replace it"));
+    for (const auto& names :
+         {std::span<const char* const>(kWrittenFiles), std::span<const char* const>(kTokenizerFiles)})
+        for (const char* name : names)
+            if (std::filesystem::exists(out / name) && !options.force)
+                throw UsageError(strCat((out / name).string(), " exists; pass --force to replace it"));
+    if (const auto config = d.sourceFolder / "config.json"; std::filesystem::exists(config)) {
+        nlohmann::json j = core::parseConfigJson(core::readFileText(config), config.string());
+        j["quantization_config"] = core::quantizationConfig(recipe);
+        d.config = j.dump(2) + "\n";
+    }
     return d;
 }
 
 // config.json with the quantization_config, and the tokenizer's files, copied beside the weights.
 void writeFolder(const Destination& d, const core::BitsandbytesRecipe& recipe)
 {
-    const auto config = d.sourceFolder / "config.json";
-    if (!std::filesystem::exists(config)) {
+    if (d.config.empty()) {
         std::cout << "No config.json beside the model: " << d.folder.string()
                   << " holds the weights only; transformers also needs the model's config.json with this "
                      "quantization_config:\n"
                   << core::quantizationConfig(recipe).dump() << "\n";
         return;
     }
-    nlohmann::json j = nlohmann::json::parse(readSmallFile(config), nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-        throw FormatError(ErrorLocation {config.string(), std::nullopt, "", "a JSON object", ""}, "not a JSON object");
-    j["quantization_config"] = core::quantizationConfig(recipe);
-    core::writeFileAtomically(d.folder / "config.json", j.dump(2) + "\n", true);
+    core::writeFileAtomically(d.folder / "config.json", d.config, true);
     std::vector<std::string> copied;
-    for (const char* name : kFolderFiles) {
-        if (std::string_view(name) == "model.safetensors" || std::string_view(name) == "config.json")
-            continue;
+    for (const char* name : kTokenizerFiles) {
         if (!std::filesystem::exists(d.sourceFolder / name))
             continue;
-        core::writeFileAtomically(d.folder / name, readSmallFile(d.sourceFolder / name), true);
+        core::writeFileAtomically(d.folder / name, core::readFileText(d.sourceFolder / name), true);
         copied.push_back(name);
     }
     std::cout << "Wrote " << (d.folder / "config.json").string() << " (the model's, with quantization_config)"
@@ -241,7 +242,7 @@ void runQuantize(QuantizeOptions options)
     core::checkBnbBlocksize(options.blocksize);
     bnb.blocksize = options.blocksize;
     bnb.doubleQuant = options.doubleQuant;
-    const Destination destination = destinationFor(options);
+    const Destination destination = destinationFor(options, recipe);
 
     const auto model = core::openModel(options.file);
     // GGUF keeps llama.cpp's tensor names and its own q/k row order: a checkpoint written from it
@@ -264,7 +265,7 @@ void runQuantize(QuantizeOptions options)
         Planned p;
         p.index = i;
         p.quantize = isLinearWeight(t);
-        if (p.quantize && skipsModule(recipe, modulePrefix(t.name).substr(0, modulePrefix(t.name).size() - 1))) {
+        if (p.quantize && skipsModule(recipe, moduleName(t.name))) {
             p.quantize = false; // llm_int8_skip_modules: the module stays as stored
             ++keptByRecipe;
         }

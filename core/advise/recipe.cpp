@@ -2,16 +2,15 @@
 
 #include "core/report/text_escape.h"
 #include "core/util/error.h"
+#include "core/util/file_text.h"
 #include "core/util/str_cat.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
-#include <sstream>
 
 namespace quantlens::core {
 
@@ -146,15 +145,11 @@ nlohmann::json bitsandbytesConfig(const AdvisorResult& r)
 
 BitsandbytesRecipe readBitsandbytesRecipe(const std::filesystem::path& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError(path.string(), "cannot be read");
-    std::stringstream text;
-    text << in.rdbuf();
+    const std::string text = readFileText(path);
     const auto bad = [&](const std::string& field, const std::string& expected, const std::string& what) {
         return FormatError(ErrorLocation {path.string(), std::nullopt, field, expected, ""}, what);
     };
-    nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
         throw bad("", "a BitsAndBytesConfig, or a config.json with a quantization_config", "not a JSON object");
     if (j.contains("quantization_config"))

@@ -2,6 +2,7 @@
 
 #include "core/io/hf_config.h"
 #include "core/util/error.h"
+#include "core/util/file_text.h"
 #include "core/util/str_cat.h"
 #include "core/util/units.h"
 
@@ -11,8 +12,6 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
-#include <sstream>
 
 namespace quantlens::core {
 
@@ -118,12 +117,7 @@ ModelSpec modelSpecFromConfig(const Json& config, const std::string& source)
 
 ModelSpec modelSpecFromConfigFile(const std::string& path)
 {
-    std::ifstream in(path);
-    if (!in)
-        throw IoError(path, "cannot open the config file");
-    std::stringstream text;
-    text << in.rdbuf();
-    return modelSpecFromConfig(parseConfigJson(text.str(), path), path);
+    return modelSpecFromConfig(parseConfigJson(readFileText(path, "cannot open the config file"), path), path);
 }
 
 std::uint64_t parseParameterCount(const std::string& text)

@@ -286,3 +286,19 @@ TEST(QuantizeCommand, RecipeKeepsItsSkipModulesAndWritesAFolderTransformersLoads
     EXPECT_FALSE(std::filesystem::exists(folder / "y"));
     std::filesystem::remove_all(folder);
 }
+
+TEST(QuantizeCommand, ABrokenConfigBesideTheModelIsRefusedBeforeAnyWeightIsWritten)
+{
+    const auto folder = std::filesystem::temp_directory_path() / ("quantize-bad-config-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(folder);
+    std::filesystem::create_directories(folder / "model");
+    std::filesystem::copy_file(kModel, folder / "model" / "model.safetensors");
+    std::ofstream(folder / "model" / "config.json") << "{\"model_type\": \"llama\",";
+    const CliResult r
+        = runCli({"quantize", (folder / "model" / "model.safetensors").string(), "-o", (folder / "out").string()});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_THAT(r.err, HasSubstr("config.json"));
+    EXPECT_THAT(r.err, HasSubstr("not valid JSON"));
+    EXPECT_FALSE(std::filesystem::exists(folder / "out" / "model.safetensors"));
+    std::filesystem::remove_all(folder);
+}
