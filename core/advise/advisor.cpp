@@ -236,7 +236,6 @@ AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& o
     } else {
         r.costKind = "weight error: the squared error summed over each tensor, sum (W - Q(W))^2";
     }
-    // measureForAdvice's base result carries costId to every solve.
 
     ScanOptions scan;
     scan.schemes = makeScanSchemes(joinCommaList(r.candidates), 0, false);

@@ -143,9 +143,7 @@ std::vector<Suggestion> suggestions(const PlanInput& input)
             c.precision = Precision::Bf16;
         consider("Use QLoRA (--method qlora --double-quant): NF4 base, only the adapters train", c);
     }
-    if (!training && input.weights.value_or(WeightFormat::Bf16) != WeightFormat::Int8
-        && input.weights.value_or(WeightFormat::Bf16) != WeightFormat::Nf4
-        && input.weights.value_or(WeightFormat::Bf16) != WeightFormat::Fp4 && !input.weightBytes) {
+    if (!training && !(input.weights && isQuantized(*input.weights)) && !input.weightBytes) {
         // The usual fix for a model a little too large for the card: load it quantized.
         PlanInput c = input;
         c.weights = WeightFormat::Int8;

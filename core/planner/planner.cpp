@@ -255,7 +255,7 @@ PlanResult evaluate(const PlanInput& in)
     const bool zeroMixed = full && in.precision == Precision::Mixed && in.zeroStage > 0;
     const double rowsPerParam = s.h > 0 ? 1.0 / s.h : 0;
     const double weightBytes = zeroMixed ? 2.0 : formatBytesPerParam(format, in, rowsPerParam);
-    const bool quantized = format == WeightFormat::Int8 || format == WeightFormat::Nf4 || format == WeightFormat::Fp4;
+    const bool quantized = isQuantized(format);
     const double otherBytes = quantized ? act : weightBytes;
     const double shardWeights = in.zeroStage >= 3 ? n : 1;
     const double shardGrads = in.zeroStage >= 2 ? n : 1;

@@ -20,6 +20,11 @@ enum class TrainingMethod { Full, Lora, Qlora, Inference };
 // Mixed = fp32 master weights with bf16 autocast (PyTorch AMP on an fp32 model).
 enum class Precision { Fp32, Bf16, Fp16, Mixed };
 enum class WeightFormat { Fp32, Bf16, Fp16, Int8, Nf4, Fp4 };
+// bitsandbytes' 8-bit and 4-bit formats, which it dequantizes for each matmul.
+inline bool isQuantized(WeightFormat format)
+{
+    return format == WeightFormat::Int8 || format == WeightFormat::Nf4 || format == WeightFormat::Fp4;
+}
 enum class OptimizerKind { AdamW, AdamW8bit, PagedAdamW8bit, PagedAdamW, Sgd, Adafactor, Lion };
 enum class AttentionKind { Sdpa, Eager };
 

@@ -168,26 +168,21 @@ void PlannerView::showVerdict(const core::PlanInput& input)
         text = tr("✘ %1").arg(QString::fromStdString(m_result.cannotRun).toHtmlEscaped());
         style = dark ? QStringLiteral("background: #7a1f1f; color: white;")
                      : QStringLiteral("background: #fbd5d5; color: #5c0b0b;");
-    } else if (m_result.fits && !core::fitsComfortably(m_result)) {
-        // A margin inside the allocator's run-to-run variation is not a promise.
-        text = tr("⚠ Fits on %1 × %2 only just: %3 to spare (peak %4 of %5 usable), under 2% — the allocator's "
-                  "reserve varies that much between runs")
-                   .arg(input.gpus)
-                   .arg(QString::fromStdString(m_result.gpu->name).toHtmlEscaped())
-                   .arg(gb(double(m_result.headroomBytes)))
-                   .arg(gb(double(m_result.peakBytes)))
-                   .arg(gb(double(m_result.gpu->memoryBytesUsable)));
-        style = dark ? QStringLiteral("background: #6b5a00; color: white;")
-                     : QStringLiteral("background: #fff4ce; color: #3b2f00;");
     } else if (m_result.fits) {
-        text = tr("✔ Fits on %1 × %2 with %3 to spare (peak %4 of %5 usable)")
+        // A margin inside the allocator's run-to-run variation is not a promise.
+        const bool tight = !core::fitsComfortably(m_result);
+        text = (tight ? tr("⚠ Fits on %1 × %2 only just: %3 to spare (peak %4 of %5 usable), under 2% — the "
+                           "allocator's reserve varies that much between runs")
+                      : tr("✔ Fits on %1 × %2 with %3 to spare (peak %4 of %5 usable)"))
                    .arg(input.gpus)
                    .arg(QString::fromStdString(m_result.gpu->name).toHtmlEscaped())
                    .arg(gb(double(m_result.headroomBytes)))
                    .arg(gb(double(m_result.peakBytes)))
                    .arg(gb(double(m_result.gpu->memoryBytesUsable)));
-        style = dark ? QStringLiteral("background: #1e5631; color: white;")
-                     : QStringLiteral("background: #d4f4dd; color: #0b3d1b;");
+        style = tight ? (dark ? QStringLiteral("background: #6b5a00; color: white;")
+                              : QStringLiteral("background: #fff4ce; color: #3b2f00;"))
+                      : (dark ? QStringLiteral("background: #1e5631; color: white;")
+                              : QStringLiteral("background: #d4f4dd; color: #0b3d1b;"));
     } else {
         text = tr("✘ Does not fit on %1: short by %2 (peak %3, usable %4)")
                    .arg(QString::fromStdString(m_result.gpu->name).toHtmlEscaped())
