@@ -1,5 +1,7 @@
 #include "core/planner/planner.h"
 
+#include "core/planner/step_simulation.h"
+
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 #include "core/util/units.h"
@@ -159,6 +161,16 @@ LoraShape loraShape(const Shape& s, unsigned targets, double rank)
     return l;
 }
 
+// PyTorch's default cuBLAS workspace (aten/src/ATen/cuda/CublasHandlePool.cpp): 32 MiB on compute
+// capability 9.x, 4096 KiB × 2 + 16 KiB × 8 elsewhere; Hopper when no GPU is chosen.
+std::uint64_t cublasWorkspaceBytes(const PlanInput& in)
+{
+    if (in.gpu.empty())
+        return 32ull << 20;
+    const GpuSpec gpu = findGpu(in.gpu);
+    return gpu.computeCapability.rfind("9.", 0) == 0 ? 32ull << 20 : 4096ull * 1024 * 2 + 16ull * 1024 * 8;
+}
+
 void checkRange(const char* what, std::int64_t value, std::int64_t low, std::int64_t high)
 {
     if (value < low || value > high)
@@ -170,10 +182,15 @@ void checkRange(const char* what, std::int64_t value, std::int64_t low, std::int
 PlanOverheads defaultOverheads()
 {
     PlanOverheads o;
-    // Measured on an H100 80GB (driver 580, CUDA 13, torch 2.11): 770.8 MiB outside the PyTorch
-    // allocator after the first cuBLAS call. Recent drivers on other GPUs report 300-600 MB.
-    o.cudaContextBytes = 808255488ull;
-    // Measured (reserved - allocated) / (allocated - weights) over the 14 cases of
+    // Measured on an H100 80GB (driver 580, CUDA 13, torch 2.11; ../shared/reference/measured):
+    // 620.8 MiB in use right after CUDA initialisation (the runs of a fresh process; 140.8 MiB
+    // in the runs forked from a parent that had imported torch), and at the peak of the step 146
+    // MiB more of PyTorch's kernels (130 MiB with eager attention: no FlashAttention kernels),
+    // 128 MiB more with bitsandbytes. All are whole MiB: the driver maps module images in pages.
+    o.cudaContextBytes = 650969088ull;
+    o.kernelBytes = 146ull << 20;
+    o.bitsandbytesKernelBytes = 128ull << 20;
+    // For the plans not simulated. Measured (reserved - allocated) / (allocated - weights) over the 14 cases of
     // tests/data/planner/measured-peaks.json: without checkpointing 0.05-0.13 (median 0.094, one
     // inference case 0.33), with checkpointing 0.11-0.49 (median 0.26, mean 0.31). Taking the
     // optimizer states out of the base as well fitted worse (errors up to 21%).
@@ -428,59 +445,144 @@ PlanResult evaluate(const PlanInput& in)
     // Which moment is the peak.
     const auto& c = r.components;
     const auto bytesOf = [&c](Component k) { return static_cast<double>(c[static_cast<std::size_t>(k)].bytes); };
-    const double resident = bytesOf(Component::Weights) + bytesOf(Component::MasterWeights)
-        + bytesOf(Component::OptimizerStates) + bytesOf(Component::Adapters) + bytesOf(Component::KvCache);
-    double extra = 0; // step temporaries, ZeRO-3 gathered layers, DDP buckets
-    const double backwardStart = resident + activationsAtPeak + logitsAtPeak;
-    const double step = resident + bytesOf(Component::Gradients) + stepTemporaries;
-    const bool stepIsPeak = training && step > backwardStart;
     for (auto& e : r.components)
         e.bytesAtPeak = e.bytes;
     const auto atPeak = [&r](Component k, double bytes) {
         r.components[static_cast<std::size_t>(k)].bytesAtPeak = static_cast<std::uint64_t>(std::llround(bytes));
     };
-    if (!training) {
-        r.peakPhase = "prefill (weights + KV cache + one layer's activations)";
-    } else if (stepIsPeak) {
-        r.peakPhase = "optimizer step (gradients + states + temporaries; activations freed)";
-        atPeak(Component::Activations, 0);
-        atPeak(Component::Logits, 0);
-        extra += stepTemporaries;
-    } else {
-        r.peakPhase = "start of the backward pass (activations + logits; gradients not yet made)";
-        atPeak(Component::Gradients, 0);
-        atPeak(Component::Activations, activationsAtPeak);
-        atPeak(Component::Logits, logitsAtPeak);
-    }
-    if (in.zeroStage >= 3 && in.gpus > 1 && m.hasArchitecture) {
-        // FSDP/ZeRO-3 gathers the current layer's full parameters and prefetches the next.
-        extra += 2 * (linear / s.layers) * weightBytes;
-    }
-    if (in.gpus > 1 && in.zeroStage == 0 && training)
-        extra += 2 * kDdpBucketBytes;
-    if (quantized && m.hasArchitecture) {
-        // bitsandbytes dequantizes one weight at a time to 16 bits for the matmul.
-        extra += s.h * s.f * act;
+    const bool bitsandbytes = quantized || in.optimizer == OptimizerKind::AdamW8bit
+        || in.optimizer == OptimizerKind::PagedAdamW8bit || in.optimizer == OptimizerKind::PagedAdamW;
+    double outside = static_cast<double>(in.overheads.cudaContextBytes);
+    std::string outsideText = strCat("CUDA context ", gb(outside));
+    {
+        double kernels = static_cast<double>(in.overheads.kernelBytes);
+        if (in.attention == AttentionKind::Eager)
+            kernels = std::max(0.0, kernels - static_cast<double>(kFlashKernelBytes));
+        if (bitsandbytes)
+            kernels += static_cast<double>(in.overheads.bitsandbytesKernelBytes);
+        outside += kernels;
+        outsideText += strCat(" + kernels ", gb(kernels), bitsandbytes ? " (PyTorch, bitsandbytes)" : " (PyTorch)");
     }
 
-    double allocated = 0;
-    for (const auto& e : r.components)
-        allocated += static_cast<double>(e.bytesAtPeak);
-    allocated += extra;
-    // With checkpointing the allocator caches the logits' and the recomputation's blocks at sizes
-    // the rest of the step reuses badly: a larger measured reserve (see defaultOverheads).
-    const double fraction = allocatorFractionInUse(in);
-    // Weights (and ZeRO's master copy) are allocated once at load in large blocks and do not
-    // fragment; the reserve is a fraction of the rest.
-    const double transient = std::max(0.0, allocated - bytesOf(Component::Weights) - bytesOf(Component::MasterWeights));
-    const double allocator = transient * fraction;
-    const double context = static_cast<double>(in.overheads.cudaContextBytes);
-    const double overhead = context + allocator + extra;
-    set(Component::Overhead, overhead,
-        strCat("CUDA context ", gb(context), " + allocator ", std::llround(fraction * 100), "% of ", gb(transient),
-               " beyond the weights", extra > 0 ? strCat(" + temporaries ", gb(extra)) : "", " = ", gb(overhead)));
-    atPeak(Component::Overhead, overhead);
-    r.allocatedBytes = static_cast<std::uint64_t>(std::llround(allocated));
+    if (simulatesAllocator(in)) {
+        StepInput step;
+        step.shape = {static_cast<std::uint64_t>(s.layers),
+                      static_cast<std::uint64_t>(s.h),
+                      static_cast<std::uint64_t>(s.q),
+                      static_cast<std::uint64_t>(s.kv),
+                      static_cast<std::uint64_t>(std::max(1.0, s.heads)),
+                      static_cast<std::uint64_t>(s.f),
+                      static_cast<std::uint64_t>(s.v),
+                      static_cast<std::uint64_t>(s.experts),
+                      static_cast<std::uint64_t>(s.expertsPerToken),
+                      m.hasArchitecture && m.tiedEmbeddings};
+        step.seqLen = static_cast<std::uint64_t>(in.seqLen);
+        step.microBatch = static_cast<std::uint64_t>(in.microBatch);
+        step.method = in.method;
+        step.parameterBytes = static_cast<std::uint64_t>(paramBytes > 0 ? paramBytes : 2);
+        step.autocast = full ? in.precision == Precision::Mixed : in.precision != Precision::Fp32;
+        if (adapters) {
+            step.frozenLinearBytes = in.weightBytes && linear > 0
+                ? std::max(0.0, (double(*in.weightBytes) - other * otherBytes) / linear)
+                : weightBytes;
+            step.frozenPackedBytes = format == WeightFormat::Int8 ? 1.0 : 0.5;
+            step.frozenOtherBytes = otherBytes;
+            step.frozenDequantized = quantized;
+        }
+        step.loraRank = static_cast<std::uint64_t>(in.loraRank);
+        step.loraTargets = in.loraTargets;
+        step.checkpointing = in.gradientCheckpointing;
+        step.keepOutputs = in.keepOutputs;
+        step.cublasWorkspaceBytes = cublasWorkspaceBytes(in);
+        step.eagerAttention = in.attention == AttentionKind::Eager;
+        const double states = trainable > 0 ? stateBytesPerParam : 0;
+        step.stateBytes = states;
+        step.stateTensors = in.optimizer == OptimizerKind::Sgd || in.optimizer == OptimizerKind::Lion
+                || in.optimizer == OptimizerKind::Adafactor
+            ? 1
+            : 2;
+        step.foreachTemporary = in.optimizer == OptimizerKind::AdamW;
+        step.paged = in.optimizer == OptimizerKind::PagedAdamW || in.optimizer == OptimizerKind::PagedAdamW8bit;
+        step.pagedStateBytes = states;
+        StepSimulation sim = simulateTrainingStep(step);
+        if (!in.gpu.empty()) {
+            // Near the GPU's capacity a failed cudaMalloc makes the allocator release its cached
+            // segments and retry: simulate with the capacity to see whether that saves the step.
+            const GpuSpec gpu = findGpu(in.gpu);
+            const double capacity = double(gpu.memoryBytesUsable) - outside - double(sim.pagedBytes);
+            if (double(sim.peakReserved) > capacity && capacity > 0) {
+                step.capacityBytes = static_cast<std::uint64_t>(capacity);
+                StepSimulation capped = simulateTrainingStep(step);
+                if (!capped.outOfMemory)
+                    sim = capped;
+            }
+        }
+        r.simulated = true;
+        r.peakPhase = sim.peakPhase;
+        for (std::size_t i = 0; i < kComponentCount; ++i)
+            r.components[i].bytesAtPeak = sim.atPeak[i];
+        atPeak(Component::OptimizerStates,
+               double(sim.atPeak[std::size_t(Component::OptimizerStates)] + sim.pagedBytes));
+        outside += double(sim.pagedBytes);
+        r.allocatedBytes = sim.peakAllocated;
+        r.reservedBytes = sim.peakReserved;
+        r.outsideAllocatorBytes = static_cast<std::uint64_t>(std::llround(outside));
+        const double temporaries = double(sim.atPeak[std::size_t(Component::Overhead)]);
+        const double reserve = double(sim.peakReserved) - double(sim.peakAllocated);
+        const double overhead = temporaries + reserve + outside - double(sim.pagedBytes);
+        set(Component::Overhead, overhead,
+            strCat(outsideText, " + allocator reserve ", gb(reserve),
+                   " (simulated: reserved − allocated) + step temporaries ", gb(temporaries), " = ", gb(overhead)));
+        atPeak(Component::Overhead, overhead);
+    } else {
+        const double resident = bytesOf(Component::Weights) + bytesOf(Component::MasterWeights)
+            + bytesOf(Component::OptimizerStates) + bytesOf(Component::Adapters) + bytesOf(Component::KvCache);
+        double extra = 0; // step temporaries, ZeRO-3 gathered layers, DDP buckets
+        const double backwardStart = resident + activationsAtPeak + logitsAtPeak;
+        const double stepPeak = resident + bytesOf(Component::Gradients) + stepTemporaries;
+        const bool stepIsPeak = training && stepPeak > backwardStart;
+        if (!training) {
+            r.peakPhase = "prefill (weights + KV cache + one layer's activations)";
+        } else if (stepIsPeak) {
+            r.peakPhase = "optimizer step (gradients + states + temporaries; activations freed)";
+            atPeak(Component::Activations, 0);
+            atPeak(Component::Logits, 0);
+            extra += stepTemporaries;
+        } else {
+            r.peakPhase = "start of the backward pass (activations + logits; gradients not yet made)";
+            atPeak(Component::Gradients, 0);
+            atPeak(Component::Activations, activationsAtPeak);
+            atPeak(Component::Logits, logitsAtPeak);
+        }
+        if (in.zeroStage >= 3 && in.gpus > 1 && m.hasArchitecture) {
+            // FSDP/ZeRO-3 gathers the current layer's full parameters and prefetches the next.
+            extra += 2 * (linear / s.layers) * weightBytes;
+        }
+        if (in.gpus > 1 && in.zeroStage == 0 && training)
+            extra += 2 * kDdpBucketBytes;
+        if (quantized && m.hasArchitecture) {
+            // bitsandbytes dequantizes one weight at a time to 16 bits for the matmul.
+            extra += s.h * s.f * act;
+        }
+        double allocated = 0;
+        for (const auto& e : r.components)
+            allocated += static_cast<double>(e.bytesAtPeak);
+        allocated += extra;
+        const double fraction = allocatorFractionInUse(in);
+        // Weights (and ZeRO's master copy) are allocated once at load in large blocks and do not
+        // fragment; the reserve is a fraction of the rest.
+        const double transient
+            = std::max(0.0, allocated - bytesOf(Component::Weights) - bytesOf(Component::MasterWeights));
+        const double allocator = transient * fraction;
+        const double overhead = outside + allocator + extra;
+        set(Component::Overhead, overhead,
+            strCat(outsideText, " + allocator ", std::llround(fraction * 100), "% of ", gb(transient),
+                   " beyond the weights", extra > 0 ? strCat(" + temporaries ", gb(extra)) : "", " = ", gb(overhead)));
+        atPeak(Component::Overhead, overhead);
+        r.allocatedBytes = static_cast<std::uint64_t>(std::llround(allocated));
+        r.reservedBytes = static_cast<std::uint64_t>(std::llround(allocated + allocator));
+        r.outsideAllocatorBytes = static_cast<std::uint64_t>(std::llround(outside));
+    }
     std::uint64_t peak = 0;
     for (const auto& e : r.components)
         peak += e.bytesAtPeak;
@@ -512,6 +614,11 @@ PlanResult evaluate(const PlanInput& in)
         r.cannotRun = whyCannotRun(in, *r.gpu);
     }
     return r;
+}
+
+bool simulatesAllocator(const PlanInput& in)
+{
+    return in.method != TrainingMethod::Inference && in.gpus == 1 && in.zeroStage == 0;
 }
 
 namespace {

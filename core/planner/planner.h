@@ -41,18 +41,23 @@ enum LoraTarget : unsigned {
     kLoraAll = 0x7fu,
 };
 
-// Constants physics leaves open, calibrated on measured peaks (scripts/measure_peaks.py,
-// tests/data/planner/measured-peaks.json) and adjustable by the user.
+// Constants physics leaves open, measured (../shared/reference/measured, H100, driver 580, CUDA 13,
+// torch 2.11) and adjustable by the user.
 struct PlanOverheads {
-    // CUDA context + cuBLAS workspace as nvidia-smi sees it, outside the PyTorch allocator.
+    // The CUDA context as nvidia-smi sees it right after initialisation, outside PyTorch's allocator.
     std::uint64_t cudaContextBytes = 0;
-    // (max_memory_reserved - max_memory_allocated) / (max_memory_allocated - weights): the caching
-    // allocator's rounding and fragmentation, which grows with the transient tensors of a step, not
-    // with weights allocated once at load.
+    // Kernel images CUDA's lazy module loading puts on the GPU during a training step (PyTorch's
+    // kernels with FlashAttention; eager attention loads kFlashKernelBytes less), and what
+    // bitsandbytes' library adds when its weights or optimizers are used. Outside the allocator.
+    std::uint64_t kernelBytes = 0;
+    std::uint64_t bitsandbytesKernelBytes = 0;
+    // The caching allocator's reserve as a fraction of the memory beyond the weights, for the plans
+    // the allocator is not simulated for (several GPUs, inference; see simulatesAllocator): 9%, and
+    // 30% with gradient checkpointing.
     double allocatorFraction = 0.0;
-    // The same with gradient checkpointing, where the measured reserve is larger and more variable.
     double checkpointingAllocatorFraction = 0.0;
 };
+inline constexpr std::uint64_t kFlashKernelBytes = 16ull << 20;
 PlanOverheads defaultOverheads();
 
 struct PlanInput {
@@ -73,6 +78,10 @@ struct PlanInput {
     std::int64_t microBatch = 1;
     bool gradientCheckpointing = false;
     AttentionKind attention = AttentionKind::Sdpa;
+    // The training loop keeps the model's outputs (the 16-bit logits, 2 B per token and vocabulary
+    // entry) alive through the backward pass: `out = model(**batch); out.loss.backward()`. False for
+    // transformers' Trainer, which keeps only the loss.
+    bool keepOutputs = true;
     int loraRank = 16;
     double loraAlpha = 32;
     unsigned loraTargets = kLoraAttention;
@@ -130,6 +139,11 @@ struct PlanResult {
     std::uint64_t pagedOptimizerBytes = 0;
     std::uint64_t peakBytes = 0; // per GPU, as nvidia-smi would show it
     std::uint64_t allocatedBytes = 0; // torch.cuda.max_memory_allocated estimate
+    std::uint64_t reservedBytes = 0; // torch.cuda.max_memory_reserved estimate
+    std::uint64_t outsideAllocatorBytes = 0; // context, kernels, paged states
+    // The training step was simulated tensor by tensor through a model of the caching allocator
+    // (step_simulation.h); otherwise the reserve is allocatorFraction of the memory beyond the weights.
+    bool simulated = false;
     std::string peakPhase; // "backward start (activations + logits)", "optimizer step", "forward"
     // GPU answers, when input.gpu names one.
     std::optional<GpuSpec> gpu;
@@ -145,8 +159,12 @@ struct PlanResult {
 // does not fit.
 PlanResult evaluate(const PlanInput& input);
 
-// The allocator reserve fraction the plan uses: checkpointingAllocatorFraction for a checkpointed
-// training step, allocatorFraction otherwise (the two are calibrated apart, 30% and 9% by default).
+// Whether evaluate() simulates the step through the caching allocator: training on one GPU. Plans
+// on several GPUs (DDP, ZeRO, FSDP) and inference use the allocator fraction instead.
+bool simulatesAllocator(const PlanInput& input);
+
+// The allocator reserve fraction the plan uses when it is not simulated: checkpointingAllocatorFraction
+// for a checkpointed training step, allocatorFraction otherwise (30% and 9% by default).
 double allocatorFractionInUse(const PlanInput& input);
 double& allocatorFractionInUse(PlanInput& input);
 
