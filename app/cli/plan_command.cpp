@@ -139,6 +139,11 @@ void printPlan(const core::PlanInput& in, const core::PlanResult& r, std::option
     }
     std::cout << padRight("peak (nvidia-smi)", 18) << " " << core::formatGBAndGiB(peak) << ", at the " << r.peakPhase
               << "\n";
+    std::cout << padRight("PyTorch", 18) << " allocated " << core::formatGB(double(r.allocatedBytes)) << ", reserved "
+              << core::formatGB(double(r.reservedBytes))
+              << (r.simulated ? " (the step simulated through the caching allocator)"
+                              : " (allocator reserve as a fraction: not simulated for this setup)")
+              << "; outside the allocator " << core::formatGB(double(r.outsideAllocatorBytes)) << "\n";
     if (r.pagedOptimizerBytes > 0)
         std::cout << "           of which paged optimizer states that may spill to CPU: "
                   << core::formatGB(static_cast<double>(r.pagedOptimizerBytes)) << "\n";

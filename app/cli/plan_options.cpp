@@ -25,10 +25,21 @@ void addPlanSettings(CLI::App& sub, PlanSettings& s, bool weightBytesOption)
     sub.add_option("--gpu", s.gpu, "GPU from the catalogue, e.g. rtx-4090, h100-sxm, a100-80gb");
     sub.add_option("--gpus", s.gpus, "Number of GPUs (data parallel)")->capture_default_str();
     sub.add_option("--zero", s.zero, "ZeRO stage 0|1|2|3 (3 = FSDP full shard)")->capture_default_str();
-    sub.add_option("--cuda-context-mib", s.cudaContextMiB, "CUDA context outside the allocator (default 770.8)");
+    sub.add_option("--lora-dropout", s.loraDropout,
+                   "peft's lora_dropout; 0 drops the mask and dropped input each adapted layer keeps")
+        ->capture_default_str();
+    sub.add_option("--adamw", s.adamw, "torch AdamW implementation: foreach|for-loop|fused")->capture_default_str();
+    sub.add_flag("--free-outputs", s.freeOutputs,
+                 "The loop drops the model outputs before backward (transformers' Trainer); default: the logits "
+                 "stay alive through backward, as in `out = model(**batch); out.loss.backward()`");
+    sub.add_flag("--expandable-segments", s.expandableSegments,
+                 "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True (the allocator grows one segment per pool)");
+    sub.add_option("--cuda-context-mib", s.cudaContextMiB,
+                   "CUDA context right after initialisation, outside the allocator (default 620.8, H100; "
+                   "the kernels a step loads are added apart)");
     sub.add_option("--allocator-fraction", s.allocatorFraction,
-                   "Allocator reserve as a fraction of the memory beyond the weights (default 0.09, 0.30 with "
-                   "checkpointing)");
+                   "Allocator reserve as a fraction of the memory beyond the weights, for the plans that are not "
+                   "simulated (several GPUs, inference; default 0.09, 0.30 with checkpointing)");
     if (weightBytesOption)
         sub.add_option("--weight-bytes", s.weightBytes,
                        "The frozen or served weights as stored, whole model (an advise mix's total, a file's size), "
@@ -64,6 +75,12 @@ core::PlanInput toPlanInput(const PlanSettings& s, core::ModelSpec model)
     in.loraAlpha = s.loraAlpha;
     in.loraTargets = core::parseLoraTargets(s.loraTargets);
     in.attention = core::parseAttention(s.attention);
+    in.adamw = core::parseAdamWImplementation(s.adamw);
+    in.keepOutputs = !s.freeOutputs;
+    in.expandableSegments = s.expandableSegments;
+    if (!(s.loraDropout >= 0 && s.loraDropout < 1))
+        throw UsageError(strCat("--lora-dropout ", s.loraDropout, " is out of range: allowed 0 to below 1"));
+    in.loraDropout = s.loraDropout;
     in.gpu = s.gpu;
     in.gpus = s.gpus;
     in.zeroStage = s.zero;

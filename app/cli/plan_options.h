@@ -31,6 +31,10 @@ struct PlanSettings {
     int zero = 0;
     std::optional<double> cudaContextMiB; // absent: the planner's default
     std::optional<double> allocatorFraction;
+    bool freeOutputs = false;
+    double loraDropout = 0.05;
+    std::string adamw = "foreach";
+    bool expandableSegments = false;
     std::optional<std::uint64_t> weightBytes; // the advisor's mix, a file's size
 };
 

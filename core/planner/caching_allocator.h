@@ -2,8 +2,6 @@
 
 #include <cstdint>
 #include <limits>
-#include <set>
-#include <tuple>
 #include <vector>
 
 // A model of PyTorch's CUDA caching allocator (c10/cuda/CUDACachingAllocator.cpp, torch 2.x,
@@ -20,6 +18,11 @@
 //     free segment and trying once more (then it is out of memory).
 // Reserved memory is the sum of the segments; allocated the sum of the blocks in use. Both are what
 // torch.cuda.max_memory_reserved() and max_memory_allocated() report.
+// With expandable segments (PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True) each pool is one
+// segment that grows at its end by pages of 20 MiB (large pool) or 2 MiB (small pool), extending a
+// free block at the end when there is one, so that freed blocks anywhere merge with their
+// neighbours; empty_cache() unmaps the free end. (PyTorch also unmaps free pages inside the
+// segment on empty_cache(); the model keeps them, which matters only right after loading.)
 namespace quantlens::core {
 
 class CachingAllocatorModel {
@@ -33,7 +36,11 @@ public:
 
     // capacityBytes: what cudaMalloc can hand out in all (the GPU's memory less what lies outside
     // the allocator); unlimited by default.
-    explicit CachingAllocatorModel(std::uint64_t capacityBytes = std::numeric_limits<std::uint64_t>::max());
+    explicit CachingAllocatorModel(std::uint64_t capacityBytes = std::numeric_limits<std::uint64_t>::max(),
+                                   bool expandableSegments = false);
+    // Back to an empty device of the given capacity, keeping the memory of the bookkeeping.
+    void reset(std::uint64_t capacityBytes = std::numeric_limits<std::uint64_t>::max(),
+               bool expandableSegments = false);
 
     // A block for `bytes` (0 allowed: PyTorch hands out no memory for it, nor do we); -1 when the
     // device is out of memory, after which outOfMemory() stays true.
@@ -64,13 +71,23 @@ private:
         bool free = false;
         bool small = false;
     };
-    // (size, address, block): ordered as PyTorch's BlockComparatorSize, so lower_bound is best fit.
-    using FreeSet = std::set<std::tuple<std::uint64_t, std::uint64_t, int>>;
+    // Free blocks of a pool as (size, address, block), ordered as PyTorch's BlockComparatorSize so
+    // that the first not below a request is the best fit. A sorted vector: a pool holds tens to
+    // hundreds of free blocks, where moving a few kilobytes beats a node allocation per insert.
+    struct FreeKey {
+        std::uint64_t size = 0;
+        std::uint64_t address = 0;
+        int block = -1;
+        bool operator<(const FreeKey& o) const { return size != o.size ? size < o.size : address < o.address; }
+    };
+    using FreeSet = std::vector<FreeKey>;
     FreeSet& pool(bool small) { return small ? smallFree_ : largeFree_; }
     int newBlock(const Block& b);
     void insertFree(int block);
     void eraseFree(int block);
     int mallocSegment(std::uint64_t size, bool small);
+    int growExpandable(std::uint64_t size, bool small);
+    int& tail(bool small) { return small ? smallTail_ : largeTail_; }
     void releaseFreeSegments();
 
     std::vector<Block> blocks_;
@@ -80,6 +97,10 @@ private:
     std::uint64_t nextAddress_ = 0;
     std::uint64_t allocated_ = 0, reserved_ = 0, peakAllocated_ = 0, peakReserved_ = 0;
     bool outOfMemory_ = false;
+    bool expandable_ = false;
+    int smallTail_ = -1, largeTail_ = -1; // expandable: the last block of each pool's segment
+    static constexpr std::uint64_t kSmallPoolBase = 1ull << 62; // expandable: the small pool's addresses
+    std::uint64_t smallEnd_ = kSmallPoolBase, largeEnd_ = 0; // expandable: where each segment ends
 };
 
 } // namespace quantlens::core

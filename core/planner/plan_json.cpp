@@ -60,9 +60,15 @@ nlohmann::json toJson(const PlanInput& in)
                         {"lora_rank", in.loraRank},
                         {"lora_alpha", in.loraAlpha},
                         {"lora_targets", loraTargetsToString(in.loraTargets)},
+                        {"lora_dropout", in.loraDropout},
+                        {"adamw", toString(in.adamw)},
+                        {"keep_outputs", in.keepOutputs},
+                        {"expandable_segments", in.expandableSegments},
                         {"gpus", in.gpus},
                         {"zero_stage", in.zeroStage},
                         {"cuda_context_bytes", in.overheads.cudaContextBytes},
+                        {"kernel_bytes", in.overheads.kernelBytes},
+                        {"bitsandbytes_kernel_bytes", in.overheads.bitsandbytesKernelBytes},
                         {"allocator_fraction", in.overheads.allocatorFraction}};
     if (in.weights)
         j["weights"] = toString(*in.weights);
@@ -86,6 +92,9 @@ nlohmann::json toJson(const PlanInput& input, const PlanResult& r)
     j["paged_optimizer_bytes"] = r.pagedOptimizerBytes;
     j["peak_bytes"] = r.peakBytes;
     j["allocated_bytes"] = r.allocatedBytes;
+    j["reserved_bytes"] = r.reservedBytes;
+    j["outside_allocator_bytes"] = r.outsideAllocatorBytes;
+    j["simulated"] = r.simulated;
     j["peak_phase"] = r.peakPhase;
     j["notes"] = r.notes;
     if (r.gpu) {

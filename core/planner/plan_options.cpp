@@ -67,6 +67,11 @@ constexpr std::array<std::pair<const char*, AttentionKind>, 2> kAttention {{
     {"sdpa", AttentionKind::Sdpa},
     {"eager", AttentionKind::Eager},
 }};
+constexpr std::array<std::pair<const char*, AdamWImplementation>, 3> kAdamW {{
+    {"foreach", AdamWImplementation::Foreach},
+    {"for-loop", AdamWImplementation::ForLoop},
+    {"fused", AdamWImplementation::Fused},
+}};
 constexpr std::array<std::pair<const char*, unsigned>, 7> kTargets {{
     {"q", kLoraQ},
     {"k", kLoraK},
@@ -99,6 +104,10 @@ const char* toString(AttentionKind v)
 {
     return nameOf(v, kAttention);
 }
+const char* toString(AdamWImplementation v)
+{
+    return nameOf(v, kAdamW);
+}
 
 TrainingMethod parseTrainingMethod(const std::string& s)
 {
@@ -119,6 +128,10 @@ OptimizerKind parseOptimizer(const std::string& s)
 AttentionKind parseAttention(const std::string& s)
 {
     return parseName(s, kAttention, "attention");
+}
+AdamWImplementation parseAdamWImplementation(const std::string& s)
+{
+    return parseName(s, kAdamW, "AdamW implementation");
 }
 
 unsigned parseLoraTargets(const std::string& s)

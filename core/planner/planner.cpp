@@ -161,6 +161,10 @@ LoraShape loraShape(const Shape& s, unsigned targets, double rank)
     return l;
 }
 
+// Plans beyond a petabyte are left to the formulas (their sizes would overflow the simulation's
+// byte counts; no GPU holds them anyway).
+constexpr double kMaxSimulatedBytes = double(1ull << 50);
+
 // PyTorch's default cuBLAS workspace (aten/src/ATen/cuda/CublasHandlePool.cpp): 32 MiB on compute
 // capability 9.x, 4096 KiB × 2 + 16 KiB × 8 elsewhere; Hopper when no GPU is chosen.
 std::uint64_t cublasWorkspaceBytes(const PlanInput& in)
@@ -464,7 +468,11 @@ PlanResult evaluate(const PlanInput& in)
         outsideText += strCat(" + kernels ", gb(kernels), bitsandbytes ? " (PyTorch, bitsandbytes)" : " (PyTorch)");
     }
 
-    if (simulatesAllocator(in)) {
+    // A plan of petabytes is beyond every GPU; its sizes would overflow the allocator's byte counts.
+    double analytic = 0;
+    for (const auto& e : r.components)
+        analytic += static_cast<double>(e.bytes);
+    if (simulatesAllocator(in) && analytic < kMaxSimulatedBytes) {
         StepInput step;
         step.shape = {static_cast<std::uint64_t>(s.layers),
                       static_cast<std::uint64_t>(s.h),
@@ -501,7 +509,12 @@ PlanResult evaluate(const PlanInput& in)
                 || in.optimizer == OptimizerKind::Adafactor
             ? 1
             : 2;
-        step.foreachTemporary = in.optimizer == OptimizerKind::AdamW;
+        step.temporaries = in.optimizer != OptimizerKind::AdamW || in.adamw == AdamWImplementation::Fused
+            ? StepTemporaries::None
+            : in.adamw == AdamWImplementation::ForLoop ? StepTemporaries::PerParameter
+                                                       : StepTemporaries::AllParameters;
+        step.loraDropout = in.loraDropout > 0;
+        step.expandableSegments = in.expandableSegments;
         step.paged = in.optimizer == OptimizerKind::PagedAdamW || in.optimizer == OptimizerKind::PagedAdamW8bit;
         step.pagedStateBytes = states;
         StepSimulation sim = simulateTrainingStep(step);

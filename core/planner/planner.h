@@ -27,6 +27,9 @@ inline bool isQuantized(WeightFormat format)
 }
 enum class OptimizerKind { AdamW, AdamW8bit, PagedAdamW8bit, PagedAdamW, Sgd, Adafactor, Lion };
 enum class AttentionKind { Sdpa, Eager };
+// torch.optim.AdamW's implementations: foreach (the default on CUDA), for-loop (foreach=False),
+// fused (fused=True).
+enum class AdamWImplementation { Foreach, ForLoop, Fused };
 
 // Bit flags for LoRA target modules.
 enum LoraTarget : unsigned {
@@ -82,6 +85,11 @@ struct PlanInput {
     // entry) alive through the backward pass: `out = model(**batch); out.loss.backward()`. False for
     // transformers' Trainer, which keeps only the loss.
     bool keepOutputs = true;
+    // peft's LoRA dropout: above 0 it keeps a mask and the dropped input of every adapted layer.
+    double loraDropout = 0.05;
+    AdamWImplementation adamw = AdamWImplementation::Foreach;
+    // PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
+    bool expandableSegments = false;
     int loraRank = 16;
     double loraAlpha = 32;
     unsigned loraTargets = kLoraAttention;
@@ -221,12 +229,14 @@ const char* toString(Precision v);
 const char* toString(WeightFormat v);
 const char* toString(OptimizerKind v);
 const char* toString(AttentionKind v);
+const char* toString(AdamWImplementation v);
 // Inverses; UsageError listing the accepted names.
 TrainingMethod parseTrainingMethod(const std::string& s);
 Precision parsePrecision(const std::string& s);
 WeightFormat parseWeightFormat(const std::string& s);
 OptimizerKind parseOptimizer(const std::string& s);
 AttentionKind parseAttention(const std::string& s);
+AdamWImplementation parseAdamWImplementation(const std::string& s);
 // "q,k,v,o", "all", "attention"; UsageError on an unknown module.
 unsigned parseLoraTargets(const std::string& s);
 std::string loraTargetsToString(unsigned targets);

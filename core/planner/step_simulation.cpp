@@ -61,12 +61,40 @@ struct Node {
     bool matmul = false; // its backward runs cuBLAS
 };
 
+struct LayerWeights {
+    int q = -1, k = -1, v = -1, o = -1, gate = -1, up = -1, down = -1, norm1 = -1, norm2 = -1;
+    int loraA[7] = {-1, -1, -1, -1, -1, -1, -1};
+    int loraB[7] = {-1, -1, -1, -1, -1, -1, -1};
+};
+
+// The simulation's bookkeeping, kept per thread between calls so that a planner evaluation does
+// not allocate (and fault in) its tens of thousands of records afresh.
+struct Workspace {
+    CachingAllocatorModel allocator;
+    std::vector<Tensor> tensors;
+    std::vector<Node> tape;
+    std::vector<std::pair<int, int>> grads;
+    std::vector<int> castCache;
+    std::vector<LayerWeights> layers;
+};
+
 class Simulation {
 public:
-    explicit Simulation(const StepInput& in)
+    Simulation(const StepInput& in, Workspace& w)
         : in_(in)
-        , a_(in.capacityBytes)
+        , a_(w.allocator)
+        , tensors_(w.tensors)
+        , tape_(w.tape)
+        , grads_(w.grads)
+        , castCache_(w.castCache)
+        , layers_(w.layers)
     {
+        a_.reset(in.capacityBytes, in.expandableSegments);
+        tensors_.clear();
+        tape_.clear();
+        grads_.clear();
+        castCache_.clear();
+        layers_.clear();
         const StepShape& s = in.shape;
         tokens_ = double(in.seqLen) * double(in.microBatch);
         full_ = in.method == TrainingMethod::Full;
@@ -80,8 +108,6 @@ public:
         kv_ = double(s.kvDim);
         f_ = double(s.intermediate) * double(s.expertsPerToken);
         v_ = double(s.vocab);
-        tensors_.reserve(4096);
-        tape_.reserve(4096);
     }
 
     StepSimulation run()
@@ -96,9 +122,9 @@ public:
                 tensors_.resize(stepStart);
             stepStart = tensors_.size();
             a_.resetPeaks();
-            phase_ = "forward";
+            phase_ = "forward pass";
             forward();
-            phase_ = "backward";
+            phase_ = "backward pass";
             backward();
             phase_ = "optimizer step";
             optimizerStep();
@@ -223,12 +249,6 @@ private:
     }
 
     // ---- the model ---------------------------------------------------------------------------
-    struct LayerWeights {
-        int q = -1, k = -1, v = -1, o = -1, gate = -1, up = -1, down = -1, norm1 = -1, norm2 = -1;
-        int loraA[7] = {-1, -1, -1, -1, -1, -1, -1};
-        int loraB[7] = {-1, -1, -1, -1, -1, -1, -1};
-    };
-
     // The model as the measurement builds it (peak_memory.py): every parameter made on the GPU in
     // module order (embeddings; per layer q, k, v, o, gate, up, down and the two norms; the final
     // norm; lm_head unless tied), then for QLoRA each Linear quantized in place by
@@ -717,13 +737,20 @@ private:
                     make(elements * in_.stateBytes / in_.stateTensors, Component::OptimizerStates);
             }
         }
-        if (in_.foreachTemporary) {
+        if (in_.temporaries == StepTemporaries::AllParameters) {
             std::vector<int> sqrt;
             sqrt.reserve(params.size());
             for (int p : params)
                 sqrt.push_back(make(double(at(p).bytes), Component::Overhead));
             for (int t : sqrt)
                 drop(t);
+        } else if (in_.temporaries == StepTemporaries::PerParameter) {
+            for (int p : params) {
+                const int sqrt = make(double(at(p).bytes), Component::Overhead);
+                const int denominator = make(double(at(p).bytes), Component::Overhead);
+                drop(sqrt);
+                drop(denominator);
+            }
         }
     }
 
@@ -739,19 +766,19 @@ private:
     }
 
     const StepInput& in_;
-    CachingAllocatorModel a_;
+    CachingAllocatorModel& a_;
     double tokens_ = 0, h_ = 0, q_ = 0, kv_ = 0, f_ = 0, v_ = 0;
     double act_ = 2, residual_ = 2;
     bool full_ = false, adapters_ = false, bnbBase_ = false, pureFp32_ = false;
     bool recording_ = true;
-    std::vector<Tensor> tensors_;
-    std::vector<Node> tape_;
-    std::vector<std::pair<int, int>> grads_; // tensor → gradient, while the backward pass runs
-    std::vector<int> castCache_;
+    std::vector<Tensor>& tensors_;
+    std::vector<Node>& tape_;
+    std::vector<std::pair<int, int>>& grads_; // tensor → gradient, while the backward pass runs
+    std::vector<int>& castCache_;
     bool statesMade_ = false;
     bool forwardWorkspace_ = false, backwardWorkspace_ = false;
     u64 pagedBytes_ = 0;
-    std::vector<LayerWeights> layers_;
+    std::vector<LayerWeights>& layers_;
     int mask_ = -1, embed_ = -1, finalNorm_ = -1, lmHead_ = -1, logits_ = -1, loss_ = -1;
     std::array<u64, kComponentCount> live_ {};
     std::array<u64, kComponentCount> atPeak_ {};
@@ -762,10 +789,30 @@ private:
 
 } // namespace
 
+StepSimulation simulateTrainingStepUncached(const StepInput& input)
+{
+    thread_local Workspace workspace;
+    Simulation s(input, workspace);
+    return s.run();
+}
+
 StepSimulation simulateTrainingStep(const StepInput& input)
 {
-    Simulation s(input);
-    return s.run();
+    constexpr std::size_t kCached = 64;
+    thread_local std::vector<std::pair<StepInput, StepSimulation>> cache; // most recent last
+    for (std::size_t i = cache.size(); i-- > 0;) {
+        if (cache[i].first == input) {
+            auto hit = cache[i];
+            cache.erase(cache.begin() + static_cast<std::ptrdiff_t>(i));
+            cache.push_back(hit);
+            return hit.second;
+        }
+    }
+    StepSimulation result = simulateTrainingStepUncached(input);
+    if (cache.size() == kCached)
+        cache.erase(cache.begin());
+    cache.emplace_back(input, result);
+    return result;
 }
 
 } // namespace quantlens::core

@@ -18,7 +18,10 @@ struct StepShape {
     std::uint64_t layers = 0, hidden = 0, qDim = 0, kvDim = 0, heads = 0, intermediate = 0, vocab = 0;
     std::uint64_t experts = 1, expertsPerToken = 1;
     bool tiedEmbeddings = false;
+    bool operator==(const StepShape&) const = default;
 };
+
+enum class StepTemporaries { None, PerParameter, AllParameters };
 
 // bitsandbytes' Optimizer8bit.get_state_buffer: smaller parameters get ordinary tensors.
 inline constexpr std::uint64_t kPagedMinElements = 100'000;
@@ -49,20 +52,25 @@ struct StepInput {
     // them when compute_loss returns, before the backward pass.
     bool keepOutputs = true;
     // Optimizer states: `stateTensors` tensors per trained parameter of `stateBytes` bytes per
-    // element in all, made at the first step in parameter order; `foreachTemporary`: torch's
-    // foreach AdamW makes one parameter-sized temporary per parameter in step() (torch._foreach_sqrt).
+    // element in all, made at the first step in parameter order. Temporaries of step(): torch's
+    // foreach AdamW makes one parameter-sized tensor per parameter at once (torch._foreach_sqrt);
+    // the for-loop AdamW two per parameter, one parameter at a time (exp_avg_sq.sqrt(), its
+    // quotient); fused kernels and bitsandbytes none.
     // Paged optimizers (bitsandbytes) keep the states of parameters with at least
     // kPagedMinElements elements in CUDA managed memory, outside PyTorch's allocator, at
     // `pagedStateBytes` per element.
     double stateBytes = 0;
     int stateTensors = 2;
-    bool foreachTemporary = false;
+    StepTemporaries temporaries = StepTemporaries::None;
     bool paged = false;
     double pagedStateBytes = 0;
     // cuBLAS workspace per thread, from the caching allocator (32 MiB on compute capability 9.0).
     std::uint64_t cublasWorkspaceBytes = 32ull << 20;
+    // PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True (caching_allocator.h).
+    bool expandableSegments = false;
     int steps = 2;
     std::uint64_t capacityBytes = ~std::uint64_t {0}; // for the allocator; unlimited by default
+    bool operator==(const StepInput&) const = default;
 };
 
 struct StepSimulation {
@@ -78,6 +86,11 @@ struct StepSimulation {
     const char* peakPhase = "";
 };
 
+// Runs the simulation: 1-10 ms for 7B-70B models (docs/planner-validation.md). The last 64
+// results are kept per thread, so that evaluating one plan against every GPU of the catalogue, or
+// again on a repaint, simulates it once.
 StepSimulation simulateTrainingStep(const StepInput& input);
+// The same, always simulated (benchmarks).
+StepSimulation simulateTrainingStepUncached(const StepInput& input);
 
 } // namespace quantlens::core

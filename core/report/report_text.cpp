@@ -19,8 +19,17 @@ std::string planSetupText(const PlanInput& in)
         out += strCat(", ", toString(*in.weights), " weights");
     if (training && in.gradientCheckpointing)
         out += ", checkpointing";
-    if (in.method == TrainingMethod::Lora || in.method == TrainingMethod::Qlora)
+    if (in.method == TrainingMethod::Lora || in.method == TrainingMethod::Qlora) {
         out += strCat(", LoRA r", in.loraRank, " on ", loraTargetsToString(in.loraTargets));
+        if (in.loraDropout <= 0)
+            out += " without dropout";
+    }
+    if (training && in.optimizer == OptimizerKind::AdamW && in.adamw != AdamWImplementation::Foreach)
+        out += strCat(", ", toString(in.adamw), " AdamW");
+    if (training && !in.keepOutputs)
+        out += ", outputs freed before backward";
+    if (in.expandableSegments)
+        out += ", expandable segments";
     if (in.gpus > 1 || in.zeroStage > 0)
         out += strCat(", ", in.gpus, in.gpus > 1 ? " GPUs" : " GPU", " ZeRO-", in.zeroStage);
     return out;

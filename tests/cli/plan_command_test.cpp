@@ -156,3 +156,41 @@ TEST(PlanCommand, OptionsThatCannotApplyAreRefusedOrNotEchoed)
     EXPECT_THAT(inference.out, ::testing::Not(HasSubstr("lion")));
     EXPECT_THAT(inference.out, ::testing::Not(HasSubstr("checkpointing")));
 }
+
+// The training loop's choices the simulation follows: each is in the setup line and changes the
+// peak the way its mechanism says.
+TEST(PlanCommand, TrainingLoopOptionsAreShownAndChangeThePeak)
+{
+    const std::vector<std::string> base = {"plan", "--model", "llama-3.2-1b", "--method", "lora", "--lora-targets",
+                                           "all",  "--seq",   "2048",         "--batch",  "4",    "--json"};
+    const auto peakOf = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        const CliResult r = runCli(args);
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+        const auto j = nlohmann::json::parse(r.out);
+        EXPECT_TRUE(j.at("simulated").get<bool>());
+        EXPECT_GE(j.at("reserved_bytes").get<std::uint64_t>(), j.at("allocated_bytes").get<std::uint64_t>());
+        return j.at("allocated_bytes").get<double>();
+    };
+    const double held = peakOf({});
+    const double freed = peakOf({"--free-outputs"});
+    EXPECT_NEAR(held - freed, 2.0 * 2048 * 4 * 128256, 0.02 * 2.0 * 2048 * 4 * 128256); // the bf16 logits
+    EXPECT_LT(peakOf({"--lora-dropout", "0"}), held);
+
+    const CliResult text = runCli({"plan", "--model", "llama-3.2-1b", "--method", "lora", "--lora-dropout", "0",
+                                   "--free-outputs", "--expandable-segments", "--adamw", "fused"});
+    ASSERT_EQ(text.exitCode, 0) << text.err;
+    EXPECT_THAT(text.out, HasSubstr("without dropout"));
+    EXPECT_THAT(text.out, HasSubstr("fused AdamW"));
+    EXPECT_THAT(text.out, HasSubstr("outputs freed before backward"));
+    EXPECT_THAT(text.out, HasSubstr("expandable segments"));
+    EXPECT_THAT(text.out, HasSubstr("the step simulated through the caching allocator"));
+
+    const CliResult badAdamW = runCli({"plan", "--params", "7B", "--adamw", "fast"});
+    EXPECT_EQ(badAdamW.exitCode, 2);
+    EXPECT_THAT(badAdamW.err, HasSubstr("foreach"));
+    const CliResult badDropout = runCli({"plan", "--params", "7B", "--lora-dropout", "1"});
+    EXPECT_EQ(badDropout.exitCode, 2);
+    EXPECT_THAT(badDropout.err, HasSubstr("--lora-dropout 1 is out of range"));
+}

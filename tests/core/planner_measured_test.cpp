@@ -207,7 +207,7 @@ TEST(PlannerMeasuredH100, AThirdSimulatedStepChangesNothing)
             step.pagedStateBytes = step.stateBytes;
         } else {
             step.stateBytes = 2.0 * (row.method == "full-bf16" ? 2 : 4);
-            step.foreachTemporary = true;
+            step.temporaries = StepTemporaries::AllParameters;
         }
         step.steps = 2;
         const StepSimulation a = simulateTrainingStep(step);
