@@ -122,6 +122,38 @@ private Q_SLOTS:
         QCOMPARE(view.form()->input().overheads.allocatorFraction, 0.12);
     }
 
+    // One GPU is simulated through the caching allocator: the fraction field is off and says so,
+    // and the two training-loop boxes reach the plan.
+    void allocatorFieldSaysWhenTheStepIsSimulated()
+    {
+        PlannerView view;
+        auto* spin = view.findChild<QDoubleSpinBox*>(QStringLiteral("allocatorSpin"));
+        auto* freeOutputs = view.findChild<QCheckBox*>(QStringLiteral("freeOutputsBox"));
+        auto* expandable = view.findChild<QCheckBox*>(QStringLiteral("expandableBox"));
+        QVERIFY(spin && freeOutputs && expandable);
+        core::PlanInput input = view.form()->input();
+        input.method = core::TrainingMethod::Lora;
+        input.gpus = 1;
+        input.zeroStage = 0;
+        view.form()->setInput(input);
+        QVERIFY(!spin->isEnabled());
+        QVERIFY(spin->suffix().contains(QStringLiteral("simulated")));
+        QVERIFY(view.result().simulated);
+        const std::uint64_t held = view.result().allocatedBytes;
+        freeOutputs->setChecked(true);
+        QVERIFY(!view.form()->input().keepOutputs);
+        QVERIFY(view.result().allocatedBytes < held);
+        expandable->setChecked(true);
+        QVERIFY(view.form()->input().expandableSegments);
+        QCOMPARE(view.result().peakBytes, core::evaluate(view.form()->input()).peakBytes);
+
+        input = view.form()->input();
+        input.gpus = 2;
+        view.form()->setInput(input);
+        QVERIFY(spin->isEnabled());
+        QVERIFY(!view.result().simulated);
+    }
+
     void chartAndVerdictEqualTheCoreResult_data()
     {
         QTest::addColumn<QString>("model");
@@ -188,6 +220,9 @@ private Q_SLOTS:
         core::PlanInput input = view.form()->input();
         input.method = core::TrainingMethod::Lora;
         input.gradientCheckpointing = true;
+        view.form()->setInput(input);
+        QVERIFY(spin->suffix().contains(QStringLiteral("simulated"))); // one GPU
+        input.gpus = 2;
         view.form()->setInput(input);
         QCOMPARE(spin->value(), input.overheads.checkpointingAllocatorFraction * 100);
         QVERIFY(spin->suffix().contains(QStringLiteral("checkpointed step")));

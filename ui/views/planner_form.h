@@ -59,6 +59,8 @@ private:
     QSpinBox* m_seq;
     QSpinBox* m_batch;
     QCheckBox* m_checkpointing;
+    QCheckBox* m_freeOutputs;
+    QCheckBox* m_expandable;
     QComboBox* m_attention;
     QSpinBox* m_rank;
     QDoubleSpinBox* m_alpha;

@@ -197,6 +197,10 @@ void PlannerView::showVerdict(const core::PlanInput& input)
 
     QStringList details;
     details << tr("peak at %1").arg(QString::fromStdString(m_result.peakPhase).toHtmlEscaped());
+    details << (m_result.simulated ? tr("PyTorch allocates %1 and reserves %2 (the step simulated through its caching "
+                                        "allocator)")
+                                   : tr("PyTorch allocates %1 and reserves %2 (reserve as a fraction)"))
+                   .arg(gb(double(m_result.allocatedBytes)), gb(double(m_result.reservedBytes)));
     details << tr("%1 parameters, %2 trainable")
                    .arg(QString::fromStdString(core::formatThousands(m_result.totalParameters)),
                         QString::fromStdString(core::formatThousands(m_result.trainableParameters)));
