@@ -44,28 +44,78 @@ template <typename Fits> std::int64_t largestFitting(std::int64_t limit, Fits fi
     return good;
 }
 
-} // namespace
+// The same, starting from a guess and walking out from it in doubling steps: a handful of probes
+// when the guess is close (the simulated plans, guessed by the closed form).
+template <typename Fits> std::int64_t largestFittingNear(std::int64_t limit, std::int64_t guess, Fits fits)
+{
+    guess = std::clamp<std::int64_t>(guess, 1, limit);
+    std::int64_t good = 0;
+    std::int64_t bad = 0;
+    std::int64_t step = 1;
+    if (fits(guess)) {
+        good = guess;
+        for (;;) {
+            if (good == limit)
+                return limit;
+            const std::int64_t next = std::min(limit, good + step);
+            if (!fits(next)) {
+                bad = next;
+                break;
+            }
+            good = next;
+            step *= 2;
+        }
+    } else {
+        bad = guess;
+        for (;;) {
+            if (bad == 1)
+                return 0;
+            const std::int64_t next = std::max<std::int64_t>(1, bad - step);
+            if (fits(next)) {
+                good = next;
+                break;
+            }
+            bad = next;
+            step *= 2;
+        }
+    }
+    while (bad - good > 1) {
+        const std::int64_t mid = good + (bad - good) / 2;
+        (fits(mid) ? good : bad) = mid;
+    }
+    return good;
+}
 
-std::int64_t maxMicroBatch(const PlanInput& input, std::optional<std::uint64_t> capacityBytes)
+// Largest value of one field that fits: the closed form guesses, the full evaluation decides.
+template <typename Set>
+std::int64_t searchField(const PlanInput& input, std::optional<std::uint64_t> capacityBytes, std::int64_t limit,
+                         Set set)
 {
     const std::uint64_t capacity = capacityOf(input, capacityBytes);
     PlanInput trial = input;
-    trial.gpu.clear();
-    return largestFitting(kMaxMicroBatchSearched, [&](std::int64_t b) {
-        trial.microBatch = b;
+    const std::int64_t guess = largestFitting(limit, [&](std::int64_t v) {
+        set(trial, v);
+        return evaluateClosedForm(trial).peakBytes <= capacity;
+    });
+    if (!simulatesAllocator(input))
+        return guess;
+    return largestFittingNear(limit, std::max<std::int64_t>(guess, 1), [&](std::int64_t v) {
+        set(trial, v);
         return evaluate(trial).peakBytes <= capacity;
     });
 }
 
+} // namespace
+
+std::int64_t maxMicroBatch(const PlanInput& input, std::optional<std::uint64_t> capacityBytes)
+{
+    return searchField(input, capacityBytes, kMaxMicroBatchSearched,
+                       [](PlanInput& p, std::int64_t v) { p.microBatch = v; });
+}
+
 std::int64_t maxSeqLen(const PlanInput& input, std::optional<std::uint64_t> capacityBytes)
 {
-    const std::uint64_t capacity = capacityOf(input, capacityBytes);
-    PlanInput trial = input;
-    trial.gpu.clear();
-    return largestFitting(kMaxSeqLenSearched, [&](std::int64_t s) {
-        trial.seqLen = s;
-        return evaluate(trial).peakBytes <= capacity;
-    });
+    return searchField(input, capacityBytes, kMaxSeqLenSearched, [](PlanInput& p, std::int64_t v) { p.seqLen = v; });
 }
 
 std::string searchedLimitText(std::int64_t value, std::int64_t limit)

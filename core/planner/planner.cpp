@@ -243,7 +243,9 @@ const char* componentLabel(Component c)
     return labels[static_cast<std::size_t>(c)];
 }
 
-PlanResult evaluate(const PlanInput& in)
+namespace {
+
+PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
 {
     validate(in);
     PlanResult r;
@@ -472,7 +474,7 @@ PlanResult evaluate(const PlanInput& in)
     double analytic = 0;
     for (const auto& e : r.components)
         analytic += static_cast<double>(e.bytes);
-    if (simulatesAllocator(in) && analytic < kMaxSimulatedBytes) {
+    if (allowSimulation && simulatesAllocator(in) && analytic < kMaxSimulatedBytes) {
         StepInput step;
         step.shape = {static_cast<std::uint64_t>(s.layers),
                       static_cast<std::uint64_t>(s.h),
@@ -627,6 +629,18 @@ PlanResult evaluate(const PlanInput& in)
         r.cannotRun = whyCannotRun(in, *r.gpu);
     }
     return r;
+}
+
+} // namespace
+
+PlanResult evaluate(const PlanInput& in)
+{
+    return evaluatePlan(in, true);
+}
+
+PlanResult evaluateClosedForm(const PlanInput& in)
+{
+    return evaluatePlan(in, false);
 }
 
 bool simulatesAllocator(const PlanInput& in)

@@ -166,6 +166,9 @@ struct PlanResult {
 // The whole estimate. Throws UsageError for invalid input (see validate), never for a plan that
 // does not fit.
 PlanResult evaluate(const PlanInput& input);
+// The closed form without the simulation (reserve as a fraction): microseconds, unvalidated for
+// single-GPU training; the searches use it to guess where to simulate.
+PlanResult evaluateClosedForm(const PlanInput& input);
 
 // Whether evaluate() simulates the step through the caching allocator: training on one GPU. Plans
 // on several GPUs (DDP, ZeRO, FSDP) and inference use the allocator fraction instead.

@@ -67,6 +67,17 @@ void BM_MaxMicroBatch(benchmark::State& state)
 }
 BENCHMARK(BM_MaxMicroBatch)->Unit(benchmark::kMicrosecond);
 
+void BM_MaxMicroBatchUncached(benchmark::State& state)
+{
+    PlanInput in = typicalPlan();
+    std::int64_t i = 0;
+    for (auto _ : state) {
+        in.seqLen = 1024 + 8 * (i++ % 4096); // a new plan each time: every probe simulates
+        benchmark::DoNotOptimize(maxMicroBatch(in));
+    }
+}
+BENCHMARK(BM_MaxMicroBatchUncached)->Unit(benchmark::kMillisecond);
+
 void BM_MaxSeqLen(benchmark::State& state)
 {
     const PlanInput in = typicalPlan();

@@ -287,3 +287,28 @@ TEST(StepSimulation, SeveralGpusAndInferenceKeepTheAllocatorFraction)
     in.method = TrainingMethod::Inference;
     EXPECT_FALSE(evaluate(in).simulated);
 }
+
+TEST(StepSimulation, SearchesFindTheEdgeOfTheSimulatedPeak)
+{
+    PlanInput in;
+    in.model = findModelPreset("llama-3.1-8b");
+    in.method = TrainingMethod::Qlora;
+    in.loraTargets = kLoraAll;
+    in.gradientCheckpointing = true;
+    in.seqLen = 2048;
+    in.gpu = "rtx-4090";
+    const std::uint64_t usable = findGpu("rtx-4090").memoryBytesUsable;
+    const std::int64_t batch = maxMicroBatch(in);
+    ASSERT_GT(batch, 0);
+    in.microBatch = batch;
+    EXPECT_LE(evaluate(in).peakBytes, usable);
+    in.microBatch = batch + 1;
+    EXPECT_GT(evaluate(in).peakBytes, usable);
+    in.microBatch = 1;
+    const std::int64_t seq = maxSeqLen(in);
+    ASSERT_GT(seq, 0);
+    in.seqLen = seq;
+    EXPECT_LE(evaluate(in).peakBytes, usable);
+    in.seqLen = seq + 1;
+    EXPECT_GT(evaluate(in).peakBytes, usable);
+}
