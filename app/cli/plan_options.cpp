@@ -32,6 +32,9 @@ void addPlanSettings(CLI::App& sub, PlanSettings& s, bool weightBytesOption)
     sub.add_flag("--free-outputs", s.freeOutputs,
                  "The loop drops the model outputs before backward (transformers' Trainer); default: the logits "
                  "stay alive through backward, as in `out = model(**batch); out.loss.backward()`");
+    sub.add_option("--kv-cache-bits", s.kvCacheBits,
+                   "Inference: 16 (the model's dtype) or 8, 4, 2 (transformers' QuantizedCache)")
+        ->capture_default_str();
     sub.add_flag("--expandable-segments", s.expandableSegments,
                  "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True (the allocator grows one segment per pool)");
     sub.add_option("--cuda-context-mib", s.cudaContextMiB,
@@ -78,6 +81,7 @@ core::PlanInput toPlanInput(const PlanSettings& s, core::ModelSpec model)
     in.adamw = core::parseAdamWImplementation(s.adamw);
     in.keepOutputs = !s.freeOutputs;
     in.expandableSegments = s.expandableSegments;
+    in.kvCacheBits = s.kvCacheBits;
     if (!(s.loraDropout >= 0 && s.loraDropout < 1))
         throw UsageError(strCat("--lora-dropout ", s.loraDropout, " is out of range: allowed 0 to below 1"));
     in.loraDropout = s.loraDropout;

@@ -35,6 +35,7 @@ struct PlanSettings {
     double loraDropout = 0.05;
     std::string adamw = "foreach";
     bool expandableSegments = false;
+    int kvCacheBits = 16;
     std::optional<std::uint64_t> weightBytes; // the advisor's mix, a file's size
 };
 

@@ -106,6 +106,24 @@ ModelSpec modelSpecFromConfig(const Json& config, const std::string& source)
     // Gemma-2 and -3 normalise before and after both attention and MLP (modeling_gemma2.py); a
     // Gemma-3 text_config says "gemma3_text".
     spec.normsPerLayer = spec.architecture.rfind("gemma2", 0) == 0 || spec.architecture.rfind("gemma3", 0) == 0 ? 4 : 2;
+    // Sliding windows (transformers: sliding_window, use_sliding_window for Qwen2, layer_types in
+    // recent configs, the Gemma-2/-3 patterns otherwise).
+    if (const auto w = text.find("sliding_window"); w != text.end() && w->is_number_integer()
+        && w->get<std::int64_t>() > 0 && optionalBool(text, "use_sliding_window", true)) {
+        spec.slidingWindow = int(std::min<std::int64_t>(w->get<std::int64_t>(), 1 << 30));
+        spec.slidingLayers = spec.layers;
+        if (const auto types = text.find("layer_types"); types != text.end() && types->is_array()) {
+            spec.slidingLayers = 0;
+            for (const auto& t : *types)
+                spec.slidingLayers += t.is_string() && t.get<std::string>() == "sliding_attention" ? 1 : 0;
+        } else if (spec.architecture.rfind("gemma2", 0) == 0) {
+            spec.slidingLayers = (spec.layers + 1) / 2; // even layers (modeling_gemma2.py)
+        } else if (spec.architecture.rfind("gemma3", 0) == 0) {
+            const auto pattern = text.find("sliding_window_pattern");
+            const int every = pattern != text.end() && pattern->is_number_integer() ? pattern->get<int>() : 6;
+            spec.slidingLayers = every > 0 ? spec.layers - spec.layers / every : spec.layers;
+        }
+    }
     if (const auto meta = config.find("quantlens"); meta != config.end() && meta->is_object()) {
         spec.name = meta->value("id", spec.name);
         spec.displayName = meta->value("name", spec.name);

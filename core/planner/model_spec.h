@@ -49,6 +49,10 @@ struct ModelSpec {
     int normsPerLayer = 2; // Gemma-2 has four RMSNorms per layer
     std::uint64_t publishedParameters = 0; // from the model card, when a preset records it
     std::int64_t contextLength = 0; // max_position_embeddings (or the like); 0 when unknown
+    // Sliding-window attention: the window in tokens (0: none) and how many layers use it (all for
+    // Mistral v0.1; every other one for Gemma-2; five in six for Gemma-3; config's layer_types).
+    int slidingWindow = 0;
+    int slidingLayers = 0;
 
     ParameterCounts parameters;
 

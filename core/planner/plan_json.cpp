@@ -64,6 +64,7 @@ nlohmann::json toJson(const PlanInput& in)
                         {"adamw", toString(in.adamw)},
                         {"keep_outputs", in.keepOutputs},
                         {"expandable_segments", in.expandableSegments},
+                        {"kv_cache_bits", in.kvCacheBits},
                         {"gpus", in.gpus},
                         {"zero_stage", in.zeroStage},
                         {"cuda_context_bytes", in.overheads.cudaContextBytes},

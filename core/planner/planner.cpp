@@ -222,6 +222,8 @@ void validate(const PlanInput& in)
         throw UsageError("the allocator fraction is out of range: allowed 0 to 2");
     if (in.model.parameters.total() == 0)
         throw UsageError("the model has no parameters: give --model or --params");
+    if (in.kvCacheBits != 16 && in.kvCacheBits != 8 && in.kvCacheBits != 4 && in.kvCacheBits != 2)
+        throw UsageError(strCat("--kv-cache-bits ", in.kvCacheBits, " is not offered: choose 16, 8, 4 or 2"));
     if (in.weightBytes && in.method == TrainingMethod::Full)
         throw UsageError("--weight-bytes sets the frozen or served weights' size (lora, qlora, inference); full "
                          "finetuning trains the weights in --precision");
@@ -432,10 +434,33 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         }
         set(Component::KvCache, 0, "none: training does not cache keys and values");
     } else {
-        const double kv = 2 * s.layers * s.kv * tokens * act;
-        set(Component::KvCache, kv,
-            strCat("2 × ", count(s.layers), " layers × ", count(s.kv), " kv dim × ", count(tokens), " tokens × ", act,
-                   " B = ", gb(kv)));
+        // Tokens cached per layer: the whole prompt, or the window on sliding-window layers.
+        const double batch = static_cast<double>(in.microBatch);
+        const double seq = static_cast<double>(in.seqLen);
+        const double sliding
+            = m.hasArchitecture && m.slidingWindow > 0 ? std::min<double>(m.slidingLayers, s.layers) : 0;
+        const double windowSeq = sliding > 0 ? std::min<double>(seq, m.slidingWindow) : seq;
+        const double cached = batch * ((s.layers - sliding) * seq + sliding * windowSeq); // layer-tokens
+        std::string what = strCat(count(s.layers), " layers × ", count(tokens), " tokens");
+        if (sliding > 0 && windowSeq < seq)
+            what = strCat(count(s.layers - sliding), " layers × ", count(tokens), " tokens + ", count(sliding),
+                          " sliding-window layers × ", count(batch * windowSeq), " tokens");
+        double kv = 0;
+        if (in.kvCacheBits >= 16) {
+            kv = 2 * s.kv * cached * act;
+            set(Component::KvCache, kv, strCat("2 × kv dim ", count(s.kv), " × (", what, ") × ", act, " B = ", gb(kv)));
+        } else {
+            // QuantizedCache: quantized groups of 64 with a 16-bit scale and zero point; up to 128
+            // tokens per sequence and layer wait in 16 bits (the residual) between quantizations.
+            const double residual = batch * std::min(seq, 128.0) * s.layers;
+            const double perElement = in.kvCacheBits / 8.0 + 4.0 / 64.0;
+            kv = 2 * s.kv * (cached * perElement + residual * 2);
+            set(Component::KvCache, kv,
+                strCat("2 × kv dim ", count(s.kv), " × (", what, ") × (", in.kvCacheBits,
+                       "/8 + 4/64) B, + 128 tokens per "
+                       "layer in 16 bits = ",
+                       gb(kv)));
+        }
         const double bytes
             = tokens * (kInferencePerIntermediate * s.f * s.expertsPerToken + kInferencePerHidden * s.h) * scale;
         set(Component::Activations, bytes,

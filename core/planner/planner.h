@@ -90,6 +90,10 @@ struct PlanInput {
     AdamWImplementation adamw = AdamWImplementation::Foreach;
     // PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
     bool expandableSegments = false;
+    // Inference: bits per cached key/value element. 16 = the model's dtype; 8, 4, 2 = transformers'
+    // QuantizedCache (HQQ or quanto backend): groups of 64 with a 16-bit scale and zero point, the
+    // last 128 tokens kept in 16 bits.
+    int kvCacheBits = 16;
     int loraRank = 16;
     double loraAlpha = 32;
     unsigned loraTargets = kLoraAttention;

@@ -28,6 +28,8 @@ std::string planSetupText(const PlanInput& in)
         out += strCat(", ", toString(in.adamw), " AdamW");
     if (training && !in.keepOutputs)
         out += ", outputs freed before backward";
+    if (!training && in.kvCacheBits < 16)
+        out += strCat(", ", in.kvCacheBits, "-bit KV cache");
     if (in.expandableSegments)
         out += ", expandable segments";
     if (in.gpus > 1 || in.zeroStage > 0)

@@ -224,3 +224,26 @@ TEST(Catalogue, HoldsEveryGpuOfTheReferenceTable)
         EXPECT_LE(gpu.memoryBytesUsable, gpu.memoryBytesSold * 11 / 10) << gpu.id;
     }
 }
+
+TEST(ModelSpecFromConfig, ReadsSlidingWindowsAndWhichLayersUseThem)
+{
+    const nlohmann::json base = {{"hidden_size", 64},        {"num_hidden_layers", 6}, {"num_attention_heads", 4},
+                                 {"intermediate_size", 128}, {"vocab_size", 100},      {"sliding_window", 32}};
+    nlohmann::json mistral = base;
+    mistral["model_type"] = "mistral";
+    EXPECT_EQ(modelSpecFromConfig(mistral, "m.json").slidingWindow, 32);
+    EXPECT_EQ(modelSpecFromConfig(mistral, "m.json").slidingLayers, 6);
+    nlohmann::json qwen = base;
+    qwen["model_type"] = "qwen2";
+    qwen["use_sliding_window"] = false;
+    EXPECT_EQ(modelSpecFromConfig(qwen, "q.json").slidingWindow, 0);
+    nlohmann::json typed = base;
+    typed["layer_types"] = {"sliding_attention", "full_attention", "sliding_attention",
+                            "sliding_attention", "full_attention", "full_attention"};
+    EXPECT_EQ(modelSpecFromConfig(typed, "t.json").slidingLayers, 3);
+    EXPECT_EQ(findModelPreset("gemma-2-9b").slidingWindow, 4096);
+    EXPECT_EQ(findModelPreset("gemma-2-9b").slidingLayers, 21); // 42 layers, the even ones slide
+    nlohmann::json none = base;
+    none["sliding_window"] = nullptr;
+    EXPECT_EQ(modelSpecFromConfig(none, "n.json").slidingWindow, 0);
+}

@@ -459,3 +459,31 @@ TEST(PlannerGpu, AppleGpusCannotRunBitsandbytesPlans)
     in.gpu = "h100-sxm";
     EXPECT_TRUE(evaluate(in).cannotRun.empty());
 }
+
+// Inference KV cache: grouped-query attention through kv_dim, sliding-window layers capped at the
+// window, and transformers' QuantizedCache (groups of 64 with a 16-bit scale and zero point, the
+// last 128 tokens in 16 bits). Exact byte formulas; not measured.
+TEST(PlannerKvCache, SlidingWindowsAndQuantizedCachesFollowTheirLayouts)
+{
+    PlanInput in;
+    in.model = findModelPreset("gemma-2-9b"); // 42 layers, 21 sliding (window 4096), kv dim 8 x 256
+    in.method = TrainingMethod::Inference;
+    in.seqLen = 16384;
+    in.microBatch = 2;
+    const double kv = 8.0 * 256;
+    EXPECT_DOUBLE_EQ(double(evaluate(in)[Component::KvCache].bytes), 2 * kv * 2 * (21 * 16384.0 + 21 * 4096.0) * 2);
+    in.seqLen = 1000; // inside the window: every layer caches the prompt
+    EXPECT_DOUBLE_EQ(double(evaluate(in)[Component::KvCache].bytes), 2 * kv * 2 * 42 * 1000.0 * 2);
+
+    in.model = findModelPreset("llama-3.1-8b"); // 32 layers, kv dim 8 x 128
+    in.seqLen = 8192;
+    in.microBatch = 1;
+    const double full = double(evaluate(in)[Component::KvCache].bytes);
+    EXPECT_DOUBLE_EQ(full, 2 * 1024.0 * 32 * 8192 * 2);
+    in.kvCacheBits = 4;
+    const double four = double(evaluate(in)[Component::KvCache].bytes);
+    EXPECT_NEAR(four, 2 * 1024.0 * (32 * 8192 * (0.5 + 4.0 / 64) + 32 * 128 * 2), 1);
+    EXPECT_LT(four, 0.3 * full);
+    in.kvCacheBits = 3;
+    EXPECT_THROW(evaluate(in), UsageError);
+}

@@ -139,6 +139,14 @@ void PlannerForm::buildWidgets()
     m_freeOutputs->setToolTip(tr("transformers' Trainer keeps only the loss, so the logits are gone by the backward "
                                  "pass. Unticked: a loop that writes out = model(**batch); out.loss.backward() "
                                  "holds them (2 bytes per token and vocabulary entry) until the step ends"));
+    m_kvCacheBits = new QComboBox(this);
+    m_kvCacheBits->setObjectName(QStringLiteral("kvCacheBitsCombo"));
+    m_kvCacheBits->addItem(tr("16-bit (the model's dtype)"), 16);
+    m_kvCacheBits->addItem(tr("8-bit (QuantizedCache, HQQ)"), 8);
+    m_kvCacheBits->addItem(tr("4-bit (QuantizedCache)"), 4);
+    m_kvCacheBits->addItem(tr("2-bit (QuantizedCache)"), 2);
+    m_kvCacheBits->setToolTip(tr("Inference: transformers' QuantizedCache stores keys and values in groups of 64 "
+                                 "with a 16-bit scale and zero point, the last 128 tokens in 16 bits"));
     m_expandable = new QCheckBox(tr("expandable segments"), this);
     m_expandable->setObjectName(QStringLiteral("expandableBox"));
     m_expandable->setToolTip(tr("PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True: the allocator grows one segment "
@@ -229,6 +237,7 @@ void PlannerForm::buildWidgets()
     train->addRow(QString(), m_checkpointing);
     train->addRow(QString(), m_freeOutputs);
     train->addRow(tr("&Attention"), m_attention);
+    train->addRow(tr("&KV cache"), m_kvCacheBits);
 
     auto* loraBox = new QGroupBox(tr("LoRA"), this);
     auto* lora = new QFormLayout(loraBox);
@@ -254,7 +263,7 @@ void PlannerForm::buildWidgets()
     layout->addStretch();
 
     auto changed = [this] { widgetsChanged(); };
-    for (QComboBox* combo : {m_method, m_precision, m_weights, m_optimizer, m_attention, m_zero})
+    for (QComboBox* combo : {m_method, m_precision, m_weights, m_optimizer, m_attention, m_zero, m_kvCacheBits})
         connect(combo, &QComboBox::currentIndexChanged, this, changed);
     for (QSpinBox* spin : {m_seq, m_batch, m_rank, m_gpus})
         connect(spin, &QSpinBox::valueChanged, this, changed);
@@ -417,6 +426,7 @@ void PlannerForm::readWidgets()
     m_input.microBatch = m_batch->value();
     m_input.gradientCheckpointing = m_checkpointing->isChecked();
     m_input.keepOutputs = !m_freeOutputs->isChecked();
+    m_input.kvCacheBits = m_kvCacheBits->currentData().toInt();
     m_input.expandableSegments = m_expandable->isChecked();
     m_input.attention = core::AttentionKind(m_attention->currentData().toInt());
     m_input.loraRank = m_rank->value();
@@ -465,6 +475,7 @@ void PlannerForm::writeWidgets()
     m_batch->setValue(int(m_input.microBatch));
     m_checkpointing->setChecked(m_input.gradientCheckpointing);
     m_freeOutputs->setChecked(!m_input.keepOutputs);
+    selectData(m_kvCacheBits, m_input.kvCacheBits);
     m_expandable->setChecked(m_input.expandableSegments);
     selectData(m_attention, int(m_input.attention));
     m_rank->setValue(m_input.loraRank);
@@ -494,6 +505,7 @@ void PlannerForm::updateEnabledState()
     m_optimizer->setEnabled(training);
     m_checkpointing->setEnabled(training);
     m_freeOutputs->setEnabled(training);
+    m_kvCacheBits->setEnabled(!training);
     m_expandable->setEnabled(core::simulatesAllocator(m_input));
     m_zero->setEnabled(training && m_input.gpus > 1);
     const bool fourBit = m_input.method == core::TrainingMethod::Qlora

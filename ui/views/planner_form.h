@@ -60,6 +60,7 @@ private:
     QSpinBox* m_batch;
     QCheckBox* m_checkpointing;
     QCheckBox* m_freeOutputs;
+    QComboBox* m_kvCacheBits;
     QCheckBox* m_expandable;
     QComboBox* m_attention;
     QSpinBox* m_rank;
