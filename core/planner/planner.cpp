@@ -222,6 +222,8 @@ void validate(const PlanInput& in)
         throw UsageError("the allocator fraction is out of range: allowed 0 to 2");
     if (in.model.parameters.total() == 0)
         throw UsageError("the model has no parameters: give --model or --params");
+    if (in.overheads.simulatedSteps < 1 || in.overheads.simulatedSteps > 8)
+        throw UsageError(strCat("simulated steps ", in.overheads.simulatedSteps, " is out of range: allowed 1 to 8"));
     if (in.kvCacheBits != 16 && in.kvCacheBits != 8 && in.kvCacheBits != 4 && in.kvCacheBits != 2)
         throw UsageError(strCat("--kv-cache-bits ", in.kvCacheBits, " is not offered: choose 16, 8, 4 or 2"));
     if (in.weightBytes && in.method == TrainingMethod::Full)
@@ -231,17 +233,17 @@ void validate(const PlanInput& in)
 
 const char* componentKey(Component c)
 {
-    static constexpr std::array<const char*, kComponentCount> keys {"weights",        "gradients", "optimizer_states",
-                                                                    "master_weights", "adapters",  "activations",
-                                                                    "logits",         "kv_cache",  "overhead"};
+    static constexpr std::array<const char*, kComponentCount> keys {
+        "weights",     "gradients", "optimizer_states", "master_weights", "adapters",
+        "activations", "logits",    "kv_cache",         "temporaries",    "overhead"};
     return keys[static_cast<std::size_t>(c)];
 }
 
 const char* componentLabel(Component c)
 {
-    static constexpr std::array<const char*, kComponentCount> labels {"Weights",        "Gradients", "Optimizer states",
-                                                                      "Master weights", "Adapters",  "Activations",
-                                                                      "Logits spike",   "KV cache",  "Overhead"};
+    static constexpr std::array<const char*, kComponentCount> labels {
+        "Weights",     "Gradients",    "Optimizer states", "Master weights",   "Adapters",
+        "Activations", "Logits spike", "KV cache",         "Step temporaries", "Overhead"};
     return labels[static_cast<std::size_t>(c)];
 }
 
@@ -528,6 +530,7 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         step.loraTargets = in.loraTargets;
         step.checkpointing = in.gradientCheckpointing;
         step.keepOutputs = in.keepOutputs;
+        step.steps = in.overheads.simulatedSteps;
         step.cublasWorkspaceBytes = cublasWorkspaceBytes(in);
         step.eagerAttention = in.attention == AttentionKind::Eager;
         const double states = trainable > 0 ? stateBytesPerParam : 0;
@@ -567,12 +570,20 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         r.allocatedBytes = sim.peakAllocated;
         r.reservedBytes = sim.peakReserved;
         r.outsideAllocatorBytes = static_cast<std::uint64_t>(std::llround(outside));
-        const double temporaries = double(sim.atPeak[std::size_t(Component::Overhead)]);
+        const double temporaries = double(sim.atPeak[std::size_t(Component::Temporaries)]);
+        set(Component::Temporaries, temporaries,
+            strCat("alive at the peak (simulated): ",
+                   full && in.optimizer == OptimizerKind::AdamW && in.adamw == AdamWImplementation::Foreach
+                       ? "foreach AdamW's one tensor per parameter, "
+                       : "",
+                   full && in.precision == Precision::Mixed ? "autocast's bf16 weight copies, " : "",
+                   quantized ? "dequantized 16-bit weights, " : "",
+                   "attention backward buffers, cuBLAS workspaces = ", gb(temporaries)));
         const double reserve = double(sim.peakReserved) - double(sim.peakAllocated);
-        const double overhead = temporaries + reserve + outside - double(sim.pagedBytes);
+        const double overhead = reserve + outside - double(sim.pagedBytes);
         set(Component::Overhead, overhead,
             strCat(outsideText, " + allocator reserve ", gb(reserve),
-                   " (simulated: reserved − allocated) + step temporaries ", gb(temporaries), " = ", gb(overhead)));
+                   " (simulated: reserved − allocated) = ", gb(overhead)));
         atPeak(Component::Overhead, overhead);
     } else {
         const double resident = bytesOf(Component::Weights) + bytesOf(Component::MasterWeights)
@@ -614,10 +625,15 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         const double transient
             = std::max(0.0, allocated - bytesOf(Component::Weights) - bytesOf(Component::MasterWeights));
         const double allocator = transient * fraction;
-        const double overhead = outside + allocator + extra;
+        set(Component::Temporaries, extra,
+            extra > 0
+                ? strCat("optimizer-step temporaries, dequantized weights, gathered layers, buckets = ", gb(extra))
+                : std::string("none at the peak"));
+        atPeak(Component::Temporaries, extra);
+        const double overhead = outside + allocator;
         set(Component::Overhead, overhead,
             strCat(outsideText, " + allocator ", std::llround(fraction * 100), "% of ", gb(transient),
-                   " beyond the weights", extra > 0 ? strCat(" + temporaries ", gb(extra)) : "", " = ", gb(overhead)));
+                   " beyond the weights = ", gb(overhead)));
         atPeak(Component::Overhead, overhead);
         r.allocatedBytes = static_cast<std::uint64_t>(std::llround(allocated));
         r.reservedBytes = static_cast<std::uint64_t>(std::llround(allocated + allocator));

@@ -59,6 +59,9 @@ struct PlanOverheads {
     // 30% with gradient checkpointing.
     double allocatorFraction = 0.0;
     double checkpointingAllocatorFraction = 0.0;
+    // Training steps simulated: the first makes the optimizer states, the second runs on the cache
+    // the first left; a third changed nothing on any measured run (docs/planner-validation.md).
+    int simulatedSteps = 2;
 };
 inline constexpr std::uint64_t kFlashKernelBytes = 16ull << 20;
 PlanOverheads defaultOverheads();
@@ -122,9 +125,14 @@ enum class Component {
     Activations,
     Logits,
     KvCache,
+    // Tensors a step makes and frees again: foreach AdamW's temporaries, autocast's bf16 weight
+    // copies, dequantized 4-bit weights, attention backward buffers, cuBLAS workspaces, ZeRO-3's
+    // gathered layers, DDP buckets.
+    Temporaries,
+    // Outside the tensors: the allocator's reserve, the CUDA context and kernel images.
     Overhead,
 };
-inline constexpr std::size_t kComponentCount = 9;
+inline constexpr std::size_t kComponentCount = 10;
 // "weights", "gradients", "optimizer_states", ... (the --json keys)
 const char* componentKey(Component c);
 // "Weights", "Optimizer states", ...

@@ -218,7 +218,7 @@ private:
         int temps[4] = {-1, -1, -1, -1};
         int k = 0;
         for (double b : forwardTemporaries)
-            temps[k++] = make(b, Component::Overhead);
+            temps[k++] = make(b, Component::Temporaries);
         const int out = make(outBytes, c);
         for (int i = 0; i < k; ++i)
             drop(temps[i]);
@@ -311,8 +311,8 @@ private:
     {
         const double n = double(at(bf16).bytes) / 2;
         const int packed = parameter(n * in_.frozenPackedBytes, false);
-        const int absmax = make(n / 64 * 4, Component::Overhead);
-        const int centred = make(n / 64 * 4, Component::Overhead);
+        const int absmax = make(n / 64 * 4, Component::Temporaries);
+        const int centred = make(n / 64 * 4, Component::Temporaries);
         parameter(std::max(0.0, in_.frozenLinearBytes - in_.frozenPackedBytes) * n, false);
         drop(centred);
         drop(absmax);
@@ -329,7 +329,7 @@ private:
         if (at(w).bytes == 0)
             return w;
         const double bytes = double(at(w).bytes) / 4 * 2;
-        const int c = op({w}, bytes, {}, {}, {}, NodeKind::Compute, Component::Overhead);
+        const int c = op({w}, bytes, {}, {}, {}, NodeKind::Compute, Component::Temporaries);
         share(c);
         castCache_.push_back(c);
         return c;
@@ -417,7 +417,7 @@ private:
         if (made || in_.cublasWorkspaceBytes == 0)
             return;
         made = true;
-        make(double(in_.cublasWorkspaceBytes), Component::Overhead);
+        make(double(in_.cublasWorkspaceBytes), Component::Temporaries);
     }
     void markMatmul(int output)
     {
@@ -663,7 +663,7 @@ private:
                     int temps[3] = {-1, -1, -1};
                     for (int k = 0; k < 3; ++k)
                         temps[k] = n.backwardTemporaries[k]
-                            ? make(double(n.backwardTemporaries[k]), Component::Overhead)
+                            ? make(double(n.backwardTemporaries[k]), Component::Temporaries)
                             : -1;
                     for (int input : n.inputs) {
                         if (!needsGrad(input))
@@ -741,13 +741,13 @@ private:
             std::vector<int> sqrt;
             sqrt.reserve(params.size());
             for (int p : params)
-                sqrt.push_back(make(double(at(p).bytes), Component::Overhead));
+                sqrt.push_back(make(double(at(p).bytes), Component::Temporaries));
             for (int t : sqrt)
                 drop(t);
         } else if (in_.temporaries == StepTemporaries::PerParameter) {
             for (int p : params) {
-                const int sqrt = make(double(at(p).bytes), Component::Overhead);
-                const int denominator = make(double(at(p).bytes), Component::Overhead);
+                const int sqrt = make(double(at(p).bytes), Component::Temporaries);
+                const int denominator = make(double(at(p).bytes), Component::Temporaries);
                 drop(sqrt);
                 drop(denominator);
             }

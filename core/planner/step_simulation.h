@@ -77,7 +77,7 @@ struct StepSimulation {
     std::uint64_t peakAllocated = 0; // torch.cuda.max_memory_allocated()
     std::uint64_t peakReserved = 0; // torch.cuda.max_memory_reserved()
     bool outOfMemory = false; // a cudaMalloc failed even after the cache was released
-    // Live bytes per component at the moment allocated memory peaked (Overhead: the temporaries).
+    // Live bytes per component at the moment allocated memory peaked.
     std::array<std::uint64_t, kComponentCount> atPeak {};
     // Paged optimizer states in managed memory (outside the allocator; resident unless the GPU
     // runs short).

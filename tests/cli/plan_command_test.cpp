@@ -35,7 +35,7 @@ TEST(PlanCommand, JsonHasEveryPromisedKey)
     EXPECT_EQ(j.at("model").at("parameters").get<std::uint64_t>(), 8'030'261'248ULL);
     EXPECT_GT(j.at("model").at("trainable_parameters").get<std::uint64_t>(), 0u);
     for (const char* key : {"weights", "gradients", "optimizer_states", "master_weights", "adapters", "activations",
-                            "kv_cache", "overhead"})
+                            "kv_cache", "temporaries", "overhead"})
         EXPECT_TRUE(j.at("breakdown_bytes").contains(key)) << key;
     EXPECT_GT(j.at("peak_bytes").get<std::uint64_t>(), 16'000'000'000ULL);
     EXPECT_EQ(j.at("gpu").at("name"), "NVIDIA A100 80GB (SXM)");

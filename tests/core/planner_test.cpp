@@ -411,7 +411,7 @@ TEST(PlanJson, HasTheKeysTheCliPromises)
     const auto j = toJson(in, evaluate(in));
     EXPECT_EQ(j.at("model").at("parameters").get<std::uint64_t>(), 6'738'415'616ULL);
     for (const char* key : {"weights", "gradients", "optimizer_states", "master_weights", "adapters", "activations",
-                            "kv_cache", "overhead"})
+                            "kv_cache", "temporaries", "overhead"})
         EXPECT_TRUE(j.at("breakdown_bytes").contains(key)) << key;
     EXPECT_EQ(j.at("gpu").at("memory_bytes").get<std::uint64_t>(), 81559ULL * 1048576);
     EXPECT_TRUE(j.at("gpu").contains("fits"));

@@ -19,6 +19,7 @@ QColor componentColor(const QString& key)
         {QStringLiteral("activations"), QColor(0x56, 0xB4, 0xE9)},
         {QStringLiteral("logits"), QColor(0xF0, 0xE4, 0x42)},
         {QStringLiteral("kv_cache"), QColor(0x8C, 0x56, 0x4B)},
+        {QStringLiteral("temporaries"), QColor(0x6A, 0x3D, 0x9A)},
         {QStringLiteral("overhead"), QColor(0x99, 0x99, 0x99)},
     };
     return colors.value(key, QColor(0x77, 0x77, 0x77));

@@ -94,8 +94,8 @@ void replaceChartPlaceholders(QTextDocument& doc, const core::ReportCharts& char
     }
 }
 
-// A chart that would cross a page boundary starts a new page instead of being cut or pushed down
-// with a gap QTextDocument does not account for.
+// A chart that would cross a page boundary, or part from its caption, starts a new page instead of
+// being cut or pushed down with a gap QTextDocument does not account for.
 // True when it moved one.
 bool keepChartsOnOnePage(QTextDocument& doc, double pageHeight)
 {
@@ -103,7 +103,11 @@ bool keepChartsOnOnePage(QTextDocument& doc, double pageHeight)
     for (QTextBlock block = doc.begin(); block.isValid(); block = block.next()) {
         if (!block.text().contains(QChar::ObjectReplacementCharacter))
             continue;
-        const QRectF r = doc.documentLayout()->blockBoundingRect(block);
+        QRectF r = doc.documentLayout()->blockBoundingRect(block);
+        // The caption below a chart (the figure's next block) stays on its page.
+        if (const QTextBlock caption = block.next(); caption.isValid() && caption.blockFormat().headingLevel() == 0
+            && QTextCursor(caption).currentTable() == nullptr)
+            r = r.united(doc.documentLayout()->blockBoundingRect(caption));
         const double pageEnd = (std::floor(r.top() / pageHeight) + 1) * pageHeight;
         if (r.bottom() > pageEnd && r.height() < pageHeight) {
             QTextBlockFormat format;
@@ -124,8 +128,17 @@ bool keepHeadingsWithNext(QTextDocument& doc, double pageHeight)
     const auto pageOf = [pageHeight](double y) { return std::floor(y / pageHeight); };
     const auto inTable = [](const QTextBlock& block) { return QTextCursor(block).currentTable() != nullptr; };
     bool moved = false;
+    // What a block introduces: the next block with content (an empty block, such as the one a
+    // figure opens with, does not count: the chart after it would part from the heading).
+    const auto contentAfter = [&inTable](const QTextBlock& block) {
+        QTextBlock next = block.next();
+        while (next.isValid() && !inTable(next) && next.text().trimmed().isEmpty()
+               && !next.text().contains(QChar::ObjectReplacementCharacter))
+            next = next.next();
+        return next;
+    };
     for (QTextBlock block = doc.begin(); block.isValid(); block = block.next()) {
-        const QTextBlock next = block.next();
+        const QTextBlock next = contentAfter(block);
         if (!next.isValid() || inTable(block))
             continue;
         const bool heading = block.blockFormat().headingLevel() > 0;
