@@ -35,6 +35,9 @@ void addPlanSettings(CLI::App& sub, PlanSettings& s, bool weightBytesOption)
     sub.add_option("--kv-cache-bits", s.kvCacheBits,
                    "Inference: 16 (the model's dtype) or 8, 4, 2 (transformers' QuantizedCache)")
         ->capture_default_str();
+    sub.add_flag("--tensor-parallel", s.tensorParallel,
+                 "Inference on several GPUs: split the weights, KV heads and MLP across them (vLLM, tp_plan); "
+                 "default: every GPU holds the whole model");
     sub.add_flag("--expandable-segments", s.expandableSegments,
                  "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True (the allocator grows one segment per pool)");
     sub.add_option("--cuda-context-mib", s.cudaContextMiB,
@@ -82,6 +85,7 @@ core::PlanInput toPlanInput(const PlanSettings& s, core::ModelSpec model)
     in.keepOutputs = !s.freeOutputs;
     in.expandableSegments = s.expandableSegments;
     in.kvCacheBits = s.kvCacheBits;
+    in.tensorParallel = s.tensorParallel;
     if (!(s.loraDropout >= 0 && s.loraDropout < 1))
         throw UsageError(strCat("--lora-dropout ", s.loraDropout, " is out of range: allowed 0 to below 1"));
     in.loraDropout = s.loraDropout;

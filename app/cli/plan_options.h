@@ -36,6 +36,7 @@ struct PlanSettings {
     std::string adamw = "foreach";
     bool expandableSegments = false;
     int kvCacheBits = 16;
+    bool tensorParallel = false;
     std::optional<std::uint64_t> weightBytes; // the advisor's mix, a file's size
 };
 

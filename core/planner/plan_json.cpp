@@ -65,6 +65,7 @@ nlohmann::json toJson(const PlanInput& in)
                         {"keep_outputs", in.keepOutputs},
                         {"expandable_segments", in.expandableSegments},
                         {"kv_cache_bits", in.kvCacheBits},
+                        {"tensor_parallel", in.tensorParallel},
                         {"gpus", in.gpus},
                         {"zero_stage", in.zeroStage},
                         {"cuda_context_bytes", in.overheads.cudaContextBytes},

@@ -201,6 +201,11 @@ std::vector<Suggestion> suggestions(const PlanInput& input)
         c.weights = WeightFormat::Nf4;
         consider("Load the weights in 4-bit (--weights nf4, or a GGUF Q4_K_M: `advise` finds a mix)", c);
     }
+    if (!training && input.gpus > 1 && !input.tensorParallel) {
+        PlanInput c = input;
+        c.tensorParallel = true;
+        consider(strCat("Split the model across the ", input.gpus, " GPUs (--tensor-parallel)"), c);
+    }
     if (input.microBatch > 1) {
         PlanInput c = input;
         // Training: the largest micro-batch that fits, the same effective batch by accumulation.

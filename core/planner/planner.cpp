@@ -48,6 +48,7 @@ constexpr double kInferencePerHidden = 4;
 // 8-bit optimizer states: bitsandbytes blockwise quantization, one fp32 absmax per 256 values.
 constexpr double kOptimizer8bitBytes = 1.0 + 4.0 / 256.0;
 constexpr std::uint64_t kDdpBucketBytes = 25ull * 1000 * 1000;
+constexpr std::uint64_t kNcclBufferBytes = 4ull * 1024 * 1024 * 32 * 2;
 
 struct Shape {
     double h = 0, kv = 0, q = 0, f = 0, v = 0, layers = 0, heads = 0;
@@ -222,6 +223,9 @@ void validate(const PlanInput& in)
         throw UsageError("the allocator fraction is out of range: allowed 0 to 2");
     if (in.model.parameters.total() == 0)
         throw UsageError("the model has no parameters: give --model or --params");
+    if (in.tensorParallel && in.method != TrainingMethod::Inference)
+        throw UsageError("--tensor-parallel splits a served model across the GPUs (--method inference); for "
+                         "training use --zero 3 (FSDP)");
     if (in.overheads.simulatedSteps < 1 || in.overheads.simulatedSteps > 8)
         throw UsageError(strCat("simulated steps ", in.overheads.simulatedSteps, " is out of range: allowed 1 to 8"));
     if (in.kvCacheBits != 16 && in.kvCacheBits != 8 && in.kvCacheBits != 4 && in.kvCacheBits != 2)
@@ -284,7 +288,9 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
     const double weightBytes = zeroMixed ? 2.0 : formatBytesPerParam(format, in, rowsPerParam);
     const bool quantized = isQuantized(format);
     const double otherBytes = quantized ? act : weightBytes;
-    const double shardWeights = in.zeroStage >= 3 ? n : 1;
+    // Tensor parallelism (inference): weights, KV heads and the MLP split n ways.
+    const bool tp = in.tensorParallel && in.method == TrainingMethod::Inference && in.gpus > 1;
+    const double shardWeights = in.zeroStage >= 3 || tp ? n : 1;
     const double shardGrads = in.zeroStage >= 2 ? n : 1;
     const double shardStates = in.zeroStage >= 1 ? n : 1;
 
@@ -299,7 +305,7 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
                      " other × ", otherBytes, " B")
             : strCat(count(total), " params × ", weightBytes, " B (", zeroMixed ? "bf16" : toString(format), ")");
         if (shardWeights > 1)
-            f += strCat(" / ", in.gpus, " GPUs (ZeRO-3)");
+            f += strCat(" / ", in.gpus, tp ? " GPUs (tensor parallel)" : " GPUs (ZeRO-3)");
         set(Component::Weights, bytes, f + " = " + gb(bytes));
     }
 
@@ -436,6 +442,11 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         }
         set(Component::KvCache, 0, "none: training does not cache keys and values");
     } else {
+        // Tensor parallelism gives each GPU kv_heads / n heads, at least one (vLLM replicates a head
+        // when there are fewer than GPUs).
+        const double kvDim = tp && m.hasArchitecture ? double(m.headDim) * std::max(1.0, double(m.kvHeads) / n)
+            : tp                                     ? s.kv / n
+                                                     : s.kv;
         // Tokens cached per layer: the whole prompt, or the window on sliding-window layers.
         const double batch = static_cast<double>(in.microBatch);
         const double seq = static_cast<double>(in.seqLen);
@@ -449,25 +460,28 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
                           " sliding-window layers × ", count(batch * windowSeq), " tokens");
         double kv = 0;
         if (in.kvCacheBits >= 16) {
-            kv = 2 * s.kv * cached * act;
-            set(Component::KvCache, kv, strCat("2 × kv dim ", count(s.kv), " × (", what, ") × ", act, " B = ", gb(kv)));
+            kv = 2 * kvDim * cached * act;
+            set(Component::KvCache, kv,
+                strCat("2 × kv dim ", count(kvDim), tp ? " per GPU" : "", " × (", what, ") × ", act, " B = ", gb(kv)));
         } else {
             // QuantizedCache: quantized groups of 64 with a 16-bit scale and zero point; up to 128
             // tokens per sequence and layer wait in 16 bits (the residual) between quantizations.
             const double residual = batch * std::min(seq, 128.0) * s.layers;
             const double perElement = in.kvCacheBits / 8.0 + 4.0 / 64.0;
-            kv = 2 * s.kv * (cached * perElement + residual * 2);
+            kv = 2 * kvDim * (cached * perElement + residual * 2);
             set(Component::KvCache, kv,
-                strCat("2 × kv dim ", count(s.kv), " × (", what, ") × (", in.kvCacheBits,
+                strCat("2 × kv dim ", count(kvDim), tp ? " per GPU" : "", " × (", what, ") × (", in.kvCacheBits,
                        "/8 + 4/64) B, + 128 tokens per "
                        "layer in 16 bits = ",
                        gb(kv)));
         }
+        const double fPerGpu = tp ? s.f / n : s.f;
         const double bytes
-            = tokens * (kInferencePerIntermediate * s.f * s.expertsPerToken + kInferencePerHidden * s.h) * scale;
+            = tokens * (kInferencePerIntermediate * fPerGpu * s.expertsPerToken + kInferencePerHidden * s.h) * scale;
         set(Component::Activations, bytes,
-            strCat(count(tokens), " tokens × (", kInferencePerIntermediate * scale, " B × f ", count(s.f), " + ",
-                   kInferencePerHidden * scale, " B × h) for one layer's prefill = ", gb(bytes)));
+            strCat(count(tokens), " tokens × (", kInferencePerIntermediate * scale, " B × f ", count(fPerGpu),
+                   tp ? " per GPU" : "", " + ", kInferencePerHidden * scale,
+                   " B × h) for one layer's prefill = ", gb(bytes)));
         const double logits = 4 * static_cast<double>(in.microBatch) * s.v;
         set(Component::Logits, logits,
             strCat("last position only: 4 B × ", in.microBatch, " × ", count(s.v), " = ", gb(logits)));
@@ -495,6 +509,13 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
             kernels += static_cast<double>(in.overheads.bitsandbytesKernelBytes);
         outside += kernels;
         outsideText += strCat(" + kernels ", gb(kernels), bitsandbytes ? " (PyTorch, bitsandbytes)" : " (PyTorch)");
+        if (in.gpus > 1) {
+            // NCCL's buffers, outside PyTorch's allocator: NCCL_BUFFSIZE (4 MiB) per channel and
+            // direction; 32 channels assumed (NVLink). Not measured.
+            const double nccl = double(kNcclBufferBytes);
+            outside += nccl;
+            outsideText += strCat(" + NCCL buffers ", gb(nccl));
+        }
     }
 
     // A plan of petabytes is beyond every GPU; its sizes would overflow the allocator's byte counts.
@@ -589,6 +610,11 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         const double resident = bytesOf(Component::Weights) + bytesOf(Component::MasterWeights)
             + bytesOf(Component::OptimizerStates) + bytesOf(Component::Adapters) + bytesOf(Component::KvCache);
         double extra = 0; // step temporaries, ZeRO-3 gathered layers, DDP buckets
+        std::string extraParts;
+        const auto addExtra = [&extra, &extraParts](const char* what, double bytes) {
+            extra += bytes;
+            extraParts += strCat(extraParts.empty() ? "" : " + ", what, " ", gb(bytes));
+        };
         const double backwardStart = resident + activationsAtPeak + logitsAtPeak;
         const double stepPeak = resident + bytesOf(Component::Gradients) + stepTemporaries;
         const bool stepIsPeak = training && stepPeak > backwardStart;
@@ -598,7 +624,7 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
             r.peakPhase = "optimizer step (gradients + states + temporaries; activations freed)";
             atPeak(Component::Activations, 0);
             atPeak(Component::Logits, 0);
-            extra += stepTemporaries;
+            addExtra("optimizer-step temporaries", stepTemporaries);
         } else {
             r.peakPhase = "start of the backward pass (activations + logits; gradients not yet made)";
             atPeak(Component::Gradients, 0);
@@ -607,13 +633,17 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         }
         if (in.zeroStage >= 3 && in.gpus > 1 && m.hasArchitecture) {
             // FSDP/ZeRO-3 gathers the current layer's full parameters and prefetches the next.
-            extra += 2 * (linear / s.layers) * weightBytes;
+            addExtra("gathered layers", 2 * (linear / s.layers) * weightBytes);
         }
         if (in.gpus > 1 && in.zeroStage == 0 && training)
-            extra += 2 * kDdpBucketBytes;
+            addExtra("DDP buckets", 2 * kDdpBucketBytes);
+        if (tp) {
+            // Each layer's attention and MLP outputs are all-reduced: the hidden states in and out.
+            addExtra("all-reduced hidden states", 2 * tokens * s.h * act);
+        }
         if (quantized && m.hasArchitecture) {
             // bitsandbytes dequantizes one weight at a time to 16 bits for the matmul.
-            extra += s.h * s.f * act;
+            addExtra("a dequantized 16-bit weight", s.h * s.f * act);
         }
         double allocated = 0;
         for (const auto& e : r.components)
@@ -626,9 +656,7 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
             = std::max(0.0, allocated - bytesOf(Component::Weights) - bytesOf(Component::MasterWeights));
         const double allocator = transient * fraction;
         set(Component::Temporaries, extra,
-            extra > 0
-                ? strCat("optimizer-step temporaries, dequantized weights, gathered layers, buckets = ", gb(extra))
-                : std::string("none at the peak"));
+            extra > 0 ? strCat(extraParts, " = ", gb(extra)) : std::string("none at the peak"));
         atPeak(Component::Temporaries, extra);
         const double overhead = outside + allocator;
         set(Component::Overhead, overhead,
@@ -654,6 +682,12 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         r.notes.push_back(strCat("seq ", count(in.seqLen), " is longer than the model's context of ",
                                  count(m.contextLength),
                                  " tokens (max_position_embeddings): it was never trained on such positions"));
+    if (in.method == TrainingMethod::Inference && in.gpus > 1)
+        r.notes.push_back(tp ? strCat("tensor parallel: weights, KV heads and the MLP split across ", in.gpus,
+                                      " GPUs; each layer's outputs are all-reduced")
+                             : strCat("each of the ", in.gpus,
+                                      " GPUs holds the whole model and serves its own sequences; "
+                                      "--tensor-parallel splits the model across them"));
     if (r.pagedOptimizerBytes > 0)
         r.notes.push_back(strCat("paged optimizer: up to ", gb(static_cast<double>(r.pagedOptimizerBytes)),
                                  " of states can be evicted to CPU RAM under memory pressure"));

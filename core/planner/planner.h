@@ -97,6 +97,10 @@ struct PlanInput {
     // QuantizedCache (HQQ or quanto backend): groups of 64 with a 16-bit scale and zero point, the
     // last 128 tokens kept in 16 bits.
     int kvCacheBits = 16;
+    // Inference on several GPUs: tensor parallelism (Megatron-style, as vLLM and transformers'
+    // tp_plan split a model) divides the weights, the KV cache's heads and the MLP across the GPUs
+    // and adds the all-reduce buffers. Off: every GPU holds the whole model (data parallel).
+    bool tensorParallel = false;
     int loraRank = 16;
     double loraAlpha = 32;
     unsigned loraTargets = kLoraAttention;

@@ -32,7 +32,9 @@ std::string planSetupText(const PlanInput& in)
         out += strCat(", ", in.kvCacheBits, "-bit KV cache");
     if (in.expandableSegments)
         out += ", expandable segments";
-    if (in.gpus > 1 || in.zeroStage > 0)
+    if (!training && in.gpus > 1)
+        out += strCat(", ", in.gpus, " GPUs ", in.tensorParallel ? "tensor parallel" : "each holding the model");
+    else if (in.gpus > 1 || in.zeroStage > 0)
         out += strCat(", ", in.gpus, in.gpus > 1 ? " GPUs" : " GPU", " ZeRO-", in.zeroStage);
     return out;
 }

@@ -9,6 +9,7 @@
 
 using namespace quantlens;
 using namespace quantlens::core;
+using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 
@@ -485,5 +486,31 @@ TEST(PlannerKvCache, SlidingWindowsAndQuantizedCachesFollowTheirLayouts)
     EXPECT_NEAR(four, 2 * 1024.0 * (32 * 8192 * (0.5 + 4.0 / 64) + 32 * 128 * 2), 1);
     EXPECT_LT(four, 0.3 * full);
     in.kvCacheBits = 3;
+    EXPECT_THROW(evaluate(in), UsageError);
+}
+
+// Inference on several GPUs: without tensor parallelism each GPU holds the whole model (and the
+// plan says so); with it the weights, the KV heads and the MLP split, plus the all-reduce buffers.
+TEST(PlannerTensorParallel, SplitsAServedModelAcrossTheGpus)
+{
+    PlanInput in;
+    in.model = findModelPreset("llama-3.1-70b"); // 80 layers, 8 KV heads of 128
+    in.method = TrainingMethod::Inference;
+    in.seqLen = 4096;
+    in.microBatch = 4;
+    in.gpus = 4;
+    const PlanResult whole = evaluate(in);
+    EXPECT_THAT(whole.notes, Contains(HasSubstr("holds the whole model")));
+    in.tensorParallel = true;
+    const PlanResult split = evaluate(in);
+    EXPECT_THAT(split.notes, Contains(HasSubstr("tensor parallel")));
+    EXPECT_NEAR(double(split[Component::Weights].bytes), double(whole[Component::Weights].bytes) / 4, 1.0);
+    // 8 KV heads over 4 GPUs: 2 heads of 128 each.
+    EXPECT_DOUBLE_EQ(double(split[Component::KvCache].bytes), 2 * 256.0 * 80 * 4096 * 4 * 2);
+    EXPECT_DOUBLE_EQ(double(whole[Component::KvCache].bytes), 2 * 1024.0 * 80 * 4096 * 4 * 2);
+    EXPECT_GT(split[Component::Temporaries].bytes, 0u); // the all-reduce buffers
+    in.gpus = 16; // more GPUs than KV heads: one head each, replicated
+    EXPECT_DOUBLE_EQ(double(evaluate(in)[Component::KvCache].bytes), 2 * 128.0 * 80 * 4096 * 4 * 2);
+    in.method = TrainingMethod::Lora;
     EXPECT_THROW(evaluate(in), UsageError);
 }

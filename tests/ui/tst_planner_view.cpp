@@ -154,6 +154,30 @@ private Q_SLOTS:
         QVERIFY(!view.result().simulated);
     }
 
+    // Tensor parallelism is offered for inference on several GPUs only, and reaches the plan.
+    void tensorParallelBoxSplitsAServedModel()
+    {
+        PlannerView view;
+        auto* box = view.findChild<QCheckBox*>(QStringLiteral("tensorParallelBox"));
+        QVERIFY(box);
+        core::PlanInput input = view.form()->input();
+        input.method = core::TrainingMethod::Inference;
+        input.gpus = 1;
+        view.form()->setInput(input);
+        QVERIFY(!box->isEnabled());
+        input.gpus = 2;
+        view.form()->setInput(input);
+        QVERIFY(box->isEnabled());
+        const std::uint64_t whole = view.result()[core::Component::Weights].bytes;
+        box->setChecked(true);
+        QVERIFY(view.form()->input().tensorParallel);
+        QVERIFY(std::abs(double(view.result()[core::Component::Weights].bytes) - double(whole) / 2) <= 1.0);
+        input = view.form()->input();
+        input.method = core::TrainingMethod::Lora;
+        view.form()->setInput(input);
+        QVERIFY(!box->isEnabled());
+    }
+
     void chartAndVerdictEqualTheCoreResult_data()
     {
         QTest::addColumn<QString>("model");

@@ -147,6 +147,10 @@ void PlannerForm::buildWidgets()
     m_kvCacheBits->addItem(tr("2-bit (QuantizedCache)"), 2);
     m_kvCacheBits->setToolTip(tr("Inference: transformers' QuantizedCache stores keys and values in groups of 64 "
                                  "with a 16-bit scale and zero point, the last 128 tokens in 16 bits"));
+    m_tensorParallel = new QCheckBox(tr("tensor parallel (inference)"), this);
+    m_tensorParallel->setObjectName(QStringLiteral("tensorParallelBox"));
+    m_tensorParallel->setToolTip(tr("Split a served model's weights, KV heads and MLP across the GPUs (vLLM, "
+                                    "transformers' tp_plan). Unticked: every GPU holds the whole model"));
     m_expandable = new QCheckBox(tr("expandable segments"), this);
     m_expandable->setObjectName(QStringLiteral("expandableBox"));
     m_expandable->setToolTip(tr("PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True: the allocator grows one segment "
@@ -252,6 +256,7 @@ void PlannerForm::buildWidgets()
     hw->addRow(tr("S&harding"), m_zero); // Alt+S is the sequence length's
     hw->addRow(tr("CUDA context"), m_contextMiB);
     hw->addRow(tr("Allocator overhead"), m_allocator);
+    hw->addRow(QString(), m_tensorParallel);
     hw->addRow(QString(), m_expandable);
 
     auto* layout = new QVBoxLayout(this);
@@ -281,7 +286,7 @@ void PlannerForm::buildWidgets()
             changed();
         });
     }
-    for (QCheckBox* box : {m_doubleQuant, m_checkpointing, m_freeOutputs, m_expandable})
+    for (QCheckBox* box : {m_doubleQuant, m_checkpointing, m_freeOutputs, m_expandable, m_tensorParallel})
         connect(box, &QCheckBox::toggled, this, changed);
     connect(m_gpu, &QComboBox::activated, this, changed);
     connect(m_model, &QComboBox::activated, this, [this, changed](int index) {
@@ -428,6 +433,7 @@ void PlannerForm::readWidgets()
     m_input.keepOutputs = !m_freeOutputs->isChecked();
     m_input.kvCacheBits = m_kvCacheBits->currentData().toInt();
     m_input.expandableSegments = m_expandable->isChecked();
+    m_input.tensorParallel = m_tensorParallel->isChecked() && m_input.method == core::TrainingMethod::Inference;
     m_input.attention = core::AttentionKind(m_attention->currentData().toInt());
     m_input.loraRank = m_rank->value();
     m_input.loraAlpha = m_alpha->value();
@@ -477,6 +483,7 @@ void PlannerForm::writeWidgets()
     m_freeOutputs->setChecked(!m_input.keepOutputs);
     selectData(m_kvCacheBits, m_input.kvCacheBits);
     m_expandable->setChecked(m_input.expandableSegments);
+    m_tensorParallel->setChecked(m_input.tensorParallel);
     selectData(m_attention, int(m_input.attention));
     m_rank->setValue(m_input.loraRank);
     m_alpha->setValue(m_input.loraAlpha);
@@ -507,6 +514,7 @@ void PlannerForm::updateEnabledState()
     m_freeOutputs->setEnabled(training);
     m_kvCacheBits->setEnabled(!training);
     m_expandable->setEnabled(core::simulatesAllocator(m_input));
+    m_tensorParallel->setEnabled(!training && m_input.gpus > 1);
     m_zero->setEnabled(training && m_input.gpus > 1);
     const bool fourBit = m_input.method == core::TrainingMethod::Qlora
         || (m_input.weights

@@ -62,6 +62,7 @@ private:
     QCheckBox* m_freeOutputs;
     QComboBox* m_kvCacheBits;
     QCheckBox* m_expandable;
+    QCheckBox* m_tensorParallel;
     QComboBox* m_attention;
     QSpinBox* m_rank;
     QDoubleSpinBox* m_alpha;
