@@ -21,6 +21,16 @@ std::uint64_t capacityOf(const PlanInput& input, std::optional<std::uint64_t> ca
     return findGpu(input.gpu).memoryBytesUsable;
 }
 
+// Bisects between a value that fits and a larger one that does not, to the last that fits.
+template <typename Fits> std::int64_t bisect(std::int64_t good, std::int64_t bad, Fits& fits)
+{
+    while (bad - good > 1) {
+        const std::int64_t mid = good + (bad - good) / 2;
+        (fits(mid) ? good : bad) = mid;
+    }
+    return good;
+}
+
 // Largest value in [1, limit] for which `fits` holds, assuming it is monotone; 0 if none.
 template <typename Fits> std::int64_t largestFitting(std::int64_t limit, Fits fits)
 {
@@ -37,11 +47,7 @@ template <typename Fits> std::int64_t largestFitting(std::int64_t limit, Fits fi
             return limit;
         bad = limit;
     }
-    while (bad - good > 1) {
-        const std::int64_t mid = good + (bad - good) / 2;
-        (fits(mid) ? good : bad) = mid;
-    }
-    return good;
+    return bisect(good, bad, fits);
 }
 
 // The same, starting from a guess and walking out from it in doubling steps: a handful of probes
@@ -79,11 +85,7 @@ template <typename Fits> std::int64_t largestFittingNear(std::int64_t limit, std
             step *= 2;
         }
     }
-    while (bad - good > 1) {
-        const std::int64_t mid = good + (bad - good) / 2;
-        (fits(mid) ? good : bad) = mid;
-    }
-    return good;
+    return bisect(good, bad, fits);
 }
 
 // Largest value of one field that fits: the closed form guesses, the full evaluation decides.

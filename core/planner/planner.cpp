@@ -168,12 +168,11 @@ constexpr double kMaxSimulatedBytes = double(1ull << 50);
 
 // PyTorch's default cuBLAS workspace (aten/src/ATen/cuda/CublasHandlePool.cpp): 32 MiB on compute
 // capability 9.x, 4096 KiB × 2 + 16 KiB × 8 elsewhere; Hopper when no GPU is chosen.
-std::uint64_t cublasWorkspaceBytes(const PlanInput& in)
+std::uint64_t cublasWorkspaceBytes(const std::optional<GpuSpec>& gpu)
 {
-    if (in.gpu.empty())
+    if (!gpu || gpu->computeCapability.rfind("9.", 0) == 0)
         return 32ull << 20;
-    const GpuSpec gpu = findGpu(in.gpu);
-    return gpu.computeCapability.rfind("9.", 0) == 0 ? 32ull << 20 : 4096ull * 1024 * 2 + 16ull * 1024 * 8;
+    return 4096ull * 1024 * 2 + 16ull * 1024 * 8;
 }
 
 void checkRange(const char* what, std::int64_t value, std::int64_t low, std::int64_t high)
@@ -256,6 +255,8 @@ namespace {
 PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
 {
     validate(in);
+    // The chosen GPU, looked up once (an unknown name is a UsageError).
+    const std::optional<GpuSpec> gpu = in.gpu.empty() ? std::nullopt : std::optional<GpuSpec>(findGpu(in.gpu));
     PlanResult r;
     for (std::size_t i = 0; i < kComponentCount; ++i)
         r.components[i].component = static_cast<Component>(i);
@@ -552,7 +553,7 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         step.checkpointing = in.gradientCheckpointing;
         step.keepOutputs = in.keepOutputs;
         step.steps = in.overheads.simulatedSteps;
-        step.cublasWorkspaceBytes = cublasWorkspaceBytes(in);
+        step.cublasWorkspaceBytes = cublasWorkspaceBytes(gpu);
         step.eagerAttention = in.attention == AttentionKind::Eager;
         const double states = trainable > 0 ? stateBytesPerParam : 0;
         step.stateBytes = states;
@@ -569,11 +570,10 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
         step.paged = in.optimizer == OptimizerKind::PagedAdamW || in.optimizer == OptimizerKind::PagedAdamW8bit;
         step.pagedStateBytes = states;
         StepSimulation sim = simulateTrainingStep(step);
-        if (!in.gpu.empty()) {
+        if (gpu) {
             // Near the GPU's capacity a failed cudaMalloc makes the allocator release its cached
             // segments and retry: simulate with the capacity to see whether that saves the step.
-            const GpuSpec gpu = findGpu(in.gpu);
-            const double capacity = double(gpu.memoryBytesUsable) - outside - double(sim.pagedBytes);
+            const double capacity = double(gpu->memoryBytesUsable) - outside - double(sim.pagedBytes);
             if (double(sim.peakReserved) > capacity && capacity > 0) {
                 step.capacityBytes = static_cast<std::uint64_t>(capacity);
                 StepSimulation capped = simulateTrainingStep(step);
@@ -587,10 +587,10 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
             r.components[i].bytesAtPeak = sim.atPeak[i];
         atPeak(Component::OptimizerStates,
                double(sim.atPeak[std::size_t(Component::OptimizerStates)] + sim.pagedBytes));
-        outside += double(sim.pagedBytes);
         r.allocatedBytes = sim.peakAllocated;
         r.reservedBytes = sim.peakReserved;
-        r.outsideAllocatorBytes = static_cast<std::uint64_t>(std::llround(outside));
+        // The paged states lie outside the allocator too, but are shown with the optimizer states.
+        r.outsideAllocatorBytes = static_cast<std::uint64_t>(std::llround(outside + double(sim.pagedBytes)));
         const double temporaries = double(sim.atPeak[std::size_t(Component::Temporaries)]);
         set(Component::Temporaries, temporaries,
             strCat("alive at the peak (simulated): ",
@@ -601,7 +601,7 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
                    quantized ? "dequantized 16-bit weights, " : "",
                    "attention backward buffers, cuBLAS workspaces = ", gb(temporaries)));
         const double reserve = double(sim.peakReserved) - double(sim.peakAllocated);
-        const double overhead = reserve + outside - double(sim.pagedBytes);
+        const double overhead = reserve + outside;
         set(Component::Overhead, overhead,
             strCat(outsideText, " + allocator reserve ", gb(reserve),
                    " (simulated: reserved − allocated) = ", gb(overhead)));
@@ -691,8 +691,8 @@ PlanResult evaluatePlan(const PlanInput& in, bool allowSimulation)
     if (r.pagedOptimizerBytes > 0)
         r.notes.push_back(strCat("paged optimizer: up to ", gb(static_cast<double>(r.pagedOptimizerBytes)),
                                  " of states can be evicted to CPU RAM under memory pressure"));
-    if (!in.gpu.empty()) {
-        r.gpu = findGpu(in.gpu);
+    if (gpu) {
+        r.gpu = gpu;
         r.headroomBytes = static_cast<std::int64_t>(r.gpu->memoryBytesUsable) - static_cast<std::int64_t>(peak);
         r.fits = r.headroomBytes >= 0;
         if (!r.fits && r.pagedOptimizerBytes > 0 && peak - r.pagedOptimizerBytes <= r.gpu->memoryBytesUsable)

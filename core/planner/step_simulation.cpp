@@ -76,6 +76,7 @@ struct Workspace {
     std::vector<std::pair<int, int>> grads;
     std::vector<int> castCache;
     std::vector<LayerWeights> layers;
+    std::vector<int> trainable;
 };
 
 class Simulation {
@@ -88,6 +89,7 @@ public:
         , grads_(w.grads)
         , castCache_(w.castCache)
         , layers_(w.layers)
+        , trainable_(w.trainable)
     {
         a_.reset(in.capacityBytes, in.expandableSegments);
         tensors_.clear();
@@ -95,6 +97,7 @@ public:
         grads_.clear();
         castCache_.clear();
         layers_.clear();
+        trainable_.clear();
         const StepShape& s = in.shape;
         tokens_ = double(in.seqLen) * double(in.microBatch);
         full_ = in.method == TrainingMethod::Full;
@@ -113,7 +116,9 @@ public:
     StepSimulation run()
     {
         load();
+        // What the measurement sees: peaks from the first step on (it resets them after loading).
         bestAllocated_ = 0;
+        a_.resetPeaks();
         std::size_t stepStart = tensors_.size();
         for (int step = 0; step < in_.steps && !a_.outOfMemory(); ++step) {
             // Every tensor made in a step after the first is gone by its end (the optimizer states
@@ -121,7 +126,6 @@ public:
             if (step >= 2)
                 tensors_.resize(stepStart);
             stepStart = tensors_.size();
-            a_.resetPeaks();
             phase_ = "forward pass";
             forward();
             phase_ = "backward pass";
@@ -130,11 +134,10 @@ public:
             optimizerStep();
             zeroGrad();
             tape_.clear();
-            peakReserved_ = std::max(peakReserved_, a_.peakReservedBytes());
         }
         StepSimulation r;
         r.peakAllocated = bestAllocated_;
-        r.peakReserved = std::max(peakReserved_, a_.peakReservedBytes());
+        r.peakReserved = a_.peakReservedBytes();
         r.outOfMemory = a_.outOfMemory();
         r.pagedBytes = pagedBytes_;
         r.atPeak = atPeak_;
@@ -205,6 +208,8 @@ private:
         const int t = make(bytes, c);
         at(t).parameter = true;
         at(t).requiresGrad = trainable;
+        if (trainable && at(t).block >= 0)
+            trainable_.push_back(t); // model.parameters() order, as the optimizer sees them
         return t;
     }
 
@@ -320,14 +325,15 @@ private:
         return packed;
     }
 
-    // autocast casts a trained fp32 weight to bf16 once per forward and caches the copy until the
+    // The weight a matmul multiplies by, as a reference the caller drops: the parameter itself, or
+    // under autocast a trained fp32 weight's bf16 cast, made once per forward and cached until the
     // autocast region ends.
     int weightForMatmul(int w)
     {
-        if (!in_.autocast || !at(w).parameter || !at(w).requiresGrad || pureFp32_)
+        if (!in_.autocast || !at(w).parameter || !at(w).requiresGrad || pureFp32_ || at(w).bytes == 0) {
+            share(w);
             return w;
-        if (at(w).bytes == 0)
-            return w;
+        }
         const double bytes = double(at(w).bytes) / 4 * 2;
         const int c = op({w}, bytes, {}, {}, {}, NodeKind::Compute, Component::Temporaries);
         share(c);
@@ -354,8 +360,7 @@ private:
             const int wm = weightForMatmul(w);
             result = op({input, wm}, tokens_ * out * act_, {needsGrad(wm) ? input : -1, needsGrad(input) ? wm : -1});
             markMatmul(result);
-            if (wm != w)
-                drop(wm);
+            drop(wm);
         }
         if (castInput)
             drop(input);
@@ -392,14 +397,12 @@ private:
         const int A = weightForMatmul(l->loraA[module]);
         const int a = op({dA, A}, tokens_ * double(in_.loraRank) * 2, {dA, needsGrad(dA) ? A : -1});
         drop(dA);
-        if (A != l->loraA[module])
-            drop(A);
+        drop(A);
         drop(mask);
         const int B = weightForMatmul(l->loraB[module]);
         const int b = op({a, B}, tokens_ * out * 2, {a, B});
         drop(a);
-        if (B != l->loraB[module])
-            drop(B);
+        drop(B);
         const int scaled = op({b}, tokens_ * out * 2, {});
         drop(b);
         const int sum = op({result, scaled}, tokens_ * out * 2, {}, {}, {}, NodeKind::PassThrough);
@@ -603,7 +606,12 @@ private:
             drop(mask_);
             mask_ = -1;
         }
-        // autocast exits: the cached weight casts are released (those saved stay alive).
+        endAutocastRegion();
+    }
+
+    // autocast exits: its cached weight casts are released (those saved stay alive).
+    void endAutocastRegion()
+    {
         for (int c : castCache_)
             drop(c);
         castCache_.clear();
@@ -688,9 +696,7 @@ private:
     {
         const std::size_t start = tape_.size();
         const int y = layer(n.inputs[0], layers_[static_cast<std::size_t>(n.layer)]);
-        for (int c : castCache_)
-            drop(c); // the recomputation's autocast region ends
-        castCache_.clear();
+        endAutocastRegion(); // the recomputation runs in its own autocast region
         // The recomputed output is not used: its gradient is the checkpoint's.
         grads_.emplace_back(y, grad);
         drop(y);
@@ -712,19 +718,9 @@ private:
     }
 
     // ---- optimizer -----------------------------------------------------------------------------
-    std::vector<int> trainables()
-    {
-        std::vector<int> p;
-        for (std::size_t i = 0; i < tensors_.size(); ++i) {
-            if (tensors_[i].parameter && tensors_[i].requiresGrad && tensors_[i].block >= 0)
-                p.push_back(static_cast<int>(i));
-        }
-        return p;
-    }
-
     void optimizerStep()
     {
-        const std::vector<int> params = trainables();
+        const std::vector<int>& params = trainable_;
         if (!statesMade_) {
             statesMade_ = true;
             for (int p : params) {
@@ -756,12 +752,9 @@ private:
 
     void zeroGrad()
     {
-        for (std::size_t i = 0; i < tensors_.size(); ++i) {
-            Tensor& t = tensors_[i];
-            if (t.parameter && t.grad >= 0) {
-                drop(t.grad);
-                t.grad = -1;
-            }
+        for (int p : trainable_) {
+            drop(at(p).grad);
+            at(p).grad = -1;
         }
     }
 
@@ -779,10 +772,11 @@ private:
     bool forwardWorkspace_ = false, backwardWorkspace_ = false;
     u64 pagedBytes_ = 0;
     std::vector<LayerWeights>& layers_;
+    std::vector<int>& trainable_; // trained parameters in model order
     int mask_ = -1, embed_ = -1, finalNorm_ = -1, lmHead_ = -1, logits_ = -1, loss_ = -1;
     std::array<u64, kComponentCount> live_ {};
     std::array<u64, kComponentCount> atPeak_ {};
-    u64 bestAllocated_ = 0, peakReserved_ = 0;
+    u64 bestAllocated_ = 0;
     const char* phase_ = "";
     const char* peakPhase_ = "";
 };
