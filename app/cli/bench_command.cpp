@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -43,13 +44,16 @@ std::string fixed(const char* format, double value)
     return buffer;
 }
 
-// The CPU benchmark: an NF4 scan of BF16 weights beside the memory-read bound, one run.
+// The CPU benchmark: an NF4 scan of BF16 weights beside the memory-read bound, and the k-quants,
+// on every instruction set this CPU has, one run.
 void runCpuBench(const BenchOptions& options)
 {
     core::CpuBenchmarkOptions cpu;
     cpu.parameters = options.size;
     cpu.threads = options.threads;
     cpu.repetitions = options.repetitions;
+    cpu.everyInstructionSet = true;
+    cpu.moreSchemes = core::makeScanSchemes("q4_k,q6_k", 64, false);
     core::ProgressSink sink;
     const auto schemes = core::makeScanSchemes("nf4", 64, false);
     const core::CpuBenchmarkResult r = core::runCpuBenchmark(cpu, schemes.front(), sink);
@@ -63,6 +67,8 @@ void runCpuBench(const BenchOptions& options)
         out["input_dtype"] = "BF16";
         out["threads"] = r.threads;
         out["repetitions"] = options.repetitions;
+        out["instruction_set"] = r.instructionSet;
+        out["instruction_sets"] = r.instructionSets;
         out["scan_parameters_per_second"] = r.scanParametersPerSecond;
         out["read_bound_parameters_per_second"] = r.readBoundParametersPerSecond;
         out["fraction_of_read_bound"] = r.fractionOfReadBound;
@@ -72,6 +78,8 @@ void runCpuBench(const BenchOptions& options)
             out["rows"].push_back(
                 {{"name", row.name},
                  {"what", row.what},
+                 {"instruction_set", row.instructionSet},
+                 {"parameters", row.parameters},
                  {"seconds", row.seconds},
                  {"parameters_per_second", row.parametersPerSecond},
                  {"bytes_per_second", row.bytesPerSecond},
@@ -81,19 +89,53 @@ void runCpuBench(const BenchOptions& options)
     }
     std::cout << "CPU benchmark: " << core::formatThousands(r.parameters) << " BF16 parameters ("
               << core::formatBinaryBytes(double(r.bytes)) << ") in memory, " << r.threads << " threads, best of "
-              << options.repetitions << " runs each, measured one after the other\n\n";
-    std::cout << "  what                  M params/s      GB/s   of read bound\n";
-    for (const auto& row : r.rows) {
-        std::string name = row.name;
+              << options.repetitions << " runs each, measured one after the other\n";
+    std::string sets;
+    for (const auto& set : r.instructionSets)
+        sets += (sets.empty() ? "" : ", ") + set;
+    std::cout << "Instruction sets on this CPU: " << sets << "; scans run on " << r.instructionSet
+              << " (QUANTLENS_ISA=baseline|avx2|avx512 picks another)\n\n";
+    // One line per stage, one column per instruction set, in M params/s.
+    std::vector<std::string> stages;
+    for (const auto& row : r.rows)
+        if (std::find(stages.begin(), stages.end(), row.name) == stages.end())
+            stages.push_back(row.name);
+    std::string header = "  M params/s          ";
+    for (const auto& set : r.instructionSets) {
+        std::string column = set;
+        column.insert(0, column.size() < 10 ? 10 - column.size() : 0, ' ');
+        header += column;
+    }
+    std::cout << header << "   " << r.instructionSet << " / read bound\n";
+    for (const auto& stage : stages) {
+        std::string name = stage;
         name.resize(20, ' ');
-        std::cout << "  " << name << fixed("%12.1f", row.parametersPerSecond / 1e6)
-                  << fixed("%10.2f", row.bytesPerSecond / 1e9)
-                  << fixed("%15.4f", row.parametersPerSecond / r.readBoundParametersPerSecond) << "   " << row.what
-                  << "\n";
+        std::string line = "  " + name;
+        std::string what;
+        double activeRate = 0.0;
+        for (const auto& set : r.instructionSets) {
+            std::string cell = "";
+            for (const auto& row : r.rows) {
+                if (row.name != stage)
+                    continue;
+                what = row.what;
+                if (row.instructionSet.empty()) { // the memory read: one figure, in the first column
+                    if (&set == &r.instructionSets.front())
+                        cell = fixed("%10.1f", row.parametersPerSecond / 1e6);
+                    activeRate = row.parametersPerSecond;
+                } else if (row.instructionSet == set) {
+                    cell = fixed("%10.1f", row.parametersPerSecond / 1e6);
+                    if (set == r.instructionSet)
+                        activeRate = row.parametersPerSecond;
+                }
+            }
+            line += cell.empty() ? std::string(10, ' ') : cell;
+        }
+        std::cout << line << fixed("%12.4f", activeRate / r.readBoundParametersPerSecond) << "   " << what << "\n";
     }
     std::cout << "\n"
-              << r.scheme
-              << " scan (quantize + dequantize + every metric): " << fixed("%.1f", r.scanParametersPerSecond / 1e6)
+              << r.scheme << " scan on " << r.instructionSet
+              << " (quantize + dequantize + every metric): " << fixed("%.1f", r.scanParametersPerSecond / 1e6)
               << " M params/s = " << fixed("%.4f", r.fractionOfReadBound) << " of the memory-read bound ("
               << fixed("%.1f", r.readBoundParametersPerSecond / 1e6) << " M params/s); scan buffers "
               << core::formatBinaryBytes(double(r.workingBytes)) << "\n";

@@ -1,5 +1,7 @@
 #include "core/io/float_convert.h"
 
+#include "core/simd/instruction_set.h"
+
 #include "core/util/error.h"
 #include "core/util/float16.h"
 #include "core/util/str_cat.h"
@@ -162,14 +164,23 @@ void fp16RowToFloat(std::span<const std::byte> in, std::span<float> out, Convert
         out[i] = fp16ToFloat(loadUnaligned<std::uint16_t>(in.data() + 2 * i));
 }
 
+ConvertPath activeConvertPath()
+{
+    // The kernels' instruction set (core/simd/instruction_set.h) caps the conversions too, so that
+    // QUANTLENS_ISA=baseline or bench's per-set rows run the baseline decode as well.
+    if (activeInstructionSet() == InstructionSet::Baseline && bestConvertPath() == ConvertPath::Avx2)
+        return ConvertPath::Sse2;
+    return bestConvertPath();
+}
+
 void bf16RowToFloat(std::span<const std::byte> in, std::span<float> out)
 {
-    bf16RowToFloat(in, out, bestConvertPath());
+    bf16RowToFloat(in, out, activeConvertPath());
 }
 
 void fp16RowToFloat(std::span<const std::byte> in, std::span<float> out)
 {
-    fp16RowToFloat(in, out, bestConvertPath());
+    fp16RowToFloat(in, out, activeConvertPath());
 }
 
 float fp8E4m3ToFloat(std::uint8_t bits)

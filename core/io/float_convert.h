@@ -16,6 +16,8 @@ namespace quantlens::core {
 enum class ConvertPath { Scalar, Sse2, Avx2 };
 // The best path this CPU and build support (AVX2 also requires F16C and the OS saving YMM state).
 ConvertPath bestConvertPath();
+// The path the plain calls below take: the best, or SSE2 while the kernels run on the baseline set.
+ConvertPath activeConvertPath();
 const char* convertPathName(ConvertPath path);
 
 // BF16 -> F32: out.size() elements from in (2 bytes each, little-endian, any alignment).

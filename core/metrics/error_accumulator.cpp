@@ -1,6 +1,6 @@
 #include "core/metrics/error_accumulator.h"
 
-#include "core/metrics/simd.h"
+#include "core/simd/kernels.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 
@@ -15,18 +15,55 @@ namespace quantlens::core {
 
 namespace {
 
-using simd::Float4;
+// |error| counts of one add() call, four tables taken in turn: consecutive values that fall in the
+// same bin (every value, when the error is exactly 0) then increment different memory, instead of
+// each increment waiting for the previous one's store. Zero between calls; only the bins touched
+// are folded into the histogram and cleared.
+struct SplitCounts {
+    static constexpr std::size_t kWays = 4;
+    std::uint32_t counts[kWays][MagnitudeHistogram::kBinCount] = {};
+    std::size_t lo = MagnitudeHistogram::kBinCount;
+    std::size_t hi = 0;
+    std::uint64_t pending = 0;
 
-// The bins of four magnitudes at once, as MagnitudeHistogram::binOf computes them one by one.
-simd::UInt4 magnitudeBins(Float4 magnitudes)
-{
-    constexpr std::uint32_t kLowest = std::bit_cast<std::uint32_t>(0x1p-64f);
-    constexpr std::uint32_t kLast = MagnitudeHistogram::kBinCount - 1;
-    const simd::UInt4 u = simd::bits(magnitudes);
-    simd::UInt4 bin = ((u - kLowest) >> 19) + 1u;
-    bin = u < kLowest ? simd::UInt4 {} : bin;
-    return bin > kLast ? simd::UInt4 {} + kLast : bin;
-}
+    void add(const std::uint32_t* bins, std::size_t n, std::size_t first, std::size_t last)
+    {
+        static_assert(kWays == 4);
+        std::uint32_t* c0 = counts[0];
+        std::uint32_t* c1 = counts[1];
+        std::uint32_t* c2 = counts[2];
+        std::uint32_t* c3 = counts[3];
+        std::size_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            ++c0[bins[i]];
+            ++c1[bins[i + 1]];
+            ++c2[bins[i + 2]];
+            ++c3[bins[i + 3]];
+        }
+        for (; i < n; ++i)
+            ++c0[bins[i]];
+        if (n == 0)
+            return;
+        lo = std::min(lo, first);
+        hi = std::max(hi, last);
+        pending += n;
+    }
+    void flush(MagnitudeHistogram& histogram)
+    {
+        for (std::size_t b = lo; b <= hi && b < MagnitudeHistogram::kBinCount; ++b) {
+            std::uint64_t c = 0;
+            for (auto& table : counts) {
+                c += table[b];
+                table[b] = 0;
+            }
+            if (c != 0)
+                histogram.addToBin(b, c);
+        }
+        lo = MagnitudeHistogram::kBinCount;
+        hi = 0;
+        pending = 0;
+    }
+};
 
 } // namespace
 
@@ -35,58 +72,63 @@ void ErrorAccumulator::add(std::span<const float> original, std::span<const floa
     if (original.size() != reconstructed.size())
         throw Error(strCat("error statistics need pairs: ", original.size(), " original values but ",
                            reconstructed.size(), " reconstructed"));
-    for (std::size_t start = 0; start < original.size(); start += kSubBlock) {
-        const std::size_t n = std::min(kSubBlock, original.size() - start);
-        const float* x = original.data() + start;
-        const float* q = reconstructed.data() + start;
-        // Independent partial sums in four lanes each, so that additions do not wait on each other.
-        Float4 squaredError {}, absError {}, squaredOriginal {}, squaredReconstructed {}, product {}, maxAbs {};
-        // Histogram bins are counted once the sub-block is known to be finite.
-        std::array<std::uint32_t, kSubBlock> bins;
-        const std::size_t whole = n - n % simd::kWidth;
-        std::size_t i = 0;
-        for (; i < whole; i += simd::kWidth) {
-            const Float4 xv = simd::load(x + i);
-            const Float4 qv = simd::load(q + i);
-            const Float4 e = qv - xv;
-            const Float4 a = simd::abs(e);
-            squaredError += e * e;
-            absError += a;
-            squaredOriginal += xv * xv;
-            squaredReconstructed += qv * qv;
-            product += xv * qv;
-            maxAbs = simd::max(a, maxAbs);
-            const simd::UInt4 b = magnitudeBins(a);
-            std::memcpy(bins.data() + i, &b, sizeof b);
+    const kernels::Kernels& k = kernels::kernels();
+    thread_local SplitCounts split;
+    // The bins of a batch of sub-blocks are counted after the batch: reading a bin right after the
+    // kernel's vector store of it waits for the store (no store-to-load forwarding from a wide store
+    // to a narrow load on some CPUs).
+    constexpr std::size_t kBatch = 16 * kSubBlock;
+    std::array<std::uint32_t, kBatch> bins;
+    for (std::size_t batch = 0; batch < original.size(); batch += kBatch) {
+        const std::size_t batchSize = std::min(kBatch, original.size() - batch);
+        std::size_t countable = 0; // bins[0, countable) belong to finite sub-blocks
+        std::size_t lo = MagnitudeHistogram::kBinCount, hi = 0;
+        for (std::size_t start = 0; start < batchSize; start += kSubBlock) {
+            const std::size_t n = std::min(kSubBlock, batchSize - start);
+            const float* x = original.data() + batch + start;
+            const float* q = reconstructed.data() + batch + start;
+            // Independent partial sums in 16 fixed lanes (kernels.h), so that additions do not wait on
+            // each other and every instruction set adds in the same order.
+            kernels::ErrorLanes lanes;
+            k.errorSubBlock(x, q, n, lanes, bins.data() + countable);
+            const auto total = [](const float* lane) {
+                double s = 0.0;
+                for (std::size_t i = 0; i < kernels::kLanes; ++i)
+                    s += double(lane[i]);
+                return s;
+            };
+            const double squaredError = total(lanes.squaredError);
+            const double squaredOriginal = total(lanes.squaredOriginal);
+            const double squaredReconstructed = total(lanes.squaredReconstructed);
+            // An inf or NaN among the values makes the sums of squares inf or NaN, and so do finite
+            // values whose squares overflow a float: either way the rare sub-block goes to the careful
+            // path (and its bins are overwritten by the next sub-block's).
+            if (!std::isfinite(squaredError + squaredOriginal + squaredReconstructed)) {
+                addSlow({x, n}, {q, n});
+                continue;
+            }
+            countable += n;
+            float maxAbs = lanes.maxAbs[0], minAbs = lanes.minAbs[0];
+            for (std::size_t i = 1; i < kernels::kLanes; ++i) {
+                maxAbs = lanes.maxAbs[i] > maxAbs ? lanes.maxAbs[i] : maxAbs;
+                minAbs = lanes.minAbs[i] < minAbs ? lanes.minAbs[i] : minAbs;
+            }
+            // Bins grow with the magnitude: the smallest and largest |error| bound the bins touched.
+            lo = std::min(lo, MagnitudeHistogram::binOf(minAbs));
+            hi = std::max(hi, MagnitudeHistogram::binOf(maxAbs));
+            m_count += n;
+            m_sumSquaredError += squaredError;
+            m_sumAbsError += total(lanes.absError);
+            m_sumSquaredOriginal += squaredOriginal;
+            m_sumSquaredReconstructed += squaredReconstructed;
+            m_sumProduct += total(lanes.product);
+            m_maxAbsError = std::max(m_maxAbsError, double(maxAbs));
         }
-        for (; i < n; ++i) {
-            const float e = q[i] - x[i];
-            const float a = std::fabs(e);
-            squaredError[0] += e * e;
-            absError[0] += a;
-            squaredOriginal[0] += x[i] * x[i];
-            squaredReconstructed[0] += q[i] * q[i];
-            product[0] += x[i] * q[i];
-            maxAbs[0] = a > maxAbs[0] ? a : maxAbs[0];
-            bins[i] = std::uint32_t(MagnitudeHistogram::binOf(std::isfinite(a) ? a : 0.0f));
-        }
-        // An inf or NaN among the values makes the sums of squares inf or NaN, and so do finite values
-        // whose squares overflow a float: either way the rare sub-block goes to the careful path.
-        const double squares = simd::sum(squaredError) + simd::sum(squaredOriginal) + simd::sum(squaredReconstructed);
-        if (!std::isfinite(squares)) {
-            addSlow({x, n}, {q, n});
-            continue;
-        }
-        for (std::size_t k = 0; k < n; ++k)
-            m_errorHistogram.addToBin(bins[k]);
-        m_count += n;
-        m_sumSquaredError += simd::sum(squaredError);
-        m_sumAbsError += simd::sum(absError);
-        m_sumSquaredOriginal += simd::sum(squaredOriginal);
-        m_sumSquaredReconstructed += simd::sum(squaredReconstructed);
-        m_sumProduct += simd::sum(product);
-        m_maxAbsError = std::max(m_maxAbsError, double(simd::horizontalMax(maxAbs)));
+        split.add(bins.data(), countable, lo, hi);
+        if (split.pending >= (std::uint64_t(1) << 30)) // far below a table entry's 2^32
+            split.flush(m_errorHistogram);
     }
+    split.flush(m_errorHistogram);
 }
 
 // One pair at a time in double: for sub-blocks with non-finite values or float overflow.

@@ -1,9 +1,11 @@
 #include "core/metrics/value_histogram.h"
 
-#include "core/metrics/simd.h"
+#include "core/simd/kernels.h"
 #include "core/util/str_cat.h"
 
 #include "core/util/error.h"
+
+#include <algorithm>
 
 namespace quantlens::core {
 
@@ -20,26 +22,65 @@ void ValueHistogram::add(std::span<const float> values)
 {
     if (m_counts.empty())
         return;
+    const kernels::Kernels& k = kernels::kernels();
     const float lo = float(m_lo);
     const float scale = float(m_scale);
     const float last = float(bins() - 1);
-    const auto spare = std::int32_t(bins());
-    const auto binOf = [&](simd::Float4 v) {
-        simd::Float4 position = (v - lo) * scale;
-        position = simd::max(position, simd::Float4 {});
-        position = simd::min(position, simd::broadcast(last));
-        const simd::Int4 bin = __builtin_convertvector(position, simd::Int4);
-        const simd::Int4 finite = (simd::bits(v) & 0x7f800000u) != 0x7f800000u;
-        return finite ? bin : simd::Int4 {} + spare;
+    const auto spare = std::uint32_t(bins());
+    // Bins are computed a block at a time and counted afterwards (a narrow load right after the
+    // kernel's wide store of the same bytes waits for the store on some CPUs).
+    constexpr std::size_t kBlock = 4096;
+    std::uint32_t binOf[kBlock];
+    // Four count tables taken in turn, so that neighbours in the same bin (the bulk of a bell-shaped
+    // tensor) do not wait on each other's increments; for up to 1024 bins, and 2^30 values a fold.
+    constexpr std::size_t kWays = 4;
+    constexpr std::size_t kMaxSplitBins = 1025;
+    constexpr std::size_t kMaxPending = std::size_t(1) << 30;
+    const std::size_t slots = m_counts.size();
+    std::uint32_t split[kWays][kMaxSplitBins];
+    const bool splitting = slots <= kMaxSplitBins;
+    const auto fold = [&] {
+        for (std::size_t b = 0; b < slots; ++b) {
+            for (auto& table : split) {
+                m_counts[b] += table[b];
+                table[b] = 0;
+            }
+        }
     };
-    std::size_t i = 0;
-    for (; i + simd::kWidth <= values.size(); i += simd::kWidth) {
-        const simd::Int4 bin = binOf(simd::load(values.data() + i));
-        for (std::size_t j = 0; j < simd::kWidth; ++j)
-            ++m_counts[std::size_t(bin[j])];
+    if (splitting)
+        for (auto& table : split)
+            std::fill_n(table, slots, 0u);
+    std::size_t pending = 0;
+    for (std::size_t start = 0; start < values.size(); start += kBlock) {
+        const std::size_t n = std::min(kBlock, values.size() - start);
+        k.valueBins(values.data() + start, n, lo, scale, last, spare, binOf);
+        if (!splitting) {
+            for (std::size_t i = 0; i < n; ++i)
+                ++m_counts[binOf[i]];
+            continue;
+        }
+        static_assert(kWays == 4);
+        std::uint32_t* c0 = split[0];
+        std::uint32_t* c1 = split[1];
+        std::uint32_t* c2 = split[2];
+        std::uint32_t* c3 = split[3];
+        std::size_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            ++c0[binOf[i]];
+            ++c1[binOf[i + 1]];
+            ++c2[binOf[i + 2]];
+            ++c3[binOf[i + 3]];
+        }
+        for (; i < n; ++i)
+            ++c0[binOf[i]];
+        pending += n;
+        if (pending >= kMaxPending) {
+            fold();
+            pending = 0;
+        }
     }
-    for (; i < values.size(); ++i)
-        ++m_counts[std::size_t(binOf(simd::broadcast(values[i]))[0])];
+    if (splitting)
+        fold();
 }
 
 void ValueHistogram::merge(const ValueHistogram& other)

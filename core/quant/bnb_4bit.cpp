@@ -3,6 +3,7 @@
 #include "core/quant/block_parallel.h"
 #include "core/quant/bnb_dynamic8.h"
 #include "core/quant/bnb_tables.h"
+#include "core/simd/kernels.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 
@@ -17,128 +18,42 @@
 //
 // Speed comes from three things that do not change a single result: the decision trees become
 // "count the thresholds x is above" (the thresholds ascend and the tree's comparisons are strict,
-// so the count is the tree's leaf, and NaN counts 0 as the tree gives code 0), computed four lanes
-// at a time with GCC vector extensions; the block absmax is a max over the magnitude bits as
-// integers (the same order for non-NaN floats; a block holding a NaN falls back to fmaxf); and
-// dequantization scales the 16 codes once per block, which is the same fp32 product per element.
+// so the count is the tree's leaf, and NaN counts 0 as the tree gives code 0), computed a register
+// at a time by core/simd's kernels on the instruction set chosen at start-up; the block absmax is a max over the
+// magnitude bits as integers (the same order for non-NaN floats; a block holding a NaN falls back to fmaxf); and
+// dequantization scales the 16 codes once per block, which is the same fp32 product per element
+// (and AVX-512 looks 16 of them up at once with one permute).
 namespace quantlens::core {
 
 namespace {
 
-using Float4 = float __attribute__((vector_size(16)));
-using Int4 = std::int32_t __attribute__((vector_size(16)));
-using UInt4 = std::uint32_t __attribute__((vector_size(16)));
-
 constexpr std::uint32_t kMaxBlocksize = 4096;
-
-// FP4 magnitude bits by the number of kFp4Threshold values |x| is above (dQuantizeFP4's leaves
-// in ascending order of magnitude).
-constexpr std::uint8_t kFp4MagnitudeByRank[8] = {0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011};
-
-Float4 load4(const float* p)
-{
-    Float4 v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-UInt4 bitsOf(Float4 v)
-{
-    UInt4 u;
-    std::memcpy(&u, &v, sizeof u);
-    return u;
-}
-
-Float4 floatsOf(UInt4 u)
-{
-    Float4 v;
-    std::memcpy(&v, &u, sizeof v);
-    return v;
-}
-
-// max |x| over count values (count a multiple of 8), as fmaxf from -FLT_MAX would give it.
-float blockAbsmax(const float* x, std::uint32_t count)
-{
-    UInt4 m0 = {0, 0, 0, 0};
-    UInt4 m1 = {0, 0, 0, 0};
-    for (std::uint32_t i = 0; i < count; i += 8) {
-        const UInt4 a = bitsOf(load4(x + i)) & 0x7fffffffu;
-        const UInt4 b = bitsOf(load4(x + i + 4)) & 0x7fffffffu;
-        m0 = a > m0 ? a : m0;
-        m1 = b > m1 ? b : m1;
-    }
-    m0 = m1 > m0 ? m1 : m0;
-    const std::uint32_t top = std::max(std::max(m0[0], m0[1]), std::max(m0[2], m0[3]));
-    if (top <= 0x7f800000u)
-        return std::bit_cast<float>(top);
-    float result = -FLT_MAX; // a NaN in the block: fmaxf ignores it
-    for (std::uint32_t i = 0; i < count; ++i)
-        result = std::fmax(result, std::fabs(x[i]));
-    return result;
-}
-
-Int4 nf4Codes(Float4 x)
-{
-    Int4 count = {0, 0, 0, 0};
-    for (float threshold : kNf4Threshold)
-        count -= x > threshold; // a true lane is -1
-    return count;
-}
-
-Int4 fp4Codes(Float4 x)
-{
-    const Float4 a = floatsOf(bitsOf(x) & 0x7fffffffu);
-    Int4 rank = {0, 0, 0, 0};
-    for (float threshold : kFp4Threshold)
-        rank -= a > threshold;
-    const Int4 negative = x <= -0x1p-126f; // flush-to-zero, as quantizeFp4Value
-
-    Int4 codes;
-    for (int lane = 0; lane < 4; ++lane)
-        codes[lane] = kFp4MagnitudeByRank[rank[lane]] | (negative[lane] & 0b1000);
-    return codes;
-}
-
-// Quantizes count values (a multiple of 8) scaled by `inverse` into count / 2 bytes.
-template <FourBitType kType> void packBlock(const float* x, std::uint32_t count, float inverse, std::uint8_t* packed)
-{
-    const Float4 scale = {inverse, inverse, inverse, inverse};
-    for (std::uint32_t i = 0; i < count; i += 8) {
-        const Float4 a = load4(x + i) * scale;
-        const Float4 b = load4(x + i + 4) * scale;
-        const Int4 qa = kType == FourBitType::Nf4 ? nf4Codes(a) : fp4Codes(a);
-        const Int4 qb = kType == FourBitType::Nf4 ? nf4Codes(b) : fp4Codes(b);
-        std::uint8_t* out = packed + i / 2;
-        out[0] = static_cast<std::uint8_t>(qa[0] << 4 | qa[1]);
-        out[1] = static_cast<std::uint8_t>(qa[2] << 4 | qa[3]);
-        out[2] = static_cast<std::uint8_t>(qb[0] << 4 | qb[1]);
-        out[3] = static_cast<std::uint8_t>(qb[2] << 4 | qb[3]);
-    }
-}
 
 template <FourBitType kType>
 void quantizeBlocks(std::span<const float> in, std::uint32_t blocksize, std::uint64_t firstBlock,
                     std::uint64_t endBlock, std::uint8_t* packed, float* absmax)
 {
-    alignas(16) float tail[kMaxBlocksize];
-    alignas(16) std::uint8_t tailPacked[kMaxBlocksize / 2];
-    for (std::uint64_t b = firstBlock; b < endBlock; ++b) {
+    const kernels::Kernels& k = kernels::kernels();
+    const int type = kType == FourBitType::Nf4 ? 0 : 1;
+    const std::uint64_t whole = std::min<std::uint64_t>(endBlock, in.size() / blocksize);
+    if (whole > firstBlock)
+        k.quantize4bit(type, in.data() + firstBlock * blocksize, whole - firstBlock, blocksize,
+                       packed + firstBlock * blocksize / 2, absmax + firstBlock);
+    for (std::uint64_t b = std::max(whole, firstBlock); b < endBlock; ++b) {
         const std::uint64_t begin = b * blocksize;
-        const std::uint64_t valid = std::min<std::uint64_t>(blocksize, in.size() - begin);
-        if (valid == blocksize) {
-            absmax[b] = blockAbsmax(in.data() + begin, blocksize);
-            packBlock<kType>(in.data() + begin, blocksize, 1.0f / absmax[b], packed + begin / 2);
-            continue;
-        }
+        const std::uint64_t valid = in.size() - begin;
         // The partial last block, padded with zeros as the kernel's load pads it: zeros change
         // neither the absmax nor the valid codes, and the odd element's partner is quantized 0.
         // The kernel pads up to the whole block, so its max counts a zero even when `valid` is a
-        // multiple of 8 and no zero lands in `tail` (all-NaN there: 0, not -FLT_MAX).
+        // multiple of 8 and no zero lands in `tail` (all-NaN there: 0, not -FLT_MAX; the codes of
+        // NaN are 0 whatever the scale).
+        alignas(64) float tail[kMaxBlocksize];
+        alignas(64) std::uint8_t tailPacked[kMaxBlocksize / 2];
         const std::uint32_t padded = static_cast<std::uint32_t>((valid + 7) / 8 * 8);
         std::fill(tail, tail + padded, 0.0f);
         std::copy_n(in.data() + begin, valid, tail);
-        absmax[b] = std::fmax(0.0f, blockAbsmax(tail, padded));
-        packBlock<kType>(tail, padded, 1.0f / absmax[b], tailPacked);
+        k.quantize4bit(type, tail, 1, padded, tailPacked, absmax + b);
+        absmax[b] = std::fmax(0.0f, absmax[b]);
         std::copy_n(tailPacked, (valid + 1) / 2, packed + begin / 2);
     }
 }
@@ -270,6 +185,7 @@ void dequantize4bitRange(const Bnb4BitStorage& storage, std::uint64_t first, std
     const std::uint32_t blocksize = storage.blocksize;
     const float* code = fourBitCode(storage.type);
     const float* nestedCode = storage.nestedCode.empty() ? kDynamicCode : storage.nestedCode.data();
+    const auto dequantizePairs = kernels::kernels().dequantize4bit;
     std::uint64_t i = first;
     const std::uint64_t end = first + out.size();
     float* o = out.data();
@@ -289,11 +205,10 @@ void dequantize4bitRange(const Bnb4BitStorage& storage, std::uint64_t first, std
         const std::uint64_t blockEnd = std::min<std::uint64_t>((block + 1) * blocksize, end);
         if (i % 2 == 1 && i < blockEnd) // a range that starts on a low nibble
             *o++ = scaledCode[storage.packed[i++ / 2] & 0x0f];
-        for (; i + 1 < blockEnd; i += 2) {
-            const std::uint8_t byte = storage.packed[i / 2];
-            *o++ = scaledCode[byte >> 4];
-            *o++ = scaledCode[byte & 0x0f];
-        }
+        const std::uint64_t pairs = (blockEnd - i) / 2;
+        dequantizePairs(scaledCode, storage.packed.data() + i / 2, pairs, o);
+        o += 2 * pairs;
+        i += 2 * pairs;
         if (i < blockEnd) // the range ends on a high nibble
             *o++ = scaledCode[storage.packed[i++ / 2] >> 4];
     }

@@ -2,6 +2,7 @@
 
 #include "core/quant/ggml_blocks.h"
 #include "core/quant/ggml_types.h"
+#include "core/simd/kernels.h"
 #include "core/util/error.h"
 #include "core/util/float16.h"
 #include "core/util/str_cat.h"
@@ -284,27 +285,95 @@ float makeQkx2Quants(int n, int nmax, const float* x, const float* weights, std:
     return scale;
 }
 
-// Q4_K and Q5_K share everything but the bit width and the search range: ggml-org/ggml
-// src/ggml-quants.c quantize_row_q4_K_ref / quantize_row_q5_K_ref up to the packing of L.
+// Q4_K and Q5_K's weights of a group of 32: ggml's av_x + |x|.
+void kWeights(const float* x, float* weights)
+{
+    float sumX2 = 0;
+    for (int l = 0; l < 32; ++l)
+        sumX2 += x[l] * x[l];
+    const float avX = std::sqrt(sumX2 / 32);
+    for (int l = 0; l < 32; ++l)
+        weights[l] = avX + std::fabs(x[l]);
+}
+
+// Q2_K's weights of a group of 16: |x|.
+void absWeights(const float* x, float* weights)
+{
+    for (int l = 0; l < 16; ++l)
+        weights[l] = std::fabs(x[l]);
+}
+
+// make_qkx2_quants on `groups` (<= 16) consecutive groups of n values at x, all at once on the
+// kernels (core/simd/kernels.h): the same operations in the same order as the scalar function
+// for each group, so the same bytes. Unused lanes hold zeros (a flat group, no work of note).
+template <typename WeightsOf>
+void qkx2Groups(const float* x, int groups, int n, int nmax, float rmin, float rdelta, int nstep, bool useMad,
+                WeightsOf weightsOf, std::uint8_t* L, float* scales, float* mins)
+{
+    constexpr int kLanes = int(kernels::kLanes);
+    alignas(64) float xT[32 * kLanes] = {};
+    alignas(64) float wT[32 * kLanes] = {};
+    alignas(64) std::uint8_t LT[32 * kLanes];
+    alignas(64) float laneScales[kLanes], laneMins[kLanes];
+    float weights[32];
+    for (int g = 0; g < groups; ++g) {
+        weightsOf(x + g * n, weights);
+        for (int i = 0; i < n; ++i) {
+            xT[i * kLanes + g] = x[g * n + i];
+            wT[i * kLanes + g] = weights[i];
+        }
+    }
+    kernels::kernels().qkx2Quants16(xT, wT, n, nmax, rmin, rdelta, nstep, useMad, LT, laneScales, laneMins);
+    for (int g = 0; g < groups; ++g) {
+        scales[g] = laneScales[g];
+        mins[g] = laneMins[g];
+        for (int i = 0; i < n; ++i)
+            L[g * n + i] = LT[i * kLanes + g];
+    }
+}
+
+// make_qx_quants(n, nmax, x, L, 1) on `groups` (<= 16) consecutive groups of n values, as above.
+void qxGroups(const float* x, int groups, int n, int nmax, std::int8_t* L, float* scales)
+{
+    constexpr int kLanes = int(kernels::kLanes);
+    alignas(64) float xT[32 * kLanes] = {};
+    alignas(64) std::int8_t LT[32 * kLanes];
+    alignas(64) float laneScales[kLanes];
+    for (int g = 0; g < groups; ++g)
+        for (int i = 0; i < n; ++i)
+            xT[i * kLanes + g] = x[g * n + i];
+    kernels::kernels().qxQuants16(xT, n, nmax, LT, laneScales);
+    for (int g = 0; g < groups; ++g) {
+        scales[g] = laneScales[g];
+        for (int i = 0; i < n; ++i)
+            L[g * n + i] = LT[i * kLanes + g];
+    }
+}
+
+// The scale search of Q4_K and Q5_K for the 8 groups of one super-block, group by group as
+// quantize_row_q4_K_ref / quantize_row_q5_K_ref do it.
 template <int kNmax>
-void quantizeKSuperBlockScales(const float* x, std::uint8_t* L, std::uint16_t& dOut, std::uint16_t& dminOut,
-                               std::uint8_t* packedScales, float rmin, int nstep)
+void searchKGroups(const float* x, std::uint8_t* L, float* scales, float* mins, float rmin, int nstep)
 {
     std::uint8_t Laux[32];
     float weights[32];
-    float mins[kQkK / 32];
-    float scales[kQkK / 32];
+    for (int j = 0; j < kQkK / 32; ++j) {
+        kWeights(x + 32 * j, weights);
+        scales[j]
+            = makeQkx2Quants(32, kNmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
+    }
+}
+
+// Q4_K and Q5_K share everything but the bit width and the search range: ggml-org/ggml
+// src/ggml-quants.c quantize_row_q4_K_ref / quantize_row_q5_K_ref after the search, up to the
+// packing of L.
+template <int kNmax>
+void finishKSuperBlock(const float* x, std::uint8_t* L, const float* scales, const float* mins, std::uint16_t& dOut,
+                       std::uint16_t& dminOut, std::uint8_t* packedScales)
+{
     float maxScale = 0;
     float maxMin = 0;
     for (int j = 0; j < kQkK / 32; ++j) {
-        float sumX2 = 0;
-        for (int l = 0; l < 32; ++l)
-            sumX2 += x[32 * j + l] * x[32 * j + l];
-        const float avX = std::sqrt(sumX2 / 32);
-        for (int l = 0; l < 32; ++l)
-            weights[l] = avX + std::fabs(x[32 * j + l]);
-        scales[j]
-            = makeQkx2Quants(32, kNmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
         if (scales[j] > maxScale)
             maxScale = scales[j];
         if (mins[j] > maxMin)
@@ -343,6 +412,20 @@ void quantizeKSuperBlockScales(const float* x, std::uint8_t* L, std::uint16_t& d
             L[32 * j + ii] = static_cast<std::uint8_t>(l);
         }
     }
+}
+
+// The searches of up to two super-blocks at x (the 16 lanes of the kernels hold two Q4_K/Q5_K
+// super-blocks of 8 groups), scalar or on the kernels.
+template <int kNmax>
+void searchKSuperBlocks(bool fast, const float* x, std::size_t superBlocks, std::uint8_t* L, float* scales, float* mins,
+                        float rmin, int nstep)
+{
+    if (fast) {
+        qkx2Groups(x, int(superBlocks) * (kQkK / 32), 32, kNmax, rmin, 0.1f, nstep, false, kWeights, L, scales, mins);
+        return;
+    }
+    for (std::size_t b = 0; b < superBlocks; ++b)
+        searchKGroups<kNmax>(x + b * kQkK, L + b * kQkK, scales + b * (kQkK / 32), mins + b * (kQkK / 32), rmin, nstep);
 }
 
 } // namespace
@@ -495,8 +578,10 @@ void quantizeRowQ8_0Ref(std::span<const float> in, std::span<std::byte> out)
     }
 }
 
-// ggml-org/ggml src/ggml-quants.c quantize_row_q2_K_ref.
-void quantizeRowQ2KRef(std::span<const float> in, std::span<std::byte> out)
+namespace {
+
+// Q2_K: `fast` searches the 16 groups of a super-block at once on the kernels, with the same bytes.
+void quantizeRowQ2K(std::span<const float> in, std::span<std::byte> out, bool fast)
 {
     const std::size_t nb = checkedBlockCount(DType::Q2_K, in, out);
     std::uint8_t L[kQkK];
@@ -510,10 +595,16 @@ void quantizeRowQ2KRef(std::span<const float> in, std::span<std::byte> out)
         BlockQ2K y {};
         float maxScale = 0;
         float maxMin = 0;
+        if (fast) {
+            qkx2Groups(x, kQkK / 16, 16, 3, -0.5f, 0.1f, 15, true, absWeights, L, scales, mins);
+        } else {
+            for (int j = 0; j < kQkK / 16; ++j) {
+                absWeights(x + 16 * j, weights);
+                scales[j]
+                    = makeQkx2Quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
+            }
+        }
         for (int j = 0; j < kQkK / 16; ++j) {
-            for (int l = 0; l < 16; ++l)
-                weights[l] = std::fabs(x[16 * j + l]);
-            scales[j] = makeQkx2Quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
             if (scales[j] > maxScale)
                 maxScale = scales[j];
             if (mins[j] > maxMin)
@@ -553,6 +644,19 @@ void quantizeRowQ2KRef(std::span<const float> in, std::span<std::byte> out)
         }
         storeBlock(out, i, y);
     }
+}
+
+} // namespace
+
+// ggml-org/ggml src/ggml-quants.c quantize_row_q2_K_ref.
+void quantizeRowQ2KRef(std::span<const float> in, std::span<std::byte> out)
+{
+    quantizeRowQ2K(in, out, false);
+}
+
+void quantizeRowQ2K(std::span<const float> in, std::span<std::byte> out)
+{
+    quantizeRowQ2K(in, out, true);
 }
 
 // ggml-org/ggml src/ggml-quants.c quantize_row_q3_K_ref.
@@ -625,58 +729,100 @@ void quantizeRowQ3KRef(std::span<const float> in, std::span<std::byte> out)
     }
 }
 
+namespace {
+
+// Q4_K: `fast` searches two super-blocks at a time on the kernels, with the same bytes.
+void quantizeRowQ4K(std::span<const float> in, std::span<std::byte> out, bool fast)
+{
+    const std::size_t nb = checkedBlockCount(DType::Q4_K, in, out);
+    std::uint8_t L[2 * kQkK];
+    float scales[2 * kQkK / 32], mins[2 * kQkK / 32];
+    for (std::size_t first = 0; first < nb; first += 2) {
+        const std::size_t count = std::min<std::size_t>(2, nb - first);
+        searchKSuperBlocks<15>(fast, in.data() + first * kQkK, count, L, scales, mins, -1.f, 20);
+        for (std::size_t b = 0; b < count; ++b) {
+            BlockQ4K y {};
+            std::uint8_t* Lb = L + b * kQkK;
+            finishKSuperBlock<15>(in.data() + (first + b) * kQkK, Lb, scales + b * 8, mins + b * 8, y.d, y.dmin,
+                                  y.scales);
+            std::uint8_t* q = y.qs;
+            for (int j = 0; j < kQkK; j += 64) {
+                for (int l = 0; l < 32; ++l)
+                    q[l] = static_cast<std::uint8_t>(Lb[j + l] | (Lb[j + l + 32] << 4));
+                q += 32;
+            }
+            storeBlock(out, first + b, y);
+        }
+    }
+}
+
+// Q5_K, as Q4_K.
+void quantizeRowQ5K(std::span<const float> in, std::span<std::byte> out, bool fast)
+{
+    const std::size_t nb = checkedBlockCount(DType::Q5_K, in, out);
+    std::uint8_t L[2 * kQkK];
+    float scales[2 * kQkK / 32], mins[2 * kQkK / 32];
+    for (std::size_t first = 0; first < nb; first += 2) {
+        const std::size_t count = std::min<std::size_t>(2, nb - first);
+        searchKSuperBlocks<31>(fast, in.data() + first * kQkK, count, L, scales, mins, -0.5f, 15);
+        for (std::size_t b = 0; b < count; ++b) {
+            BlockQ5K y {};
+            std::uint8_t* Lb = L + b * kQkK;
+            finishKSuperBlock<31>(in.data() + (first + b) * kQkK, Lb, scales + b * 8, mins + b * 8, y.d, y.dmin,
+                                  y.scales);
+            std::uint8_t* ql = y.qs;
+            std::uint8_t m1 = 1, m2 = 2;
+            for (int n = 0; n < kQkK; n += 64) {
+                for (int j = 0; j < 32; ++j) {
+                    int l1 = Lb[n + j];
+                    if (l1 > 15) {
+                        l1 -= 16;
+                        y.qh[j] = static_cast<std::uint8_t>(y.qh[j] | m1);
+                    }
+                    int l2 = Lb[n + j + 32];
+                    if (l2 > 15) {
+                        l2 -= 16;
+                        y.qh[j] = static_cast<std::uint8_t>(y.qh[j] | m2);
+                    }
+                    ql[j] = static_cast<std::uint8_t>(l1 | (l2 << 4));
+                }
+                m1 = static_cast<std::uint8_t>(m1 << 2);
+                m2 = static_cast<std::uint8_t>(m2 << 2);
+                ql += 32;
+            }
+            storeBlock(out, first + b, y);
+        }
+    }
+}
+
+} // namespace
+
 // ggml-org/ggml src/ggml-quants.c quantize_row_q4_K_ref.
 void quantizeRowQ4KRef(std::span<const float> in, std::span<std::byte> out)
 {
-    const std::size_t nb = checkedBlockCount(DType::Q4_K, in, out);
-    std::uint8_t L[kQkK];
-    for (std::size_t i = 0; i < nb; ++i) {
-        BlockQ4K y {};
-        quantizeKSuperBlockScales<15>(in.data() + i * kQkK, L, y.d, y.dmin, y.scales, -1.f, 20);
-        std::uint8_t* q = y.qs;
-        for (int j = 0; j < kQkK; j += 64) {
-            for (int l = 0; l < 32; ++l)
-                q[l] = static_cast<std::uint8_t>(L[j + l] | (L[j + l + 32] << 4));
-            q += 32;
-        }
-        storeBlock(out, i, y);
-    }
+    quantizeRowQ4K(in, out, false);
+}
+
+void quantizeRowQ4K(std::span<const float> in, std::span<std::byte> out)
+{
+    quantizeRowQ4K(in, out, true);
 }
 
 // ggml-org/ggml src/ggml-quants.c quantize_row_q5_K_ref.
 void quantizeRowQ5KRef(std::span<const float> in, std::span<std::byte> out)
 {
-    const std::size_t nb = checkedBlockCount(DType::Q5_K, in, out);
-    std::uint8_t L[kQkK];
-    for (std::size_t i = 0; i < nb; ++i) {
-        BlockQ5K y {};
-        quantizeKSuperBlockScales<31>(in.data() + i * kQkK, L, y.d, y.dmin, y.scales, -0.5f, 15);
-        std::uint8_t* ql = y.qs;
-        std::uint8_t m1 = 1, m2 = 2;
-        for (int n = 0; n < kQkK; n += 64) {
-            for (int j = 0; j < 32; ++j) {
-                int l1 = L[n + j];
-                if (l1 > 15) {
-                    l1 -= 16;
-                    y.qh[j] = static_cast<std::uint8_t>(y.qh[j] | m1);
-                }
-                int l2 = L[n + j + 32];
-                if (l2 > 15) {
-                    l2 -= 16;
-                    y.qh[j] = static_cast<std::uint8_t>(y.qh[j] | m2);
-                }
-                ql[j] = static_cast<std::uint8_t>(l1 | (l2 << 4));
-            }
-            m1 = static_cast<std::uint8_t>(m1 << 2);
-            m2 = static_cast<std::uint8_t>(m2 << 2);
-            ql += 32;
-        }
-        storeBlock(out, i, y);
-    }
+    quantizeRowQ5K(in, out, false);
 }
 
-// ggml-org/ggml src/ggml-quants.c quantize_row_q6_K_ref.
-void quantizeRowQ6KRef(std::span<const float> in, std::span<std::byte> out)
+void quantizeRowQ5K(std::span<const float> in, std::span<std::byte> out)
+{
+    quantizeRowQ5K(in, out, true);
+}
+
+namespace {
+
+// Q6_K: `fast` searches the 16 groups of a super-block at once on the kernels, with the same bytes.
+void quantizeRowQ6K(std::span<const float> in, std::span<std::byte> out, bool fast)
 {
     const std::size_t nb = checkedBlockCount(DType::Q6_K, in, out);
     std::int8_t L[kQkK];
@@ -686,9 +832,13 @@ void quantizeRowQ6KRef(std::span<const float> in, std::span<std::byte> out)
         BlockQ6K y {};
         float maxScale = 0;
         float maxAbsScale = 0;
+        if (fast)
+            qxGroups(x, kQkK / 16, 16, 32, L, scales);
+        else
+            for (int ib = 0; ib < kQkK / 16; ++ib)
+                scales[ib] = makeQxQuants(16, 32, x + 16 * ib, L + 16 * ib, 1);
         for (int ib = 0; ib < kQkK / 16; ++ib) {
-            const float scale = makeQxQuants(16, 32, x + 16 * ib, L + 16 * ib, 1);
-            scales[ib] = scale;
+            const float scale = scales[ib];
             const float absScale = std::fabs(scale);
             if (absScale > maxAbsScale) {
                 maxAbsScale = absScale;
@@ -732,6 +882,19 @@ void quantizeRowQ6KRef(std::span<const float> in, std::span<std::byte> out)
         }
         storeBlock(out, i, y);
     }
+}
+
+} // namespace
+
+// ggml-org/ggml src/ggml-quants.c quantize_row_q6_K_ref.
+void quantizeRowQ6KRef(std::span<const float> in, std::span<std::byte> out)
+{
+    quantizeRowQ6K(in, out, false);
+}
+
+void quantizeRowQ6K(std::span<const float> in, std::span<std::byte> out)
+{
+    quantizeRowQ6K(in, out, true);
 }
 
 // ggml-org/ggml src/ggml-quants.c quantize_row_q8_K_ref (iscale -127/max, as ggml uses since IQ2_XXS).
@@ -800,19 +963,19 @@ void quantizeGgml(DType type, std::span<const float> in, std::span<std::byte> ou
         quantizeRowQ8_0Ref(in, out);
         return;
     case DType::Q2_K:
-        quantizeRowQ2KRef(in, out);
+        quantizeRowQ2K(in, out);
         return;
     case DType::Q3_K:
         quantizeRowQ3KRef(in, out);
         return;
     case DType::Q4_K:
-        quantizeRowQ4KRef(in, out);
+        quantizeRowQ4K(in, out);
         return;
     case DType::Q5_K:
-        quantizeRowQ5KRef(in, out);
+        quantizeRowQ5K(in, out);
         return;
     case DType::Q6_K:
-        quantizeRowQ6KRef(in, out);
+        quantizeRowQ6K(in, out);
         return;
     case DType::Q8_K:
         quantizeRowQ8KRef(in, out);

@@ -117,15 +117,25 @@ ReportEnvironment collectEnvironment()
     return e;
 }
 
+std::string cpuBenchmarkRowLabel(const CpuBenchmarkRow& row)
+{
+    return row.instructionSet.empty() ? row.name : row.name + " (" + row.instructionSet + ")";
+}
+
 BenchSection cpuBenchmarkSection(const CpuBenchmarkResult& r)
 {
     BenchSection section;
     section.title = "CPU scan benchmark";
     for (const auto& x : r.rows)
-        section.rows.push_back({x.name, x.what, x.parametersPerSecond / 1e6, "M params/s"});
-    section.rows.push_back({"fraction of read bound", "scan rate / memory-read rate", r.fractionOfReadBound, "x"});
+        section.rows.push_back({cpuBenchmarkRowLabel(x), x.what, x.parametersPerSecond / 1e6, "M params/s"});
+    section.rows.push_back({"fraction of read bound", "scan rate / memory-read rate (" + r.instructionSet + ")",
+                            r.fractionOfReadBound, "x"});
+    std::string sets;
+    for (const auto& set : r.instructionSets)
+        sets += (sets.empty() ? "" : ", ") + set;
     section.notes.push_back(formatThousands(r.parameters) + " BF16 parameters, " + std::to_string(r.threads)
                             + " threads, scheme " + r.scheme + ", measured one after the other in one run");
+    section.notes.push_back("kernels measured on: " + sets + "; scans run on " + r.instructionSet);
     return section;
 }
 

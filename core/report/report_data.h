@@ -75,6 +75,8 @@ struct BenchSection {
 
 // The CPU scan benchmark as a report table (the GUI's Bench view and `report --bench cpu`).
 BenchSection cpuBenchmarkSection(const CpuBenchmarkResult& result);
+// "scan nf4 (avx512)": a row's name and the instruction set it ran on.
+std::string cpuBenchmarkRowLabel(const CpuBenchmarkRow& row);
 
 struct ReportEnvironment {
     std::string appVersion;

@@ -1,9 +1,10 @@
 #include "core/scan/cpu_benchmark.h"
 
-#include "core/metrics/simd.h"
+#include "core/io/float_convert.h"
 #include "core/model/model.h"
 #include "core/scan/scan.h"
 #include "core/scan/thread_pool.h"
+#include "core/simd/instruction_set.h"
 #include "core/util/error.h"
 #include "core/util/float16.h"
 #include "core/util/str_cat.h"
@@ -68,18 +69,8 @@ public:
     bool canDequantize(std::size_t, std::string*) const override { return true; }
     void readFloat(std::size_t index, std::uint64_t first, std::span<float> out) const override
     {
-        // Four at a time: a BF16 value is the top half of a float's bits (float16.h bf16ToFloat).
-        using Half4 = std::uint16_t __attribute__((vector_size(8)));
-        const std::uint16_t* in = m_data[index].data() + first;
-        std::size_t i = 0;
-        for (; i + 4 <= out.size(); i += 4) {
-            Half4 h;
-            std::memcpy(&h, in + i, sizeof h);
-            const simd::UInt4 u = __builtin_convertvector(h, simd::UInt4) << 16;
-            std::memcpy(out.data() + i, &u, sizeof u);
-        }
-        for (; i < out.size(); ++i)
-            out[i] = bf16ToFloat(in[i]);
+        // As the safetensors reader decodes BF16 (core/io/float_convert.h).
+        bf16RowToFloat(std::as_bytes(std::span(m_data[index])).subspan(first * 2, out.size() * 2), out);
     }
     std::uint64_t blockAlignment(std::size_t) const override { return 1; }
     std::span<const std::byte> rawBytes(std::size_t index) const override
@@ -153,6 +144,8 @@ CpuBenchmarkResult runCpuBenchmark(const CpuBenchmarkOptions& options, std::shar
     result.parameters = options.parameters;
     result.bytes = options.parameters * 2;
     result.scheme = scheme->id();
+    const InstructionSet active = activeInstructionSet();
+    result.instructionSet = instructionSetName(active);
 
     ThreadPool pool(options.threads);
     result.threads = pool.size();
@@ -161,15 +154,18 @@ CpuBenchmarkResult runCpuBenchmark(const CpuBenchmarkOptions& options, std::shar
         const auto [t, first] = list.chunks[c];
         return std::min(kChunkElements, model.tensors()[t].elementCount() - first);
     };
-    const auto addRow = [&](std::string name, std::string what, double seconds) {
-        CpuBenchmarkRow row;
-        row.name = std::move(name);
-        row.what = std::move(what);
-        row.seconds = seconds;
-        row.parametersPerSecond = double(result.parameters) / seconds;
-        row.bytesPerSecond = double(result.bytes) / seconds;
-        result.rows.push_back(row);
-    };
+    const auto addRow
+        = [&](std::string name, std::string what, const char* set, std::uint64_t parameters, double seconds) {
+              CpuBenchmarkRow row;
+              row.name = std::move(name);
+              row.what = std::move(what);
+              row.instructionSet = set;
+              row.parameters = parameters;
+              row.seconds = seconds;
+              row.parametersPerSecond = double(parameters) / seconds;
+              row.bytesPerSecond = double(parameters) * 2.0 / seconds;
+              result.rows.push_back(row);
+          };
 
     // Read bound: sum the bytes as 64-bit words, so that the loop runs at memory speed. One untimed
     // pass first wakes the threads and the pages, which would otherwise be charged to this row alone.
@@ -189,34 +185,60 @@ CpuBenchmarkResult runCpuBenchmark(const CpuBenchmarkOptions& options, std::shar
     };
     readAll();
     const double readSeconds = bestSeconds(options.repetitions, sink, readAll);
-    addRow("memory read", "sum the BF16 bytes (the bound)", readSeconds);
+    addRow("memory read", "sum the BF16 bytes (the bound)", "", result.parameters, readSeconds);
 
+    std::vector<InstructionSet> sets {active};
+    if (options.everyInstructionSet)
+        sets = supportedInstructionSets();
     std::vector<std::vector<float>> buffers(pool.size(), std::vector<float>(kChunkElements));
-    const double decodeSeconds = bestSeconds(options.repetitions, sink, [&] {
-        pool.run(list.chunks.size(), [&](std::size_t c, unsigned w) {
-            const std::span<float> out(buffers[w].data(), chunkLength(c));
-            model.readFloat(list.chunks[c].first, list.chunks[c].second, out);
-            sums[w] += std::uint64_t(out[0] != 0.0f);
-        });
-    });
-    addRow("read + decode", "BF16 to float into a chunk buffer", decodeSeconds);
-
-    ScanOptions scanOptions;
-    scanOptions.threads = pool.size();
-    scanOptions.chunkElements = kChunkElements;
-    scanOptions.schemes = {std::make_shared<IdentityScheme>()};
-    const double metricsSeconds = bestSeconds(options.repetitions, sink, [&] { scanModel(model, scanOptions, sink); });
-    addRow("read + metrics", "scan with Q(x) = x: two passes, every metric and histogram", metricsSeconds);
-
-    scanOptions.schemes = {scheme};
     ScanResult last;
-    const double scanSeconds
-        = bestSeconds(options.repetitions, sink, [&] { last = scanModel(model, scanOptions, sink); });
-    addRow("scan " + scheme->id(), "quantize + dequantize + every metric", scanSeconds);
+    for (const InstructionSet set : sets) {
+        const ScopedInstructionSet on(set);
+        const char* name = instructionSetName(set);
+        result.instructionSets.push_back(name);
+        const double decodeSeconds = bestSeconds(options.repetitions, sink, [&] {
+            pool.run(list.chunks.size(), [&](std::size_t c, unsigned w) {
+                const std::span<float> out(buffers[w].data(), chunkLength(c));
+                model.readFloat(list.chunks[c].first, list.chunks[c].second, out);
+                sums[w] += std::uint64_t(out[0] != 0.0f);
+            });
+        });
+        addRow("read + decode", "BF16 to float into a chunk buffer", name, result.parameters, decodeSeconds);
+
+        ScanOptions scanOptions;
+        scanOptions.threads = pool.size();
+        scanOptions.chunkElements = kChunkElements;
+        scanOptions.schemes = {std::make_shared<IdentityScheme>()};
+        const double metricsSeconds
+            = bestSeconds(options.repetitions, sink, [&] { scanModel(model, scanOptions, sink); });
+        addRow("read + metrics", "scan with Q(x) = x: two passes, every metric and histogram", name, result.parameters,
+               metricsSeconds);
+
+        scanOptions.schemes = {scheme};
+        ScanResult scan;
+        const double scanSeconds
+            = bestSeconds(options.repetitions, sink, [&] { scan = scanModel(model, scanOptions, sink); });
+        addRow("scan " + scheme->id(), "quantize + dequantize + every metric", name, result.parameters, scanSeconds);
+        if (set == active)
+            last = std::move(scan);
+
+        // The slower schemes over the first tensor only.
+        scanOptions.tensorIndices = std::vector<std::size_t> {0};
+        for (const auto& more : options.moreSchemes) {
+            if (!more || !more->cannotStore(model.tensors().front().shape).empty())
+                continue;
+            scanOptions.schemes = {more};
+            const double seconds = bestSeconds(options.repetitions, sink, [&] { scanModel(model, scanOptions, sink); });
+            addRow("scan " + more->id(), "quantize + dequantize + every metric, first tensor", name,
+                   model.tensors().front().elementCount(), seconds);
+        }
+    }
 
     result.workingBytes = last.workingBytes;
     result.readBoundParametersPerSecond = result.rows.front().parametersPerSecond;
-    result.scanParametersPerSecond = result.rows.back().parametersPerSecond;
+    for (const auto& row : result.rows)
+        if (row.instructionSet == result.instructionSet && row.name == "scan " + scheme->id())
+            result.scanParametersPerSecond = row.parametersPerSecond;
     result.fractionOfReadBound = result.scanParametersPerSecond / result.readBoundParametersPerSecond;
     return result;
 }

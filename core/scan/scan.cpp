@@ -1,7 +1,7 @@
 #include "core/scan/scan.h"
 
-#include "core/metrics/simd.h"
 #include "core/scan/thread_pool.h"
+#include "core/simd/kernels.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 #include "core/util/text_list.h"
@@ -36,21 +36,10 @@ struct Prepass {
 
     void add(std::span<const float> values)
     {
-        // Four lanes; NaN drops out of the comparisons by itself, infinities would not, so a chunk
-        // whose extremes come out infinite is done again value by value.
-        simd::Float4 lo = simd::broadcast(std::numeric_limits<float>::infinity());
-        simd::Float4 hi = -lo;
-        std::size_t i = 0;
-        for (; i + simd::kWidth <= values.size(); i += simd::kWidth) {
-            const simd::Float4 v = simd::load(values.data() + i);
-            lo = simd::min(v, lo);
-            hi = simd::max(v, hi);
-        }
-        float chunkMin = simd::horizontalMin(lo), chunkMax = simd::horizontalMax(hi);
-        for (; i < values.size(); ++i) {
-            chunkMin = values[i] < chunkMin ? values[i] : chunkMin;
-            chunkMax = values[i] > chunkMax ? values[i] : chunkMax;
-        }
+        // NaN drops out of the comparisons by itself, infinities would not, so a chunk whose extremes
+        // come out infinite is done again value by value.
+        float chunkMin = 0.0f, chunkMax = 0.0f;
+        kernels::kernels().minMax(values.data(), values.size(), chunkMin, chunkMax);
         if (std::isinf(chunkMin) || std::isinf(chunkMax)) {
             chunkMin = std::numeric_limits<float>::infinity();
             chunkMax = -chunkMin;

@@ -2,6 +2,7 @@
 #include "core/metrics/value_histogram.h"
 #include "core/scan/cpu_benchmark.h"
 #include "core/scan/scan_schemes.h"
+#include "core/simd/instruction_set.h"
 
 #include <benchmark/benchmark.h>
 
@@ -39,8 +40,21 @@ const Chunk& chunk()
     return c;
 }
 
-void errorAccumulatorAdd(benchmark::State& state)
+// Each benchmark runs on one instruction set (core/simd/instruction_set.h); one this CPU lacks is skipped.
+bool useSet(benchmark::State& state, InstructionSet set)
 {
+    if (int(set) > int(detectedInstructionSet())) {
+        state.SkipWithError("this CPU lacks the instruction set");
+        return false;
+    }
+    setInstructionSet(set);
+    return true;
+}
+
+void errorAccumulatorAdd(benchmark::State& state, InstructionSet set)
+{
+    if (!useSet(state, set))
+        return;
     ErrorAccumulator acc;
     for (auto _ : state) {
         acc.add(chunk().original, chunk().reconstructed);
@@ -48,10 +62,24 @@ void errorAccumulatorAdd(benchmark::State& state)
     }
     state.SetItemsProcessed(std::int64_t(state.iterations() * kChunk));
 }
-BENCHMARK(errorAccumulatorAdd);
 
-void weightHistogramAdd(benchmark::State& state)
+// Q(x) = x: every |error| in bin 0, the worst case for the histogram's increments.
+void errorAccumulatorAddExact(benchmark::State& state, InstructionSet set)
 {
+    if (!useSet(state, set))
+        return;
+    ErrorAccumulator acc;
+    for (auto _ : state) {
+        acc.add(chunk().original, chunk().original);
+        benchmark::DoNotOptimize(acc);
+    }
+    state.SetItemsProcessed(std::int64_t(state.iterations() * kChunk));
+}
+
+void weightHistogramAdd(benchmark::State& state, InstructionSet set)
+{
+    if (!useSet(state, set))
+        return;
     ValueHistogram h(-0.1, 0.1, 64);
     for (auto _ : state) {
         h.add(chunk().original);
@@ -59,10 +87,11 @@ void weightHistogramAdd(benchmark::State& state)
     }
     state.SetItemsProcessed(std::int64_t(state.iterations() * kChunk));
 }
-BENCHMARK(weightHistogramAdd);
 
-void schemeRoundTrip(benchmark::State& state, const char* id)
+void schemeRoundTrip(benchmark::State& state, const char* id, InstructionSet set)
 {
+    if (!useSet(state, set))
+        return;
     const auto scheme = makeScanSchemes(id, 64, false).front();
     std::vector<float> out(kChunk);
     for (auto _ : state) {
@@ -71,7 +100,21 @@ void schemeRoundTrip(benchmark::State& state, const char* id)
     }
     state.SetItemsProcessed(std::int64_t(state.iterations() * kChunk));
 }
-BENCHMARK_CAPTURE(schemeRoundTrip, nf4, "nf4");
+
+#define QUANTLENS_PER_SET(fn)                                                                                          \
+    BENCHMARK_CAPTURE(fn, baseline, InstructionSet::Baseline);                                                         \
+    BENCHMARK_CAPTURE(fn, avx2, InstructionSet::Avx2);                                                                 \
+    BENCHMARK_CAPTURE(fn, avx512, InstructionSet::Avx512)
+QUANTLENS_PER_SET(errorAccumulatorAdd);
+QUANTLENS_PER_SET(errorAccumulatorAddExact);
+QUANTLENS_PER_SET(weightHistogramAdd);
+#define QUANTLENS_SCHEME_PER_SET(name)                                                                                 \
+    BENCHMARK_CAPTURE(schemeRoundTrip, name##_baseline, #name, InstructionSet::Baseline);                              \
+    BENCHMARK_CAPTURE(schemeRoundTrip, name##_avx2, #name, InstructionSet::Avx2);                                      \
+    BENCHMARK_CAPTURE(schemeRoundTrip, name##_avx512, #name, InstructionSet::Avx512)
+QUANTLENS_SCHEME_PER_SET(nf4);
+QUANTLENS_SCHEME_PER_SET(q4_k);
+QUANTLENS_SCHEME_PER_SET(q6_k);
 
 // The CPU benchmark itself, 16 Mi parameters: counters give the scan rate and its fraction of
 // the read bound measured in the same iteration.

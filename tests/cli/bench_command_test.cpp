@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -17,8 +18,21 @@ TEST(BenchCommand, CpuJsonReportsTheScanBesideTheReadBoundMeasuredInOneRun)
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["device"], "cpu");
     EXPECT_EQ(j["parameters"], 1 << 20);
-    ASSERT_EQ(j["rows"].size(), 4u);
+    // The memory read, then five stages on each instruction set this CPU has, the active one among them.
+    const auto& sets = j.at("instruction_sets");
+    ASSERT_FALSE(sets.empty());
+    EXPECT_EQ(sets.front(), "baseline");
+    EXPECT_NE(std::find(sets.begin(), sets.end(), j.at("instruction_set")), sets.end());
+    ASSERT_EQ(j["rows"].size(), 1 + 5 * sets.size());
     EXPECT_EQ(j["rows"][0]["name"], "memory read");
+    EXPECT_EQ(j["rows"][0]["instruction_set"], "");
+    for (std::size_t s = 0; s < sets.size(); ++s) {
+        const auto& first = j["rows"][1 + 5 * s];
+        EXPECT_EQ(first["name"], "read + decode");
+        EXPECT_EQ(first["instruction_set"], sets[s]);
+        EXPECT_EQ(j["rows"][1 + 5 * s + 3]["name"], "scan q4_k");
+        EXPECT_EQ(j["rows"][1 + 5 * s + 4]["name"], "scan q6_k");
+    }
     EXPECT_GT(j["scan_parameters_per_second"].get<double>(), 0.0);
     // Not compared with the scan: on a 1M-parameter run both are timer noise, and CI once saw the
     // scan 0.5% faster than the read. Only the fields and their ratio are checked.
@@ -34,6 +48,8 @@ TEST(BenchCommand, CpuTablePrintsTheFractionOfTheReadBound)
     ASSERT_EQ(r.exitCode, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("of the memory-read bound"));
     EXPECT_THAT(r.out, HasSubstr("1 threads"));
+    EXPECT_THAT(r.out, HasSubstr("Instruction sets on this CPU: baseline"));
+    EXPECT_THAT(r.out, HasSubstr("scan q4_k"));
 }
 
 TEST(BenchCommand, ContradictoryDeviceAndZeroSizeAreUsageErrors)

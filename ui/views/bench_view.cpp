@@ -151,6 +151,7 @@ void BenchView::run()
             } else {
                 core::CpuBenchmarkOptions options;
                 options.parameters = cpuParameters;
+                options.moreSchemes = core::makeScanSchemes("q4_k,q6_k", 64, false);
                 auto schemes = core::makeScanSchemes("nf4", 64, false);
                 outcome->cpu = core::runCpuBenchmark(options, schemes.front(), state->sink);
             }
@@ -183,14 +184,16 @@ void BenchView::showOutcome(const Outcome& outcome)
         m_sections.push_back(core::cpuBenchmarkSection(r));
         m_reportArguments = {QStringLiteral("--bench"), QStringLiteral("cpu"), QStringLiteral("--bench-size"),
                              QString::number(r.parameters)};
-        m_summary->setText(tr("CPU, %1 threads, %2 BF16 parameters, scheme %3: the scan runs at <b>%4 M params/s</b>, "
-                              "%5% of the memory-read bound (%6 M params/s).")
+        m_summary->setText(tr("CPU, %1 threads, %2 BF16 parameters, scheme %3 on the %7 kernels: the scan runs at "
+                              "<b>%4 M params/s</b>, %5% of the memory-read bound (%6 M params/s). The k-quants "
+                              "are measured on the first tensor.")
                                .arg(r.threads)
                                .arg(QString::fromStdString(core::formatThousands(r.parameters)))
                                .arg(QString::fromStdString(r.scheme))
                                .arg(r.scanParametersPerSecond / 1e6, 0, 'f', 1)
                                .arg(r.fractionOfReadBound * 100, 0, 'f', 1)
-                               .arg(r.readBoundParametersPerSecond / 1e6, 0, 'f', 1));
+                               .arg(r.readBoundParametersPerSecond / 1e6, 0, 'f', 1)
+                               .arg(QString::fromStdString(r.instructionSet)));
         BarLimitData data;
         data.title = tr("CPU rates (M parameters/s)");
         data.valueTitle = tr("M params/s");
@@ -200,9 +203,10 @@ void BenchView::showOutcome(const Outcome& outcome)
         m_table->setRowCount(int(r.rows.size()));
         int row = 0;
         for (const auto& x : r.rows) {
-            data.categories << QString::fromStdString(x.name);
+            const QString label = QString::fromStdString(core::cpuBenchmarkRowLabel(x));
+            data.categories << label;
             set.values << std::round(x.parametersPerSecond / 1e6);
-            const QStringList cells {QString::fromStdString(x.name), QString::fromStdString(x.what),
+            const QStringList cells {label, QString::fromStdString(x.what),
                                      QString::number(x.parametersPerSecond / 1e6, 'f', 1),
                                      QString::number(x.bytesPerSecond / 1e9, 'f', 2)};
             for (int c = 0; c < cells.size(); ++c)
