@@ -350,6 +350,24 @@ void qxGroups(const float* x, int groups, int n, int nmax, std::int8_t* L, float
     }
 }
 
+// make_q3_quants(n, nmax, x, L, true) on `groups` (<= 16) consecutive groups of n values, as above.
+void q3Groups(const float* x, int groups, int n, int nmax, std::int8_t* L, float* scales)
+{
+    constexpr int kLanes = int(kernels::kLanes);
+    alignas(64) float xT[32 * kLanes] = {};
+    alignas(64) std::int8_t LT[32 * kLanes];
+    alignas(64) float laneScales[kLanes];
+    for (int g = 0; g < groups; ++g)
+        for (int i = 0; i < n; ++i)
+            xT[i * kLanes + g] = x[g * n + i];
+    kernels::kernels().q3Quants16(xT, n, nmax, LT, laneScales);
+    for (int g = 0; g < groups; ++g) {
+        scales[g] = laneScales[g];
+        for (int i = 0; i < n; ++i)
+            L[g * n + i] = LT[i * kLanes + g];
+    }
+}
+
 // The scale search of Q4_K and Q5_K for the 8 groups of one super-block, group by group as
 // quantize_row_q4_K_ref / quantize_row_q5_K_ref do it.
 template <int kNmax>
@@ -659,8 +677,10 @@ void quantizeRowQ2K(std::span<const float> in, std::span<std::byte> out)
     quantizeRowQ2K(in, out, true);
 }
 
-// ggml-org/ggml src/ggml-quants.c quantize_row_q3_K_ref.
-void quantizeRowQ3KRef(std::span<const float> in, std::span<std::byte> out)
+namespace {
+
+// Q3_K: `fast` searches the 16 groups of a super-block at once on the kernels, with the same bytes.
+void quantizeRowQ3K(std::span<const float> in, std::span<std::byte> out, bool fast)
 {
     const std::size_t nb = checkedBlockCount(DType::Q3_K, in, out);
     std::int8_t L[kQkK];
@@ -670,8 +690,12 @@ void quantizeRowQ3KRef(std::span<const float> in, std::span<std::byte> out)
         BlockQ3K y {};
         float maxScale = 0;
         float amax = 0;
+        if (fast)
+            q3Groups(x, kQkK / 16, 16, 4, L, scales);
+        else
+            for (int j = 0; j < kQkK / 16; ++j)
+                scales[j] = makeQ3Quants(16, 4, x + 16 * j, L + 16 * j, true);
         for (int j = 0; j < kQkK / 16; ++j) {
-            scales[j] = makeQ3Quants(16, 4, x + 16 * j, L + 16 * j, true);
             const float scale = std::fabs(scales[j]);
             if (scale > amax) {
                 amax = scale;
@@ -727,6 +751,19 @@ void quantizeRowQ3KRef(std::span<const float> in, std::span<std::byte> out)
         }
         storeBlock(out, i, y);
     }
+}
+
+} // namespace
+
+// ggml-org/ggml src/ggml-quants.c quantize_row_q3_K_ref.
+void quantizeRowQ3KRef(std::span<const float> in, std::span<std::byte> out)
+{
+    quantizeRowQ3K(in, out, false);
+}
+
+void quantizeRowQ3K(std::span<const float> in, std::span<std::byte> out)
+{
+    quantizeRowQ3K(in, out, true);
 }
 
 namespace {
@@ -966,7 +1003,7 @@ void quantizeGgml(DType type, std::span<const float> in, std::span<std::byte> ou
         quantizeRowQ2K(in, out);
         return;
     case DType::Q3_K:
-        quantizeRowQ3KRef(in, out);
+        quantizeRowQ3K(in, out);
         return;
     case DType::Q4_K:
         quantizeRowQ4K(in, out);

@@ -32,6 +32,7 @@ void quantizeRowQ8KRef(std::span<const float> in, std::span<std::byte> out);
 // The same bytes as the Ref functions, faster: the scale searches of 16 groups run at once on the
 // kernels of the active instruction set (core/simd/kernels.h). quantizeGgml uses these.
 void quantizeRowQ2K(std::span<const float> in, std::span<std::byte> out);
+void quantizeRowQ3K(std::span<const float> in, std::span<std::byte> out);
 void quantizeRowQ4K(std::span<const float> in, std::span<std::byte> out);
 void quantizeRowQ5K(std::span<const float> in, std::span<std::byte> out);
 void quantizeRowQ6K(std::span<const float> in, std::span<std::byte> out);

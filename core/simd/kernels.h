@@ -59,6 +59,8 @@ struct Kernels {
     // ggml's make_qx_quants with rmse_type 1 (weights x^2), 16 groups at once, laid out as above;
     // LT receives l + nmax.
     void (*qxQuants16)(const float* xT, int n, int nmax, std::int8_t* LT, float* scales) = nullptr;
+    // ggml's make_q3_quants with do_rmse, 16 groups at once, laid out as above; LT receives l + nmax.
+    void (*q3Quants16)(const float* xT, int n, int nmax, std::int8_t* LT, float* scales) = nullptr;
 };
 
 // The kernels of the active instruction set (activeInstructionSet()).

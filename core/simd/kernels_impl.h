@@ -469,6 +469,78 @@ void qxQuants16(const float* xT, int n, int nmax, std::int8_t* LT, float* scales
         qxQuantsPart(xT + p * kWidth, n, nmax, LT + p * kWidth, scales + p * kWidth);
 }
 
+// make_q3_quants with do_rmse (ggml src/ggml-quants.c), lane k being group k. Its refinement
+// changes one level at a time, each change feeding the next element's sums, and stops a group
+// after the first pass that changes nothing: here a lane stops taking changes from that pass on.
+void q3QuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scalesOut)
+{
+    constexpr int kMaxN = 32;
+    constexpr float kGroupMaxEps = 1e-15f; // GROUP_MAX_EPS
+    Fv x[kMaxN] = {};
+    Iv L[kMaxN];
+    for (int i = 0; i < n; ++i)
+        x[i] = loadF(xT + i * kLanes);
+    Fv max {}, amax {};
+    for (int i = 0; i < n; ++i) {
+        const Fv ax = absF(x[i]);
+        const auto larger = ax > amax;
+        amax = larger ? ax : amax;
+        max = larger ? x[i] : max;
+    }
+    const auto tiny = amax < kGroupMaxEps;
+    const Fv iscale = splat(float(-nmax)) / max;
+    Fv sumlx {}, suml2 {};
+    for (int i = 0; i < n; ++i) {
+        const Iv l = clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1);
+        L[i] = l;
+        const Fv w = x[i] * x[i];
+        const Fv lf = toFloat(l);
+        sumlx += w * x[i] * lf;
+        suml2 += w * lf * lf;
+    }
+    Iv active = Iv {} - 1; // every lane refines until a pass changes nothing in it
+    for (int itry = 0; itry < 5; ++itry) {
+        Iv changed {};
+        for (int i = 0; i < n; ++i) {
+            const Fv w = x[i] * x[i];
+            const Fv li = toFloat(L[i]);
+            Fv slx = sumlx - w * x[i] * li;
+            const auto positive = slx > 0.0f;
+            Fv sl2 = suml2 - w * li * li;
+            const Iv newL = clampInt(nearestInt(x[i] * sl2 / slx), -nmax, nmax - 1);
+            const auto differs = newL != L[i];
+            const Fv nf = toFloat(newL);
+            slx += w * x[i] * nf;
+            sl2 += w * nf * nf;
+            const auto take = active & positive & differs & (sl2 > 0.0f) & (slx * slx * suml2 > sumlx * sumlx * sl2);
+            L[i] = take ? newL : L[i];
+            sumlx = take ? slx : sumlx;
+            suml2 = take ? sl2 : suml2;
+            changed |= take;
+        }
+        active &= changed;
+        bool any = false;
+        for (std::size_t k = 0; k < kWidth; ++k)
+            any = any || active[k] != 0;
+        if (!any)
+            break;
+    }
+    Fv scale = suml2 > 0.0f ? sumlx / suml2 : Fv {};
+    scale = tiny ? Fv {} : scale;
+    storeF(scalesOut, scale);
+    for (int i = 0; i < n; ++i) {
+        const Iv l = tiny ? Iv {} : L[i] + nmax;
+        for (std::size_t k = 0; k < kWidth; ++k)
+            LT[i * int(kLanes) + int(k)] = static_cast<std::int8_t>(l[k]);
+    }
+}
+
+void q3Quants16(const float* xT, int n, int nmax, std::int8_t* LT, float* scales)
+{
+    for (std::size_t p = 0; p < kParts; ++p)
+        q3QuantsPart(xT + p * kWidth, n, nmax, LT + p * kWidth, scales + p * kWidth);
+}
+
 #undef QL_INLINE
 
 } // namespace
@@ -483,6 +555,7 @@ Kernels table()
     k.dequantize4bit = dequantize4bit;
     k.qkx2Quants16 = qkx2Quants16;
     k.qxQuants16 = qxQuants16;
+    k.q3Quants16 = q3Quants16;
     return k;
 }
 

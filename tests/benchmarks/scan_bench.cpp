@@ -1,5 +1,7 @@
 #include "core/metrics/error_accumulator.h"
 #include "core/metrics/value_histogram.h"
+#include "core/quant/ggml_quantize.h"
+#include "core/quant/ggml_types.h"
 #include "core/scan/cpu_benchmark.h"
 #include "core/scan/scan_schemes.h"
 #include "core/simd/instruction_set.h"
@@ -101,6 +103,31 @@ void schemeRoundTrip(benchmark::State& state, const char* id, InstructionSet set
     state.SetItemsProcessed(std::int64_t(state.iterations() * kChunk));
 }
 
+// ggml's k-quant quantizers alone: the scalar Ref loops (ggml's order, one group at a time) beside the
+// same bytes from the kernels, per set.
+using RowQuantizer = void (*)(std::span<const float>, std::span<std::byte>);
+void kQuantize(benchmark::State& state, DType type, RowQuantizer quantize, InstructionSet set)
+{
+    if (!useSet(state, set))
+        return;
+    std::vector<std::byte> out(ggmlByteSize(type, kChunk));
+    for (auto _ : state) {
+        quantize(chunk().original, out);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(std::int64_t(state.iterations() * kChunk));
+}
+#define QUANTLENS_KQUANT(name, type, fast, ref)                                                                        \
+    BENCHMARK_CAPTURE(kQuantize, name##_ref_scalar, DType::type, ref, InstructionSet::Baseline);                       \
+    BENCHMARK_CAPTURE(kQuantize, name##_baseline, DType::type, fast, InstructionSet::Baseline);                        \
+    BENCHMARK_CAPTURE(kQuantize, name##_avx2, DType::type, fast, InstructionSet::Avx2);                                \
+    BENCHMARK_CAPTURE(kQuantize, name##_avx512, DType::type, fast, InstructionSet::Avx512)
+QUANTLENS_KQUANT(q2_k, Q2_K, quantizeRowQ2K, quantizeRowQ2KRef);
+QUANTLENS_KQUANT(q3_k, Q3_K, quantizeRowQ3K, quantizeRowQ3KRef);
+QUANTLENS_KQUANT(q4_k, Q4_K, quantizeRowQ4K, quantizeRowQ4KRef);
+QUANTLENS_KQUANT(q5_k, Q5_K, quantizeRowQ5K, quantizeRowQ5KRef);
+QUANTLENS_KQUANT(q6_k, Q6_K, quantizeRowQ6K, quantizeRowQ6KRef);
+
 #define QUANTLENS_PER_SET(fn)                                                                                          \
     BENCHMARK_CAPTURE(fn, baseline, InstructionSet::Baseline);                                                         \
     BENCHMARK_CAPTURE(fn, avx2, InstructionSet::Avx2);                                                                 \
@@ -113,7 +140,10 @@ QUANTLENS_PER_SET(weightHistogramAdd);
     BENCHMARK_CAPTURE(schemeRoundTrip, name##_avx2, #name, InstructionSet::Avx2);                                      \
     BENCHMARK_CAPTURE(schemeRoundTrip, name##_avx512, #name, InstructionSet::Avx512)
 QUANTLENS_SCHEME_PER_SET(nf4);
+QUANTLENS_SCHEME_PER_SET(q2_k);
+QUANTLENS_SCHEME_PER_SET(q3_k);
 QUANTLENS_SCHEME_PER_SET(q4_k);
+QUANTLENS_SCHEME_PER_SET(q5_k);
 QUANTLENS_SCHEME_PER_SET(q6_k);
 
 // The CPU benchmark itself, 16 Mi parameters: counters give the scan rate and its fraction of

@@ -192,6 +192,7 @@ TEST_P(Kernels, KQuantsGiveTheBytesOfGgmlsReferenceLoops)
         void (*reference)(std::span<const float>, std::span<std::byte>);
     };
     const Case cases[] = {{DType::Q2_K, quantizeRowQ2K, quantizeRowQ2KRef},
+                          {DType::Q3_K, quantizeRowQ3K, quantizeRowQ3KRef},
                           {DType::Q4_K, quantizeRowQ4K, quantizeRowQ4KRef},
                           {DType::Q5_K, quantizeRowQ5K, quantizeRowQ5KRef},
                           {DType::Q6_K, quantizeRowQ6K, quantizeRowQ6KRef}};
