@@ -177,11 +177,12 @@ core::BenchSection toBenchSection(const GpuBenchmarkResult& r, const std::string
         section.rows.push_back(
             {name + " quantize DQ", "bf16 -> NF4 (double quant)", percent(shape.quantizeDoubleQuant), "% of copy"});
         for (const auto& g : shape.gemv)
-            section.rows.push_back(
-                {name + " GEMV b" + std::to_string(g.batch),
-                 strCat("speed-up over cuBLAS bf16 (", format("%.4f", g.oursMilliseconds), " ms; outputs within ",
-                        format("%.1e", g.maxRelativeDifference), " of its max |y|)"),
-                 g.speedup, "x"});
+            section.rows.push_back({name + " GEMV b" + std::to_string(g.batch),
+                                    strCat("speed-up over cuBLAS bf16 (ours ", format("%.4f", g.oursMilliseconds),
+                                           " ms, cuBLAS ", format("%.4f", g.cublasMilliseconds), " ms, FMA kernel ",
+                                           format("%.4f", g.cudaCoreMilliseconds), " ms; outputs within ",
+                                           format("%.1e", g.maxRelativeDifference), " of its max |y|)"),
+                                    g.speedup, "x"});
     }
     section.notes.push_back(r.device.name + ", compute " + std::to_string(r.device.computeMajor) + "."
                             + std::to_string(r.device.computeMinor) + ", driver " + r.device.driverVersion

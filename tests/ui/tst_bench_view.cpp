@@ -9,6 +9,9 @@
 
 #include <QFile>
 #include <QHeaderView>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -56,6 +59,38 @@ private Q_SLOTS:
         QCOMPARE(cell(table, 0, dequant), QStringLiteral("73.2"));
         QCOMPARE(cell(table, 0, sameSize), QStringLiteral("77.1"));
         QCOMPARE(cell(table, 4, gemv16), QStringLiteral("1.83×"));
+        // Every figure of the file is in the table (#17: the GEMV and cuBLAS times and the double-quant
+        // quantize were only in `bench --from`), checked against the file itself.
+        QFile file(savedH100());
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject saved = QJsonDocument::fromJson(file.readAll()).object();
+        const QJsonArray shapes = saved.value(QStringLiteral("shapes")).toArray();
+        QCOMPARE(shapes.size(), table->rowCount());
+        for (int row = 0; row < table->rowCount(); ++row) {
+            const QJsonObject shape = shapes.at(row).toObject();
+            const int quantDq = columnNamed(table, QStringLiteral("quant DQ % copy"));
+            QVERIFY(quantDq >= 0);
+            QCOMPARE(cell(table, row, quantDq),
+                     QString::number(shape.value(QStringLiteral("quantize_bf16_nf4_dq"))
+                                             .toObject()
+                                             .value(QStringLiteral("fraction_of_copy_bandwidth"))
+                                             .toDouble()
+                                         * 100,
+                                     'f', 1));
+            for (const auto& g : shape.value(QStringLiteral("gemv")).toArray()) {
+                const QJsonObject gemv = g.toObject();
+                const int batch = gemv.value(QStringLiteral("batch")).toInt();
+                const auto figure = [&](const QString& header, const char* key) {
+                    const int column = columnNamed(table, header.arg(batch));
+                    QVERIFY2(column >= 0, qPrintable(header.arg(batch)));
+                    QCOMPARE(cell(table, row, column),
+                             QString::number(gemv.value(QLatin1String(key)).toDouble(), 'f', 4));
+                };
+                figure(QStringLiteral("GEMV b=%1 ms"), "ours_milliseconds");
+                figure(QStringLiteral("cuBLAS b=%1 ms"), "cublas_bf16_milliseconds");
+                figure(QStringLiteral("FMA kernel b=%1 ms"), "cuda_core_kernel_milliseconds");
+            }
+        }
         QVERIFY2(view.summaryText().contains(QStringLiteral("NVIDIA H100 80GB HBM3")), qPrintable(view.summaryText()));
         QVERIFY(view.summaryText().contains(QStringLiteral("gpu-bench-h100-2026-11-23.json")));
 
@@ -64,6 +99,10 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(sections.front().title),
                  QStringLiteral("GPU kernels on NVIDIA H100 80GB HBM3"));
         QVERIFY(QString::fromStdString(sections.front().notes.back()).startsWith(QStringLiteral("read from ")));
+        bool cublasInReport = false;
+        for (const auto& row : sections.front().rows)
+            cublasInReport = cublasInReport || QString::fromStdString(row.what).contains(QStringLiteral("cuBLAS 0."));
+        QVERIFY(cublasInReport);
         QCOMPARE(view.reportArguments(), (QStringList {QStringLiteral("--bench-from"), savedH100()}));
     }
 
