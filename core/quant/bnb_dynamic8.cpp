@@ -2,6 +2,7 @@
 
 #include "core/quant/block_parallel.h"
 #include "core/quant/bnb_tables.h"
+#include "core/simd/kernels.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 
@@ -37,24 +38,6 @@ float blockAbsmax(std::span<const float> block, std::uint32_t blocksize)
     return result;
 }
 
-// dQuantize<0> with the search written without branches: the same comparisons on the same
-// pivots, so the same index; then the same midpoint rule.
-std::uint8_t quantizeDynamicBranchFree(const float* code, float x)
-{
-    int pivot = 127;
-    for (int step = 64; step > 0; step >>= 1)
-        pivot += x > code[pivot] ? step : -step;
-    // After the search, code[pivot] is the last value compared with; its neighbours are the last
-    // pivots passed on each side, which are pivot +- 1 (or the ends 0 and 255).
-    const float value = code[pivot];
-    if (x > value) {
-        const float upper = code[pivot + 1];
-        return static_cast<std::uint8_t>(x > (upper + value) * 0.5f ? pivot + 1 : pivot);
-    }
-    const float lower = pivot == 0 ? code[0] : code[pivot - 1];
-    return static_cast<std::uint8_t>(x < (lower + value) * 0.5f ? (pivot == 0 ? 0 : pivot - 1) : pivot);
-}
-
 } // namespace
 
 void checkDynamic8Blocksize(std::uint32_t blocksize)
@@ -83,15 +66,16 @@ void quantizeBlockwiseDynamic(std::span<const float> in, std::uint32_t blocksize
                               std::span<std::uint8_t> codes, std::span<float> absmax, unsigned threads)
 {
     checkSpans(in, blocksize, code, codes, absmax);
+    const kernels::Kernels& kernel = kernels::kernels();
     forEachBlockRange(absmax.size(), threads, [&](std::uint64_t firstBlock, std::uint64_t endBlock) {
         for (std::uint64_t b = firstBlock; b < endBlock; ++b) {
             const std::uint64_t begin = b * blocksize;
             const std::uint64_t end = std::min<std::uint64_t>(begin + blocksize, in.size());
             const float blockMax = blockAbsmax(in.subspan(begin, end - begin), blocksize);
             absmax[b] = blockMax;
-            const float inverse = 1.0f / blockMax;
-            for (std::uint64_t i = begin; i < end; ++i)
-                codes[i] = quantizeDynamicBranchFree(code.data(), in[i] * inverse);
+            // dQuantize<0> with the search written without branches, a register at a time
+            // (core/simd/kernels.h): the same comparisons on the same pivots, then the same midpoint rule.
+            kernel.quantizeDynamic8(code.data(), in.data() + begin, end - begin, 1.0f / blockMax, codes.data() + begin);
         }
     });
 }
@@ -105,8 +89,11 @@ void dequantizeBlockwiseDynamic(std::span<const std::uint8_t> codes, std::span<c
         throw UsageError(strCat("8-bit blockwise dequantization of ", codes.size(), " codes needs ", blocks,
                                 " absmax, a 256-entry map and as many outputs; got ", absmax.size(), ", ", code.size(),
                                 " and ", out.size()));
-    for (std::uint64_t i = 0; i < codes.size(); ++i)
-        out[i] = code[codes[i]] * absmax[i / blocksize];
+    const kernels::Kernels& kernel = kernels::kernels();
+    for (std::uint64_t begin = 0; begin < codes.size(); begin += blocksize) {
+        const std::uint64_t n = std::min<std::uint64_t>(blocksize, codes.size() - begin);
+        kernel.dequantizeDynamic8(code.data(), codes.data() + begin, n, absmax[begin / blocksize], out.data() + begin);
+    }
 }
 
 Dynamic8Tensor quantizeDynamic8(std::span<const float> in, std::uint32_t blocksize, unsigned threads)

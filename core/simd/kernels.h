@@ -50,6 +50,14 @@ struct Kernels {
     void (*dequantize4bit)(const float* scaledCodes, const std::uint8_t* packed, std::size_t bytes, float* out)
         = nullptr;
 
+    // bitsandbytes' dynamic 8-bit map: the code of each x[i] * inverse in the 256 ascending values of
+    // `code`, as dQuantize<0> finds it (a 7-step binary search, then the nearer neighbour).
+    void (*quantizeDynamic8)(const float* code, const float* x, std::size_t n, float inverse, std::uint8_t* out)
+        = nullptr;
+    // out[i] = code[codes[i]] * absmax.
+    void (*dequantizeDynamic8)(const float* code, const std::uint8_t* codes, std::size_t n, float absmax, float* out)
+        = nullptr;
+
     // ggml's make_qkx2_quants on 16 groups at once (lane k is group k): xT and wT hold the groups'
     // n <= 32 values and weights transposed, element i of group k at [i * 16 + k]; LT receives the
     // levels the same way, and scales[k], mins[k] what make_qkx2_quants returns and stores.

@@ -320,6 +320,73 @@ void dequantize4bit(const float* scaledCodes, const std::uint8_t* packed, std::s
     }
 }
 
+// table[index] lane by lane: one gather instruction where the set has one.
+QL_INLINE Fv gather(const float* table, Iv index)
+{
+    // The masked forms with a zero source: GCC 12 warns that the plain ones read an undefined register.
+#if QUANTLENS_KERNEL_LEVEL >= 2
+    return Fv(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), __mmask16(0xffff), __m512i(index), table, 4));
+#elif QUANTLENS_KERNEL_LEVEL >= 1
+    return Fv(_mm256_mask_i32gather_ps(_mm256_setzero_ps(), table, __m256i(index),
+                                       _mm256_castsi256_ps(_mm256_set1_epi32(-1)), 4));
+#else
+    Fv v;
+    for (std::size_t k = 0; k < kWidth; ++k)
+        v[k] = table[index[k]];
+    return v;
+#endif
+}
+
+// dQuantize<0>'s search on a register of values, without branches: the same comparisons on the same
+// pivots as its binary search, so the same index; after the search code[pivot] is the last value
+// compared with, and its neighbours the last pivots passed on each side (pivot +- 1, or the ends).
+QL_INLINE Iv dynamic8Codes(const float* code, Fv x)
+{
+    Iv pivot = Iv {} + 127;
+    for (int step = 64; step > 0; step >>= 1)
+        pivot += x > gather(code, pivot) ? Iv {} + step : Iv {} - step;
+    // pivot is in [0, 254]: its upper neighbour always exists, the lower one is code[0] at 0.
+    const Fv value = gather(code, pivot);
+    const Iv below = pivot > 0 ? pivot - 1 : Iv {};
+    const Fv upper = gather(code, pivot + 1);
+    const Fv lower = gather(code, below);
+    const Iv up = x > (upper + value) * 0.5f ? pivot + 1 : pivot;
+    const Iv down = x < (lower + value) * 0.5f ? below : pivot;
+    return x > value ? up : down;
+}
+
+void quantizeDynamic8(const float* code, const float* x, std::size_t n, float inverse, std::uint8_t* out)
+{
+    std::size_t i = 0;
+    for (; i + kWidth <= n; i += kWidth) {
+        const Iv c = dynamic8Codes(code, loadF(x + i) * inverse);
+        for (std::size_t k = 0; k < kWidth; ++k)
+            out[i + k] = static_cast<std::uint8_t>(c[k]);
+    }
+    if (i < n) {
+        float rest[kWidth] = {};
+        std::memcpy(rest, x + i, (n - i) * sizeof(float));
+        const Iv c = dynamic8Codes(code, loadF(rest) * inverse);
+        for (std::size_t k = 0; i + k < n; ++k)
+            out[i + k] = static_cast<std::uint8_t>(c[k]);
+    }
+}
+
+void dequantizeDynamic8(const float* code, const std::uint8_t* codes, std::size_t n, float absmax, float* out)
+{
+    std::size_t i = 0;
+#if QUANTLENS_KERNEL_LEVEL >= 1
+    for (; i + kWidth <= n; i += kWidth) {
+        Iv index;
+        for (std::size_t k = 0; k < kWidth; ++k)
+            index[k] = codes[i + k];
+        storeF(out + i, gather(code, index) * absmax);
+    }
+#endif
+    for (; i < n; ++i)
+        out[i] = code[codes[i]] * absmax;
+}
+
 // make_qkx2_quants (ggml src/ggml-quants.c), lane k being group k: the scalar function's every
 // operation, in its order, on 16 groups at once.
 void qkx2QuantsPart(const float* xT, const float* wT, int n, int nmax, float rmin, float rdelta, int nstep, bool useMad,
@@ -553,6 +620,8 @@ Kernels table()
     k.minMax = minMax;
     k.quantize4bit = quantize4bit;
     k.dequantize4bit = dequantize4bit;
+    k.quantizeDynamic8 = quantizeDynamic8;
+    k.dequantizeDynamic8 = dequantizeDynamic8;
     k.qkx2Quants16 = qkx2Quants16;
     k.qxQuants16 = qxQuants16;
     k.q3Quants16 = q3Quants16;

@@ -96,8 +96,12 @@ void schemeRoundTrip(benchmark::State& state, const char* id, InstructionSet set
         return;
     const auto scheme = makeScanSchemes(id, 64, false).front();
     std::vector<float> out(kChunk);
+    const std::vector<std::uint64_t> shape {kChunk / 4096, 4096};
+    // Schemes with a whole-tensor statistic (int8's absmax) get the chunk's, as the scan's first pass gives it.
+    const TensorStatistics statistics
+        = scheme->needsTensorStatistics() ? scheme->chunkStatistics(chunk().original, shape) : TensorStatistics {};
     for (auto _ : state) {
-        scheme->roundTrip(chunk().original, out, 0, {});
+        scheme->roundTrip(chunk().original, out, shape, 0, statistics);
         benchmark::DoNotOptimize(out.data());
     }
     state.SetItemsProcessed(std::int64_t(state.iterations() * kChunk));
@@ -140,6 +144,10 @@ QUANTLENS_PER_SET(weightHistogramAdd);
     BENCHMARK_CAPTURE(schemeRoundTrip, name##_avx2, #name, InstructionSet::Avx2);                                      \
     BENCHMARK_CAPTURE(schemeRoundTrip, name##_avx512, #name, InstructionSet::Avx512)
 QUANTLENS_SCHEME_PER_SET(nf4);
+QUANTLENS_SCHEME_PER_SET(dyn8);
+QUANTLENS_SCHEME_PER_SET(int8);
+QUANTLENS_SCHEME_PER_SET(q4_0);
+QUANTLENS_SCHEME_PER_SET(q8_0);
 QUANTLENS_SCHEME_PER_SET(q2_k);
 QUANTLENS_SCHEME_PER_SET(q3_k);
 QUANTLENS_SCHEME_PER_SET(q4_k);

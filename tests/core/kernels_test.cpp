@@ -2,6 +2,8 @@
 #include "core/metrics/magnitude_histogram.h"
 #include "core/metrics/value_histogram.h"
 #include "core/quant/bnb_4bit.h"
+#include "core/quant/bnb_dynamic8.h"
+#include "core/quant/bnb_tables.h"
 #include "core/quant/ggml_quantize.h"
 #include "core/quant/ggml_types.h"
 #include "core/simd/instruction_set.h"
@@ -180,6 +182,22 @@ TEST_P(Kernels, FourBitQuantizationGivesTheReferenceBytes)
                 for (std::size_t i = 0; i < n; ++i)
                     ASSERT_EQ(bitsOf(fast[i]), bitsOf(slow[i])) << i;
             }
+        }
+    }
+}
+
+TEST_P(Kernels, DynamicEightBitGivesTheReferenceCodes)
+{
+    for (std::uint32_t blocksize : {32u, 256u, 4096u}) {
+        for (std::size_t n : {std::size_t(4096 * 2), std::size_t(4096 * 2 + 7), std::size_t(33)}) {
+            const auto in = awkward(n, 7 * blocksize + std::uint32_t(n), true);
+            const Dynamic8Tensor ours = quantizeDynamic8(in, blocksize, 2);
+            const Dynamic8Tensor reference = quantizeDynamic8Reference(in, blocksize);
+            EXPECT_EQ(ours.codes, reference.codes) << blocksize << " " << n;
+            std::vector<float> out(n);
+            dequantizeDynamic8(ours, out);
+            for (std::size_t i = 0; i < n; ++i)
+                ASSERT_EQ(bitsOf(out[i]), bitsOf(kDynamicCode[ours.codes[i]] * ours.absmax[i / blocksize])) << i;
         }
     }
 }
