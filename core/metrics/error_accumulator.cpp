@@ -1,5 +1,6 @@
 #include "core/metrics/error_accumulator.h"
 
+#include "core/metrics/count_bins.h"
 #include "core/simd/kernels.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
@@ -15,10 +16,8 @@ namespace quantlens::core {
 
 namespace {
 
-// |error| counts of one add() call, four tables taken in turn: consecutive values that fall in the
-// same bin (every value, when the error is exactly 0) then increment different memory, instead of
-// each increment waiting for the previous one's store. Zero between calls; only the bins touched
-// are folded into the histogram and cleared.
+// |error| counts of one add() call in four tables (count_bins.h). Zero between calls; only the bins
+// touched are folded into the histogram and cleared.
 struct SplitCounts {
     static constexpr std::size_t kWays = 4;
     std::uint32_t counts[kWays][MagnitudeHistogram::kBinCount] = {};
@@ -29,19 +28,7 @@ struct SplitCounts {
     void add(const std::uint32_t* bins, std::size_t n, std::size_t first, std::size_t last)
     {
         static_assert(kWays == 4);
-        std::uint32_t* c0 = counts[0];
-        std::uint32_t* c1 = counts[1];
-        std::uint32_t* c2 = counts[2];
-        std::uint32_t* c3 = counts[3];
-        std::size_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            ++c0[bins[i]];
-            ++c1[bins[i + 1]];
-            ++c2[bins[i + 2]];
-            ++c3[bins[i + 3]];
-        }
-        for (; i < n; ++i)
-            ++c0[bins[i]];
+        countFourWays(bins, n, counts[0], counts[1], counts[2], counts[3]);
         if (n == 0)
             return;
         lo = std::min(lo, first);

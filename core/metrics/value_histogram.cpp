@@ -1,5 +1,6 @@
 #include "core/metrics/value_histogram.h"
 
+#include "core/metrics/count_bins.h"
 #include "core/simd/kernels.h"
 #include "core/util/str_cat.h"
 
@@ -31,8 +32,7 @@ void ValueHistogram::add(std::span<const float> values)
     // kernel's wide store of the same bytes waits for the store on some CPUs).
     constexpr std::size_t kBlock = 4096;
     std::uint32_t binOf[kBlock];
-    // Four count tables taken in turn, so that neighbours in the same bin (the bulk of a bell-shaped
-    // tensor) do not wait on each other's increments; for up to 1024 bins, and 2^30 values a fold.
+    // Four count tables (count_bins.h) for up to 1024 bins, folded every 2^30 values and at the end.
     constexpr std::size_t kWays = 4;
     constexpr std::size_t kMaxSplitBins = 1025;
     constexpr std::size_t kMaxPending = std::size_t(1) << 30;
@@ -60,19 +60,7 @@ void ValueHistogram::add(std::span<const float> values)
             continue;
         }
         static_assert(kWays == 4);
-        std::uint32_t* c0 = split[0];
-        std::uint32_t* c1 = split[1];
-        std::uint32_t* c2 = split[2];
-        std::uint32_t* c3 = split[3];
-        std::size_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            ++c0[binOf[i]];
-            ++c1[binOf[i + 1]];
-            ++c2[binOf[i + 2]];
-            ++c3[binOf[i + 3]];
-        }
-        for (; i < n; ++i)
-            ++c0[binOf[i]];
+        countFourWays(binOf, n, split[0], split[1], split[2], split[3]);
         pending += n;
         if (pending >= kMaxPending) {
             fold();

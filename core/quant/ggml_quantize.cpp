@@ -332,8 +332,10 @@ void qkx2Groups(const float* x, int groups, int n, int nmax, float rmin, float r
     }
 }
 
-// make_qx_quants(n, nmax, x, L, 1) on `groups` (<= 16) consecutive groups of n values, as above.
-void qxGroups(const float* x, int groups, int n, int nmax, std::int8_t* L, float* scales)
+// A symmetric search (make_qx_quants with rmse_type 1, or make_q3_quants with do_rmse) on `groups`
+// (<= 16) consecutive groups of n values, as above: `search` is the kernel's function.
+using SymmetricSearch = void (*)(const float* xT, int n, int nmax, std::int8_t* LT, float* scales);
+void symmetricGroups(SymmetricSearch search, const float* x, int groups, int n, int nmax, std::int8_t* L, float* scales)
 {
     constexpr int kLanes = int(kernels::kLanes);
     alignas(64) float xT[32 * kLanes] = {};
@@ -342,25 +344,7 @@ void qxGroups(const float* x, int groups, int n, int nmax, std::int8_t* L, float
     for (int g = 0; g < groups; ++g)
         for (int i = 0; i < n; ++i)
             xT[i * kLanes + g] = x[g * n + i];
-    kernels::kernels().qxQuants16(xT, n, nmax, LT, laneScales);
-    for (int g = 0; g < groups; ++g) {
-        scales[g] = laneScales[g];
-        for (int i = 0; i < n; ++i)
-            L[g * n + i] = LT[i * kLanes + g];
-    }
-}
-
-// make_q3_quants(n, nmax, x, L, true) on `groups` (<= 16) consecutive groups of n values, as above.
-void q3Groups(const float* x, int groups, int n, int nmax, std::int8_t* L, float* scales)
-{
-    constexpr int kLanes = int(kernels::kLanes);
-    alignas(64) float xT[32 * kLanes] = {};
-    alignas(64) std::int8_t LT[32 * kLanes];
-    alignas(64) float laneScales[kLanes];
-    for (int g = 0; g < groups; ++g)
-        for (int i = 0; i < n; ++i)
-            xT[i * kLanes + g] = x[g * n + i];
-    kernels::kernels().q3Quants16(xT, n, nmax, LT, laneScales);
+    search(xT, n, nmax, LT, laneScales);
     for (int g = 0; g < groups; ++g) {
         scales[g] = laneScales[g];
         for (int i = 0; i < n; ++i)
@@ -691,7 +675,7 @@ void quantizeRowQ3K(std::span<const float> in, std::span<std::byte> out, bool fa
         float maxScale = 0;
         float amax = 0;
         if (fast)
-            q3Groups(x, kQkK / 16, 16, 4, L, scales);
+            symmetricGroups(kernels::kernels().q3Quants16, x, kQkK / 16, 16, 4, L, scales);
         else
             for (int j = 0; j < kQkK / 16; ++j)
                 scales[j] = makeQ3Quants(16, 4, x + 16 * j, L + 16 * j, true);
@@ -870,7 +854,7 @@ void quantizeRowQ6K(std::span<const float> in, std::span<std::byte> out, bool fa
         float maxScale = 0;
         float maxAbsScale = 0;
         if (fast)
-            qxGroups(x, kQkK / 16, 16, 32, L, scales);
+            symmetricGroups(kernels::kernels().qxQuants16, x, kQkK / 16, 16, 32, L, scales);
         else
             for (int ib = 0; ib < kQkK / 16; ++ib)
                 scales[ib] = makeQxQuants(16, 32, x + 16 * ib, L + 16 * ib, 1);

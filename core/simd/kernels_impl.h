@@ -470,6 +470,18 @@ void qkx2Quants16(const float* xT, const float* wT, int n, int nmax, float rmin,
                        scales + p * kWidth, mins + p * kWidth);
 }
 
+// The value of largest magnitude in each lane (the first of equal ones) and that magnitude, as
+// make_qx_quants and make_q3_quants find them.
+QL_INLINE void largestMagnitude(const Fv* x, int n, Fv& max, Fv& amax)
+{
+    for (int i = 0; i < n; ++i) {
+        const Fv ax = absF(x[i]);
+        const auto larger = ax > amax;
+        amax = larger ? ax : amax;
+        max = larger ? x[i] : max;
+    }
+}
+
 // make_qx_quants with rmse_type 1 and no quant weights (ggml src/ggml-quants.c), lane k being group k.
 void qxQuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scalesOut)
 {
@@ -480,12 +492,7 @@ void qxQuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scal
     for (int i = 0; i < n; ++i)
         x[i] = loadF(xT + i * kLanes);
     Fv max {}, amax {};
-    for (int i = 0; i < n; ++i) {
-        const Fv ax = absF(x[i]);
-        const auto larger = ax > amax;
-        amax = larger ? ax : amax;
-        max = larger ? x[i] : max;
-    }
+    largestMagnitude(x, n, max, amax);
     const auto tiny = amax < kGroupMaxEps;
     const Fv nmaxF = splat(float(nmax));
     Fv iscale = splat(float(-nmax)) / max;
@@ -548,12 +555,7 @@ void q3QuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scal
     for (int i = 0; i < n; ++i)
         x[i] = loadF(xT + i * kLanes);
     Fv max {}, amax {};
-    for (int i = 0; i < n; ++i) {
-        const Fv ax = absF(x[i]);
-        const auto larger = ax > amax;
-        amax = larger ? ax : amax;
-        max = larger ? x[i] : max;
-    }
+    largestMagnitude(x, n, max, amax);
     const auto tiny = amax < kGroupMaxEps;
     const Fv iscale = splat(float(-nmax)) / max;
     Fv sumlx {}, suml2 {};
