@@ -482,6 +482,22 @@ QL_INLINE void largestMagnitude(const Fv* x, int n, Fv& max, Fv& amax)
     }
 }
 
+// Levels l = clamp(nearest_int(iscale x), -nmax, nmax - 1), stored as l + offset, and the sums
+// make_qx_quants (rmse_type 1) and make_q3_quants weigh them by: sum x^2 x l and sum x^2 l^2.
+QL_INLINE void symmetricLevels(const Fv* x, int n, int nmax, Fv iscale, int offset, Iv* L, Fv& sumlx, Fv& suml2)
+{
+    sumlx = Fv {};
+    suml2 = Fv {};
+    for (int i = 0; i < n; ++i) {
+        const Iv l = clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1);
+        L[i] = l + offset;
+        const Fv w = x[i] * x[i];
+        const Fv lf = toFloat(l);
+        sumlx += w * x[i] * lf;
+        suml2 += w * lf * lf;
+    }
+}
+
 // make_qx_quants with rmse_type 1 and no quant weights (ggml src/ggml-quants.c), lane k being group k.
 void qxQuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scalesOut)
 {
@@ -496,32 +512,16 @@ void qxQuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scal
     const auto tiny = amax < kGroupMaxEps;
     const Fv nmaxF = splat(float(nmax));
     Fv iscale = splat(float(-nmax)) / max;
-    Fv sumlx {}, suml2 {};
-    for (int i = 0; i < n; ++i) {
-        const Iv l = clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1);
-        L[i] = l + nmax;
-        const Fv w = x[i] * x[i];
-        const Fv lf = toFloat(l);
-        sumlx += w * x[i] * lf;
-        suml2 += w * lf * lf;
-    }
+    Fv sumlx, suml2;
+    symmetricLevels(x, n, nmax, iscale, nmax, L, sumlx, suml2);
     Fv scale = suml2 != 0.0f ? sumlx / suml2 : Fv {};
     Fv best = scale * sumlx;
     for (int is = -9; is <= 9; ++is) {
         if (is == 0)
             continue;
         iscale = -(nmaxF + 0.1f * float(is)) / max;
-        sumlx = Fv {};
-        suml2 = Fv {};
         Iv candidate[kMaxN];
-        for (int i = 0; i < n; ++i) {
-            const Iv l = clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1);
-            candidate[i] = l + nmax;
-            const Fv w = x[i] * x[i];
-            const Fv lf = toFloat(l);
-            sumlx += w * x[i] * lf;
-            suml2 += w * lf * lf;
-        }
+        symmetricLevels(x, n, nmax, iscale, nmax, candidate, sumlx, suml2);
         const auto better = (suml2 > 0.0f) & (sumlx * sumlx > best * suml2);
         for (int i = 0; i < n; ++i)
             L[i] = better ? candidate[i] : L[i];
@@ -558,15 +558,8 @@ void q3QuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scal
     largestMagnitude(x, n, max, amax);
     const auto tiny = amax < kGroupMaxEps;
     const Fv iscale = splat(float(-nmax)) / max;
-    Fv sumlx {}, suml2 {};
-    for (int i = 0; i < n; ++i) {
-        const Iv l = clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1);
-        L[i] = l;
-        const Fv w = x[i] * x[i];
-        const Fv lf = toFloat(l);
-        sumlx += w * x[i] * lf;
-        suml2 += w * lf * lf;
-    }
+    Fv sumlx, suml2;
+    symmetricLevels(x, n, nmax, iscale, 0, L, sumlx, suml2);
     Iv active = Iv {} - 1; // every lane refines until a pass changes nothing in it
     for (int itry = 0; itry < 5; ++itry) {
         Iv changed {};
