@@ -17,6 +17,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -51,7 +52,10 @@ MainWindow::MainWindow(QWidget* parent)
     auto* splitter = new QSplitter(this);
     splitter->addWidget(m_sidebar);
     splitter->addWidget(m_stack);
+    splitter->setStretchFactor(0, 0);
     splitter->setStretchFactor(1, 1);
+    // The sidebar at its narrowest to start with: the workspaces need the width on a laptop.
+    splitter->setSizes({m_sidebar->minimumWidth(), 100 * m_sidebar->minimumWidth()});
     setCentralWidget(splitter);
 
     connect(m_sidebar, &QListWidget::currentRowChanged, this, [this](int row) {
@@ -103,7 +107,14 @@ void MainWindow::createMenus()
 void MainWindow::addWorkspace(const QString& id, const QString& title, QWidget* page)
 {
     m_ids << id;
-    m_stack->addWidget(page);
+    // In a scroll area: a workspace larger than the window (a laptop's 1280 x 720, a half-screen
+    // window) scrolls instead of making the window larger than the screen.
+    auto* scroll = new QScrollArea(m_stack);
+    scroll->setObjectName(id + QStringLiteral("Scroll"));
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidgetResizable(true);
+    scroll->setWidget(page);
+    m_stack->addWidget(scroll);
     m_sidebar->addItem(title);
     const int index = int(m_ids.size());
     QAction* action = m_viewMenu->addAction(title, this, [this, id] { showWorkspace(id); });
@@ -136,7 +147,10 @@ bool MainWindow::showWorkspace(const QString& id)
 QWidget* MainWindow::workspace(const QString& id) const
 {
     const auto row = m_ids.indexOf(id);
-    return row < 0 ? nullptr : m_stack->widget(int(row) + 1);
+    if (row < 0)
+        return nullptr;
+    auto* scroll = qobject_cast<QScrollArea*>(m_stack->widget(int(row) + 1));
+    return scroll ? scroll->widget() : nullptr;
 }
 
 QStringList MainWindow::recentFiles() const

@@ -35,6 +35,31 @@ private Q_SLOTS:
         QVERIFY(menus.contains(QStringLiteral("Help")));
     }
 
+    // Every workspace fits a 1280 x 720 laptop screen: the window's minimum size (that of its widest
+    // workspace plus the sidebar) and each workspace's own are checked with a model open and after
+    // each workspace has been shown (#17: the Lab's one row of controls made the window 1,567 px).
+    void everyWorkspaceFitsALaptopScreen()
+    {
+        const QString model = QStringLiteral(QUANTLENS_TEST_DATA_DIR "/stories260K/model-f16.safetensors");
+        std::unique_ptr<MainWindow> window(quantlens::ui::createMainWindow(model));
+        window->resize(1280, 720);
+        window->show();
+        QVERIFY(QTest::qWaitForWindowExposed(window.get()));
+        auto* stack = window->findChild<QWidget*>(QStringLiteral("workspaceStack"));
+        QVERIFY(stack);
+        for (const QString& id : {QStringLiteral("planner"), QStringLiteral("inspector"), QStringLiteral("lab"),
+                                  QStringLiteral("bench"), QStringLiteral("quality"), QStringLiteral("advisor")}) {
+            QVERIFY2(window->showWorkspace(id), qPrintable(id));
+            QApplication::processEvents();
+            const QSize page = window->workspace(id)->minimumSizeHint();
+            QVERIFY2(page.width() <= 1100, qPrintable(QStringLiteral("%1 needs %2 px").arg(id).arg(page.width())));
+        }
+        const QSize least = window->minimumSizeHint();
+        QVERIFY2(least.width() <= 1280 && least.height() <= 720,
+                 qPrintable(QStringLiteral("the window needs %1 x %2").arg(least.width()).arg(least.height())));
+        QVERIFY2(window->width() <= 1280, qPrintable(QString::number(window->width())));
+    }
+
     // A model named at start opens in the Inspector whatever the last workspace was, and names the window.
     void aModelArgumentOpensInTheInspectorAndTitlesTheWindow()
     {

@@ -94,10 +94,10 @@ LabView::LabView(ModelSession* session, QWidget* parent)
     const auto choices = schemeChoices();
     for (int side = 0; side < 2; ++side) {
         m_schemeCombos[side] = new QComboBox(this);
-        // Long scheme names must not widen the window past the screen: the combo shows about 40
-        // characters, the list drops down in full.
+        // Long scheme names must not widen the window past a laptop's screen: the combo shows about
+        // 28 characters (its tooltip and the list that drops down show the name in full).
         m_schemeCombos[side]->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-        m_schemeCombos[side]->setMinimumContentsLength(40);
+        m_schemeCombos[side]->setMinimumContentsLength(28);
         if (side == 1)
             m_schemeCombos[side]->addItem(tr("(none)"), QString());
         for (const auto& c : choices)
@@ -161,9 +161,13 @@ LabView::LabView(ModelSession* session, QWidget* parent)
     controls->addWidget(m_schemeCombos[0]);
     controls->addWidget(new QLabel(tr("Right:"), this));
     controls->addWidget(m_schemeCombos[1]);
-    controls->addWidget(new QLabel(tr("Block size:"), this));
-    controls->addWidget(m_blockSize);
-    controls->addWidget(m_doubleQuant);
+    // The block options on a row of their own: on one row with the schemes the Lab alone was
+    // 1,423 px wide, the window 1,567 (#17: every workspace usable at 1280 x 720).
+    auto* blockOptions = new QHBoxLayout;
+    blockOptions->addWidget(new QLabel(tr("Block size:"), this));
+    blockOptions->addWidget(m_blockSize);
+    blockOptions->addWidget(m_doubleQuant);
+    blockOptions->addStretch();
     controls->addStretch();
 
     auto* compare = new QWidget(this);
@@ -206,6 +210,7 @@ LabView::LabView(ModelSession* session, QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_source);
     layout->addLayout(controls);
+    layout->addLayout(blockOptions);
     layout->addWidget(tabs, 1);
 
     connect(m_syntheticCombo, &QComboBox::activated, this, [this] {
