@@ -204,7 +204,7 @@ void BenchView::showOutcome(const Outcome& outcome)
         int row = 0;
         for (const auto& x : r.rows) {
             const QString label = QString::fromStdString(core::cpuBenchmarkRowLabel(x));
-            data.categories << label;
+            data.categories << QString::fromStdString(x.name); // the set is in the summary and the table
             set.values << std::round(x.parametersPerSecond / 1e6);
             const QStringList cells {label, QString::fromStdString(x.what),
                                      QString::number(x.parametersPerSecond / 1e6, 'f', 1),
