@@ -5,12 +5,12 @@
 #include "ui/views/planner_form.h"
 #include "ui/views/planner_view.h"
 
+#include <QCategoryAxis>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
-#include <QLogValueAxis>
 #include <QPushButton>
 #include <QScatterSeries>
 #include <QSet>
@@ -27,6 +27,15 @@ using quantlens::ui::PlannerView;
 class TestPlannerView : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void sweepAxisLabelsAreShortPowersOfTwo()
+    {
+        QCOMPARE(ui::compactPowerOfTwo(8), QStringLiteral("256"));
+        QCOMPARE(ui::compactPowerOfTwo(10), QStringLiteral("1K"));
+        QCOMPARE(ui::compactPowerOfTwo(16), QStringLiteral("64K"));
+        QCOMPARE(ui::compactPowerOfTwo(21), QStringLiteral("2M"));
+        QCOMPARE(ui::compactPowerOfTwo(0), QStringLiteral("1"));
+    }
+
     // LoRA needs a target: the last ticked box stays ticked, and the plan follows the boxes.
     void theLastLoraTargetCannotBeUnticked()
     {
@@ -403,13 +412,18 @@ private Q_SLOTS:
                 if (qobject_cast<const QScatterSeries*>(series))
                     legend = series->name();
             }
-            // At most 9 x labels, so that none is cut (powers of 4 or more for long ranges).
-            for (const QAbstractAxis* axis : charts[i]->chart()->axes(Qt::Horizontal)) {
-                if (const auto* log = qobject_cast<const QLogValueAxis*>(axis)) {
-                    const double ticks = std::log(log->max() / log->min()) / std::log(log->base());
-                    QVERIFY2(ticks <= 8.0 + 1e-9, qPrintable(QStringLiteral("%1 ticks").arg(ticks)));
+            // At most 9 short x labels (256, 1K, 1M), so that none is cut (#17: "2621… 1048…").
+            bool labelled = false;
+            for (QAbstractAxis* axis : charts[i]->chart()->axes(Qt::Horizontal)) {
+                if (auto* categories = qobject_cast<QCategoryAxis*>(axis)) {
+                    labelled = true;
+                    const QStringList labels = categories->categoriesLabels();
+                    QVERIFY2(!labels.isEmpty() && labels.size() <= 9, qPrintable(labels.join(QLatin1Char(' '))));
+                    for (const QString& label : labels)
+                        QVERIFY2(label.size() <= 4, qPrintable(label));
                 }
             }
+            QVERIFY(labelled);
             QCOMPARE(legend,
                      QStringLiteral("largest that fits: %1")
                          .arg(QString::fromStdString(core::formatThousands(std::uint64_t(maxima[i])))));

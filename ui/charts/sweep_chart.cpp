@@ -3,8 +3,8 @@
 #include "core/util/units.h"
 #include "ui/charts/chart_style.h"
 
+#include <QCategoryAxis>
 #include <QLineSeries>
-#include <QLogValueAxis>
 #include <QScatterSeries>
 #include <QValueAxis>
 
@@ -12,6 +12,17 @@
 #include <cmath>
 
 namespace quantlens::ui {
+
+QString compactPowerOfTwo(int exponent)
+{
+    if (exponent >= 30)
+        return QStringLiteral("%1G").arg(std::uint64_t(1) << (exponent - 30));
+    if (exponent >= 20)
+        return QStringLiteral("%1M").arg(std::uint64_t(1) << (exponent - 20));
+    if (exponent >= 10)
+        return QStringLiteral("%1K").arg(std::uint64_t(1) << (exponent - 10));
+    return exponent >= 0 ? QString::number(std::uint64_t(1) << exponent) : QString::number(std::ldexp(1.0, exponent));
+}
 
 SweepChart::SweepChart(QWidget* parent)
     : QChartView(parent)
@@ -37,29 +48,40 @@ void SweepChart::setData(const SweepData& data)
     double xMin = data.points.front().x();
     double xMax = xMin;
     double yMax = core::toGB(data.capacityBytes);
-    QList<QPointF> gbPoints;
     for (const QPointF& p : data.points) {
-        gbPoints << QPointF(p.x(), core::toGB(p.y()));
         xMin = std::min(xMin, p.x());
         xMax = std::max(xMax, p.x());
         yMax = std::max(yMax, core::toGB(p.y()));
     }
+    const bool logX = data.logX && xMin > 0;
+    // Where a value is drawn: log2 of it on the log scale.
+    const auto at = [logX](double x) { return logX ? std::log2(x) : x; };
+    QList<QPointF> gbPoints;
+    for (const QPointF& p : data.points)
+        gbPoints << QPointF(at(p.x()), core::toGB(p.y()));
     peak->replace(gbPoints);
     chart->addSeries(peak);
 
     QAbstractAxis* xAxis = nullptr;
-    if (data.logX && xMin > 0) {
-        auto* axis = new QLogValueAxis;
-        // A tick per power of two, or of 4, 8, ... when the range spans more than 8 of them: a
-        // stories260K sweep runs from 256 to 2 million tokens, and 14 labels of up to 7 digits
-        // were cut to "1048...".
-        int base = 2;
-        while (std::log2(xMax / xMin) / std::log2(double(base)) > 8.0)
-            base *= 2;
-        axis->setBase(base);
-        axis->setLabelFormat(QStringLiteral("%.0f")); // whole tokens or sequences, also past a million
-        axis->setRange(xMin, xMax);
-        axis->setMinorTickCount(0);
+    if (logX) {
+        // Powers of two on a log scale, drawn at log2(x) on a category axis so that the labels can
+        // be short (256, 1K, 64K, 1M): a stories260K sweep runs from 256 to 2 million tokens, and
+        // plain numbers were cut to "1048..." or "1...". A label per power of two, or of 4, 16, ...
+        // when the range spans more than 5 of them: Qt Charts cuts a label wider than its category,
+        // and a sweep chart is about 250 px wide on a laptop.
+        auto* axis = new QCategoryAxis;
+        axis->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
+        const double lo = std::log2(xMin), hi = std::log2(xMax);
+        int step = 1;
+        while ((hi - lo) / step > 5.0)
+            step *= 2;
+        const int first = int(std::ceil(lo - 1e-9));
+        // The first category reaches one step below the first label, so that it is as wide as the others.
+        axis->setStartValue(first - step);
+        for (int e = first; e <= int(std::floor(hi + 1e-9)); ++e)
+            if ((e - first) % step == 0)
+                axis->append(compactPowerOfTwo(e), e);
+        axis->setRange(lo, hi);
         xAxis = axis;
     } else {
         auto* axis = new QValueAxis;
@@ -81,8 +103,8 @@ void SweepChart::setData(const SweepData& data)
     if (data.capacityBytes > 0) {
         auto* capacity = new QLineSeries;
         capacity->setName(tr("usable capacity %1").arg(QString::fromStdString(core::formatGB(data.capacityBytes, 1))));
-        capacity->append(xMin, core::toGB(data.capacityBytes));
-        capacity->append(xMax, core::toGB(data.capacityBytes));
+        capacity->append(at(xMin), core::toGB(data.capacityBytes));
+        capacity->append(at(xMax), core::toGB(data.capacityBytes));
         QPen capPen(isDarkPalette() ? QColor(0xff, 0x6b, 0x6b) : QColor(0xc0, 0x00, 0x00));
         capPen.setStyle(Qt::DashLine);
         capPen.setWidth(2);
@@ -102,7 +124,7 @@ void SweepChart::setData(const SweepData& data)
         marker->setColor(componentColor(QStringLiteral("adapters")));
         for (const QPointF& p : data.points) {
             if (p.x() == data.largestFitting)
-                marker->append(p.x(), core::toGB(p.y()));
+                marker->append(at(p.x()), core::toGB(p.y()));
         }
         chart->addSeries(marker);
         marker->attachAxis(xAxis);

@@ -25,6 +25,9 @@ struct SweepData {
     bool largestFittingAtSearchLimit = false;
 };
 
+// 2^exponent as a sweep axis labels it: 256, 1K, 64K, 1M, 2G.
+QString compactPowerOfTwo(int exponent);
+
 class SweepChart : public QChartView {
     Q_OBJECT
 public:
