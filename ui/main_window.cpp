@@ -8,6 +8,7 @@
 #include <QCloseEvent>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -17,13 +18,72 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QResizeEvent>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 
+#include <algorithm>
+
 namespace quantlens::ui {
+
+namespace {
+
+// A workspace fills the area it is shown in, and scrolls only where the area is smaller than the
+// workspace's minimum size. QScrollArea's own widgetResizable gives a page with word-wrapped labels
+// its preferred height for the width instead (heightForWidth), which made the Inspector's table
+// taller than the window and the whole page scroll.
+class WorkspaceScrollArea : public QScrollArea {
+public:
+    explicit WorkspaceScrollArea(QWidget* parent)
+        : QScrollArea(parent)
+    {
+        setFrameShape(QFrame::NoFrame);
+        setWidgetResizable(false);
+    }
+    void setWorkspace(QWidget* page)
+    {
+        setWidget(page);
+        page->installEventFilter(this);
+        fit();
+    }
+
+protected:
+    void resizeEvent(QResizeEvent* event) override
+    {
+        QScrollArea::resizeEvent(event);
+        fit();
+    }
+    bool eventFilter(QObject* watched, QEvent* event) override
+    {
+        if (watched == widget() && event->type() == QEvent::LayoutRequest)
+            fit();
+        return QScrollArea::eventFilter(watched, event);
+    }
+
+private:
+    void fit()
+    {
+        QWidget* page = widget();
+        if (!page)
+            return;
+        const QSize least = page->minimumSizeHint().expandedTo(page->minimumSize());
+        const QSize area = maximumViewportSize();
+        QSize size = area.expandedTo(least);
+        // A scroll bar in one direction takes room from the other.
+        if (size.width() > area.width())
+            size.setHeight(std::max(least.height(), area.height() - horizontalScrollBar()->sizeHint().height()));
+        if (size.height() > area.height())
+            size.setWidth(std::max(least.width(), area.width() - verticalScrollBar()->sizeHint().width()));
+        if (page->size() != size)
+            page->resize(size);
+    }
+};
+
+} // namespace
 
 namespace {
 
@@ -109,11 +169,9 @@ void MainWindow::addWorkspace(const QString& id, const QString& title, QWidget* 
     m_ids << id;
     // In a scroll area: a workspace larger than the window (a laptop's 1280 x 720, a half-screen
     // window) scrolls instead of making the window larger than the screen.
-    auto* scroll = new QScrollArea(m_stack);
+    auto* scroll = new WorkspaceScrollArea(m_stack);
     scroll->setObjectName(id + QStringLiteral("Scroll"));
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setWidgetResizable(true);
-    scroll->setWidget(page);
+    scroll->setWorkspace(page);
     m_stack->addWidget(scroll);
     m_sidebar->addItem(title);
     const int index = int(m_ids.size());

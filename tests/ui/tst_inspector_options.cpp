@@ -5,11 +5,15 @@
 #include "ui/models/tensor_filter_model.h"
 #include "ui/models/tensor_table_model.h"
 #include "ui/report_builder.h"
+#include "ui/views/frozen_column_table.h"
 #include "ui/views/inspector_view.h"
 
+#include <QApplication>
 #include <QComboBox>
+#include <QHeaderView>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QtTest>
@@ -39,6 +43,45 @@ const core::ScanResult& scanShown(ui::InspectorView& view)
 class TestInspectorOptions : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // #17 item 1: at a laptop's width the metric columns are as wide as their numbers (never "0…"
+    // for 0.03246) and the Name column stays in place while they scroll sideways.
+    void numbersAreNeverCutAndTheNameColumnStaysWhileScrolling()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        view.resize(1100, 650);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(session.openNow(kExample));
+        scanShown(view);
+        QApplication::processEvents();
+        auto* table = qobject_cast<ui::FrozenColumnTableView*>(view.tableView());
+        QVERIFY(table);
+        for (int column = ui::TensorTableModel::Rmse; column < ui::TensorTableModel::ColumnCount; ++column) {
+            const int needed = std::max(static_cast<QAbstractItemView*>(table)->sizeHintForColumn(column),
+                                        table->horizontalHeader()->sectionSizeHint(column));
+            QVERIFY2(
+                table->columnWidth(column) >= needed,
+                qPrintable(
+                    QStringLiteral("column %1: %2 px for %3").arg(column).arg(table->columnWidth(column)).arg(needed)));
+        }
+        QTableView* frozen = table->frozenView();
+        QVERIFY(frozen->isVisible());
+        QCOMPARE(frozen->columnWidth(0), table->columnWidth(0));
+        for (int column = 1; column < table->model()->columnCount(); ++column)
+            QVERIFY(frozen->isColumnHidden(column));
+        const int x = frozen->geometry().x();
+        table->horizontalScrollBar()->setValue(table->horizontalScrollBar()->maximum());
+        QApplication::processEvents();
+        QVERIFY(table->horizontalScrollBar()->maximum() > 0); // the metric columns do not all fit
+        QCOMPARE(frozen->geometry().x(), x);
+        QCOMPARE(frozen->model()->index(0, 0).data().toString(), table->model()->index(0, 0).data().toString());
+        // Scrolling down moves both views together.
+        table->verticalScrollBar()->setValue(table->verticalScrollBar()->maximum());
+        QApplication::processEvents();
+        QCOMPARE(frozen->verticalScrollBar()->value(), table->verticalScrollBar()->value());
+    }
+
     void theSchemeListSearchesAndTicksPresets()
     {
         ui::ModelSession session;

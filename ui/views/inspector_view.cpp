@@ -10,6 +10,7 @@
 #include "ui/models/scheme_catalog.h"
 #include "ui/models/tensor_filter_model.h"
 #include "ui/models/tensor_table_model.h"
+#include "ui/views/frozen_column_table.h"
 #include "ui/views/totals_table.h"
 
 #include <QCheckBox>
@@ -175,7 +176,8 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_progressLabel = new QLabel(this);
     m_progressLabel->setObjectName(QStringLiteral("scanProgressLabel"));
 
-    m_table = new QTableView(this);
+    // The Name column stays while the metric columns scroll sideways.
+    m_table = new FrozenColumnTableView(this);
     m_table->setModel(m_filter);
     m_table->setSortingEnabled(true);
     m_table->sortByColumn(-1, Qt::AscendingOrder);
