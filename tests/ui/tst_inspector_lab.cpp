@@ -4,6 +4,7 @@
 #include "core/scan/scan_schemes.h"
 #include "core/util/float16.h"
 #include "gpu/device.h"
+#include "ui/charts/chart_style.h"
 #include "ui/charts/error_by_layer_chart.h"
 #include "ui/charts/histogram_chart.h"
 #include "ui/jobs/lab_analysis.h"
@@ -20,6 +21,7 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QTableWidget>
+#include <QValueAxis>
 #include <QtTest>
 
 #include <algorithm>
@@ -218,6 +220,24 @@ private Q_SLOTS:
         QVERIFY(!lab.analysis().schemes.empty());
         QCOMPARE(lab.analysis().schemes.front().error.count,
                  session.model()->tensors()[std::size_t(index)].elementCount());
+        // Round ticks (#17 item 10: not 0.0313 or 6.94e-18): a 1, 2 or 5 step anchored at 0, 6 or fewer.
+        for (const ui::HistogramChart* chart : {lab.weightChart(0), lab.errorChart(0)}) {
+            const auto axes = chart->chart()->axes(Qt::Horizontal);
+            QCOMPARE(axes.size(), qsizetype(1));
+            const auto* axis = qobject_cast<const QValueAxis*>(axes.front());
+            QVERIFY(axis);
+            QCOMPARE(axis->tickType(), QValueAxis::TicksDynamic);
+            QCOMPARE(axis->tickAnchor(), 0.0);
+            const double step = axis->tickInterval();
+            const double mantissa = step / std::pow(10.0, std::floor(std::log10(step)));
+            QVERIFY2(std::abs(mantissa - 1) < 1e-9 || std::abs(mantissa - 2) < 1e-9 || std::abs(mantissa - 5) < 1e-9,
+                     qPrintable(QString::number(step)));
+            QVERIFY((axis->max() - axis->min()) / step <= 6.0 + 1e-9);
+        }
+        QCOMPARE(ui::niceTickInterval(1.039, 6), 0.2);
+        QCOMPARE(ui::niceTickInterval(0.125, 6), 0.05);
+        QCOMPARE(ui::niceTickInterval(6.94e-18, 6), 2e-18);
+        QCOMPARE(ui::niceTickInterval(0.0, 5), 0.0);
     }
 
     // Q4_0 cannot store ffn_down (rows of 172): its side says why and draws nothing, while NF4's side,

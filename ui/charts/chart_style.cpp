@@ -6,6 +6,8 @@
 #include <QHash>
 #include <QPalette>
 
+#include <cmath>
+
 namespace quantlens::ui {
 
 QColor componentColor(const QString& key)
@@ -70,6 +72,18 @@ void clearChart(QChart* chart)
     chart->removeAllSeries();
     for (QAbstractAxis* axis : chart->axes())
         chart->removeAxis(axis);
+}
+
+double niceTickInterval(double span, int maxTicks)
+{
+    if (!(span > 0.0) || !std::isfinite(span) || maxTicks < 1)
+        return 0.0;
+    const double raw = span / maxTicks;
+    const double power = std::pow(10.0, std::floor(std::log10(raw)));
+    for (double step : {1.0, 2.0, 5.0, 10.0})
+        if (step * power >= raw * (1.0 - 1e-9))
+            return step * power;
+    return 10.0 * power;
 }
 
 } // namespace quantlens::ui

@@ -29,4 +29,8 @@ void clearChart(QChart* chart);
 // True when the application palette is dark (window colour darker than its text).
 bool isDarkPalette();
 
+// A round tick spacing (1, 2 or 5 times a power of ten) that cuts `span` into at most `maxTicks`
+// intervals: axis labels read 0.2, 0.4 rather than 0.0313, 0.291 (#17). 0 for an empty span.
+double niceTickInterval(double span, int maxTicks);
+
 } // namespace quantlens::ui

@@ -59,8 +59,14 @@ void HistogramChart::setData(const HistogramData& data)
 
     auto* xAxis = new QValueAxis;
     xAxis->setTitleText(data.xTitle);
-    xAxis->setLabelFormat(QStringLiteral("%.3g"));
+    xAxis->setLabelFormat(QStringLiteral("%g"));
     xAxis->setRange(data.lo, data.hi);
+    // Round ticks anchored at 0 (-0.4, -0.2, 0, 0.2 ...), not the range cut in fifths.
+    if (const double interval = niceTickInterval(data.hi - data.lo, 6); interval > 0.0) {
+        xAxis->setTickType(QValueAxis::TicksDynamic);
+        xAxis->setTickAnchor(0.0);
+        xAxis->setTickInterval(interval);
+    }
     chart->addAxis(xAxis, Qt::AlignBottom);
     QAbstractAxis* yAxis = nullptr;
     if (data.logY) {
