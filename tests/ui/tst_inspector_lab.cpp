@@ -314,6 +314,22 @@ private Q_SLOTS:
         QCOMPARE(examples[1].snapped, -0.75);
         QCOMPARE(examples[3].snapped, 0.25); // 0.05 snaps to 0.25: the course's grid has no zero
         QCOMPARE(examples[4].snapped, 0.5);
+        // Each value is written once under the ruler (#17 item 10): -0.5 and 0.5 are levels of the
+        // 3-bit grid and were labelled both as ruler ticks and as levels.
+        for (int bits = 2; bits <= 4; ++bits) {
+            lab.bitsSlider()->setValue(bits);
+            QList<double> written;
+            for (const auto& label : lab.ruler()->labels()) {
+                for (double other : written)
+                    QVERIFY2(std::abs(other - label.value) > 1e-9, qPrintable(QString::number(label.value)));
+                written << label.value;
+            }
+            QVERIFY(written.contains(-1.0) && written.contains(1.0));
+        }
+        lab.bitsSlider()->setValue(3);
+        const auto labels = lab.ruler()->labels();
+        QVERIFY(std::any_of(labels.begin(), labels.end(),
+                            [](const auto& label) { return label.level && label.value == 0.5; }));
     }
 
     // The Lab on its synthetic values (65,536, one dimension) under `left` and `right`, analysed.

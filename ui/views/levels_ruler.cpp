@@ -5,9 +5,32 @@
 #include <QPainter>
 #include <QPainterPath>
 
+#include <algorithm>
 #include <cmath>
 
 namespace quantlens::ui {
+
+namespace {
+
+constexpr double kRulerTicks[] = {-1.0, -0.5, 0.0, 0.5, 1.0};
+
+} // namespace
+
+QList<LevelsRuler::Label> LevelsRuler::labels() const
+{
+    QList<Label> out;
+    const bool levelsLabelled = m_levels.size() <= 16;
+    for (double v : kRulerTicks) {
+        const bool alsoALevel = levelsLabelled
+            && std::any_of(m_levels.begin(), m_levels.end(), [v](double level) { return std::abs(level - v) < 1e-9; });
+        if (!alsoALevel)
+            out.append({v, false});
+    }
+    if (levelsLabelled)
+        for (double level : m_levels)
+            out.append({level, true});
+    return out;
+}
 
 LevelsRuler::LevelsRuler(QWidget* parent)
     : QWidget(parent)
@@ -54,10 +77,13 @@ void LevelsRuler::paintEvent(QPaintEvent*)
     axisPen.setWidthF(1.5);
     p.setPen(axisPen);
     p.drawLine(QPointF(xOf(-1.0), axisY), QPointF(xOf(1.0), axisY));
-    for (double v : {-1.0, -0.5, 0.0, 0.5, 1.0}) {
+    const QList<Label> written = labels();
+    for (double v : kRulerTicks)
         p.drawLine(QPointF(xOf(v), axisY - 3), QPointF(xOf(v), axisY + 3));
-        p.drawText(QRectF(xOf(v) - 2 * lineHeight, axisY + 0.9 * lineHeight, 4 * lineHeight, lineHeight),
-                   Qt::AlignHCenter, QString::number(v, 'g', 3));
+    for (const Label& label : written) {
+        if (!label.level)
+            p.drawText(QRectF(xOf(label.value) - 2 * lineHeight, axisY + 0.9 * lineHeight, 4 * lineHeight, lineHeight),
+                       Qt::AlignHCenter, QString::number(label.value, 'g', 3));
     }
 
     // The levels as tall coloured ticks.
@@ -72,9 +98,11 @@ void LevelsRuler::paintEvent(QPaintEvent*)
         small.setPointSizeF(small.pointSizeF() * 0.8);
         p.setFont(small);
         p.setPen(levelColor);
-        for (double level : m_levels) {
-            p.drawText(QRectF(xOf(level) - 2 * lineHeight, axisY + 1.9 * lineHeight, 4 * lineHeight, lineHeight),
-                       Qt::AlignHCenter, QString::number(level, 'g', 3));
+        for (const Label& label : written) {
+            if (label.level)
+                p.drawText(
+                    QRectF(xOf(label.value) - 2 * lineHeight, axisY + 1.9 * lineHeight, 4 * lineHeight, lineHeight),
+                    Qt::AlignHCenter, QString::number(label.value, 'g', 3));
         }
         p.setFont(font());
     }

@@ -21,6 +21,13 @@ public:
     void setData(const QString& caption, const QList<double>& levels, const QList<Example>& examples);
     const QList<double>& levels() const { return m_levels; }
     const QList<Example>& examples() const { return m_examples; }
+    // The values written under the ruler: -1, -0.5, 0, 0.5, 1, and each level when there are 16 or
+    // fewer; a value that is both is written once, as a level (#17: the k-bit tab wrote them twice).
+    struct Label {
+        double value = 0;
+        bool level = false; // on the levels' row, in their colour
+    };
+    QList<Label> labels() const;
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
