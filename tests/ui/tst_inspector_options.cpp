@@ -9,11 +9,15 @@
 #include "ui/views/inspector_view.h"
 
 #include <QApplication>
+#include <QChartView>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QHeaderView>
 #include <QLineEdit>
+#include <QLineSeries>
 #include <QMessageBox>
 #include <QScrollBar>
+#include <QSet>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QtTest>
@@ -80,6 +84,34 @@ private Q_SLOTS:
         table->verticalScrollBar()->setValue(table->verticalScrollBar()->maximum());
         QApplication::processEvents();
         QCOMPARE(frozen->verticalScrollBar()->value(), table->verticalScrollBar()->value());
+    }
+
+    // #17 item 11: "one line per role" draws the roles of the scheme the table shows, each line
+    // distinguishable (colour, then dash), not every scheme × role in eight repeating colours.
+    void roleLinesAreTheShownSchemesAndDistinguishable()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        view.setSelectedSchemes({QStringLiteral("nf4"), QStringLiteral("fp4"), QStringLiteral("int8")});
+        scanShown(view);
+        auto* byRole = view.findChild<QCheckBox*>(QStringLiteral("roleLines"));
+        auto* chart = view.findChild<QChartView*>(QStringLiteral("errorByLayerChart"));
+        auto* shown = view.findChild<QComboBox*>(QStringLiteral("shownScheme"));
+        QVERIFY(byRole && chart && shown);
+        byRole->setChecked(true);
+        for (const QString& scheme : {QStringLiteral("nf4"), QStringLiteral("int8")}) {
+            shown->setCurrentText(scheme);
+            const auto series = chart->chart()->series();
+            QVERIFY2(series.size() >= 7 && series.size() <= 12, qPrintable(QString::number(series.size())));
+            QSet<QString> pens;
+            for (const QAbstractSeries* s : series) {
+                QVERIFY2(s->name().startsWith(scheme + QStringLiteral(" · ")), qPrintable(s->name()));
+                const QPen pen = qobject_cast<const QLineSeries*>(s)->pen();
+                pens.insert(pen.color().name() + QString::number(int(pen.style())));
+            }
+            QCOMPARE(pens.size(), series.size());
+        }
     }
 
     void theSchemeListSearchesAndTicksPresets()

@@ -69,8 +69,12 @@ void ErrorByLayerChart::setData(const ErrorByLayerData& data)
         auto* line = new QLineSeries;
         line->setName(s.name);
         line->setPointsVisible(true);
-        QPen pen(seriesColor(index++));
+        // Eight colours, then the same colours dashed, then dotted: no two lines alike up to 24.
+        QPen pen(seriesColor(index));
         pen.setWidth(2);
+        if (index >= 8)
+            pen.setStyle(index >= 16 ? Qt::DotLine : Qt::DashLine);
+        ++index;
         line->setPen(pen);
         QList<QPointF> points = s.points;
         // A layer with nothing measured (NaN) or an infinite error has no place on the axis.

@@ -193,10 +193,14 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
             [this](const QModelIndex& index) { Q_EMIT tensorActivated(m_filter->mapToSource(index).row()); });
 
     m_shownScheme = new QComboBox(this);
+    m_shownScheme->setObjectName(QStringLiteral("shownScheme"));
     m_shownScheme->setToolTip(tr("Which scheme's errors the table shows"));
     m_shownScheme->setMinimumContentsLength(12);
-    connect(m_shownScheme, &QComboBox::currentTextChanged, this,
-            [this](const QString& id) { m_model->setErrorScheme(id); });
+    connect(m_shownScheme, &QComboBox::currentTextChanged, this, [this](const QString& id) {
+        m_model->setErrorScheme(id);
+        if (m_chartByRole && m_chartByRole->isChecked())
+            updateChart();
+    });
     m_chartMetric = new QComboBox(this);
     m_chartMetric->addItem(tr("relative error"), int(ChartMetric::RelError));
     m_chartMetric->addItem(tr("RMSE"), int(ChartMetric::Rmse));
@@ -204,7 +208,9 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_chartMetric->addItem(tr("max |error|"), int(ChartMetric::MaxAbs));
     m_chartMetric->setToolTip(tr("The metric drawn by layer"));
     m_chartByRole = new QCheckBox(tr("one line per role"), this);
-    m_chartByRole->setToolTip(tr("Split each scheme's line by tensor role (attention q/k/v/o, MLP gate/up/down)"));
+    m_chartByRole->setObjectName(QStringLiteral("roleLines"));
+    m_chartByRole->setToolTip(tr("One line per tensor role (attention q/k/v/o, MLP gate/up/down, norms) for the "
+                                 "scheme the table shows"));
     connect(m_chartMetric, &QComboBox::currentIndexChanged, this, &InspectorView::updateChart);
     connect(m_chartByRole, &QCheckBox::toggled, this, &InspectorView::updateChart);
 
@@ -220,6 +226,7 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_summary->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
     m_summary->setMaximumHeight(8 * (fontMetrics().height() + 6));
     m_chart = new ErrorByLayerChart(this);
+    m_chart->setObjectName(QStringLiteral("errorByLayerChart"));
 
     // Layout: controls on top, the table on the left, totals / chart / summary on the right.
     auto* filters = new QHBoxLayout;
@@ -642,13 +649,19 @@ void InspectorView::updateChart()
                 left == 0 ? it.key() : tr("%1 (%2 skipped)").arg(it.key(), QString::number(left)), it.value()};
         }
     } else {
-        // Per scheme × role: aggregate tensors of the same layer and role (usually one tensor).
+        // One line per role of the scheme the table shows (#17: every scheme × role drew 42 lines
+        // in 8 repeating colours with a cut legend); the table's scheme picker chooses it.
+        // Of tensors with the same layer and role (a layer's two norms) the larger error is drawn.
+        const std::string shown = m_shownScheme->currentText().toStdString();
         QMap<QString, QMap<int, core::ErrorStats>> lines;
         for (const auto& t : result.tensors) {
-            if (t.layer < 0 || !t.skipped.empty())
+            if (t.layer < 0 || !t.skipped.empty() || t.scheme != shown)
                 continue;
-            lines[QString::fromStdString(t.scheme) + QStringLiteral(" · ") + latin(core::roleName(t.role))][t.layer]
-                = t.error;
+            auto& slot
+                = lines[QString::fromStdString(t.scheme) + QStringLiteral(" · ") + latin(core::roleName(t.role))];
+            const auto existing = slot.find(t.layer);
+            if (existing == slot.end() || metricOf(t.error, metric) > metricOf(existing.value(), metric))
+                slot[t.layer] = t.error;
         }
         for (auto it = lines.cbegin(); it != lines.cend(); ++it) {
             ErrorByLayerSeries series {it.key(), {}};

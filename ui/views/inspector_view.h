@@ -88,7 +88,7 @@ private:
     QCheckBox* m_onGpu;
     QComboBox* m_shownScheme;
     QComboBox* m_chartMetric;
-    QCheckBox* m_chartByRole;
+    QCheckBox* m_chartByRole = nullptr;
     QTableView* m_table;
     TotalsTable* m_totals;
     QTableWidget* m_summary;
