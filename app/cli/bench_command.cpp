@@ -6,6 +6,7 @@
 #include "core/scan/scan_schemes.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
+#include "core/util/text_list.h"
 #include "core/util/units.h"
 #include "gpu/benchmark.h"
 
@@ -90,9 +91,7 @@ void runCpuBench(const BenchOptions& options)
     std::cout << "CPU benchmark: " << core::formatThousands(r.parameters) << " BF16 parameters ("
               << core::formatBinaryBytes(double(r.bytes)) << ") in memory, " << r.threads << " threads, best of "
               << options.repetitions << " runs each, measured one after the other\n";
-    std::string sets;
-    for (const auto& set : r.instructionSets)
-        sets += (sets.empty() ? "" : ", ") + set;
+    const std::string sets = joinList(r.instructionSets, ", ");
     std::cout << "Instruction sets on this CPU: " << sets << "; scans run on " << r.instructionSet
               << " (QUANTLENS_ISA=baseline|avx2|avx512 picks another)\n\n";
     // One line per stage, one column per instruction set, in M params/s.

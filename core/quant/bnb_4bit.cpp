@@ -29,12 +29,11 @@ namespace {
 
 constexpr std::uint32_t kMaxBlocksize = 4096;
 
-template <FourBitType kType>
-void quantizeBlocks(std::span<const float> in, std::uint32_t blocksize, std::uint64_t firstBlock,
-                    std::uint64_t endBlock, std::uint8_t* packed, float* absmax)
+void quantizeBlocks(FourBitType fourBitType, std::span<const float> in, std::uint32_t blocksize,
+                    std::uint64_t firstBlock, std::uint64_t endBlock, std::uint8_t* packed, float* absmax)
 {
     const kernels::Kernels& k = kernels::kernels();
-    const int type = kType == FourBitType::Nf4 ? 0 : 1;
+    const int type = fourBitType == FourBitType::Nf4 ? 0 : 1;
     const std::uint64_t whole = std::min<std::uint64_t>(endBlock, in.size() / blocksize);
     if (whole > firstBlock)
         k.quantize4bit(type, in.data() + firstBlock * blocksize, whole - firstBlock, blocksize,
@@ -146,12 +145,8 @@ Bnb4BitTensor quantize4bit(std::span<const float> in, const Bnb4BitOptions& opti
     result.packed.resize((in.size() + 1) / 2);
     result.absmax.resize(result.blockCount());
     forEachBlockRange(result.absmax.size(), threads, [&](std::uint64_t firstBlock, std::uint64_t endBlock) {
-        if (options.type == FourBitType::Nf4)
-            quantizeBlocks<FourBitType::Nf4>(in, options.blocksize, firstBlock, endBlock, result.packed.data(),
-                                             result.absmax.data());
-        else
-            quantizeBlocks<FourBitType::Fp4>(in, options.blocksize, firstBlock, endBlock, result.packed.data(),
-                                             result.absmax.data());
+        quantizeBlocks(options.type, in, options.blocksize, firstBlock, endBlock, result.packed.data(),
+                       result.absmax.data());
     });
     if (options.doubleQuant)
         result.doubleQuant = doubleQuantize(result.absmax, doubleQuantOffset(result.absmax));

@@ -1,5 +1,6 @@
 #include "core/report/report_data.h"
 
+#include "core/util/text_list.h"
 #include "core/util/units.h"
 #include "core/util/version.h"
 
@@ -130,9 +131,7 @@ BenchSection cpuBenchmarkSection(const CpuBenchmarkResult& r)
         section.rows.push_back({cpuBenchmarkRowLabel(x), x.what, x.parametersPerSecond / 1e6, "M params/s"});
     section.rows.push_back({"fraction of read bound", "scan rate / memory-read rate (" + r.instructionSet + ")",
                             r.fractionOfReadBound, "x"});
-    std::string sets;
-    for (const auto& set : r.instructionSets)
-        sets += (sets.empty() ? "" : ", ") + set;
+    const std::string sets = joinList(r.instructionSets, ", ");
     section.notes.push_back(formatThousands(r.parameters) + " BF16 parameters, " + std::to_string(r.threads)
                             + " threads, scheme " + r.scheme + ", measured one after the other in one run");
     section.notes.push_back("kernels measured on: " + sets + "; scans run on " + r.instructionSet);

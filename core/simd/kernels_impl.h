@@ -387,14 +387,28 @@ void dequantizeDynamic8(const float* code, const std::uint8_t* codes, std::size_
         out[i] = code[codes[i]] * absmax;
 }
 
+// The longest group the k-quant searches take (Q4_K/Q5_K's 32), and ggml's GROUP_MAX_EPS.
+constexpr int kMaxGroup = 32;
+constexpr float kGroupMaxEps = 1e-15f;
+
+// Levels L[0, n) of this register's groups into LT (element i of group k at [i * 16 + k]), as T;
+// lanes in `zero` get level 0.
+template <typename T> QL_INLINE void storeLevels(const Iv* L, int n, Iv zero, T* LT)
+{
+    for (int i = 0; i < n; ++i) {
+        const Iv l = zero ? Iv {} : L[i];
+        for (std::size_t k = 0; k < kWidth; ++k)
+            LT[i * int(kLanes) + int(k)] = static_cast<T>(l[k]);
+    }
+}
+
 // make_qkx2_quants (ggml src/ggml-quants.c), lane k being group k: the scalar function's every
 // operation, in its order, on 16 groups at once.
 void qkx2QuantsPart(const float* xT, const float* wT, int n, int nmax, float rmin, float rdelta, int nstep, bool useMad,
                     std::uint8_t* LT, float* scalesOut, float* minsOut)
 {
-    constexpr int kMaxN = 32;
-    Fv x[kMaxN] = {}, w[kMaxN] = {};
-    Iv L[kMaxN], Laux[kMaxN];
+    Fv x[kMaxGroup] = {}, w[kMaxGroup] = {};
+    Iv L[kMaxGroup], Laux[kMaxGroup];
     for (int i = 0; i < n; ++i) {
         x[i] = loadF(xT + i * kLanes);
         w[i] = loadF(wT + i * kLanes);
@@ -455,11 +469,7 @@ void qkx2QuantsPart(const float* xT, const float* wT, int n, int nmax, float rmi
     min = flat ? flatMin : min;
     storeF(scalesOut, scale);
     storeF(minsOut, -min);
-    for (int i = 0; i < n; ++i) {
-        const Iv l = flat ? Iv {} : L[i];
-        for (std::size_t k = 0; k < kWidth; ++k)
-            LT[i * int(kLanes) + int(k)] = static_cast<std::uint8_t>(l[k]);
-    }
+    storeLevels(L, n, flat, LT);
 }
 
 void qkx2Quants16(const float* xT, const float* wT, int n, int nmax, float rmin, float rdelta, int nstep, bool useMad,
@@ -501,10 +511,8 @@ QL_INLINE void symmetricLevels(const Fv* x, int n, int nmax, Fv iscale, int offs
 // make_qx_quants with rmse_type 1 and no quant weights (ggml src/ggml-quants.c), lane k being group k.
 void qxQuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scalesOut)
 {
-    constexpr int kMaxN = 32;
-    constexpr float kGroupMaxEps = 1e-15f; // GROUP_MAX_EPS
-    Fv x[kMaxN] = {};
-    Iv L[kMaxN];
+    Fv x[kMaxGroup] = {};
+    Iv L[kMaxGroup];
     for (int i = 0; i < n; ++i)
         x[i] = loadF(xT + i * kLanes);
     Fv max {}, amax {};
@@ -520,7 +528,7 @@ void qxQuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scal
         if (is == 0)
             continue;
         iscale = -(nmaxF + 0.1f * float(is)) / max;
-        Iv candidate[kMaxN];
+        Iv candidate[kMaxGroup];
         symmetricLevels(x, n, nmax, iscale, nmax, candidate, sumlx, suml2);
         const auto better = (suml2 > 0.0f) & (sumlx * sumlx > best * suml2);
         for (int i = 0; i < n; ++i)
@@ -530,11 +538,7 @@ void qxQuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scal
     }
     scale = tiny ? Fv {} : scale;
     storeF(scalesOut, scale);
-    for (int i = 0; i < n; ++i) {
-        const Iv l = tiny ? Iv {} : L[i];
-        for (std::size_t k = 0; k < kWidth; ++k)
-            LT[i * int(kLanes) + int(k)] = static_cast<std::int8_t>(l[k]);
-    }
+    storeLevels(L, n, tiny, LT);
 }
 
 void qxQuants16(const float* xT, int n, int nmax, std::int8_t* LT, float* scales)
@@ -548,10 +552,8 @@ void qxQuants16(const float* xT, int n, int nmax, std::int8_t* LT, float* scales
 // after the first pass that changes nothing: here a lane stops taking changes from that pass on.
 void q3QuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scalesOut)
 {
-    constexpr int kMaxN = 32;
-    constexpr float kGroupMaxEps = 1e-15f; // GROUP_MAX_EPS
-    Fv x[kMaxN] = {};
-    Iv L[kMaxN];
+    Fv x[kMaxGroup] = {};
+    Iv L[kMaxGroup];
     for (int i = 0; i < n; ++i)
         x[i] = loadF(xT + i * kLanes);
     Fv max {}, amax {};
@@ -590,11 +592,9 @@ void q3QuantsPart(const float* xT, int n, int nmax, std::int8_t* LT, float* scal
     Fv scale = suml2 > 0.0f ? sumlx / suml2 : Fv {};
     scale = tiny ? Fv {} : scale;
     storeF(scalesOut, scale);
-    for (int i = 0; i < n; ++i) {
-        const Iv l = tiny ? Iv {} : L[i] + nmax;
-        for (std::size_t k = 0; k < kWidth; ++k)
-            LT[i * int(kLanes) + int(k)] = static_cast<std::int8_t>(l[k]);
-    }
+    for (int i = 0; i < n; ++i)
+        L[i] += nmax;
+    storeLevels(L, n, tiny, LT);
 }
 
 void q3Quants16(const float* xT, int n, int nmax, std::int8_t* LT, float* scales)

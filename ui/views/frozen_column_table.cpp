@@ -120,13 +120,4 @@ QModelIndex FrozenColumnTableView::moveCursor(CursorAction cursorAction, Qt::Key
     return current;
 }
 
-void FrozenColumnTableView::scrollTo(const QModelIndex& index, ScrollHint hint)
-{
-    // Column 0 is always in view: scroll vertically only for it.
-    if (index.column() > 0)
-        QTableView::scrollTo(index, hint);
-    else
-        QTableView::scrollTo(index.siblingAtColumn(0), hint == EnsureVisible ? EnsureVisible : hint);
-}
-
 } // namespace quantlens::ui
