@@ -8,10 +8,10 @@
 #include "ui/jobs/eval_job.h"
 #include "ui/jobs/scan_job.h"
 #include "ui/models/model_session.h"
+#include "ui/views/advisor_view.h"
 #include "ui/views/bench_view.h"
 #include "ui/views/inspector_view.h"
 #include "ui/views/planner_form.h"
-#include "ui/views/advisor_view.h"
 #include "ui/views/planner_view.h"
 #include "ui/views/quality_view.h"
 #include "ui/views/teaching_table_view.h"
@@ -46,6 +46,8 @@ QString commandLine(const ModelSession& session, const core::PlanInput& p, const
                 add("--filter", inspector.scannedNameFilter());
             if (!inspector.scannedRoleFilter().isEmpty())
                 add("--role", inspector.scannedRoleFilter());
+            if (inspector.scannedTensorSelection() != core::TensorSelection::AsTool)
+                add("--policy", QString::fromStdString(core::selectionName(inspector.scannedTensorSelection())));
             if (inspector.scansOnGpu())
                 add("--device", QStringLiteral("cuda"));
         } else {
@@ -146,11 +148,13 @@ core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& 
         const auto& a = *advisor->result();
         data.advice = a;
         qualityArguments << QStringLiteral("--advise-bits")
-                         << QString::number(a.parameters ? double(a.budgetBytes) * 8.0 / double(a.parameters) : 0.0, 'g', 10)
+                         << QString::number(a.parameters ? double(a.budgetBytes) * 8.0 / double(a.parameters) : 0.0,
+                                            'g', 10)
                          << QStringLiteral("--advise-family") << QString::fromStdString(a.family)
                          << QStringLiteral("--advise-schemes") << QString::fromStdString(joinCommaList(a.candidates));
-        std::string command = "quantlens-cli advise " + core::shellQuote(QFileInfo(session.path()).absoluteFilePath().toStdString())
-            + " --size " + std::to_string(a.budgetBytes) + " --family " + a.family + " --schemes "
+        std::string command = "quantlens-cli advise "
+            + core::shellQuote(QFileInfo(session.path()).absoluteFilePath().toStdString()) + " --size "
+            + std::to_string(a.budgetBytes) + " --family " + a.family + " --schemes "
             + core::shellQuote(joinCommaList(a.candidates));
         data.adviceCommandLine = command;
     }

@@ -29,6 +29,7 @@ struct InspectOptions {
     bool doubleQuant = false;
     std::string filter;
     std::string role;
+    std::string policy = "as-tool";
     unsigned threads = 0;
     std::string device = "cpu";
     bool json = false;
@@ -73,18 +74,24 @@ std::string column(const std::string& text, std::size_t width, bool left = false
 void printTable(const core::ScanResult& result)
 {
     std::cout << column("tensor", 44, true) << " " << column("layer", 5) << " " << column("role", 9, true) << " "
-              << column("shape", 12, true) << " " << column("scheme", 8, true) << " " << column("rmse", 10) << " "
-              << column("max|err|", 10) << " " << column("rel err", 9) << " " << column("SQNR dB", 8) << " "
-              << column("cosine", 9) << " " << column("p99|err|", 10) << " " << column("bits", 6) << " "
-              << column("non-fin", 7) << "\n";
+              << column("shape", 12, true) << " " << column("scheme", 8, true) << " " << column("stored", 8, true)
+              << " " << column("rmse", 10) << " " << column("max|err|", 10) << " " << column("rel err", 9) << " "
+              << column("SQNR dB", 8) << " " << column("cosine", 9) << " " << column("p99|err|", 10) << " "
+              << column("bits", 6) << " " << column("non-fin", 7) << "\n";
     for (const auto& t : result.tensors) {
         std::cout << column(t.name, 44, true) << " " << column(layerText(t.layer), 5) << " "
                   << column(std::string(core::roleName(t.role)), 9, true) << " " << column(shapeText(t.shape), 12, true)
                   << " " << column(t.scheme, 8, true) << " ";
         if (!t.skipped.empty()) {
-            std::cout << "skipped: " << t.skipped << "\n";
+            std::cout << column("-", 8, true) << " skipped: " << t.skipped << "\n";
             continue;
         }
+        if (t.kept()) {
+            std::cout << column("kept", 8, true) << " " << t.policyNote << " (" << core::dtypeName(t.dtype) << ", "
+                      << fmt("%.3f", t.bitsPerParameter) << " bits)\n";
+            continue;
+        }
+        std::cout << column(t.storedAs, 8, true) << " ";
         std::cout << column(fmt("%.3e", t.error.rmse), 10) << " " << column(fmt("%.3e", t.error.maxAbsError), 10) << " "
                   << column(fmt("%.4f", t.error.relError), 9) << " " << column(fmt("%.2f", t.error.sqnrDb), 8) << " "
                   << column(fmt("%.6f", t.error.cosine), 9) << " " << column(fmt("%.3e", t.error.p99AbsError), 10)
@@ -106,14 +113,14 @@ void printTable(const core::ScanResult& result)
                   << column(std::to_string(s.error.nonFinite()), 7) << "\n";
     }
 
-    std::cout << "\nWhole model\n";
+    std::cout << "\nWhole model (every scheme over the same tensors; kept tensors count at their stored size, as "
+                 "exact)\n";
     for (const auto& s : result.models) {
-        std::cout << s.scheme << ": " << core::formatThousands(s.parameters) << " parameters in " << s.tensors
-                  << " tensors, ";
+        std::cout << s.scheme << ": " << core::coverageText(s) << ", ";
         if (s.tensors == 0)
             std::cout << "nothing stored";
         else
-            std::cout << fmt("%.3f", s.bitsPerParameter) << " bits/param, "
+            std::cout << fmt("%.3f", s.bitsPerParameter) << " bits/param in all, "
                       << core::formatBinaryBytes(double(s.originalBytes)) << " -> "
                       << core::formatBinaryBytes(double(s.quantizedBytes));
         std::cout << "; rel err " << fmt("%.4f", s.error.relError) << ", RMSE " << fmt("%.3e", s.error.rmse)
@@ -130,7 +137,9 @@ void printTable(const core::ScanResult& result)
         if (s.error.nonFinite() != 0)
             std::cout << "; non-finite values: " << s.error.nonFiniteInputs << " in the weights, "
                       << s.error.nonFiniteOutputs << " produced by quantization (left out of the error)";
-        std::cout << "\n";
+        std::cout << "\n  policy: " << core::policyDescription(result.selection, s.scheme) << "\n";
+        for (const auto& note : core::policyNotes(result, s.scheme))
+            std::cout << "  " << note << "\n";
     }
     std::cout << "\nScanned " << core::formatThousands(result.parameters) << " parameters in "
               << fmt("%.2f", result.seconds) << " s on " << result.threads << " threads.\n";
@@ -141,7 +150,7 @@ void printCsv(const core::ScanResult& result)
     std::cout
         << "name,layer,role,shape,dtype,scheme,elements,bits_per_parameter,quantized_bytes,mse,rmse,max_abs_error,"
            "mean_abs_error,rel_error,sqnr_db,cosine,p50_abs_error,p95_abs_error,p99_abs_error,"
-           "non_finite_inputs,non_finite_outputs,skipped\n";
+           "non_finite_inputs,non_finite_outputs,stored_as,policy_note,skipped\n";
     const auto quoted = [](const std::string& s) {
         std::string q = "\"";
         for (char c : s)
@@ -157,7 +166,8 @@ void printCsv(const core::ScanResult& result)
                   << "," << fmt("%.9g", e.relError) << "," << fmt("%.6f", e.sqnrDb) << "," << fmt("%.9f", e.cosine)
                   << "," << fmt("%.9g", e.p50AbsError) << "," << fmt("%.9g", e.p95AbsError) << ","
                   << fmt("%.9g", e.p99AbsError) << "," << e.nonFiniteInputs << "," << e.nonFiniteOutputs << ","
-                  << quoted(t.skipped) << "\n";
+                  << quoted(t.skipped.empty() ? (t.storedAs.empty() ? "kept" : t.storedAs) : "") << ","
+                  << quoted(t.policyNote) << "," << quoted(t.skipped) << "\n";
     }
 }
 
@@ -169,6 +179,7 @@ void runInspect(const InspectOptions& options)
     scan.schemes = core::makeScanSchemes(options.schemes, options.blocksize, options.doubleQuant);
     scan.filter = options.filter;
     scan.role = options.role;
+    scan.selection = core::parseSelection(options.policy);
     scan.threads = options.threads;
     if (options.device == "cuda") {
         // The 4-bit schemes measure on the GPU, in large chunks; the others stay on the CPU.
@@ -204,8 +215,8 @@ void runInspect(const InspectOptions& options)
 void setupInspectCommand(CLI::App& app)
 {
     auto options = std::make_shared<InspectOptions>();
-    auto* sub
-        = app.add_subcommand("inspect", "Quantize every tensor and measure the error, per tensor, layer and model");
+    auto* sub = app.add_subcommand(
+        "inspect", "Quantize each tensor as the format's tool does and measure the error, per tensor, layer and model");
     sub->add_option("file", options->file, "safetensors file, sharded index, folder or GGUF file")->required();
     sub->add_option("--scheme", options->schemes, "Comma-separated schemes, e.g. nf4,fp4,int8,q4_0")
         ->capture_default_str();
@@ -216,6 +227,12 @@ void setupInspectCommand(CLI::App& app)
                     "Only tensors whose name matches this regular expression (ignoring case)");
     sub->add_option("--role", options->role,
                     "Only tensors of these roles, comma-separated: attn_q, attn_k, ..., mlp_down, norm, ...");
+    sub->add_option("--policy", options->policy,
+                    "Which tensors each scheme quantizes: as-tool (bitsandbytes: Linear projection weights only; "
+                    "ggml formats: as llama-quantize --pure, with llama.cpp's fallback types) or every (every tensor "
+                    "the scheme can store, for teaching)")
+        ->check(CLI::IsMember({"as-tool", "every"}))
+        ->capture_default_str();
     sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     sub->add_option("--device", options->device,
                     "cpu, or cuda: measure the nf4/fp4 schemes on the GPU (others stay on the CPU)")

@@ -59,6 +59,7 @@ struct ReportOptionsCli {
     bool scanDoubleQuant = false;
     std::string filter;
     std::string role;
+    std::string policy = "as-tool";
     unsigned threads = 0;
     bool noPlan = false;
     bool noTeaching = false;
@@ -229,6 +230,7 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
             scan.schemes = core::makeScanSchemes(o.schemes, o.scanBlocksize, o.scanDoubleQuant);
             scan.filter = o.filter;
             scan.role = o.role;
+            scan.selection = core::parseSelection(o.policy);
             scan.threads = o.threads;
             if (o.device == "cuda") {
                 scan.schemes = gpu::accelerateScanSchemes(scan.schemes);
@@ -364,6 +366,10 @@ void setupReportCommand(CLI::App& app)
     sub->add_option("--filter", o->filter, "Only tensors whose name matches this regular expression (ignoring case)");
     sub->add_option("--role", o->role,
                     "Only tensors of these roles, comma-separated: attn_q, attn_k, ..., mlp_down, norm, ...");
+    sub->add_option("--policy", o->policy,
+                    "Which tensors each scheme quantizes: as-tool (as bitsandbytes / llama-quantize do) or every")
+        ->check(CLI::IsMember({"as-tool", "every"}))
+        ->capture_default_str();
     sub->add_option("--threads", o->threads, "Scan worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     sub->add_flag("--no-scan", o->noScan, "Leave out the quantization error");
     sub->add_flag("--no-plan", o->noPlan, "Leave out the memory plan");

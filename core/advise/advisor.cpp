@@ -239,7 +239,8 @@ AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& o
 
     ScanOptions scan;
     scan.schemes = makeScanSchemes(joinCommaList(r.candidates), 0, false);
-    scan.tensorIndices = candidates;
+    scan.tensorIndices = candidates; // the candidate tensors are the policy's already
+    scan.selection = TensorSelection::EveryTensor;
     scan.threads = options.threads;
     scan.errorWeights = errorWeights.empty() ? nullptr : &errorWeights;
     scan.onProgress = [&sink](const ScanProgress& p) { sink.report(p.progress); };
@@ -248,8 +249,8 @@ AdvisorMeasurements measureForAdvice(const Model& model, const AdvisorOptions& o
     std::vector<std::pair<std::size_t, std::string>> probed;
     std::map<std::string, std::shared_ptr<const Scheme>> schemes;
     for (const auto& t : measured.tensors) {
-        if (!t.skipped.empty())
-            continue;
+        if (t.storedAs != t.scheme)
+            continue; // the type cannot store this tensor
         const double cost
             = options.cost == AdvisorCostKind::Activation ? t.weightedError : t.error.mse * double(t.error.count);
         m.table[{t.tensorIndex, t.scheme}] = AdvisorCost {t.quantizedBytes, cost};

@@ -64,42 +64,88 @@ std::string ggmlStoredType(const std::string& id, std::span<const std::uint64_t>
     return "fp16";
 }
 
-QuantPolicy::QuantPolicy(std::shared_ptr<const Scheme> scheme)
+std::string selectionName(TensorSelection selection)
+{
+    return selection == TensorSelection::AsTool ? "as-tool" : "every";
+}
+
+TensorSelection parseSelection(const std::string& name)
+{
+    if (name == "as-tool" || name == "tool")
+        return TensorSelection::AsTool;
+    if (name == "every" || name == "every-tensor")
+        return TensorSelection::EveryTensor;
+    throw UsageError(strCat("unknown tensor policy '", name,
+                            "'; expected as-tool (each format as its tool applies it) or every (every tensor)"));
+}
+
+PlannedTensor planTensor(TensorSelection selection, const std::string& schemeId, const TensorInfo& t,
+                         const std::string& cannotStore)
+{
+    PlannedTensor plan;
+    if (selection == TensorSelection::EveryTensor) {
+        if (cannotStore.empty())
+            plan.type = schemeId;
+        else
+            plan.note = strCat("kept as stored: ", cannotStore);
+        return plan;
+    }
+    if (!isGgmlSchemeId(schemeId)) {
+        if (isLinearProjectionWeight(t) && cannotStore.empty())
+            plan.type = schemeId;
+        else if (!cannotStore.empty())
+            plan.note = strCat("kept as stored: ", cannotStore);
+        else
+            plan.note = "kept as stored: not a Linear projection weight, which bitsandbytes leaves alone";
+        return plan;
+    }
+    if (!isGgmlQuantizedWeight(t)) {
+        plan.note = "kept as stored: llama.cpp quantizes 2-D weights only";
+        return plan;
+    }
+    plan.type = cannotStore.empty() ? schemeId : ggmlStoredType(schemeId, t.shape);
+    if (plan.type == schemeId)
+        return plan;
+    plan.note = plan.type == "fp16" ? strCat("f16 (rows of ", t.shape.back(), " are not whole ", schemeId, " blocks)")
+                                    : strCat(plan.type, " (llama.cpp's fallback: rows of ", t.shape.back(),
+                                             " are not whole ", schemeId, " blocks)");
+    return plan;
+}
+
+std::string policyDescription(TensorSelection selection, const std::string& id)
+{
+    if (selection == TensorSelection::EveryTensor)
+        return strCat("every tensor: ", id,
+                      " on every tensor it can store, norms and embeddings included (for "
+                      "teaching; no tool does this); the rest kept as stored");
+    if (isGgmlSchemeId(id))
+        return strCat("as llama-quantize --pure: every 2-D weight in ", id,
+                      " (token embedding and output head included), 1-D norms kept; rows that are not whole blocks "
+                      "take llama.cpp's fallback (q2_k/q3_k -> q4_0, q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0), "
+                      "else f16");
+    return strCat("as bitsandbytes through transformers: ", id,
+                  " on the Linear projection weights only; embeddings, norms, biases and the output head kept");
+}
+
+QuantPolicy::QuantPolicy(std::shared_ptr<const Scheme> scheme, TensorSelection selection)
     : m_scheme(std::move(scheme))
-    , m_ggml(isGgmlSchemeId(m_scheme->id()))
+    , m_selection(selection)
 {
 }
 
 std::string QuantPolicy::description() const
 {
-    if (m_ggml)
-        return strCat("as llama-quantize --pure: every 2-D weight in ", m_scheme->id(),
-                      " (token embedding and output head included), 1-D norms kept; rows that are not whole blocks "
-                      "take llama.cpp's fallback (q2_k/q3_k -> q4_0, q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0), "
-                      "else f16");
-    return strCat("as bitsandbytes through transformers: ", m_scheme->id(),
-                  " on the Linear projection weights only; embeddings, norms, biases and the output head kept");
+    return policyDescription(m_selection, m_scheme->id());
 }
 
 TensorQuantization QuantPolicy::forTensor(const TensorInfo& t) const
 {
+    const PlannedTensor plan = planTensor(m_selection, m_scheme->id(), t, m_scheme->cannotStore(t.shape));
     TensorQuantization result;
-    if (!m_ggml) {
-        if (isLinearProjectionWeight(t))
-            result.scheme = m_scheme;
-        return result;
-    }
-    if (!isGgmlQuantizedWeight(t))
-        return result;
-    const std::string type = ggmlStoredType(m_scheme->id(), t.shape);
-    if (type == m_scheme->id()) {
-        result.scheme = m_scheme;
-        return result;
-    }
-    result.scheme = makeScheme(type);
-    result.note = type == "fp16"
-        ? strCat("f16 (rows of ", t.shape.back(), " are not whole ", m_scheme->id(), " blocks)")
-        : strCat(type, " (llama.cpp's fallback: rows of ", t.shape.back(), " are not whole ", m_scheme->id(), " blocks)");
+    if (!plan.type.empty())
+        result.scheme = plan.type == m_scheme->id() ? m_scheme : makeScheme(plan.type);
+    if (result.scheme)
+        result.note = plan.note; // the fallback; a kept tensor has no note here, as before
     return result;
 }
 
@@ -114,7 +160,8 @@ void roundTripTensor(const Scheme& scheme, std::span<const std::uint64_t> shape,
     SchemeStatistics statistics;
     if (scheme.needsTensorStatistics()) {
         for (std::uint64_t begin = 0; begin < n; begin += step)
-            scheme.mergeStatistics(statistics, scheme.chunkStatistics(in.subspan(begin, std::min(step, n - begin)), shape));
+            scheme.mergeStatistics(statistics,
+                                   scheme.chunkStatistics(in.subspan(begin, std::min(step, n - begin)), shape));
     }
     RoundTripContext context;
     context.shape = shape;

@@ -30,6 +30,36 @@ bool isGgmlQuantizedWeight(const TensorInfo& tensor);
 // "fp16".
 std::string ggmlStoredType(const std::string& id, std::span<const std::uint64_t> shape);
 
+// Which tensors a scheme is applied to.
+enum class TensorSelection {
+    // As the real tool applies the scheme (the default everywhere): ggml's formats as
+    // llama-quantize --pure does (every 2-D weight, with llama.cpp's fallback types); every other
+    // scheme as bitsandbytes through transformers does (Linear projection weights only).
+    AsTool,
+    // Every tensor the scheme can store, for teaching; a tensor it cannot store is kept as stored.
+    EveryTensor,
+};
+
+// "as-tool", "every": what --policy takes.
+std::string selectionName(TensorSelection selection);
+// Throws UsageError naming the valid values.
+TensorSelection parseSelection(const std::string& name);
+
+// What one tensor is stored as under a scheme and a selection.
+struct PlannedTensor {
+    std::string type; // the scheme id it is quantized with (the scheme's own or a fallback); empty: kept as stored
+    // Why another type than the scheme's own, or why the tensor is kept; empty when quantized as asked.
+    std::string note;
+};
+
+// `cannotStore`: the scheme's own reason it cannot store this tensor's shape (Scheme::cannotStore
+// of the caller's scheme object, whose options may differ from the defaults), empty when it can.
+PlannedTensor planTensor(TensorSelection selection, const std::string& schemeId, const TensorInfo& tensor,
+                         const std::string& cannotStore);
+
+// One line: which tensors `schemeId` is applied to under `selection`, as outputs state it.
+std::string policyDescription(TensorSelection selection, const std::string& schemeId);
+
 // What happens to one tensor under a policy.
 struct TensorQuantization {
     std::shared_ptr<const Scheme> scheme; // null: the tensor stays as stored
@@ -38,7 +68,7 @@ struct TensorQuantization {
 
 class QuantPolicy {
 public:
-    explicit QuantPolicy(std::shared_ptr<const Scheme> scheme);
+    explicit QuantPolicy(std::shared_ptr<const Scheme> scheme, TensorSelection selection = TensorSelection::AsTool);
 
     const std::shared_ptr<const Scheme>& scheme() const { return m_scheme; }
     // "bitsandbytes: Linear projection weights only; embeddings, norms and the output head kept", ...
@@ -47,7 +77,7 @@ public:
 
 private:
     std::shared_ptr<const Scheme> m_scheme;
-    bool m_ggml = false;
+    TensorSelection m_selection;
 };
 
 // Q(in) dequantized into `out` for a whole tensor of `shape`: the scheme's tensor statistics first

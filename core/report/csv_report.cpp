@@ -34,7 +34,7 @@ std::string tensorErrorsCsv(const ScanResult& scan)
 {
     std::string out = "tensor,scheme,layer,role,dtype,shape,elements,original_bytes,quantized_bytes,"
                       "bits_per_parameter,mse,rmse,max_abs_error,mean_abs_error,rel_error,sqnr_db,cosine,"
-                      "p50_abs_error,p95_abs_error,p99_abs_error,non_finite,skipped\r\n";
+                      "p50_abs_error,p95_abs_error,p99_abs_error,non_finite,stored_as,policy_note,skipped\r\n";
     for (const auto& scheme : scanSchemes(scan)) {
         for (const auto* t : worstTensors(scan, scheme)) {
             const auto& e = t->error;
@@ -45,7 +45,8 @@ std::string tensorErrorsCsv(const ScanResult& scan)
                 + number(e.rmse) + ',' + number(e.maxAbsError) + ',' + number(e.meanAbsError) + ',' + number(e.relError)
                 + ',' + number(e.sqnrDb) + ',' + number(e.cosine) + ',' + number(e.p50AbsError) + ','
                 + number(e.p95AbsError) + ',' + number(e.p99AbsError) + ',' + std::to_string(e.nonFinite()) + ','
-                + csvField(t->skipped) + "\r\n";
+                + csvField(t->skipped.empty() ? (t->storedAs.empty() ? "kept" : t->storedAs) : "") + ','
+                + csvField(t->policyNote) + ',' + csvField(t->skipped) + "\r\n";
         }
     }
     return out;

@@ -257,8 +257,13 @@ std::vector<std::string> skippedNotes(const ScanResult& scan)
 void addErrors(DocumentBuilder& doc, const ScanResult& scan)
 {
     doc.heading(2, "Quantization error");
-    doc.paragraph(strCat("Each tensor quantized and dequantized under each scheme; ", groupDigits(scan.parameters),
-                         " parameters measured. Relative error = ||W - Q(W)||_F / ||W||_F; SQNR in dB."));
+    doc.paragraph(strCat(
+        "Each scheme applied ",
+        scan.selection == TensorSelection::AsTool ? "as its tool applies it (the policy of each scheme below)"
+                                                  : "to every tensor it can store (for teaching; no tool does this)",
+        ", quantized and dequantized; ", groupDigits(scan.parameters),
+        " parameters measured. Every row covers the same tensors: a tensor a scheme leaves alone counts at its "
+        "stored size, as exact. Relative error = ||W - Q(W)||_F / ||W||_F; SQNR in dB."));
     // A filtered scan covers part of the model: say which part, beside the numbers.
     if (!scan.filter.empty() || !scan.role.empty())
         doc.paragraph(strCat(
@@ -272,7 +277,9 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
     std::vector<std::string> nonFinite;
     for (const auto& m : scan.models) {
         // A scheme that stored no tensor (every row skipped) has no size: n/a, not 0 bits.
-        summary.push_back({m.scheme, m.tensors == 0 ? "n/a" : formatMetric(m.bitsPerParameter),
+        summary.push_back({m.scheme, strCat(m.tensorsQuantized, " of ", m.tensors),
+                           m.tensors == 0 ? "n/a" : formatMetric(m.bitsPerParameter),
+                           m.tensors == 0 ? "n/a" : formatBinaryBytes(double(m.originalBytes)),
                            m.tensors == 0 ? "n/a" : formatBinaryBytes(double(m.quantizedBytes)),
                            formatMetric(m.error.relError), formatMetric(m.error.rmse), formatMetric(m.error.sqnrDb),
                            formatCosine(m.error.cosine), formatMetric(m.error.maxAbsError),
@@ -284,8 +291,17 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
                                        " produced by quantization are left out of the error; ",
                                        groupDigits(m.error.count), " values were measured"));
     }
-    doc.table({"Scheme", "Bits/param", "Size", "Rel. error", "RMSE", "SQNR dB", "Cosine", "Max |err|", "Non-finite"},
-              std::move(summary), "lrrrrrrrr");
+    doc.table({"Scheme", "Tensors quantized", "Bits/param", "Base size", "Size", "Rel. error", "RMSE", "SQNR dB",
+               "Cosine", "Max |err|", "Non-finite"},
+              std::move(summary), "lrrrrrrrrrr");
+    std::vector<std::string> policies;
+    for (const auto& m : scan.models) {
+        std::string line = strCat(m.scheme, ": ", policyDescription(scan.selection, m.scheme), ". ", coverageText(m));
+        for (const auto& note : policyNotes(scan, m.scheme))
+            line += strCat("; ", note);
+        policies.push_back(line + ".");
+    }
+    doc.list(policies);
     doc.list(nonFinite);
     doc.list(skippedNotes(scan));
     const auto schemes = scanSchemes(scan);
@@ -298,7 +314,10 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
         for (std::size_t i = 0; i < worst.size() && i < kWorstTensorRows; ++i) {
             const auto* t = worst[i];
             rows.push_back({t->name, t->layer < 0 ? "-" : std::to_string(t->layer), std::string(roleName(t->role)),
-                            shapeText(t->shape), t->skipped.empty() ? formatMetric(t->error.relError) : "skipped",
+                            shapeText(t->shape),
+                            !t->skipped.empty() ? "skipped"
+                                : t->kept()     ? "kept"
+                                                : formatMetric(t->error.relError),
                             formatMetric(t->error.rmse), formatMetric(t->error.sqnrDb),
                             formatMetric(t->error.maxAbsError)});
         }

@@ -1,10 +1,12 @@
 #include "core/scan/scan.h"
 
+#include "core/scan/scan_schemes.h"
 #include "core/scan/thread_pool.h"
 #include "core/simd/kernels.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 #include "core/util/text_list.h"
+#include "core/util/units.h"
 
 #include <algorithm>
 #include <atomic>
@@ -27,6 +29,12 @@ constexpr auto kReportInterval = std::chrono::milliseconds(50);
 // Consecutive small tensors are handed out together, one tensor per task, so that a model of
 // thousands of tiny norms does not pay a parallel loop per tensor.
 constexpr std::size_t kMaxTensorsPerGroup = 256;
+
+// One scheme on one tensor, as the policy applies it.
+struct Applied {
+    std::shared_ptr<const ScanScheme> scheme; // the scheme asked for, a fallback, or null: kept as stored
+    std::string note; // PlannedTensor::note
+};
 
 // Finite min/max of a tensor, and each scheme's whole-tensor statistics.
 struct Prepass {
@@ -53,14 +61,14 @@ struct Prepass {
         min = std::min(min, chunkMin);
         max = std::max(max, chunkMax);
     }
-    void merge(const Prepass& other, const std::vector<std::shared_ptr<const ScanScheme>>& schemes)
+    void merge(const Prepass& other, const std::vector<Applied>& applied)
     {
         min = std::min(min, other.min);
         max = std::max(max, other.max);
-        schemeStatistics.resize(schemes.size());
-        for (std::size_t s = 0; s < schemes.size(); ++s)
-            if (s < other.schemeStatistics.size())
-                schemes[s]->mergeStatistics(schemeStatistics[s], other.schemeStatistics[s]);
+        schemeStatistics.resize(applied.size());
+        for (std::size_t s = 0; s < applied.size(); ++s)
+            if (s < other.schemeStatistics.size() && applied[s].scheme)
+                applied[s].scheme->mergeStatistics(schemeStatistics[s], other.schemeStatistics[s]);
     }
 };
 
@@ -75,7 +83,10 @@ struct Worker {
 
 struct Aggregate {
     std::uint64_t tensors = 0;
+    std::uint64_t tensorsQuantized = 0;
+    std::uint64_t tensorsFallback = 0;
     std::uint64_t parameters = 0;
+    std::uint64_t parametersQuantized = 0;
     std::uint64_t originalBytes = 0;
     std::uint64_t quantizedBytes = 0;
     ErrorAccumulator error;
@@ -83,6 +94,11 @@ struct Aggregate {
     void add(const TensorScanResult& result, const ErrorAccumulator& accumulator)
     {
         ++tensors;
+        if (!result.storedAs.empty()) {
+            ++tensorsQuantized;
+            parametersQuantized += result.elements;
+            tensorsFallback += result.storedAs != result.scheme ? 1 : 0;
+        }
         parameters += result.elements;
         originalBytes += result.originalBytes;
         quantizedBytes += result.quantizedBytes;
@@ -94,7 +110,10 @@ struct Aggregate {
         s.scheme = scheme;
         s.layer = layer;
         s.tensors = tensors;
+        s.tensorsQuantized = tensorsQuantized;
+        s.tensorsFallback = tensorsFallback;
         s.parameters = parameters;
+        s.parametersQuantized = parametersQuantized;
         s.originalBytes = originalBytes;
         s.quantizedBytes = quantizedBytes;
         s.bitsPerParameter = parameters != 0 ? double(quantizedBytes) * 8.0 / double(parameters) : 0.0;
@@ -125,8 +144,8 @@ public:
 
 private:
     std::uint64_t chunkFor(std::size_t index) const;
-    // Per scheme: why it cannot store this tensor (empty where it can).
-    std::vector<std::string> unstorable(std::size_t index) const;
+    // Each scheme as the policy applies it to every selected tensor: m_plans.
+    void planTensors(const std::vector<std::size_t>& selected);
     void scanSmall(std::size_t index, Worker& worker);
     void scanLarge(std::size_t index);
     void skip(std::size_t index, const std::string& why);
@@ -134,7 +153,7 @@ private:
     void fillResult(ScanResult& result);
     void finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors,
                       const std::vector<double>& weighted, const ValueHistogram& weights,
-                      const std::vector<std::string>& unstorable);
+                      const std::vector<Applied>& applied);
     const ErrorWeights* errorWeightsFor(std::size_t index) const;
     void addBytes(std::size_t index, std::uint64_t begin, std::uint64_t end);
     void report(bool force);
@@ -151,6 +170,7 @@ private:
     std::vector<TensorScanResult> m_results;
     std::vector<std::map<int, Aggregate>> m_layers; // per scheme
     std::vector<Aggregate> m_totals; // per scheme
+    std::vector<std::vector<Applied>> m_plans; // per tensor index (the selected ones), per scheme
 
     std::mutex m_reportMutex;
     Clock::time_point m_lastReport {};
@@ -190,13 +210,18 @@ double weightedSquaredError(std::span<const float> in, std::span<const float> ou
 }
 
 // The scheme measures the chunk where it runs (the GPU), or it round-trips here and we measure.
-void measureChunk(const ScanScheme& scheme, std::span<const float> input, std::span<float> output,
+// A tensor the policy keeps as stored measures as exact: its values count, its error is zero.
+void measureChunk(const ScanScheme* scheme, std::span<const float> input, std::span<float> output,
                   std::span<const std::uint64_t> shape, std::uint64_t first, const TensorStatistics& statistics,
                   ErrorAccumulator& errors, const ErrorWeights* weights, double& weighted)
 {
-    if (!weights && scheme.measure(input, shape, first, statistics, errors))
+    if (!scheme) {
+        errors.add(input, input);
         return;
-    scheme.roundTrip(input, output, shape, first, statistics);
+    }
+    if (!weights && scheme->measure(input, shape, first, statistics, errors))
+        return;
+    scheme->roundTrip(input, output, shape, first, statistics);
     errors.add(input, output);
     if (weights)
         weighted += weightedSquaredError(input, output, shape, first, *weights);
@@ -213,19 +238,36 @@ const ErrorWeights* Scanner::errorWeightsFor(std::size_t index) const
 std::uint64_t Scanner::chunkFor(std::size_t index) const
 {
     std::uint64_t alignment = std::max<std::uint64_t>(1, m_model.blockAlignment(index));
-    for (const auto& scheme : m_options.schemes)
-        alignment
-            = std::lcm(alignment, std::max<std::uint64_t>(1, scheme->chunkAlignment(m_model.tensors()[index].shape)));
+    for (const Applied& applied : m_plans[index])
+        if (applied.scheme)
+            alignment = std::lcm(
+                alignment, std::max<std::uint64_t>(1, applied.scheme->chunkAlignment(m_model.tensors()[index].shape)));
     return roundUp(std::max<std::uint64_t>(1, m_options.chunkElements), alignment);
 }
 
-std::vector<std::string> Scanner::unstorable(std::size_t index) const
+void Scanner::planTensors(const std::vector<std::size_t>& selected)
 {
-    std::vector<std::string> why;
-    why.reserve(m_options.schemes.size());
-    for (const auto& scheme : m_options.schemes)
-        why.push_back(scheme->cannotStore(m_model.tensors()[index].shape));
-    return why;
+    std::map<std::string, std::shared_ptr<const ScanScheme>> fallbacks;
+    m_plans.assign(m_model.tensors().size(), {});
+    for (std::size_t index : selected) {
+        const TensorInfo& tensor = m_model.tensors()[index];
+        auto& plan = m_plans[index];
+        for (const auto& scheme : m_options.schemes) {
+            const PlannedTensor planned
+                = planTensor(m_options.selection, scheme->id(), tensor, scheme->cannotStore(tensor.shape));
+            Applied applied;
+            applied.note = planned.note;
+            if (planned.type == scheme->id()) {
+                applied.scheme = scheme;
+            } else if (!planned.type.empty()) {
+                auto& fallback = fallbacks[planned.type];
+                if (!fallback)
+                    fallback = makeScanSchemes(planned.type, 0, false).front();
+                applied.scheme = fallback;
+            }
+            plan.push_back(std::move(applied));
+        }
+    }
 }
 
 Worker& Scanner::prepareWorker(unsigned w, std::uint64_t chunk)
@@ -292,6 +334,7 @@ ScanResult Scanner::run()
             !m_options.filter.empty() && !roles.empty() ? " and" : "",
             roles.empty() ? "" : strCat(roles.size() == 1 ? " the role " : " the roles ", m_options.role)));
     m_tensorsTotal = selected.size();
+    planTensors(selected);
     // The selection, for reports to state, when it left tensors out.
     const bool partial = selected.size() < tensors.size();
     report(true);
@@ -307,6 +350,7 @@ ScanResult Scanner::run()
     report(true);
 
     ScanResult result;
+    result.selection = m_options.selection;
     result.cancelled = cancelled;
     result.tensorsSelected = selected.size();
     result.tensorsMeasured = m_tensorsDone.load();
@@ -395,24 +439,23 @@ void Scanner::scanSmall(std::size_t index, Worker& worker)
     const std::span<const std::uint64_t> shape = m_model.tensors()[index].shape;
     const std::span<float> input(worker.input.data(), n);
     const std::span<float> output(worker.output.data(), n);
-    const std::vector<std::string> cannot = unstorable(index);
+    const std::vector<Applied>& applied = m_plans[index];
     if (n != 0)
         m_model.readFloat(index, 0, input);
     Prepass prepass;
     prepass.add(input);
     prepass.schemeStatistics.resize(m_options.schemes.size());
-    for (std::size_t s = 0; s < m_options.schemes.size(); ++s)
-        if (cannot[s].empty() && m_options.schemes[s]->needsTensorStatistics())
-            prepass.schemeStatistics[s] = m_options.schemes[s]->chunkStatistics(input, shape);
+    for (std::size_t s = 0; s < applied.size(); ++s)
+        if (applied[s].scheme && applied[s].scheme->needsTensorStatistics())
+            prepass.schemeStatistics[s] = applied[s].scheme->chunkStatistics(input, shape);
     worker.weights = ValueHistogram(prepass.min, prepass.max, m_options.weightHistogramBins);
     worker.weights.add(input);
     const ErrorWeights* errorWeights = errorWeightsFor(index);
-    for (std::size_t s = 0; s < m_options.schemes.size(); ++s)
-        if (cannot[s].empty())
-            measureChunk(*m_options.schemes[s], input, output, shape, 0, prepass.schemeStatistics[s], worker.errors[s],
-                         errorWeights, worker.weighted[s]);
+    for (std::size_t s = 0; s < applied.size(); ++s)
+        measureChunk(applied[s].scheme.get(), input, output, shape, 0, prepass.schemeStatistics[s], worker.errors[s],
+                     errorWeights, worker.weighted[s]);
     addBytes(index, 0, n);
-    finishTensor(index, worker.errors, worker.weighted, worker.weights, cannot);
+    finishTensor(index, worker.errors, worker.weighted, worker.weights, applied);
 }
 
 // Larger than a chunk: a parallel first pass for the statistics, then a parallel measuring pass.
@@ -424,11 +467,11 @@ void Scanner::scanLarge(std::size_t index)
     const std::span<const std::uint64_t> shape = m_model.tensors()[index].shape;
     const std::uint64_t chunk = chunkFor(index);
     const std::size_t chunks = std::size_t((n + chunk - 1) / chunk);
-    const auto& schemes = m_options.schemes;
-    const std::vector<std::string> cannot = unstorable(index);
+    const std::vector<Applied>& applied = m_plans[index];
+    const std::size_t schemes = applied.size();
     bool needStatistics = m_options.weightHistogramBins != 0;
-    for (std::size_t s = 0; s < schemes.size(); ++s)
-        needStatistics = needStatistics || (cannot[s].empty() && schemes[s]->needsTensorStatistics());
+    for (const Applied& a : applied)
+        needStatistics = needStatistics || (a.scheme && a.scheme->needsTensorStatistics());
 
     // Per chunk, merged in chunk order afterwards, so that results do not depend on thread timing.
     std::vector<Prepass> parts(needStatistics ? chunks : 0);
@@ -440,16 +483,16 @@ void Scanner::scanLarge(std::size_t index)
             const std::span<float> input(worker.input.data(), std::min(chunk, n - first));
             m_model.readFloat(index, first, input);
             parts[c].add(input);
-            parts[c].schemeStatistics.resize(schemes.size());
-            for (std::size_t s = 0; s < schemes.size(); ++s)
-                if (cannot[s].empty() && schemes[s]->needsTensorStatistics())
-                    parts[c].schemeStatistics[s] = schemes[s]->chunkStatistics(input, shape);
+            parts[c].schemeStatistics.resize(schemes);
+            for (std::size_t s = 0; s < schemes; ++s)
+                if (applied[s].scheme && applied[s].scheme->needsTensorStatistics())
+                    parts[c].schemeStatistics[s] = applied[s].scheme->chunkStatistics(input, shape);
         });
     }
     Prepass whole;
-    whole.schemeStatistics.resize(schemes.size());
+    whole.schemeStatistics.resize(schemes);
     for (const auto& part : parts)
-        whole.merge(part, schemes);
+        whole.merge(part, applied);
     parts.clear();
 
     for (unsigned w = 0; w < m_workers.size(); ++w) {
@@ -467,25 +510,24 @@ void Scanner::scanLarge(std::size_t index)
         m_model.readFloat(index, first, input);
         if (m_options.weightHistogramBins != 0)
             worker.weights.add(input);
-        for (std::size_t s = 0; s < schemes.size(); ++s)
-            if (cannot[s].empty())
-                measureChunk(*schemes[s], input, output, shape, first, whole.schemeStatistics[s], worker.errors[s],
-                             errorWeights, worker.weighted[s]);
+        for (std::size_t s = 0; s < schemes; ++s)
+            measureChunk(applied[s].scheme.get(), input, output, shape, first, whole.schemeStatistics[s],
+                         worker.errors[s], errorWeights, worker.weighted[s]);
         addBytes(index, first, first + count);
         report(false);
     });
 
-    std::vector<ErrorAccumulator> errors(schemes.size());
-    std::vector<double> weighted(schemes.size(), 0.0);
+    std::vector<ErrorAccumulator> errors(schemes);
+    std::vector<double> weighted(schemes, 0.0);
     ValueHistogram weights(whole.min, whole.max, m_options.weightHistogramBins);
     for (auto& worker : m_workers) {
-        for (std::size_t s = 0; s < schemes.size(); ++s) {
+        for (std::size_t s = 0; s < schemes; ++s) {
             errors[s].merge(worker.errors[s]);
             weighted[s] += worker.weighted[s];
         }
         weights.merge(worker.weights);
     }
-    finishTensor(index, errors, weighted, weights, cannot);
+    finishTensor(index, errors, weighted, weights, applied);
 }
 
 void Scanner::skip(std::size_t index, const std::string& why)
@@ -518,14 +560,13 @@ void Scanner::skip(std::size_t index, const std::string& why)
 
 void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors,
                            const std::vector<double>& weighted, const ValueHistogram& weights,
-                           const std::vector<std::string>& unstorable)
+                           const std::vector<Applied>& applied)
 {
     const TensorInfo& info = m_model.tensors()[index];
     const std::uint64_t n = info.elementCount();
     {
         const std::lock_guard lock(m_resultMutex);
         for (std::size_t s = 0; s < m_options.schemes.size(); ++s) {
-            const ScanScheme& scheme = *m_options.schemes[s];
             TensorScanResult r;
             r.tensorIndex = index;
             r.name = info.name;
@@ -535,19 +576,19 @@ void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator
             r.shape = info.shape;
             r.elements = n;
             r.originalBytes = info.byteSize;
-            r.scheme = scheme.id();
+            r.scheme = m_options.schemes[s]->id();
             r.weightHistogram = weights;
-            if (!unstorable[s].empty()) {
-                // Listed, not measured: this scheme's summaries leave the tensor out.
-                r.error = ErrorAccumulator().stats(); // not measured: NaN
-                r.skipped = unstorable[s];
-                m_results.push_back(r);
-                if (m_options.onTensor)
-                    m_options.onTensor(m_results.back());
-                continue;
+            r.policyNote = applied[s].note;
+            if (applied[s].scheme) {
+                r.storedAs = applied[s].scheme->id();
+                r.bitsPerParameter
+                    = n != 0 ? applied[s].scheme->bitsPerParameter(std::span<const std::uint64_t>(info.shape)) : 0.0;
+                r.quantizedBytes = std::uint64_t(std::ceil(r.bitsPerParameter * double(n) / 8.0));
+            } else {
+                // Kept as stored: its stored size, and exact.
+                r.quantizedBytes = info.byteSize;
+                r.bitsPerParameter = n != 0 ? double(info.byteSize) * 8.0 / double(n) : 0.0;
             }
-            r.bitsPerParameter = n != 0 ? scheme.bitsPerParameter(std::span<const std::uint64_t>(info.shape)) : 0.0;
-            r.quantizedBytes = std::uint64_t(std::ceil(r.bitsPerParameter * double(n) / 8.0));
             r.error = errors[s].stats();
             if (errorWeightsFor(index))
                 r.weightedError = weighted[s];
@@ -630,6 +671,32 @@ ScanResult scanModel(const Model& model, const ScanOptions& options, ProgressSin
             throw UsageError("a quantization scheme to scan with is missing");
     Scanner scanner(model, options, sink);
     return scanner.run();
+}
+
+std::string coverageText(const ScanSummary& s)
+{
+    return strCat(s.tensorsQuantized, " of ", s.tensors, s.tensors == 1 ? " tensor" : " tensors", " quantized (",
+                  formatThousands(s.parametersQuantized), " of ", formatThousands(s.parameters), " parameters)",
+                  s.tensorsFallback != 0 ? strCat(", ", s.tensorsFallback, " in a fallback type") : std::string());
+}
+
+std::vector<std::string> policyNotes(const ScanResult& result, const std::string& scheme)
+{
+    std::vector<std::pair<std::string, std::uint64_t>> counts;
+    for (const auto& t : result.tensors) {
+        if (t.scheme != scheme || t.policyNote.empty())
+            continue;
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == t.policyNote; });
+        if (it == counts.end())
+            counts.emplace_back(t.policyNote, 1);
+        else
+            ++it->second;
+    }
+    std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::vector<std::string> lines;
+    for (const auto& [note, count] : counts)
+        lines.push_back(strCat(count, count == 1 ? " tensor: " : " tensors: ", note));
+    return lines;
 }
 
 } // namespace quantlens::core

@@ -3,6 +3,7 @@
 #include "core/metrics/error_accumulator.h"
 #include "core/metrics/value_histogram.h"
 #include "core/model/model.h"
+#include "core/quant/quant_policy.h"
 #include "core/scan/scan_scheme.h"
 #include "core/util/progress.h"
 
@@ -27,7 +28,13 @@ struct TensorScanResult {
     std::vector<std::uint64_t> shape;
     std::uint64_t elements = 0;
     std::uint64_t originalBytes = 0;
-    std::string scheme;
+    std::string scheme; // the scheme asked for
+    // What the policy (ScanOptions::selection) stored the tensor as: `scheme`, a fallback type
+    // ("q5_0" for a q4_k tensor whose rows are not whole blocks), or empty: kept as stored, and then
+    // measured as exact (zero error) at its stored size, as the file the tool writes keeps it.
+    std::string storedAs;
+    std::string policyNote; // why storedAs is not `scheme` (PlannedTensor::note); empty when it is
+    bool kept() const { return storedAs.empty() && skipped.empty(); }
     double bitsPerParameter = 0.0;
     std::uint64_t quantizedBytes = 0;
     ErrorStats error;
@@ -49,11 +56,16 @@ struct ScanSummary {
     std::string scheme;
     std::string device = "CPU"; // where the scheme measured: ScanScheme::device()
     int layer = -1; // for layer summaries; -1: tensors outside the transformer blocks
+    // Every measured tensor, quantized or kept as stored: the same set for every scheme, so sizes
+    // and errors compare like with like (the file each tool would write).
     std::uint64_t tensors = 0;
+    std::uint64_t tensorsQuantized = 0; // of `tensors`, those the policy quantized
+    std::uint64_t tensorsFallback = 0; // of those, stored in another type than the scheme (llama.cpp's fallback)
     std::uint64_t parameters = 0;
-    std::uint64_t originalBytes = 0;
-    std::uint64_t quantizedBytes = 0;
-    double bitsPerParameter = 0.0; // quantizedBytes * 8 / parameters
+    std::uint64_t parametersQuantized = 0;
+    std::uint64_t originalBytes = 0; // the base: the tensors as stored
+    std::uint64_t quantizedBytes = 0; // kept tensors at their stored size
+    double bitsPerParameter = 0.0; // quantizedBytes * 8 / parameters: over the whole selection
     ErrorStats error;
 };
 
@@ -74,6 +86,8 @@ struct ErrorWeights {
 
 struct ScanOptions {
     std::vector<std::shared_ptr<const ScanScheme>> schemes;
+    // Which tensors each scheme quantizes: as its tool does (default), or every tensor it can store.
+    TensorSelection selection = TensorSelection::AsTool;
     std::string filter; // ECMAScript regex searched in tensor names, ignoring case; empty: every tensor
     // Only tensors of these roles, comma-separated (roleName: "attn_q", "attn_q,mlp_gate"); empty:
     // every role.
@@ -99,6 +113,7 @@ struct ScanOptions {
 };
 
 struct ScanResult {
+    TensorSelection selection = TensorSelection::AsTool;
     std::vector<TensorScanResult> tensors; // tensor order, then scheme order
     std::vector<ScanSummary> layers; // scheme order, then layer (-1 first)
     std::vector<ScanSummary> models; // one per scheme: the whole selection
@@ -120,10 +135,18 @@ struct ScanResult {
 };
 
 // Quantize -> dequantize -> measure every tensor of `model` whose name matches the filter, under
-// every scheme, reading each chunk once for all schemes, on a thread pool. Tensors that cannot be
-// decoded, or that a scheme cannot store (ScanScheme::cannotStore), are listed with `skipped` set. Throws UsageError
+// every scheme as ScanOptions::selection applies it (planTensor: kept tensors measure as exact,
+// fallback types replace the scheme where it cannot store a tensor), reading each chunk once for
+// all schemes, on a thread pool. Tensors that cannot be decoded are listed with `skipped` set. Throws UsageError
 // for a bad filter, a filter or role that no tensor matches, or no scheme, CancelledError when `sink` is cancelled
 // (checked before every chunk), and whatever the reader throws. `sink` also receives the plain Progress of each report.
 ScanResult scanModel(const Model& model, const ScanOptions& options, ProgressSink& sink);
+
+// "36 of 47 tensors quantized (204,800 of 260,032 parameters)", and ", 5 in a fallback type" when
+// some are: what every output states beside a summary's size.
+std::string coverageText(const ScanSummary& summary);
+// Why tensors of `scheme` were stored in another type or kept, counted: "5 tensors: q5_0 (llama.cpp's
+// fallback: ...)", most frequent first.
+std::vector<std::string> policyNotes(const ScanResult& result, const std::string& scheme);
 
 } // namespace quantlens::core

@@ -19,7 +19,10 @@ nlohmann::json summaryToJson(const ScanSummary& s, bool withLayer)
     if (withLayer)
         j["layer"] = s.layer;
     j["tensors"] = s.tensors;
+    j["tensors_quantized"] = s.tensorsQuantized;
+    j["tensors_fallback"] = s.tensorsFallback;
     j["parameters"] = s.parameters;
+    j["parameters_quantized"] = s.parametersQuantized;
     j["original_bytes"] = s.originalBytes;
     j["quantized_bytes"] = s.quantizedBytes;
     j["bits_per_parameter"] = s.bitsPerParameter;
@@ -63,6 +66,10 @@ nlohmann::json scanResultToJson(const ScanResult& result)
         j["original_bytes"] = t.originalBytes;
         j["bits_per_parameter"] = t.bitsPerParameter;
         j["quantized_bytes"] = t.quantizedBytes;
+        j["stored_as"]
+            = t.skipped.empty() ? nlohmann::json(t.storedAs.empty() ? "kept" : t.storedAs) : nlohmann::json(nullptr);
+        if (!t.policyNote.empty())
+            j["policy_note"] = t.policyNote;
         if (!t.skipped.empty())
             j["skipped"] = t.skipped;
         out["tensors"].push_back(std::move(j));
@@ -71,14 +78,17 @@ nlohmann::json scanResultToJson(const ScanResult& result)
     for (const auto& s : result.layers)
         out["layers"].push_back(summaryToJson(s, true));
     out["summary"] = nlohmann::json::array();
-    for (const auto& s : result.models)
+    for (const auto& s : result.models) {
         out["summary"].push_back(summaryToJson(s, false));
+        out["summary"].back()["policy"] = policyDescription(result.selection, s.scheme);
+    }
     out["scan"] = {{"seconds", result.seconds},
                    {"threads", result.threads},
                    {"parameters", result.parameters},
                    {"bytes", result.bytes},
                    {"chunk_elements", result.chunkElements},
                    {"working_bytes", result.workingBytes},
+                   {"policy", selectionName(result.selection)},
                    {"filter", result.filter},
                    {"role", result.role}};
     return out;

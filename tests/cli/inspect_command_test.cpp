@@ -25,10 +25,20 @@ TEST(InspectCommand, JsonListsEveryTensorUnderEverySchemeWithTheNamedFields)
     EXPECT_GT(j["tensors"].size(), 2u);
     for (const auto& t : j["tensors"]) {
         for (const char* key : {"name", "scheme", "rmse", "max_abs_error", "mse", "sqnr_db", "rel_error", "cosine",
-                                "p99_abs_error", "non_finite_inputs", "bits_per_parameter"})
+                                "p99_abs_error", "non_finite_inputs", "bits_per_parameter", "stored_as"})
             EXPECT_TRUE(t.contains(key)) << key;
-        EXPECT_GT(t["rmse"].get<double>(), 0.0) << t["name"];
+        // bitsandbytes quantizes the Linear projections; the rest is kept as stored, exact.
+        const bool linear = t["name"].get<std::string>().find("_proj.") != std::string::npos;
+        EXPECT_EQ(t["stored_as"], linear ? t["scheme"] : nlohmann::json("kept")) << t["name"];
+        if (linear)
+            EXPECT_GT(t["rmse"].get<double>(), 0.0) << t["name"];
+        else
+            EXPECT_EQ(t["rmse"].get<double>(), 0.0) << t["name"];
     }
+    EXPECT_EQ(j["summary"][0]["tensors"], 47);
+    EXPECT_EQ(j["summary"][0]["tensors_quantized"], 35);
+    EXPECT_THAT(j["summary"][0]["policy"].get<std::string>(), HasSubstr("Linear projection weights only"));
+    EXPECT_EQ(j["scan"]["policy"], "as-tool");
     // FP4 has coarser levels than NF4 on normal-like weights.
     EXPECT_GT(j["summary"][1]["rel_error"].get<double>(), j["summary"][0]["rel_error"].get<double>());
 }
@@ -45,21 +55,29 @@ TEST(InspectCommand, TableShowsPerTensorRowsLayerSummariesAndTheWholeModel)
     EXPECT_EQ(r.err, "");
 }
 
-// ffn_down's rows of 172 cannot be stored as Q4_0: its rows say so, in the table and in JSON, and the
-// whole-model line counts them.
-TEST(InspectCommand, GgmlSchemeListsTensorsItCannotStoreAsSkipped)
+// ffn_down's rows of 172 cannot be stored as Q4_0: as llama.cpp does, they are stored in f16, and
+// the rows, the JSON and the whole-model lines say so; with --policy every they are kept as stored.
+TEST(InspectCommand, GgmlSchemeStoresWhatItCannotStoreAsLlamaCppDoesAndSaysSo)
 {
     const std::string model = kData + "/stories260K/model.safetensors";
     const CliResult r = runCli({"inspect", model, "--scheme", "q4_0", "--role", "mlp_down"});
     ASSERT_EQ(r.exitCode, 0) << r.err;
-    EXPECT_THAT(r.out, HasSubstr("skipped: rows of 172 values are not a whole number of Q4_0's 32-value blocks"));
-    EXPECT_THAT(r.out, HasSubstr("5 tensors not measured (their rows above say why)"));
+    EXPECT_THAT(r.out, HasSubstr("5 of 5 tensors quantized (55,040 of 55,040 parameters), 5 in a fallback type"));
+    EXPECT_THAT(r.out, HasSubstr("5 tensors: f16 (rows of 172 are not whole q4_0 blocks)"));
+    EXPECT_THAT(r.out, HasSubstr("policy: as llama-quantize --pure"));
     const CliResult j = runCli({"inspect", model, "--scheme", "q4_0", "--role", "mlp_down", "--json"});
     ASSERT_EQ(j.exitCode, 0) << j.err;
     const auto json = nlohmann::json::parse(j.out);
     ASSERT_EQ(json["tensors"].size(), 5u);
-    EXPECT_THAT(json["tensors"][0]["skipped"].get<std::string>(), HasSubstr("rows of 172"));
-    EXPECT_TRUE(json["tensors"][0]["rel_error"].is_null());
+    EXPECT_EQ(json["tensors"][0]["stored_as"], "fp16");
+    EXPECT_THAT(json["tensors"][0]["policy_note"].get<std::string>(), HasSubstr("rows of 172"));
+
+    const CliResult every = runCli({"inspect", model, "--scheme", "q4_0", "--role", "mlp_down", "--policy", "every"});
+    ASSERT_EQ(every.exitCode, 0) << every.err;
+    EXPECT_THAT(every.out,
+                HasSubstr("kept as stored: rows of 172 values are not a whole number of Q4_0's 32-value blocks"));
+    EXPECT_THAT(every.out, HasSubstr("0 of 5 tensors quantized"));
+    EXPECT_EQ(runCli({"inspect", model, "--policy", "some"}).exitCode, 2);
 }
 
 TEST(InspectCommand, CsvHasOneRowPerTensorAndScheme)
@@ -83,7 +101,8 @@ TEST(InspectCommand, FilterKeepsOnlyMatchingTensors)
 
 TEST(InspectCommand, NonFiniteWeightsAreShown)
 {
-    const CliResult r = runCli({"inspect", kData + "/synthetic/nonfinite.safetensors", "--scheme", "nf4", "--json"});
+    const CliResult r = runCli(
+        {"inspect", kData + "/synthetic/nonfinite.safetensors", "--scheme", "nf4", "--policy", "every", "--json"});
     ASSERT_EQ(r.exitCode, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["tensors"][0]["non_finite_inputs"], 3);
@@ -91,7 +110,8 @@ TEST(InspectCommand, NonFiniteWeightsAreShown)
     // No output is finite: nothing was measured, which JSON says with null and the table with n/a.
     EXPECT_TRUE(j["tensors"][0]["cosine"].is_null());
     EXPECT_TRUE(j["summary"][0]["rel_error"].is_null());
-    const CliResult table = runCli({"inspect", kData + "/synthetic/nonfinite.safetensors", "--scheme", "nf4"});
+    const CliResult table
+        = runCli({"inspect", kData + "/synthetic/nonfinite.safetensors", "--scheme", "nf4", "--policy", "every"});
     EXPECT_THAT(table.out, HasSubstr("non-finite values: 3 in the weights"));
     EXPECT_THAT(table.out, HasSubstr("rel err n/a, RMSE n/a"));
 }

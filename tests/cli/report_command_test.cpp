@@ -185,7 +185,7 @@ TEST_F(ReportCommand, NonFiniteValuesAreReportedBesideTheError)
     const auto out = file("nf.md");
     const auto r
         = runCli({"report", "--model", std::string(QUANTLENS_TEST_DATA_DIR) + "/synthetic/nonfinite.safetensors",
-                  "--no-plan", "-o", out});
+                  "--no-plan", "--policy", "every", "-o", out});
     ASSERT_EQ(r.exitCode, 0) << r.err;
     const std::string md = read(out);
     EXPECT_THAT(md, HasSubstr("| Non-finite |"));

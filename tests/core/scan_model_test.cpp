@@ -35,10 +35,13 @@ ErrorAccumulator directAccumulator(const Model& model, std::size_t index, const 
     return acc;
 }
 
-ScanResult scanFile(const std::string& path, const std::string& schemes, bool doubleQuant = false)
+// Every tensor by default: these tests are about the measuring, on tensors no tool would quantize.
+ScanResult scanFile(const std::string& path, const std::string& schemes, bool doubleQuant = false,
+                    TensorSelection selection = TensorSelection::EveryTensor)
 {
     const auto model = openModel(path);
     ScanOptions options;
+    options.selection = selection;
     options.schemes = makeScanSchemes(schemes, 64, doubleQuant);
     ProgressSink sink;
     return scanModel(*model, options, sink);
@@ -51,6 +54,7 @@ TEST(ScanModel, Stories260KScansToCompletionEqualToADirectSingleThreadedComputat
     const auto model = openModel(kData + "/stories260K/model.safetensors");
     for (const bool doubleQuant : {false, true}) {
         ScanOptions options;
+        options.selection = TensorSelection::EveryTensor;
         options.schemes = makeScanSchemes("nf4,fp4", 64, doubleQuant);
         options.threads = 2;
         options.chunkElements = 1; // rounded up to the alignment: as many chunks as possible
@@ -155,41 +159,110 @@ TEST(ScanModel, AFilterOrRoleMatchingNothingIsAUsageErrorNamingIt)
                 ThrowsMessage<UsageError>(HasSubstr("the name filter 'embed' and the role mlp_gate")));
 }
 
-// stories260K's five ffn_down tensors have rows of 172: ggml cannot store them as Q4_0, so the scan
-// lists them as skipped under q4_0 (NaN metrics, left out of its summaries) and measures them under
-// nf4; every other tensor is measured by both.
-TEST(ScanModel, GgmlSchemesSkipTensorsWhoseRowsAreNotWholeBlocks)
+// stories260K's five ffn_down tensors have rows of 172: ggml cannot store them as Q4_0. With every
+// tensor asked for, the scan keeps them as stored (exact, at their stored size, with the reason) and
+// every scheme's summary still covers the same 47 tensors.
+TEST(ScanModel, EveryTensorKeepsWhatAGgmlSchemeCannotStoreAndSaysWhy)
 {
     const auto model = openModel(kData + "/stories260K/model.safetensors");
     const ScanResult result = scanFile(kData + "/stories260K/model.safetensors", "nf4,q4_0");
-    std::uint64_t skippedParameters = 0;
-    std::size_t skipped = 0;
+    std::uint64_t keptParameters = 0, keptBytes = 0;
+    std::size_t kept = 0;
     for (const auto& t : result.tensors) {
+        EXPECT_EQ(t.skipped, "") << t.name << " " << t.scheme;
         const bool downProj = t.name.find("down_proj") != std::string::npos;
         if (t.scheme == "nf4" || !downProj) {
-            EXPECT_EQ(t.skipped, "") << t.name << " " << t.scheme;
-            EXPECT_FALSE(std::isnan(t.error.relError)) << t.name << " " << t.scheme;
+            EXPECT_EQ(t.storedAs, t.scheme) << t.name;
+            EXPECT_GT(t.error.relError, 0.0) << t.name << " " << t.scheme;
             continue;
         }
-        ++skipped;
-        skippedParameters += t.elements;
-        EXPECT_THAT(t.skipped, HasSubstr("rows of 172 values are not a whole number of Q4_0's 32-value blocks"));
-        EXPECT_TRUE(std::isnan(t.error.relError));
-        EXPECT_EQ(t.error.count, 0u);
-        EXPECT_EQ(t.quantizedBytes, 0u);
+        ++kept;
+        keptParameters += t.elements;
+        keptBytes += t.originalBytes;
+        EXPECT_TRUE(t.kept());
+        EXPECT_THAT(t.policyNote,
+                    HasSubstr("kept as stored: rows of 172 values are not a whole number of Q4_0's "
+                              "32-value blocks"));
+        EXPECT_EQ(t.error.mse, 0.0);
+        EXPECT_EQ(t.error.count, t.elements);
+        EXPECT_EQ(t.quantizedBytes, t.originalBytes);
     }
-    EXPECT_EQ(skipped, 5u);
-    EXPECT_EQ(skippedParameters, 5u * 64 * 172);
+    EXPECT_EQ(kept, 5u);
+    EXPECT_EQ(keptParameters, 5u * 64 * 172);
     ASSERT_EQ(result.models.size(), 2u);
-    EXPECT_EQ(result.models[0].tensors, model->tensors().size());
-    EXPECT_EQ(result.models[1].tensors, model->tensors().size() - 5);
-    EXPECT_EQ(result.models[1].parameters, 260032u - skippedParameters);
-    EXPECT_EQ(result.models[1].error.count, result.models[1].parameters);
+    for (const auto& m : result.models) {
+        EXPECT_EQ(m.tensors, model->tensors().size()) << m.scheme;
+        EXPECT_EQ(m.parameters, 260032u) << m.scheme;
+        EXPECT_EQ(m.originalBytes, model->totalBytes()) << m.scheme;
+        EXPECT_EQ(m.error.count, 260032u) << m.scheme;
+    }
+    EXPECT_EQ(result.models[0].tensorsQuantized, model->tensors().size());
+    EXPECT_EQ(result.models[1].tensorsQuantized, model->tensors().size() - 5);
+    EXPECT_EQ(result.models[1].parametersQuantized, 260032u - keptParameters);
+    std::uint64_t q4Bytes = 0;
+    for (const auto& t : result.tensors)
+        if (t.scheme == "q4_0")
+            q4Bytes += t.quantizedBytes;
+    EXPECT_EQ(result.models[1].quantizedBytes, q4Bytes);
     std::uint64_t layerParameters = 0;
     for (const auto& l : result.layers)
         if (l.scheme == "q4_0")
             layerParameters += l.parameters;
-    EXPECT_EQ(layerParameters, result.models[1].parameters);
+    EXPECT_EQ(layerParameters, 260032u);
+}
+
+// The default: each scheme as its tool applies it. bitsandbytes quantizes the 35 Linear weights;
+// llama-quantize every 2-D weight (the embedding too), rows of 172 in f16 for q4_0 (no fallback
+// for the legacy types), and for q4_k (rows of 64 are not 256-value blocks) llama.cpp's fallback
+// q5_0, rows of 172 in f16. Every row covers the same 47 tensors, so sizes compare.
+TEST(ScanModel, AsToolAppliesEachFormatsRealPolicyOverTheSameTensors)
+{
+    const auto model = openModel(kData + "/stories260K/model.safetensors");
+    const ScanResult result
+        = scanFile(kData + "/stories260K/model.safetensors", "nf4,q4_0,q4_k", false, TensorSelection::AsTool);
+    EXPECT_EQ(result.selection, TensorSelection::AsTool);
+    std::map<std::string, std::map<std::string, int>> storedAs; // scheme -> stored type -> tensors
+    for (const auto& t : result.tensors) {
+        SCOPED_TRACE(t.name + " " + t.scheme);
+        const bool linear = t.name.find("_proj.") != std::string::npos;
+        const bool rows172 = t.shape.size() == 2 && t.shape[1] == 172;
+        ++storedAs[t.scheme][t.kept() ? "kept" : t.storedAs];
+        if (t.scheme == "nf4") {
+            EXPECT_EQ(t.kept(), !linear);
+        } else if (t.shape.size() == 1) {
+            EXPECT_TRUE(t.kept());
+            EXPECT_EQ(t.policyNote, "kept as stored: llama.cpp quantizes 2-D weights only");
+        } else if (rows172) {
+            EXPECT_EQ(t.storedAs, "fp16");
+            EXPECT_THAT(t.policyNote, HasSubstr("rows of 172 are not whole"));
+        } else {
+            EXPECT_EQ(t.storedAs, t.scheme == "q4_k" ? "q5_0" : "q4_0");
+        }
+        if (t.kept()) {
+            EXPECT_EQ(t.quantizedBytes, t.originalBytes);
+            EXPECT_EQ(t.error.mse, 0.0);
+        }
+    }
+    EXPECT_EQ(storedAs["nf4"], (std::map<std::string, int> {{"nf4", 35}, {"kept", 12}}));
+    EXPECT_EQ(storedAs["q4_0"], (std::map<std::string, int> {{"q4_0", 31}, {"fp16", 5}, {"kept", 11}}));
+    EXPECT_EQ(storedAs["q4_k"], (std::map<std::string, int> {{"q5_0", 31}, {"fp16", 5}, {"kept", 11}}));
+    ASSERT_EQ(result.models.size(), 3u);
+    for (const auto& m : result.models) {
+        EXPECT_EQ(m.tensors, 47u) << m.scheme;
+        EXPECT_EQ(m.parameters, 260032u) << m.scheme;
+        EXPECT_EQ(m.originalBytes, model->totalBytes()) << m.scheme;
+        EXPECT_NEAR(m.bitsPerParameter, double(m.quantizedBytes) * 8.0 / 260032.0, 1e-12) << m.scheme;
+    }
+    EXPECT_EQ(result.models[0].tensorsQuantized, 35u);
+    EXPECT_EQ(result.models[0].tensorsFallback, 0u);
+    EXPECT_EQ(result.models[1].tensorsQuantized, 36u);
+    EXPECT_EQ(result.models[1].tensorsFallback, 5u);
+    EXPECT_EQ(result.models[2].tensorsFallback, 36u);
+    EXPECT_EQ(coverageText(result.models[1]),
+              "36 of 47 tensors quantized (259,328 of 260,032 parameters), 5 in a fallback type");
+    const auto notes = policyNotes(result, "q4_k");
+    ASSERT_EQ(notes.size(), 3u);
+    EXPECT_EQ(notes[0], "31 tensors: q5_0 (llama.cpp's fallback: rows of 64 are not whole q4_k blocks)");
 }
 
 // A k-quant on a model whose rows are all 64 long stores nothing: every tensor is skipped, and the
@@ -216,15 +289,18 @@ TEST(ScanModel, TheResultRecordsItsFilterAndRoles)
     EXPECT_EQ(all.role, "");
 }
 
-TEST(ScanModel, ASchemeThatStoresNoTensorHasANotMeasuredSummary)
+TEST(ScanModel, ASchemeThatStoresNoTensorKeepsThemAllAndQuantizesNothing)
 {
     const ScanResult result = scanFile(kData + "/stories260K/model.safetensors", "q4_k");
-    for (const auto& t : result.tensors)
-        EXPECT_THAT(t.skipped, HasSubstr("Q4_K's 256-value blocks")) << t.name;
+    for (const auto& t : result.tensors) {
+        EXPECT_TRUE(t.kept()) << t.name;
+        EXPECT_THAT(t.policyNote, HasSubstr("Q4_K's 256-value blocks")) << t.name;
+    }
     ASSERT_EQ(result.models.size(), 1u);
-    EXPECT_EQ(result.models[0].tensors, 0u);
-    EXPECT_TRUE(std::isnan(result.models[0].error.relError));
-    EXPECT_TRUE(result.layers.empty());
+    EXPECT_EQ(result.models[0].tensors, 47u);
+    EXPECT_EQ(result.models[0].tensorsQuantized, 0u);
+    EXPECT_EQ(result.models[0].quantizedBytes, result.models[0].originalBytes);
+    EXPECT_EQ(result.models[0].error.mse, 0.0);
 }
 
 // The CPU benchmark's rate divides by every parameter: a scheme that would skip its last tensor
@@ -258,6 +334,7 @@ TEST(ScanModel, ErrorWeightsSumTheSquaredErrorByColumnAndRow)
         w.rows.push_back(0.5 * double(i % 3));
     for (std::uint64_t chunk : {std::uint64_t(1) << 16, std::uint64_t(256)}) { // one chunk, and many
         ScanOptions options;
+        options.selection = TensorSelection::EveryTensor;
         options.schemes = makeScanSchemes("q4_0,nf4", 64, false);
         options.tensorIndices = std::vector<std::size_t> {index, index - 1};
         options.errorWeights = &weights;

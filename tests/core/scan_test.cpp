@@ -183,6 +183,7 @@ TEST(Scan, ChunkedParallelResultsEqualADirectSingleThreadedComputation)
     model.add("model.layers.0.mlp.weight", {1000, 100}, big, 0);
     model.add("model.layers.1.norm.weight", {3000}, small, 1);
     ScanOptions options;
+    options.selection = TensorSelection::EveryTensor; // fake schemes on tensors no tool would quantize
     options.schemes = {std::make_shared<GridScheme>(), std::make_shared<MeanScaleScheme>()};
     options.threads = 3;
     options.chunkElements = 4096;
@@ -214,6 +215,7 @@ TEST(Scan, LayerAndModelSummariesWeighTensorsByElementCount)
     model.add("a", {4096}, a, 0);
     model.add("b", {1024}, b, 0);
     ScanOptions options;
+    options.selection = TensorSelection::EveryTensor; // fake schemes on tensors no tool would quantize
     options.schemes = {std::make_shared<GridScheme>()};
     ProgressSink sink;
     const ScanResult result = scanModel(model, options, sink);
@@ -239,6 +241,7 @@ TEST(Scan, FilterSelectsTensorsByRegexAndBadRegexIsAUsageError)
     model.add("model.layers.0.self_attn.q_proj.weight", {64}, normalValues(64, 5), 0);
     model.add("model.layers.0.mlp.up_proj.weight", {64}, normalValues(64, 6), 0);
     ScanOptions options;
+    options.selection = TensorSelection::EveryTensor; // fake schemes on tensors no tool would quantize
     options.schemes = {std::make_shared<GridScheme>()};
     options.filter = "q_proj";
     ProgressSink sink;
@@ -259,6 +262,7 @@ TEST(Scan, UndecodableTensorsAreListedAsSkippedWithTheReason)
     model.addUndecodable("position_ids");
     model.add("w", {64}, normalValues(64, 7));
     ScanOptions options;
+    options.selection = TensorSelection::EveryTensor; // fake schemes on tensors no tool would quantize
     options.schemes = {std::make_shared<GridScheme>()};
     ProgressSink sink;
     const ScanResult result = scanModel(model, options, sink);
@@ -276,6 +280,7 @@ TEST(Scan, NonFiniteWeightsAreCountedPerTensorAndKeptOutOfTheSummary)
     values[5000] = std::numeric_limits<float>::quiet_NaN();
     model.add("w", {10000}, values);
     ScanOptions options;
+    options.selection = TensorSelection::EveryTensor; // fake schemes on tensors no tool would quantize
     options.schemes = {std::make_shared<GridScheme>()};
     options.chunkElements = 1024;
     ProgressSink sink;
@@ -296,6 +301,7 @@ TEST(Scan, EmptyTensorsWorkAndCountZeroElements)
     FakeModel model;
     model.add("empty", {0, 64}, {});
     ScanOptions options;
+    options.selection = TensorSelection::EveryTensor; // fake schemes on tensors no tool would quantize
     options.schemes = {std::make_shared<GridScheme>()};
     ProgressSink sink;
     const ScanResult result = scanModel(model, options, sink);
@@ -310,6 +316,7 @@ TEST(Scan, DeliversEachTensorAsItFinishesAndReportsProgressToTheEnd)
     for (int i = 0; i < 20; ++i)
         model.add("t" + std::to_string(i), {2000}, normalValues(2000, unsigned(i)), i);
     ScanOptions options;
+    options.selection = TensorSelection::EveryTensor; // fake schemes on tensors no tool would quantize
     options.schemes = {std::make_shared<GridScheme>()};
     options.chunkElements = 512;
     std::vector<std::string> delivered;
@@ -330,6 +337,7 @@ TEST(Scan, CancellationStopsWithinAFewChunks)
     FakeModel model;
     model.add("big", {400 * 1024}, std::vector<float>(400 * 1024, 0.5f)); // 400 chunks of 20 ms: 4 s per thread
     ScanOptions options;
+    options.selection = TensorSelection::EveryTensor; // fake schemes on tensors no tool would quantize
     options.schemes = {std::make_shared<SlowScheme>()};
     options.chunkElements = 1024;
     options.threads = 2;
@@ -384,6 +392,7 @@ TEST(Scan, SchemesThatMeasureElsewhereGiveTheSameResultsAndNameTheirDevice)
     model.add("model.layers.0.norm.weight", {1000}, small, 0);
     auto elsewhere = std::make_shared<SelfMeasuringGridScheme>();
     ScanOptions options;
+    options.selection = TensorSelection::EveryTensor; // fake schemes on tensors no tool would quantize
     options.schemes = {elsewhere, std::make_shared<GridScheme>()};
     options.threads = 2;
     options.chunkElements = 4096;

@@ -3,6 +3,7 @@
 #include "core/scan/scan.h"
 #include "core/scan/scan_schemes.h"
 #include "core/util/float16.h"
+#include "core/util/units.h"
 #include "gpu/device.h"
 #include "ui/charts/chart_style.h"
 #include "ui/charts/error_by_layer_chart.h"
@@ -16,6 +17,7 @@
 #include "ui/views/levels_ruler.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QLabel>
 #include <QSignalSpy>
 #include <QSlider>
@@ -104,44 +106,66 @@ private Q_SLOTS:
         core::ProgressSink sink;
         const core::ScanResult expected = core::scanModel(*session.model(), options, sink);
         int compared = 0;
-        int skipped = 0;
+        int kept = 0, fallback = 0;
         for (const auto& t : expected.tensors) {
             const QString scheme = QString::fromStdString(t.scheme);
-            if (!t.skipped.empty()) { // ffn_down's rows of 172 under q4_0: shown as skipped, with the reason
-                QVERIFY(view.tableModel()->hasError(int(t.tensorIndex), scheme));
-                QCOMPARE(view.tableModel()->error(int(t.tensorIndex), scheme).skipped,
-                         QString::fromStdString(t.skipped));
-                view.tableModel()->setErrorScheme(scheme);
-                const QModelIndex cell = view.tableModel()->index(int(t.tensorIndex), ui::TensorTableModel::RelError);
-                QCOMPARE(cell.data().toString(), QStringLiteral("skipped"));
-                QVERIFY(cell.data(Qt::ToolTipRole).toString().contains(QStringLiteral("rows of 172")));
-                ++skipped;
-                continue;
-            }
             QVERIFY(view.tableModel()->hasError(int(t.tensorIndex), scheme));
             const auto cells = view.tableModel()->error(int(t.tensorIndex), scheme);
+            view.tableModel()->setErrorScheme(scheme);
+            const QModelIndex stored = view.tableModel()->index(int(t.tensorIndex), ui::TensorTableModel::StoredAs);
+            const QModelIndex rel = view.tableModel()->index(int(t.tensorIndex), ui::TensorTableModel::RelError);
+            if (t.kept()) { // norms under both, the embedding under nf4: a dash, and why in the tooltip
+                QVERIFY(cells.kept);
+                QCOMPARE(stored.data().toString(), QStringLiteral("kept"));
+                QCOMPARE(rel.data().toString(), QStringLiteral("–"));
+                QCOMPARE(
+                    rel.data(Qt::ToolTipRole).toString(),
+                    QStringLiteral("Not quantized under %1: %2").arg(scheme, QString::fromStdString(t.policyNote)));
+                ++kept;
+                continue;
+            }
+            QCOMPARE(stored.data().toString(), QString::fromStdString(t.storedAs));
+            if (t.storedAs != t.scheme) { // ffn_down's rows of 172 under q4_0: f16, as llama.cpp stores them
+                QVERIFY(stored.data(Qt::ToolTipRole).toString().contains(QStringLiteral("rows of 172")));
+                ++fallback;
+            }
             QCOMPARE(cells.rmse, t.error.rmse);
             QCOMPARE(cells.maxAbsError, t.error.maxAbsError);
             QCOMPARE(cells.relError, t.error.relError);
             ++compared;
         }
-        QVERIFY(compared > 10);
-        QCOMPARE(skipped, 5);
-        // The summary says how many tensors each scheme's row covers.
+        QCOMPARE(compared, 35 + 36);
+        QCOMPARE(kept, 12 + 11);
+        QCOMPARE(fallback, 5);
+        // Each scheme's row covers the same 47 tensors and says how many it quantized, at what size.
         auto* summary = view.findChild<QTableWidget*>(QStringLiteral("schemeSummary"));
         QVERIFY(summary);
         QCOMPARE(summary->rowCount(), 2);
-        QCOMPARE(summary->item(0, 1)->text(), QStringLiteral("47"));
+        QCOMPARE(summary->item(0, 1)->text(), QStringLiteral("35 of 47"));
         QCOMPARE(summary->item(1, 0)->text(), QStringLiteral("q4_0"));
-        QCOMPARE(summary->item(1, 1)->text(), QStringLiteral("42 of 47"));
-        QVERIFY(summary->item(1, 1)->toolTip().contains(QStringLiteral("rows of 172")));
-        // The by-layer chart's q4_0 line leaves ffn_down out, and its name says so.
+        QCOMPARE(summary->item(1, 1)->text(), QStringLiteral("36 of 47"));
+        QCOMPARE(summary->item(0, 3)->text(), summary->item(1, 3)->text()); // the same base size
+        QCOMPARE(summary->item(1, 4)->text(),
+                 QString::fromStdString(core::formatBinaryBytes(double(expected.models[1].quantizedBytes))));
+        QVERIFY(summary->item(1, 1)->toolTip().contains(QStringLiteral("5 tensors: f16 (rows of 172")));
+        QVERIFY(summary->item(0, 1)->toolTip().contains(QStringLiteral("Linear projection weights only")));
         auto* chart = view.findChild<ui::ErrorByLayerChart*>();
         QVERIFY(chart);
         QStringList names;
         for (const auto& series : chart->data().series)
             names << series.name;
-        QCOMPARE(names, (QStringList {QStringLiteral("nf4"), QStringLiteral("q4_0 (5 skipped)")}));
+        QCOMPARE(names, (QStringList {QStringLiteral("nf4"), QStringLiteral("q4_0")}));
+
+        // Every tensor, for teaching: norms quantized too, ffn_down kept (q4_0 cannot store it).
+        auto* policy = view.findChild<QComboBox*>(QStringLiteral("scanPolicy"));
+        QVERIFY(policy);
+        policy->setCurrentIndex(1);
+        QCOMPARE(view.tensorSelection(), core::TensorSelection::EveryTensor);
+        view.startScan();
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(view.scannedTensorSelection(), core::TensorSelection::EveryTensor);
+        QCOMPARE(summary->item(0, 1)->text(), QStringLiteral("47 of 47"));
+        QCOMPARE(summary->item(1, 1)->text(), QStringLiteral("42 of 47"));
     }
 
     // Without a GPU (CI) the option is there but disabled, saying why; with one, ticking it gives
@@ -240,9 +264,10 @@ private Q_SLOTS:
         QCOMPARE(ui::niceTickInterval(0.0, 5), 0.0);
     }
 
-    // Q4_0 cannot store ffn_down (rows of 172): its side says why and draws nothing, while NF4's side,
-    // the block browser and its charts are there as usual.
-    void labSideOfASchemeThatCannotStoreTheTensorSaysWhy()
+    // The Lab applies the policy every command shares (#17 item 2). Q4_0 cannot store ffn_down (rows
+    // of 172): as llama.cpp does, that side measures it in f16 and says so. A norm: bitsandbytes and
+    // llama.cpp leave it alone; both sides say so and measure it anyway, for teaching.
+    void labSideFollowsTheToolsPolicyAndSaysSo()
     {
         ui::ModelSession session;
         QVERIFY(session.openNow(kExample));
@@ -257,26 +282,49 @@ private Q_SLOTS:
         QVERIFY(ready.wait(30000));
         const auto& schemes = lab.analysis().schemes;
         QCOMPARE(schemes.size(), std::size_t(2));
-        QVERIFY(schemes[0].unavailable.isEmpty());
+        QVERIFY(schemes[0].policy.isEmpty());
         QCOMPARE(schemes[0].error.count, std::uint64_t(64 * 172));
-        QVERIFY(schemes[1].unavailable.contains(QStringLiteral("rows of 172 values")));
-        QVERIFY(schemes[1].dequantized.empty());
+        QCOMPARE(schemes[1].requested, QStringLiteral("q4_0"));
+        QCOMPARE(schemes[1].scheme, QStringLiteral("fp16"));
+        QCOMPARE(schemes[1].error.count, std::uint64_t(64 * 172));
+        QVERIFY(schemes[1].policy.contains(QStringLiteral("q4_0 cannot store this tensor; llama.cpp stores it as f16 "
+                                                          "(rows of 172 are not whole q4_0 blocks)")));
         auto* table = lab.findChild<QTableWidget*>(QStringLiteral("blockTable"));
         QVERIFY(table);
-        QCOMPARE(table->columnCount(), 4); // index, value, nf4 value, nf4 code
-        QCOMPARE(table->rowCount(), 64);
-        QVERIFY(lab.weightChart(1)->isHidden());
+        QCOMPARE(table->columnCount(), 6); // index, value, nf4 value and code, fp16 value and code
+        QVERIFY(!lab.weightChart(1)->isHidden());
         bool said = false;
         for (auto* label : lab.findChildren<QLabel*>())
-            said = said || label->text().contains(QStringLiteral("cannot store these values"));
+            said = said || label->text().contains(QStringLiteral("llama.cpp stores it as f16"));
         QVERIFY(said);
 
-        // With the schemes swapped, the browser counts NF4's blocks, on the right.
-        lab.setSchemes(QStringLiteral("q4_0"), QStringLiteral("nf4"));
+        const auto norm = session.model()->find("model.layers.1.input_layernorm.weight");
+        QVERIFY(norm >= 0);
+        lab.showTensor(int(norm));
         QVERIFY(ready.wait(30000));
-        QCOMPARE(table->columnCount(), 4);
-        auto* info = lab.findChild<QLabel*>(QStringLiteral("blockInfo"));
-        QVERIFY(info && info->text().contains(QStringLiteral("of the right scheme")));
+        const auto& kept = lab.analysis().schemes;
+        QVERIFY(kept[0].policy.contains(QStringLiteral("not a Linear projection weight")));
+        QVERIFY(kept[0].policy.contains(QStringLiteral("Measured here anyway, for teaching")));
+        QVERIFY(kept[1].policy.contains(QStringLiteral("llama.cpp quantizes 2-D weights only")));
+        QCOMPARE(kept[1].scheme, QStringLiteral("q4_0"));
+        QVERIFY(kept[1].error.count > 0);
+    }
+
+    // Values no tool would see (a synthetic row of 1,000): a scheme that cannot store them has no
+    // fallback; its side says why and draws nothing, while the other side is there as usual.
+    void labSideOfASchemeThatCannotStoreSyntheticValuesSaysWhy()
+    {
+        ui::ModelSession session;
+        ui::LabView lab(&session);
+        ui::LabRequest request;
+        request.syntheticCount = 1000;
+        request.schemes = {QStringLiteral("nf4"), QStringLiteral("q4_0")};
+        const ui::LabAnalysis a = ui::analyse(request);
+        QVERIFY(a.schemes[0].unavailable.isEmpty());
+        QCOMPARE(a.schemes[0].error.count, std::uint64_t(1000));
+        QVERIFY(a.schemes[1].unavailable.contains(QStringLiteral("1000 values are not a whole number")));
+        QVERIFY(a.schemes[1].dequantized.empty());
+        QVERIFY(a.schemes[1].policy.isEmpty());
     }
 
     // A tensor larger than the Lab takes is cut to whole rows, so per-row schemes and ggml's formats
@@ -294,7 +342,8 @@ private Q_SLOTS:
         QCOMPARE(a.shape, (std::vector<std::uint64_t> {5, 172}));
         QCOMPARE(a.values.size(), std::size_t(860));
         QCOMPARE(a.schemes[0].error.count, std::uint64_t(860));
-        QVERIFY(a.schemes[1].unavailable.contains(QStringLiteral("rows of 172")));
+        QCOMPARE(a.schemes[1].scheme, QStringLiteral("fp16")); // llama.cpp's type for rows of 172
+        QCOMPARE(a.schemes[1].error.count, std::uint64_t(860));
         request.maxElements = 100; // less than a row: one row
         QCOMPARE(ui::analyse(request).shape, (std::vector<std::uint64_t> {1, 172}));
     }

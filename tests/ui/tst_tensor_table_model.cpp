@@ -38,9 +38,9 @@ private Q_SLOTS:
         TensorTableModel model;
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setTensors(sampleTensors());
-        model.setError(1, QStringLiteral("nf4"), {0.01, 0.05, 20.0, 0.1, 0.995, 0, {}});
+        model.setError(1, QStringLiteral("nf4"), {0.01, 0.05, 20.0, 0.1, 0.995, 0, {}, false, {}, {}});
         model.setErrorScheme(QStringLiteral("nf4"));
-        model.setError(2, QStringLiteral("nf4"), {0.02, 0.08, 18.0, 0.2, 0.99, 0, {}});
+        model.setError(2, QStringLiteral("nf4"), {0.02, 0.08, 18.0, 0.2, 0.99, 0, {}, false, {}, {}});
         model.clearErrors();
         model.setTensors({});
     }
@@ -59,6 +59,11 @@ private Q_SLOTS:
         QTest::newRow("rmse") << 1 << int(TensorTableModel::Rmse) << QStringLiteral("0.0125");
         QTest::newRow("relative error") << 1 << int(TensorTableModel::RelError) << QStringLiteral("10.00 %");
         QTest::newRow("not scanned") << 3 << int(TensorTableModel::Rmse) << QStringLiteral("–");
+        QTest::newRow("stored as the scheme") << 1 << int(TensorTableModel::StoredAs) << QStringLiteral("nf4");
+        QTest::newRow("kept: no error shown") << 0 << int(TensorTableModel::Rmse) << QStringLiteral("–");
+        QTest::newRow("kept") << 0 << int(TensorTableModel::StoredAs) << QStringLiteral("kept");
+        QTest::newRow("fallback type") << 2 << int(TensorTableModel::StoredAs) << QStringLiteral("fp16");
+        QTest::newRow("fallback's error") << 2 << int(TensorTableModel::Rmse) << QStringLiteral("0.0001");
     }
 
     void showsTensorFieldsAndErrorsOfTheChosenScheme()
@@ -69,9 +74,15 @@ private Q_SLOTS:
         TensorTableModel model;
         model.setTensors(sampleTensors());
         model.setErrorScheme(QStringLiteral("nf4"));
-        model.setError(1, QStringLiteral("nf4"), {0.0125, 0.05, 20.0, 0.1, 0.995, 0, {}});
-        model.setError(1, QStringLiteral("q4_0"), {0.5, 0.5, 1.0, 0.9, 0.5, 0, {}});
+        model.setError(1, QStringLiteral("nf4"), {0.0125, 0.05, 20.0, 0.1, 0.995, 0, {}, false, {}, {}});
+        model.setError(1, QStringLiteral("q4_0"), {0.5, 0.5, 1.0, 0.9, 0.5, 0, {}, false, {}, {}});
+        model.setError(0, QStringLiteral("nf4"),
+                       {0, 0, 0, 0, 1, 0, {}, true, {}, QStringLiteral("kept as stored: not a Linear weight")});
+        model.setError(2, QStringLiteral("nf4"),
+                       {0.0001, 0.0002, 90.0, 0.001, 1, 0, {}, false, QStringLiteral("fp16"), QStringLiteral("f16")});
         QCOMPARE(model.index(row, column).data().toString(), text);
+        if (row == 0 && column >= TensorTableModel::StoredAs)
+            QVERIFY(model.index(row, column).data(Qt::ToolTipRole).toString().contains(QStringLiteral("Linear")));
     }
 
     void heatColourGrowsWithRelativeError()
@@ -79,8 +90,8 @@ private Q_SLOTS:
         TensorTableModel model;
         model.setTensors(sampleTensors());
         model.setErrorScheme(QStringLiteral("nf4"));
-        model.setError(1, QStringLiteral("nf4"), {0.01, 0.05, 20.0, 0.05, 0.995, 0, {}});
-        model.setError(2, QStringLiteral("nf4"), {0.02, 0.08, 18.0, 0.2, 0.99, 0, {}});
+        model.setError(1, QStringLiteral("nf4"), {0.01, 0.05, 20.0, 0.05, 0.995, 0, {}, false, {}, {}});
+        model.setError(2, QStringLiteral("nf4"), {0.02, 0.08, 18.0, 0.2, 0.99, 0, {}, false, {}, {}});
         const auto mild = model.index(1, TensorTableModel::RelError).data(Qt::BackgroundRole).value<QColor>();
         const auto worst = model.index(2, TensorTableModel::RelError).data(Qt::BackgroundRole).value<QColor>();
         QVERIFY(worst.alphaF() > mild.alphaF());

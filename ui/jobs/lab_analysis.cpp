@@ -1,5 +1,6 @@
 #include "ui/jobs/lab_analysis.h"
 
+#include "core/quant/quant_policy.h"
 #include "core/quant/scheme.h"
 #include "core/util/error.h"
 #include "core/util/units.h"
@@ -61,11 +62,13 @@ QString syntheticName(SyntheticKind kind)
 LabAnalysis analyse(const LabRequest& request)
 {
     LabAnalysis out;
+    const core::TensorInfo* tensor = nullptr; // the model's tensor, when the values are one
     if (request.model) {
         const auto& tensors = request.model->tensors();
         if (request.tensorIndex < 0 || std::size_t(request.tensorIndex) >= tensors.size())
             throw UsageError("no such tensor");
         const core::TensorInfo& t = tensors[std::size_t(request.tensorIndex)];
+        tensor = &t;
         std::string why;
         if (!request.model->canDequantize(std::size_t(request.tensorIndex), &why))
             throw UnsupportedError(t.name + ": " + why);
@@ -114,9 +117,23 @@ LabAnalysis analyse(const LabRequest& request)
         options.blocksize = std::uint32_t(request.blockSize);
     options.doubleQuant = request.doubleQuant;
     for (const QString& id : request.schemes) {
-        const auto scheme = core::makeScheme(id.toStdString(), options);
+        auto scheme = core::makeScheme(id.toStdString(), options);
         LabSchemeResult r;
         r.scheme = id;
+        r.requested = id;
+        if (tensor) { // the policy every command shares, on the whole tensor's shape
+            const core::PlannedTensor plan = core::planTensor(core::TensorSelection::AsTool, id.toStdString(), *tensor,
+                                                              scheme->cannotStore(tensor->shape));
+            if (plan.type.empty()) {
+                r.policy = QObject::tr("As its tool applies %1, this tensor is %2. Measured here anyway, for teaching.")
+                               .arg(id, QString::fromStdString(plan.note));
+            } else if (plan.type != id.toStdString()) {
+                r.policy = QObject::tr("%1 cannot store this tensor; llama.cpp stores it as %2, measured here.")
+                               .arg(id, QString::fromStdString(plan.note));
+                scheme = core::makeScheme(plan.type);
+                r.scheme = QString::fromStdString(plan.type);
+            }
+        }
         if (const std::string why = scheme->cannotStore(out.shape); !why.empty()) {
             r.unavailable = QString::fromStdString(why);
             out.schemes.push_back(std::move(r));

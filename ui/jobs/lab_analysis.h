@@ -28,7 +28,12 @@ struct LabRequest {
 };
 
 struct LabSchemeResult {
-    QString scheme;
+    QString scheme; // the scheme measured: the one asked for, or the tool's fallback type for this tensor
+    QString requested; // the scheme asked for
+    // For a model's tensor: what the scheme's tool does with it when that is not simply quantizing it
+    // with the scheme (core::planTensor): it keeps the tensor (measured anyway, for teaching), or
+    // stores it in a fallback type (then measured in that type). Empty otherwise.
+    QString policy;
     // Non-empty: why the scheme cannot store these values (ggml's formats need rows of whole
     // blocks); then nothing else is filled.
     QString unavailable;

@@ -46,9 +46,9 @@ void TensorTableModel::setError(int tensorIndex, const QString& schemeId, const 
     if (schemeId != m_scheme)
         return;
     if (worstChanged) // every heat colour is relative to the worst row
-        Q_EMIT dataChanged(index(0, Rmse), index(rowCount() - 1, Cosine));
+        Q_EMIT dataChanged(index(0, StoredAs), index(rowCount() - 1, Cosine));
     else
-        Q_EMIT dataChanged(index(tensorIndex, Rmse), index(tensorIndex, Cosine));
+        Q_EMIT dataChanged(index(tensorIndex, StoredAs), index(tensorIndex, Cosine));
 }
 
 void TensorTableModel::clearErrors()
@@ -56,7 +56,7 @@ void TensorTableModel::clearErrors()
     m_errors.clear();
     m_worstRelError.clear();
     if (rowCount() > 0)
-        Q_EMIT dataChanged(index(0, Rmse), index(rowCount() - 1, Cosine));
+        Q_EMIT dataChanged(index(0, StoredAs), index(rowCount() - 1, Cosine));
 }
 
 void TensorTableModel::setErrorScheme(const QString& schemeId)
@@ -65,8 +65,8 @@ void TensorTableModel::setErrorScheme(const QString& schemeId)
         return;
     m_scheme = schemeId;
     if (rowCount() > 0)
-        Q_EMIT dataChanged(index(0, Rmse), index(rowCount() - 1, Cosine));
-    Q_EMIT headerDataChanged(Qt::Horizontal, Rmse, Cosine);
+        Q_EMIT dataChanged(index(0, StoredAs), index(rowCount() - 1, Cosine));
+    Q_EMIT headerDataChanged(Qt::Horizontal, StoredAs, Cosine);
 }
 
 QStringList TensorTableModel::schemesWithResults() const
@@ -122,11 +122,42 @@ QVariant TensorTableModel::data(const QModelIndex& index, int role) const
     const core::TensorInfo& t = m_tensors[std::size_t(index.row())];
     const int column = index.column();
 
-    if (column >= Rmse) {
+    if (column >= StoredAs) {
         const auto schemeIt = m_errors.constFind(m_scheme);
         if (schemeIt == m_errors.constEnd() || !schemeIt->contains(index.row()))
             return role == Qt::DisplayRole ? QVariant(QStringLiteral("–")) : QVariant();
         const TensorErrorCells& cells = schemeIt->value(index.row());
+        const bool kept = cells.skipped.isEmpty() && cells.kept;
+        if (column == StoredAs) {
+            switch (role) {
+            case Qt::DisplayRole:
+            case SortRole:
+                return !cells.skipped.isEmpty() ? tr("skipped")
+                    : kept                      ? tr("kept")
+                    : cells.storedAs.isEmpty()  ? m_scheme
+                                                : cells.storedAs;
+            case Qt::ToolTipRole:
+                if (!cells.skipped.isEmpty())
+                    return tr("Not measured under %1: %2").arg(m_scheme, cells.skipped);
+                return cells.policyNote.isEmpty() ? tr("Quantized as %1").arg(m_scheme) : cells.policyNote;
+            default:
+                return {};
+            }
+        }
+        if (kept) { // no error to show: exact, as stored
+            switch (role) {
+            case Qt::DisplayRole:
+                return QStringLiteral("–");
+            case SortRole:
+                return std::numeric_limits<double>::lowest();
+            case Qt::ToolTipRole:
+                return tr("Not quantized under %1: %2").arg(m_scheme, cells.policyNote);
+            case Qt::TextAlignmentRole:
+                return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+            default:
+                return {};
+            }
+        }
         const QVariant value = errorValue(cells, column);
         const bool measured = !std::isnan(value.toDouble()); // NaN: no finite value to measure
         switch (role) {
@@ -214,6 +245,9 @@ QVariant TensorTableModel::headerData(int section, Qt::Orientation orientation, 
         return {};
     if (role == Qt::ToolTipRole) {
         switch (section) {
+        case StoredAs:
+            return tr("What the scan's policy stored the tensor as under this scheme: the scheme itself, a fallback "
+                      "type (llama.cpp's, for rows that are not whole blocks), or kept as stored");
         case Rmse:
             return tr("Root-mean-square error of the dequantized weights");
         case MaxAbsError:
@@ -231,13 +265,14 @@ QVariant TensorTableModel::headerData(int section, Qt::Orientation orientation, 
     if (role != Qt::DisplayRole)
         return {};
     static const char* const names[]
-        = {QT_TR_NOOP("Name"),        QT_TR_NOOP("Layer"),     QT_TR_NOOP("Role"),       QT_TR_NOOP("Shape"),
-           QT_TR_NOOP("DType"),       QT_TR_NOOP("Size"),      QT_TR_NOOP("Parameters"), QT_TR_NOOP("RMSE"),
-           QT_TR_NOOP("Max |error|"), QT_TR_NOOP("SQNR (dB)"), QT_TR_NOOP("Rel. error"), QT_TR_NOOP("Cosine")};
+        = {QT_TR_NOOP("Name"),  QT_TR_NOOP("Layer"),       QT_TR_NOOP("Role"),       QT_TR_NOOP("Shape"),
+           QT_TR_NOOP("DType"), QT_TR_NOOP("Size"),        QT_TR_NOOP("Parameters"), QT_TR_NOOP("Stored as"),
+           QT_TR_NOOP("RMSE"),  QT_TR_NOOP("Max |error|"), QT_TR_NOOP("SQNR (dB)"),  QT_TR_NOOP("Rel. error"),
+           QT_TR_NOOP("Cosine")};
     if (section < 0 || section >= ColumnCount)
         return {};
     QString name = tr(names[section]);
-    if (section >= Rmse && !m_scheme.isEmpty())
+    if (section >= StoredAs && !m_scheme.isEmpty())
         name += QStringLiteral(" · ") + m_scheme;
     return name;
 }

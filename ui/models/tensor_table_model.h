@@ -20,6 +20,11 @@ struct TensorErrorCells {
     double cosine = 0;
     quint64 nonFinite = 0;
     QString skipped; // non-empty: why the scheme did not measure this tensor (the metrics are NaN)
+    // Kept as stored by the scan's policy (exact; the metric cells show a dash), else stored as
+    // `storedAs`: a fallback type, or empty for the scheme itself. policyNote says why, when not the scheme.
+    bool kept = false;
+    QString storedAs;
+    QString policyNote;
 };
 
 // The tensors of the open model, one row each, with the error columns of the scheme chosen by
@@ -36,6 +41,7 @@ public:
         DType,
         Size,
         Parameters,
+        StoredAs, // the first of the scheme's columns
         Rmse,
         MaxAbsError,
         SqnrDb,

@@ -150,6 +150,18 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_doubleQuant->setToolTip(tr("Quantize the NF4/FP4 absmax constants to 8 bits (QLoRA's DQ), saving ~0.37 bit per "
                                  "parameter"));
 
+    m_policy = new QComboBox(this);
+    m_policy->setObjectName(QStringLiteral("scanPolicy"));
+    m_policy->addItem(tr("As each tool does"), int(core::TensorSelection::AsTool));
+    m_policy->addItem(tr("Every tensor (teaching)"), int(core::TensorSelection::EveryTensor));
+    m_policy->setToolTip(
+        tr("Which tensors each scheme quantizes.\nAs each tool does: bitsandbytes' formats on the Linear projection "
+           "weights only (embeddings, norms and the output head kept, as transformers does); ggml's formats as "
+           "llama-quantize --pure (every 2-D weight, with llama.cpp's fallback type for rows that are not whole "
+           "blocks).\nEvery tensor: each scheme on every tensor it can store, norms and embeddings included; no tool "
+           "does this.\nEither way every scheme's row covers the same tensors: a tensor left alone counts at its "
+           "stored size, as exact."));
+
     m_onGpu = new QCheckBox(tr("Measure NF4/FP4 on the GPU"), this);
     m_onGpu->setObjectName(QStringLiteral("scanOnGpu"));
     if (gpu::available()) {
@@ -217,9 +229,13 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_totals = new TotalsTable(this);
     m_summary = new QTableWidget(this);
     m_summary->setObjectName(QStringLiteral("schemeSummary"));
-    m_summary->setColumnCount(8);
-    m_summary->setHorizontalHeaderLabels({tr("Scheme"), tr("Tensors"), tr("Bits/param"), tr("Size"), tr("RMSE"),
-                                          tr("Rel. error"), tr("SQNR (dB)"), tr("Non-finite")});
+    m_summary->setColumnCount(9);
+    m_summary->setHorizontalHeaderLabels({tr("Scheme"), tr("Quantized"), tr("Bits/param"), tr("Base size"), tr("Size"),
+                                          tr("RMSE"), tr("Rel. error"), tr("SQNR (dB)"), tr("Non-finite")});
+    m_summary->horizontalHeaderItem(1)->setToolTip(
+        tr("Tensors the scheme quantized, of those scanned; the others count at their stored size, as exact, so "
+           "every row covers the same tensors"));
+    m_summary->horizontalHeaderItem(2)->setToolTip(tr("Over every scanned tensor, quantized or kept"));
     m_summary->verticalHeader()->hide();
     m_summary->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_summary->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
@@ -245,6 +261,7 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     schemeColumn->addWidget(m_schemes);
     schemeLayout->addLayout(schemeColumn, 3);
     auto* options = new QFormLayout;
+    options->addRow(tr("Tensors"), m_policy);
     options->addRow(tr("Block size"), m_blockSize);
     options->addRow(m_doubleQuant);
     options->addRow(m_onGpu);
@@ -305,7 +322,9 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
         const QString scheme = QString::fromStdString(r.scheme);
         m_model->setError(int(r.tensorIndex), scheme,
                           {r.error.rmse, r.error.maxAbsError, r.error.sqnrDb, r.error.relError, r.error.cosine,
-                           r.error.nonFinite(), QString::fromStdString(r.skipped)});
+                           r.error.nonFinite(), QString::fromStdString(r.skipped), r.kept(),
+                           r.storedAs == r.scheme ? QString() : QString::fromStdString(r.storedAs),
+                           QString::fromStdString(r.policyNote)});
         if (m_shownScheme->findText(scheme) < 0)
             m_shownScheme->addItem(scheme);
     });
@@ -394,6 +413,16 @@ QStringList InspectorView::visibleSchemes() const
 int InspectorView::blockSize() const
 {
     return m_blockSize->value();
+}
+
+core::TensorSelection InspectorView::tensorSelection() const
+{
+    return core::TensorSelection(m_policy->currentData().toInt());
+}
+
+core::TensorSelection InspectorView::scannedTensorSelection() const
+{
+    return m_job->result().selection;
 }
 
 bool InspectorView::doubleQuant() const
@@ -497,6 +526,7 @@ void InspectorView::startScan()
         return;
     }
     core::ScanOptions options;
+    options.selection = tensorSelection();
     try {
         options.schemes = makeScanSchemes(ids, m_blockSize->value(), m_doubleQuant->isChecked());
         if (m_onGpu->isEnabled() && m_onGpu->isChecked()) {
@@ -586,23 +616,15 @@ void InspectorView::onScanFinished()
     for (const auto& s : result.models) {
         const int row = m_summary->rowCount();
         m_summary->insertRow(row);
-        // Tensors the scheme measured of those scanned: a GGUF format skips rows that are not whole
-        // blocks, so the rows of this table can cover different tensors.
-        std::uint64_t scanned = 0;
-        QStringList reasons;
-        for (const auto& t : result.tensors) {
-            if (t.scheme != s.scheme)
-                continue;
-            ++scanned;
-            const QString why = QString::fromStdString(t.skipped);
-            if (!why.isEmpty() && !reasons.contains(why))
-                reasons << why;
-        }
-        const bool none = s.tensors == 0; // nothing stored: no size to speak of
+        QStringList notes {QString::fromStdString(core::policyDescription(result.selection, s.scheme))};
+        for (const auto& note : core::policyNotes(result, s.scheme))
+            notes << QString::fromStdString(note);
+        const bool none = s.tensors == 0; // nothing measured: no size to speak of
         const QStringList cells {
             QString::fromStdString(s.scheme),
-            s.tensors == scanned ? QString::number(s.tensors) : tr("%1 of %2").arg(s.tensors).arg(scanned),
+            tr("%1 of %2").arg(s.tensorsQuantized).arg(s.tensors),
             none ? tr("n/a") : QString::number(s.bitsPerParameter, 'f', 3),
+            none ? tr("n/a") : QString::fromStdString(core::formatBinaryBytes(double(s.originalBytes))),
             none ? tr("n/a") : QString::fromStdString(core::formatBinaryBytes(double(s.quantizedBytes))),
             measured(s.error.rmse, QString::number(s.error.rmse, 'g', 4)),
             measured(s.error.relError, QStringLiteral("%1 %").arg(s.error.relError * 100, 0, 'f', 2)),
@@ -610,16 +632,16 @@ void InspectorView::onScanFinished()
             QString::number(s.error.nonFinite())};
         for (int c = 0; c < cells.size(); ++c) {
             auto* item = new QTableWidgetItem(cells[c]);
-            if (!reasons.isEmpty())
-                item->setToolTip(tr("%1 of %2 tensors not measured under %3: %4")
-                                     .arg(QString::number(scanned - s.tensors), QString::number(scanned),
-                                          QString::fromStdString(s.scheme), reasons.join(QStringLiteral("; "))));
+            item->setToolTip(QString::fromStdString(core::coverageText(s)) + QStringLiteral(".\n")
+                             + notes.join(QLatin1Char('\n')));
+            if (c > 0)
+                item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
             m_summary->setItem(row, c, item);
         }
     }
     if (m_shownScheme->count() > 0 && m_shownScheme->currentIndex() < 0)
         m_shownScheme->setCurrentIndex(0);
-    for (int column = TensorTableModel::Rmse; column < TensorTableModel::ColumnCount; ++column)
+    for (int column = TensorTableModel::StoredAs; column < TensorTableModel::ColumnCount; ++column)
         m_table->resizeColumnToContents(column);
     updateChart();
 }
@@ -637,17 +659,10 @@ void InspectorView::updateChart()
             if (s.layer >= 0)
                 lines[QString::fromStdString(s.scheme)] << QPointF(s.layer, metricOf(s.error, metric));
         }
-        // A scheme that skipped tensors (ggml's formats and rows that are not whole blocks) is
-        // measured over fewer tensors per layer than the others: its name says how many it left out.
-        QMap<QString, int> skipped;
-        for (const auto& t : result.tensors)
-            if (!t.skipped.empty() && t.layer >= 0)
-                ++skipped[QString::fromStdString(t.scheme)];
-        for (auto it = lines.cbegin(); it != lines.cend(); ++it) {
-            const int left = skipped.value(it.key());
-            data.series << ErrorByLayerSeries {
-                left == 0 ? it.key() : tr("%1 (%2 skipped)").arg(it.key(), QString::number(left)), it.value()};
-        }
+        // Every scheme's layer covers the same tensors (kept ones as exact); tensors that could not be
+        // decoded are left out of all of them alike.
+        for (auto it = lines.cbegin(); it != lines.cend(); ++it)
+            data.series << ErrorByLayerSeries {it.key(), it.value()};
     } else {
         // One line per role of the scheme the table shows (#17: every scheme × role drew 42 lines
         // in 8 repeating colours with a cut legend); the table's scheme picker chooses it.
@@ -655,8 +670,8 @@ void InspectorView::updateChart()
         const std::string shown = m_shownScheme->currentText().toStdString();
         QMap<QString, QMap<int, core::ErrorStats>> lines;
         for (const auto& t : result.tensors) {
-            if (t.layer < 0 || !t.skipped.empty() || t.scheme != shown)
-                continue;
+            if (t.layer < 0 || !t.skipped.empty() || t.kept() || t.scheme != shown)
+                continue; // a role the scheme leaves alone has no error to draw
             auto& slot
                 = lines[QString::fromStdString(t.scheme) + QStringLiteral(" · ") + latin(core::roleName(t.role))];
             const auto existing = slot.find(t.layer);

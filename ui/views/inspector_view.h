@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/quant/quant_policy.h"
+
 #include <QWidget>
 
 class QLabel;
@@ -41,6 +43,10 @@ public:
     void setSelectedSchemes(const QStringList& ids);
     int blockSize() const;
     bool doubleQuant() const;
+    // Which tensors each scheme quantizes in the next scan: as its tool does (default) or every one.
+    core::TensorSelection tensorSelection() const;
+    // Of the finished scan whose result is shown (the report's --policy).
+    core::TensorSelection scannedTensorSelection() const;
     QString nameFilter() const;
     QString progressText() const; // the line under the progress bar
     QString storedQuantizationBanner() const; // empty when hidden
@@ -86,6 +92,7 @@ private:
     QSpinBox* m_blockSize;
     QCheckBox* m_doubleQuant;
     QCheckBox* m_onGpu;
+    QComboBox* m_policy = nullptr;
     QComboBox* m_shownScheme;
     QComboBox* m_chartMetric;
     QCheckBox* m_chartByRole = nullptr;

@@ -340,7 +340,9 @@ void LabView::showAnalysis()
                                          .arg(r.scheme.toHtmlEscaped(), r.unavailable.toHtmlEscaped()));
             continue;
         }
-        m_metrics[side]->setText(metricsText(r, a.values.size()));
+        m_metrics[side]->setText(
+            (r.policy.isEmpty() ? QString() : QStringLiteral("<i>%1</i><br>").arg(r.policy.toHtmlEscaped()))
+            + metricsText(r, a.values.size()));
         HistogramData err;
         err.title = tr("Error Q(w) − w under %1").arg(r.scheme);
         err.xTitle = tr("error");
