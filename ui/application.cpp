@@ -230,7 +230,7 @@ void prepareForScreenshot(QWidget* page)
 
 } // namespace
 
-QStringList renderScreenshots(MainWindow& window, const QString& directory, const QStringList& workspaces)
+QStringList renderScreenshots(MainWindow& window, const QString& directory, const QStringList& workspaces, QSize size)
 {
     const QStringList ids = workspaces.isEmpty() ? window.workspaceIds() : workspaces;
     for (const QString& id : ids) {
@@ -242,10 +242,10 @@ QStringList renderScreenshots(MainWindow& window, const QString& directory, cons
     if (!dir.exists() && !QDir().mkpath(directory))
         throw IoError(directory.toStdString(), "cannot create the screenshot folder");
 
-    // The same size on every machine, whatever window geometry the settings saved: 1280 x 800, or
-    // the window's minimum when that is larger.
+    // The same size on every machine, whatever window geometry the settings saved: 1280 x 800 unless
+    // asked otherwise, or the window's minimum when that is larger.
     window.setWindowState(Qt::WindowNoState);
-    window.resize(1280, 800);
+    window.resize(size);
     window.show();
     settle(500);
     QStringList written;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QSize>
 #include <QString>
 #include <QStringList>
 
@@ -24,6 +25,7 @@ QString bundledExamplePath();
 // Renders each workspace (or only `workspaces` when given) to DIR/<id>.png after letting pending
 // background work finish; returns the files written. Throws quantlens::Error on an unknown id or
 // an unwritable folder.
-QStringList renderScreenshots(MainWindow& window, const QString& directory, const QStringList& workspaces);
+QStringList renderScreenshots(MainWindow& window, const QString& directory, const QStringList& workspaces,
+                              QSize size = QSize(1280, 800));
 
 } // namespace quantlens::ui

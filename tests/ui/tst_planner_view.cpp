@@ -348,7 +348,7 @@ private Q_SLOTS:
         for (const QAbstractSeries* series : view.batchSweepChart()->chart()->series())
             if (qobject_cast<const QScatterSeries*>(series))
                 legend = series->name();
-        QCOMPARE(legend, QStringLiteral("fits up to at least 65,536 (the search stops there)"));
+        QCOMPARE(legend, QStringLiteral("fits: ≥ 65,536"));
     }
 
     // The sweeps' "largest that fits" is the headline's number, also past the powers of two swept by
@@ -425,7 +425,7 @@ private Q_SLOTS:
             }
             QVERIFY(labelled);
             QCOMPARE(legend,
-                     QStringLiteral("largest that fits: %1")
+                     QStringLiteral("largest fit: %1")
                          .arg(QString::fromStdString(core::formatThousands(std::uint64_t(maxima[i])))));
         }
         // The 8B on an H100 fits more than the default sweeps reach: they go on past the maximum.

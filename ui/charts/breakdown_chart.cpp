@@ -85,7 +85,10 @@ void BreakdownChart::setData(const BreakdownData& data)
                 firstScenarioBytes = bytes;
             *set << core::toGB(bytes);
         }
-        set->setLabel(QStringLiteral("%1: %2").arg(labels[k], gbAndGib(firstScenarioBytes)));
+        // GB only: the legend has about 220 px on a laptop and cut "(0.10 GiB)" to "(0.10 …"; the
+        // tooltip and the breakdown table give GiB too.
+        set->setLabel(
+            QStringLiteral("%1: %2").arg(labels[k], QString::fromStdString(core::formatGB(firstScenarioBytes))));
         set->setColor(componentColor(keys[k]));
         set->setBorderColor(componentColor(keys[k]).darker(130));
         connect(set, &QBarSet::hovered, this,

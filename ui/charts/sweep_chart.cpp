@@ -4,6 +4,7 @@
 #include "ui/charts/chart_style.h"
 
 #include <QCategoryAxis>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QScatterSeries>
 #include <QValueAxis>
@@ -61,6 +62,9 @@ void SweepChart::setData(const SweepData& data)
         gbPoints << QPointF(at(p.x()), core::toGB(p.y()));
     peak->replace(gbPoints);
     chart->addSeries(peak);
+    // The title says what the line is ("Peak vs ..."): its legend entry would only take room.
+    for (QLegendMarker* legendMarker : chart->legend()->markers(peak))
+        legendMarker->setVisible(false);
 
     QAbstractAxis* xAxis = nullptr;
     if (logX) {
@@ -102,7 +106,9 @@ void SweepChart::setData(const SweepData& data)
 
     if (data.capacityBytes > 0) {
         auto* capacity = new QLineSeries;
-        capacity->setName(tr("usable capacity %1").arg(QString::fromStdString(core::formatGB(data.capacityBytes, 1))));
+        // Short legend entries: a sweep chart is about 290 px wide on a laptop, and Qt Charts cuts an
+        // entry wider than its share ("usable cap…"). The GPU and its capacity are in the headline.
+        capacity->setName(tr("usable %1").arg(QString::fromStdString(core::formatGB(data.capacityBytes, 0))));
         capacity->append(at(xMin), core::toGB(data.capacityBytes));
         capacity->append(at(xMax), core::toGB(data.capacityBytes));
         QPen capPen(isDarkPalette() ? QColor(0xff, 0x6b, 0x6b) : QColor(0xc0, 0x00, 0x00));
@@ -116,10 +122,9 @@ void SweepChart::setData(const SweepData& data)
     if (data.largestFitting > 0) {
         auto* marker = new QScatterSeries;
         const QString value = QString::fromStdString(core::formatThousands(std::uint64_t(data.largestFitting)));
-        marker->setName(data.largestFittingAtSearchLimit
-                            ? tr("fits up to at least %1 (the search stops there)").arg(value)
-                            : data.largestFittingIsExact ? tr("largest that fits: %1").arg(value)
-                                                         : tr("largest swept that fits: %1").arg(value));
+        marker->setName(data.largestFittingAtSearchLimit ? tr("fits: ≥ %1").arg(value)
+                            : data.largestFittingIsExact ? tr("largest fit: %1").arg(value)
+                                                         : tr("largest swept fit: %1").arg(value));
         marker->setMarkerSize(14);
         marker->setColor(componentColor(QStringLiteral("adapters")));
         for (const QPointF& p : data.points) {

@@ -83,7 +83,14 @@ PlannerView::PlannerView(QWidget* parent)
     m_tabs = new QTabWidget(this);
     m_tabs->addTab(sweeps, tr("Sweeps"));
     m_tabs->addTab(m_table, tr("Breakdown table"));
-    m_tabs->addTab(m_teaching, tr("Teaching table"));
+    // The teaching inputs and table are taller than the tab gets on a laptop (word-wrapped text above
+    // takes more height than its layout reserves): they scroll in the tab instead of being crushed.
+    auto* teachingScroll = new QScrollArea(this);
+    teachingScroll->setObjectName(QStringLiteral("teachingScroll"));
+    teachingScroll->setWidget(m_teaching);
+    teachingScroll->setWidgetResizable(true);
+    teachingScroll->setFrameShape(QFrame::NoFrame);
+    m_tabs->addTab(teachingScroll, tr("Teaching table"));
 
     auto* right = new QWidget(this);
     auto* rightLayout = new QVBoxLayout(right);
@@ -141,11 +148,9 @@ void PlannerView::recompute(const core::PlanInput& input)
     data.scenarios << scenario;
     if (m_result.gpu) {
         data.capacityBytes = double(m_result.gpu->memoryBytesUsable);
+        // The GPU's name is in the headline; the legend has room for the number only.
         data.capacityLabel
-            = tr("%1 usable: %2 (%3)") // GB first: the axis is in GB
-                  .arg(QString::fromStdString(m_result.gpu->name))
-                  .arg(QString::fromStdString(core::formatGB(double(m_result.gpu->memoryBytesUsable))))
-                  .arg(QString::fromStdString(core::formatGiB(double(m_result.gpu->memoryBytesUsable), 1)));
+            = tr("usable: %1").arg(QString::fromStdString(core::formatGB(double(m_result.gpu->memoryBytesUsable))));
     }
     m_breakdown->setData(data);
     m_breakdown->chart()->setTitle(tr("Peak GPU memory per GPU: %1").arg(gbGib(double(m_result.peakBytes))));

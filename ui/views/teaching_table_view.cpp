@@ -75,9 +75,14 @@ TeachingTableView::TeachingTableView(QWidget* parent)
     m_grid->setHorizontalHeaderLabels({tr("16-bit setup"), tr("quantized setup")});
     m_grid->setVerticalHeaderLabels(
         {tr("parameters"), tr("gradients"), tr("optimizer states"), tr("activations"), tr("total")});
-    m_grid->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    // Columns as wide as their sums ("2 × 7.00 B × 32 bit = 56.00 GB"), the last taking what is left;
+    // all five rows shown, without a scroll bar.
+    m_grid->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_grid->horizontalHeader()->setStretchLastSection(true);
+    m_grid->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_grid->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_grid->setSizeAdjustPolicy(QAbstractScrollArea::AdjustToContents);
     m_grid->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_grid->setMinimumHeight(7 * fontMetrics().height());
     m_error = new QLabel(this);
     m_error->setStyleSheet(QStringLiteral("color: #c00000"));
     m_realistic = new QLabel(this);
@@ -91,18 +96,15 @@ TeachingTableView::TeachingTableView(QWidget* parent)
     inputLayout->addRow(tr("Parameter count"), m_parameters);
     inputLayout->addRow(bitsGrid);
 
-    auto* left = new QVBoxLayout;
-    left->addWidget(inputs);
-    left->addStretch();
-    auto* right = new QVBoxLayout;
-    right->addWidget(m_grid);
-    right->addWidget(m_error);
-    right->addWidget(m_realistic);
-    right->addWidget(m_why);
-    right->addStretch();
-    auto* layout = new QHBoxLayout(this);
-    layout->addLayout(left, 2);
-    layout->addLayout(right, 3);
+    // One column: side by side, the inputs and the table shared about 640 px at 1280 x 720 and the
+    // table's sums were cut to "7. 0..." (#17 item 4). The Planner's page scrolls.
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(inputs);
+    layout->addWidget(m_grid);
+    layout->addWidget(m_error);
+    layout->addWidget(m_realistic);
+    layout->addWidget(m_why);
+    layout->addStretch();
 
     connect(m_parameters, &QLineEdit::editingFinished, this, &TeachingTableView::recompute);
     for (QDoubleSpinBox* b : m_baselineBits + m_quantizedBits)
