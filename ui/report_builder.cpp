@@ -128,7 +128,7 @@ core::ReportData buildGuiReport(const ModelSession& session, const PlannerView& 
     if (const auto model = session.model())
         data.model = core::summarizeModel(*model);
     const core::PlanInput& input = planner.form()->input();
-    data.plans.push_back(core::makePlanScenario("This plan", input));
+    data.plans.push_back(core::makePlanScenario({}, input));
     data.teaching = planner.teachingTable();
     const bool scanned = !inspector.scanJob()->result().tensors.empty();
     if (scanned) {

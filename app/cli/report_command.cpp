@@ -316,7 +316,7 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
                      o.adviseCost == "weight" ? std::string() : " --cost " + o.adviseCost);
     }
     if (planInput) {
-        data.plans.push_back(core::makePlanScenario("This plan", *planInput));
+        data.plans.push_back(core::makePlanScenario({}, *planInput));
         if (!o.noTeaching)
             data.teaching = core::teachingTable(data.plans.front().result.totalParameters);
     }

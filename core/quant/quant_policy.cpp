@@ -96,7 +96,7 @@ PlannedTensor planTensor(TensorSelection selection, const std::string& schemeId,
         else if (!cannotStore.empty())
             plan.note = strCat("kept as stored: ", cannotStore);
         else
-            plan.note = "kept as stored: not a Linear projection weight, which bitsandbytes leaves alone";
+            plan.note = "kept as stored: not a Linear projection weight, which bitsandbytes and transformers leave alone";
         return plan;
     }
     if (!isGgmlQuantizedWeight(t)) {
@@ -123,7 +123,9 @@ std::string policyDescription(TensorSelection selection, const std::string& id)
                       " (token embedding and output head included), 1-D norms kept; rows that are not whole blocks "
                       "take llama.cpp's fallback (q2_k/q3_k -> q4_0, q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0), "
                       "else f16");
-    return strCat("as bitsandbytes through transformers: ", id,
+    static const char* const bitsandbytes[] = {"nf4", "nf4-dq", "fp4", "fp4-dq", "llm-int8", "dyn8"};
+    const bool bnb = std::find(std::begin(bitsandbytes), std::end(bitsandbytes), id) != std::end(bitsandbytes);
+    return strCat(bnb ? "as bitsandbytes through transformers: " : "as transformers' weight-only quantizers do: ", id,
                   " on the Linear projection weights only; embeddings, norms, biases and the output head kept");
 }
 

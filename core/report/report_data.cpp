@@ -1,5 +1,6 @@
 #include "core/report/report_data.h"
 
+#include "core/util/str_cat.h"
 #include "core/util/text_list.h"
 #include "core/util/units.h"
 #include "core/util/version.h"
@@ -78,12 +79,19 @@ ModelSummary summarizeModel(const Model& model)
     return s;
 }
 
+std::string planSubject(const PlanInput& input, const PlanResult& result)
+{
+    const std::string model = input.model.displayName.empty() ? input.model.name : input.model.displayName;
+    return strCat(model, ", ", toString(input.method), " in ", toString(input.precision),
+                  result.gpu ? strCat(" on ", input.gpus, " × ", result.gpu->name) : std::string(", no GPU chosen"));
+}
+
 PlanScenario makePlanScenario(const std::string& name, const PlanInput& input)
 {
     PlanScenario s;
-    s.name = name;
     s.input = input;
     s.result = evaluate(input);
+    s.name = name.empty() ? planSubject(input, s.result) : name;
     s.suggestions = suggestions(input);
     if (!input.gpu.empty()) {
         s.maxMicroBatch = maxMicroBatch(input);

@@ -56,7 +56,12 @@ struct PlanScenario {
 
 // Evaluates `input` and fills the suggestions, the searches (when a GPU is chosen) and a sweep of
 // the sequence length over powers of two from 256 to 32768. Throws UsageError for invalid input.
+// An empty `name` names the plan by its subject: planSubject().
 PlanScenario makePlanScenario(const std::string& name, const PlanInput& input);
+
+// What a plan is of, for a report's section title: "Llama-3.1-8B, QLoRA on 1 × NVIDIA GeForce RTX 4090",
+// "stories260K (config.json), full fine-tuning, no GPU chosen".
+std::string planSubject(const PlanInput& input, const PlanResult& result);
 
 // A benchmark table as measured (CPU scan benchmark, GPU kernels): already formatted rows, since
 // the GPU API may be absent from the build.

@@ -291,7 +291,7 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
                                        " produced by quantization are left out of the error; ",
                                        groupDigits(m.error.count), " values were measured"));
     }
-    doc.table({"Scheme", "Tensors quantized", "Bits/param", "Base size", "Size", "Rel. error", "RMSE", "SQNR dB",
+    doc.table({"Scheme", "Quantized", "Bits/param", "Base size", "Size", "Rel. error", "RMSE", "SQNR dB",
                "Cosine", "Max |err|", "Non-finite"},
               std::move(summary), "lrrrrrrrrrr");
     std::vector<std::string> policies;
@@ -477,8 +477,15 @@ std::vector<ReportBlock> buildReportDocument(const ReportData& data, const Repor
     if (sections.model && data.model)
         addModel(doc, *data.model);
     if (sections.plans) {
-        for (std::size_t i = 0; i < data.plans.size(); ++i)
+        for (std::size_t i = 0; i < data.plans.size(); ++i) {
             addPlan(doc, data.plans[i], i);
+            // The Planner holds any model; say so when it is not the file this report is about.
+            if (data.model && data.plans[i].result.totalParameters != data.model->parameters)
+                doc.paragraph(strCat("This plan is for ", data.plans[i].name, " (",
+                                     groupDigits(data.plans[i].result.totalParameters),
+                                     " parameters), not for the model file of this report (", data.model->path, ", ",
+                                     groupDigits(data.model->parameters), " parameters)."));
+        }
     }
     if (sections.teaching && data.teaching)
         addTeaching(doc, *data.teaching);

@@ -241,10 +241,11 @@ TEST_F(ReportCommand, PdfKeepsHeadingsAndTableIntroductionsWithWhatFollows)
             if (line.find_first_not_of(" \f") != std::string::npos && line.find("QuantLens report: stories260K") != 0
                 && line.rfind("Page ", 0) != 0)
                 lines.push_back(line);
-        ASSERT_FALSE(lines.empty()) << "page " << page;
+        ASSERT_FALSE(lines.empty()) << "page " << page << " is empty";
         const std::string& last = lines.back();
-        for (const char* heading : {"Scheme nf4", "Scheme int8", "Quantization error", "Teaching table", "Memory plan",
-                                    "Benchmarks", "Environment", "Model"})
+        for (const char* heading :
+             {"Scheme nf4", "Scheme int8", "Quantization error", "Teaching table", "Memory plan", "Benchmarks",
+              "Environment", "Model", "Peak against sequence length", "To lower the peak"})
             EXPECT_NE(last, heading) << "page " << page << " ends with a heading";
         EXPECT_NE(last.rfind("Per layer under", 0), 0u) << "page " << page << " ends with: " << last;
         EXPECT_NE(last.rfind("Worst ", 0), 0u) << "page " << page << " ends with: " << last;

@@ -92,7 +92,7 @@ inline core::ReportData reportFixture()
     in.model = core::modelSpecFromParameterCount(7000000000ull);
     in.method = core::TrainingMethod::Qlora;
     in.gpu = "rtx-4090";
-    d.plans.push_back(core::makePlanScenario("This plan", in));
+    d.plans.push_back(core::makePlanScenario({}, in)); // named by its subject
     d.teaching = core::teachingTable(7000000000ull);
 
     core::ScanResult scan;

@@ -365,3 +365,18 @@ TEST(MarkdownReport, AnUnknownArchitectureIsSaidToBeUnknownNotZero)
     EXPECT_THAT(md, Not(HasSubstr("tied embeddings")));
     EXPECT_THAT(md, Not(HasSubstr("| hidden size | 0 |")));
 }
+
+// #17 item 8: a plan section names its subject, not "This plan", and says when the plan is not of
+// the report's model file (the Planner holds any model); a plan of that model says nothing more.
+TEST(MarkdownReport, APlanSectionNamesItsSubjectAndWhetherItIsTheModelsFile)
+{
+    auto data = reportfixture::reportFixture();
+    const auto md = core::markdownReport(data, {});
+    EXPECT_THAT(md, HasSubstr("## Memory plan: 7.00 B parameters, qlora in bf16 on 1 × NVIDIA GeForce RTX 4090"));
+    EXPECT_THAT(md, HasSubstr("This plan is for 7.00 B parameters, qlora in bf16 on 1 × NVIDIA GeForce RTX 4090 ("));
+    EXPECT_THAT(md, HasSubstr("not for the model file of this report"));
+    core::PlanInput same = data.plans.front().input;
+    same.model = core::modelSpecFromParameterCount(data.model->parameters);
+    data.plans = {core::makePlanScenario({}, same)};
+    EXPECT_THAT(core::markdownReport(data, {}), Not(HasSubstr("not for the model file")));
+}

@@ -104,10 +104,17 @@ bool keepChartsOnOnePage(QTextDocument& doc, double pageHeight)
         if (!block.text().contains(QChar::ObjectReplacementCharacter))
             continue;
         QRectF r = doc.documentLayout()->blockBoundingRect(block);
-        // The caption below a chart (the figure's next block) stays on its page.
+        // The caption below a chart (the figure's next block) stays on its page. Only a caption: a
+        // short block right under the chart. The block after a chart followed by a table (the
+        // sequence sweep's) lies below the whole table; uniting with it made the chart look taller
+        // than it is, and it was moved on and on, leaving its heading at the foot of a page and the
+        // next page empty (#17 item 8).
         if (const QTextBlock caption = block.next(); caption.isValid() && caption.blockFormat().headingLevel() == 0
-            && QTextCursor(caption).currentTable() == nullptr)
-            r = r.united(doc.documentLayout()->blockBoundingRect(caption));
+            && QTextCursor(caption).currentTable() == nullptr) {
+            const QRectF c = doc.documentLayout()->blockBoundingRect(caption);
+            if (c.top() <= r.bottom() + 60.0 && c.height() <= 80.0)
+                r = r.united(c);
+        }
         const double pageEnd = (std::floor(r.top() / pageHeight) + 1) * pageHeight;
         if (r.bottom() > pageEnd && r.height() < pageHeight) {
             QTextBlockFormat format;
@@ -143,6 +150,11 @@ bool keepHeadingsWithNext(QTextDocument& doc, double pageHeight)
             continue;
         const bool heading = block.blockFormat().headingLevel() > 0;
         if (!heading && !inTable(next))
+            continue;
+        // A chart's caption followed by a table is not the table's introduction: it stays with its
+        // chart (keepChartsOnOnePage), and the table flows on.
+        if (!heading && block.previous().isValid()
+            && block.previous().text().contains(QChar::ObjectReplacementCharacter))
             continue;
         const QRectF r = doc.documentLayout()->blockBoundingRect(block);
         const QRectF n = doc.documentLayout()->blockBoundingRect(next);
