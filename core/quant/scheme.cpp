@@ -7,6 +7,7 @@
 #include "core/quant/ggml_dequantize.h"
 #include "core/quant/ggml_quantize.h"
 #include "core/quant/ggml_types.h"
+#include "core/quant/group_int.h"
 #include "core/quant/llm_int8.h"
 #include "core/util/closest_names.h"
 #include "core/util/error.h"
@@ -18,6 +19,7 @@
 #include <cctype>
 #include <cmath>
 #include <functional>
+#include <numeric>
 #include <regex>
 
 namespace quantlens::core {
@@ -417,6 +419,76 @@ private:
     bool m_bf16;
 };
 
+// Group-wise asymmetric integers (core/quant/group_int.h): round-to-nearest as GPTQ's quantizer
+// does it (groups of 128 along each row, the baseline GPTQ and AWQ are judged against) and HQQ
+// (groups of 64 of the flat tensor, the zero point optimised without calibration data).
+class GroupIntScheme final : public Scheme {
+public:
+    GroupIntScheme(bool hqq, int bits, std::uint64_t groupSize)
+        : m_hqq(hqq)
+        , m_bits(bits)
+        , m_group(groupSize)
+    {
+    }
+    std::string id() const override { return strCat(m_hqq ? "hqq" : "rtn", m_bits); }
+    std::string displayName() const override
+    {
+        return m_hqq ? strCat("HQQ ", m_bits, "-bit, group ", m_group, " (zero point optimised, no calibration)")
+                     : strCat("RTN int", m_bits, ", group ", m_group, " (GPTQ's quantizer without error feedback)");
+    }
+    double bitsPerParameter(std::span<const std::uint64_t> shape) const override
+    {
+        const std::uint64_t n = elementsOf(shape);
+        if (n == 0)
+            return 0.0;
+        return m_hqq ? hqqBitsPerParameter(m_bits, m_group)
+                     : rtnBitsPerParameter(n / rowLengthOf(shape), rowLengthOf(shape), m_bits, m_group);
+    }
+    // HQQ asserts that the tensor is whole groups (Quantizer.quantize's is_divisible check).
+    std::string cannotStore(std::span<const std::uint64_t> shape) const override
+    {
+        if (m_hqq && elementsOf(shape) % m_group != 0)
+            return strCat(elementsOf(shape), " values are not a whole number of HQQ's ", m_group,
+                          "-value groups, so HQQ cannot quantize this tensor");
+        return {};
+    }
+    // RTN: whole rows. HQQ: whole groups, and the whole tensor up to 4 Mi values, because its early
+    // stop is decided over all of them; a larger tensor decides it per 4 Mi-value run of rows.
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const override
+    {
+        const std::uint64_t row = std::max<std::uint64_t>(1, rowLengthOf(shape));
+        if (!m_hqq)
+            return row;
+        const std::uint64_t n = elementsOf(shape);
+        constexpr std::uint64_t kMostValues = std::uint64_t(4) << 20;
+        if (n <= kMostValues)
+            return std::max<std::uint64_t>(1, n);
+        const std::uint64_t unit = std::lcm(row, m_group);
+        return std::max<std::uint64_t>(1, kMostValues / unit) * unit;
+    }
+    void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
+    {
+        checkRoundTrip(in, out, context.first, chunkAlignment(context.shape), id());
+        if (const std::string why = cannotStore(context.shape); !why.empty())
+            throw UsageError(why);
+        if (m_hqq)
+            hqqRoundTrip(in, out, m_bits, m_group);
+        else
+            rtnRoundTrip(in, out, std::max<std::uint64_t>(1, rowLengthOf(context.shape)), m_bits, m_group);
+    }
+    std::uint64_t viewBlockSize(std::span<const std::uint64_t>) const override { return m_group; }
+
+protected:
+    // Each group has its own scale and zero: no one set of levels to draw.
+    std::vector<float> blockLevels(float) const override { return {}; }
+    std::string levelsNote() const override { return "per-group scale and zero point (levels not drawn)"; }
+
+private:
+    bool m_hqq;
+    int m_bits;
+    std::uint64_t m_group;
+};
+
 // ggml's block formats through core/quant/ggml_quantize.h and ggml_dequantize.h (ggml's reference
 // quantizers, no importance matrix). ggml quantizes row by row and a row holds whole blocks
 // (ggml_row_size asserts it; a GGUF reader refuses anything else), so a tensor whose rows are not
@@ -564,6 +636,22 @@ const std::vector<Entry>& registry()
                          // An init-capture: clang before 16 cannot capture a structured binding.
                          [type = type](const SchemeOptions&) -> std::shared_ptr<const Scheme> {
                              return std::make_shared<GgmlScheme>(type);
+                         }});
+        }
+        static const char* const kRtnIds[] = {"rtn2", "rtn3", "rtn4"};
+        static const char* const kHqqIds[] = {"hqq2", "hqq3", "hqq4"};
+        for (int bits = 2; bits <= 4; ++bits) {
+            e.push_back({kRtnIds[bits - 2],
+                         "round-to-nearest asymmetric int, group 128 along rows (GPTQ's quantizer, no error "
+                         "feedback; blocksize option)",
+                         [bits](const SchemeOptions& o) -> std::shared_ptr<const Scheme> {
+                             return std::make_shared<GroupIntScheme>(false, bits, o.blocksize.value_or(128));
+                         }});
+            e.push_back({kHqqIds[bits - 2],
+                         "HQQ: asymmetric int, group 64, zero point by half-quadratic optimisation (mobiusml/hqq "
+                         "defaults; blocksize option)",
+                         [bits](const SchemeOptions& o) -> std::shared_ptr<const Scheme> {
+                             return std::make_shared<GroupIntScheme>(true, bits, o.blocksize.value_or(64));
                          }});
         }
         static const char* const kTeachIds[] = {"teach2", "teach3", "teach4", "teach5", "teach6", "teach7", "teach8"};

@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Golden outputs for QuantLens' RTN and HQQ quantizers (core/quant/group_int.cpp), from the reference
+implementations' own algorithms, transcribed line by line into numpy (float32, as they run on the CPU):
+
+- RTN: IST-DASLab/gptq quant.py at 2d65066, Quantizer.find_params(perchannel, sym=False, mse=False)
+  and quantize(), per group of `group` columns of each row (g_idx = column // group_size); the scale
+  read back in fp16, as the GPTQ checkpoint stores it.
+- HQQ: mobiusml/hqq at e0b1d00, Quantizer.quantize(nbits, group_size, axis=1, optimize=True) with
+  optimize_weights_proximal_legacy (lp_norm 0.7, beta 10, 20 iterations, early stop) on the CPU
+  (float32), then HQQLinear's fp16 meta: (W_q - zero) * scale in float16.
+
+Inputs: two tensors of tests/data/stories260K/model-f32.safetensors (rows of 64 and of 172).
+Writes golden.bin (float32 little-endian, the dequantized tensors one after another) and
+golden.json (name, scheme, bits, group, shape, offset in floats). Run: /usr/bin/python3 make_golden.py
+"""
+import json
+import os
+import struct
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODEL = os.path.join(HERE, "..", "stories260K", "model-f32.safetensors")
+TENSORS = ["model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.down_proj.weight"]
+
+
+def read_safetensors(path, names):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        base = 8 + n
+        out = {}
+        for name in names:
+            meta = header[name]
+            assert meta["dtype"] == "F32"
+            begin, end = meta["data_offsets"]
+            f.seek(base + begin)
+            out[name] = np.frombuffer(f.read(end - begin), dtype="<f4").reshape(meta["shape"]).copy()
+        return out
+
+
+def gptq_rtn(w, bits, group):
+    """quant.py: find_params on each group's columns, then quantize(); scale read back in fp16."""
+    maxq = np.float32(2**bits - 1)
+    out = np.empty_like(w)
+    for c in range(0, w.shape[1], group):
+        x = w[:, c:c + group]
+        tmp = np.zeros(x.shape[0], dtype=np.float32)
+        xmin = np.minimum(x.min(1), tmp)
+        xmax = np.maximum(x.max(1), tmp)
+        both = (xmin == 0) & (xmax == 0)
+        xmin[both] = -1
+        xmax[both] = +1
+        scale = ((xmax - xmin) / maxq).astype(np.float32)
+        zero = np.round(-xmin / scale).astype(np.float32)
+        q = np.clip(np.round(x / scale[:, None]) + zero[:, None], 0, maxq).astype(np.float32)
+        stored = scale.astype(np.float16).astype(np.float32)
+        out[:, c:c + group] = stored[:, None] * (q - zero[:, None])
+    return out
+
+
+def shrink_lp_op(x, beta, lp_norm):
+    out = np.abs(x)
+    with np.errstate(divide="ignore"):
+        out = out - np.float32(1.0 / beta) * np.power(out, np.float32(lp_norm - 1))
+    out = np.maximum(out, np.float32(0))
+    return (out * np.sign(x)).astype(np.float32)
+
+
+def hqq(w, bits, group):
+    """Quantizer.quantize(axis=1) + optimize_weights_proximal_legacy, then HQQLinear's fp16 dequantize."""
+    W = w.astype(np.float32).reshape([-1, group])
+    _min = W.min(axis=1, keepdims=True)
+    _max = W.max(axis=1, keepdims=True)
+    max_v = np.float32(round(2**bits - 1))
+    denom = _max - _min
+    scale = max_v / denom
+    scale = np.where(np.abs(denom) <= 1e-4, np.float32(1.0), scale).astype(np.float32)
+    scale = np.minimum(scale, np.float32(2e4))
+    zero = (-_min * scale).astype(np.float32)
+    lp_norm, beta, iters = 0.7, 1e1, 20
+    best_error = np.float32(np.inf)
+    for _ in range(iters):
+        W_q = np.clip(np.round(W * scale + zero), 0, max_v).astype(np.float32)
+        W_r = ((W_q - zero) / scale).astype(np.float32)
+        W_e = shrink_lp_op(W - W_r, beta, lp_norm)
+        zero = np.mean(W_q - (W - W_e) * scale, axis=1, keepdims=True, dtype=np.float32)
+        current_error = np.float32(np.abs(W - W_r).mean(dtype=np.float32))
+        if current_error < best_error:
+            best_error = current_error
+        else:
+            break
+    W_q = np.clip(np.round(W * scale + zero), 0, max_v).astype(np.float32)
+    z16 = zero.astype(np.float16)
+    s16 = (np.float32(1.0) / scale).astype(np.float32).astype(np.float16)
+    W_r = (W_q.astype(np.float16) - z16) * s16
+    return W_r.astype(np.float32).reshape(w.shape)
+
+
+def main():
+    tensors = read_safetensors(MODEL, TENSORS)
+    index, blobs, offset = [], [], 0
+    for name in TENSORS:
+        w = tensors[name]
+        for scheme, bits, group, fn in [("rtn4", 4, 128, gptq_rtn), ("rtn3", 3, 128, gptq_rtn),
+                                        ("hqq4", 4, 64, hqq), ("hqq3", 3, 64, hqq)]:
+            out = fn(w, bits, group).astype("<f4")
+            index.append({"tensor": name, "scheme": scheme, "bits": bits, "group": group,
+                          "shape": list(w.shape), "offset": offset,
+                          "rel_error": float(np.linalg.norm(w - out) / np.linalg.norm(w))})
+            blobs.append(out.tobytes())
+            offset += out.size
+    with open(os.path.join(HERE, "golden.bin"), "wb") as f:
+        f.write(b"".join(blobs))
+    with open(os.path.join(HERE, "golden.json"), "w") as f:
+        json.dump({"numpy": np.__version__, "model": "stories260K/model-f32.safetensors", "entries": index}, f,
+                  indent=1)
+
+
+if __name__ == "__main__":
+    main()
