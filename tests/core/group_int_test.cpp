@@ -58,9 +58,12 @@ TEST(GroupInt, ReproducesTheReferenceAlgorithmsOnStories260K)
     const auto index = nlohmann::json::parse(indexFile);
     const std::vector<float> golden = readFloats(kData + "/group_int/golden.bin");
     const auto model = openModel(kData + "/stories260K/model-f32.safetensors");
-    ASSERT_EQ(index.at("entries").size(), 8u);
+    int compared = 0;
     for (const auto& e : index.at("entries")) {
         const std::string scheme = e.at("scheme");
+        if (scheme == "gptq")
+            continue; // gptq_test
+        ++compared;
         const std::string name = e.at("tensor");
         SCOPED_TRACE(name + " " + scheme);
         const auto tensor = std::size_t(model->find(name));
@@ -81,6 +84,7 @@ TEST(GroupInt, ReproducesTheReferenceAlgorithmsOnStories260K)
             EXPECT_NEAR(relativeError(w, q), e.at("rel_error").get<double>(), 1e-4 * e.at("rel_error").get<double>());
         }
     }
+    EXPECT_EQ(compared, 8);
 }
 
 // GPTQ's quantizer: the range holds 0, the zero point is an integer code, every value is within half

@@ -5,6 +5,9 @@ implementations' own algorithms, transcribed line by line into numpy (float32, a
 - RTN: IST-DASLab/gptq quant.py at 2d65066, Quantizer.find_params(perchannel, sym=False, mse=False)
   and quantize(), per group of `group` columns of each row (g_idx = column // group_size); the scale
   read back in fp16, as the GPTQ checkpoint stores it.
+- GPTQ: gptq.py at 2d65066, GPTQ.fasterquant(blocksize 128, percdamp 0.01, static_groups False),
+  on a Hessian from synthetic inputs (stored beside the outputs); Cholesky and inverse in float64
+  then float32 (torch does them in float32), the rest in float32.
 - HQQ: mobiusml/hqq at e0b1d00, Quantizer.quantize(nbits, group_size, axis=1, optimize=True) with
   optimize_weights_proximal_legacy (lp_norm 0.7, beta 10, 20 iterations, early stop) on the CPU
   (float32), then HQQLinear's fp16 meta: (W_q - zero) * scale in float16.
@@ -97,6 +100,89 @@ def hqq(w, bits, group):
     return W_r.astype(np.float32).reshape(w.shape)
 
 
+def gptq(W, H, bits, groupsize, actorder, blocksize=128, percdamp=0.01):
+    """gptq.py GPTQ.fasterquant (static_groups=False), float32; Q read back with the scale in fp16."""
+    W = W.astype(np.float32).copy()
+    H = H.astype(np.float32).copy()
+    maxq = np.float32(2**bits - 1)
+    rows, columns = W.shape
+
+    def find_params(x):
+        tmp = np.zeros(x.shape[0], dtype=np.float32)
+        xmin = np.minimum(x.min(1), tmp)
+        xmax = np.maximum(x.max(1), tmp)
+        both = (xmin == 0) & (xmax == 0)
+        xmin[both] = -1
+        xmax[both] = +1
+        scale = ((xmax - xmin) / maxq).astype(np.float32)
+        return scale, np.round(-xmin / scale).astype(np.float32)
+
+    scale, zero = find_params(W)
+    dead = np.diag(H) == 0
+    H[dead, dead] = 1
+    W[:, dead] = 0
+    perm = np.arange(columns)
+    if actorder:
+        perm = np.argsort(-np.diag(H), kind="stable")
+        W = W[:, perm]
+        H = H[perm][:, perm]
+    Q = np.zeros_like(W)
+    Qread = np.zeros_like(W)
+    loss = 0.0
+    damp = np.float32(percdamp) * np.mean(np.diag(H), dtype=np.float32)
+    H[np.arange(columns), np.arange(columns)] += damp
+    L = np.linalg.cholesky(H.astype(np.float64)).astype(np.float32)
+    Hinv = np.linalg.inv(L.astype(np.float64)).astype(np.float32)
+    Hinv = (Hinv.T @ Hinv).astype(np.float32)  # cholesky_inverse
+    Hinv = np.linalg.cholesky(Hinv.astype(np.float64)).T.astype(np.float32)  # upper
+    for i1 in range(0, columns, blocksize):
+        i2 = min(i1 + blocksize, columns)
+        count = i2 - i1
+        W1 = W[:, i1:i2].copy()
+        Err1 = np.zeros_like(W1)
+        Hinv1 = Hinv[i1:i2, i1:i2]
+        for i in range(count):
+            w = W1[:, i]
+            d = Hinv1[i, i]
+            if groupsize != -1 and (i1 + i) % groupsize == 0:
+                scale, zero = find_params(W[:, (i1 + i):(i1 + i + groupsize)])
+            q = np.clip(np.round(w / scale) + zero, 0, maxq).astype(np.float32)
+            dq = (scale * (q - zero)).astype(np.float32)
+            Q[:, i1 + i] = dq
+            Qread[:, i1 + i] = scale.astype(np.float16).astype(np.float32) * (q - zero)
+            loss += float(np.sum((w.astype(np.float64) - dq) ** 2 / float(d) ** 2) / 2)
+            err1 = ((w - dq) / d).astype(np.float32)
+            W1[:, i:] -= np.outer(err1, Hinv1[i, i:]).astype(np.float32)
+            Err1[:, i] = err1
+        W[:, i2:] -= (Err1 @ Hinv[i1:i2, i2:]).astype(np.float32)
+    out = np.zeros_like(Qread)
+    out[:, perm] = Qread
+    return out, loss
+
+
+def hessian_for(rng, cols):
+    """H = 2/N X X^T (float32) of 256 synthetic inputs: channels of unequal scale, one dead channel
+    (5), two correlated ones (0 and 1)."""
+    channel = np.exp(rng.standard_normal(cols)).astype(np.float32)
+    channel[5] = 0
+    X = (rng.standard_normal((cols, 256)).astype(np.float32) * channel[:, None]).astype(np.float32)
+    X[1] = X[0] * np.float32(0.9) + X[1] * np.float32(0.1)
+    return (np.float32(2.0 / 256) * (X @ X.T)).astype(np.float32)
+
+
+def gptq_cases(tensors):
+    """GPTQ on the two tensors with one Hessian each (seed 0), stored beside the outputs."""
+    rng = np.random.default_rng(0)
+    hessians = {name: hessian_for(rng, tensors[name].shape[1]) for name in TENSORS}
+    cases = []
+    for name, bits, group, actorder in [(TENSORS[0], 4, 128, False), (TENSORS[1], 4, 128, False),
+                                        (TENSORS[1], 3, 128, True), (TENSORS[1], 4, -1, False),
+                                        (TENSORS[1], 4, 64, True)]:
+        out, loss = gptq(tensors[name], hessians[name], bits, group, actorder)
+        cases.append((name, bits, group, actorder, out, loss))
+    return hessians, cases
+
+
 def main():
     tensors = read_safetensors(MODEL, TENSORS)
     index, blobs, offset = [], [], 0
@@ -110,6 +196,19 @@ def main():
                           "rel_error": float(np.linalg.norm(w - out) / np.linalg.norm(w))})
             blobs.append(out.tobytes())
             offset += out.size
+    hessians, cases = gptq_cases(tensors)
+    hessian_offsets = {}
+    for name in TENSORS:
+        hessian_offsets[name] = offset
+        blobs.append(hessians[name].astype("<f4").tobytes())
+        offset += hessians[name].size
+    for name, bits, group, actorder, out, loss in cases:
+        w = tensors[name]
+        index.append({"tensor": name, "scheme": "gptq", "bits": bits, "group": group, "act_order": actorder,
+                      "shape": list(out.shape), "offset": offset, "hessian_offset": hessian_offsets[name],
+                      "loss": loss, "rel_error": float(np.linalg.norm(w - out) / np.linalg.norm(w))})
+        blobs.append(out.astype("<f4").tobytes())
+        offset += out.size
     with open(os.path.join(HERE, "golden.bin"), "wb") as f:
         f.write(b"".join(blobs))
     with open(os.path.join(HERE, "golden.json"), "w") as f:

@@ -1,0 +1,135 @@
+#include "core/quant/gptq.h"
+
+#include "core/util/error.h"
+#include "core/util/float16.h"
+#include "core/util/str_cat.h"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace quantlens::core {
+
+namespace {
+
+using ColMatrix = Eigen::MatrixXf;
+using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// quant.py's Quantizer.find_params(x, weight=True) with perchannel, sym=False, mse=False: per row of
+// `block`, the range [min(x, 0), max(x, 0)] (both 0: [-1, 1]), scale = range / maxq, zero =
+// round(-xmin / scale).
+void findParams(const Eigen::Ref<const ColMatrix>& block, float maxq, std::vector<float>& scale,
+                std::vector<float>& zero)
+{
+    const Eigen::Index rows = block.rows();
+    for (Eigen::Index r = 0; r < rows; ++r) {
+        float xmin = 0.0f, xmax = 0.0f;
+        for (Eigen::Index c = 0; c < block.cols(); ++c) {
+            xmin = std::min(xmin, block(r, c));
+            xmax = std::max(xmax, block(r, c));
+        }
+        if (xmin == 0.0f && xmax == 0.0f) {
+            xmin = -1.0f;
+            xmax = 1.0f;
+        }
+        scale[std::size_t(r)] = (xmax - xmin) / maxq;
+        zero[std::size_t(r)] = std::nearbyint(-xmin / scale[std::size_t(r)]);
+    }
+}
+
+} // namespace
+
+GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64_t cols, const Eigen::MatrixXf& hessian,
+                       const GptqOptions& o, std::span<float> out)
+{
+    if (w.size() != rows * cols || out.size() != w.size())
+        throw UsageError(strCat("gptq: ", w.size(), " weights for a ", rows, " x ", cols, " matrix"));
+    if (std::uint64_t(hessian.rows()) != cols || std::uint64_t(hessian.cols()) != cols)
+        throw UsageError(
+            strCat("gptq: a ", hessian.rows(), " x ", hessian.cols(), " Hessian for ", cols, " input channels"));
+    if (o.bits < 2 || o.bits > 8)
+        throw UsageError(strCat("gptq: ", o.bits, " bits (2 to 8)"));
+    GptqStats stats;
+    if (rows == 0 || cols == 0)
+        return stats;
+    const auto n = Eigen::Index(cols);
+    const float maxq = float((1 << o.bits) - 1);
+    ColMatrix W = Eigen::Map<const RowMatrixF>(w.data(), Eigen::Index(rows), n);
+    Eigen::MatrixXf H = hessian;
+    const Eigen::Index R = W.rows();
+    std::vector<float> scale(static_cast<std::size_t>(R)), zero(static_cast<std::size_t>(R));
+    if (o.groupSize == 0) // per channel: from the weights as given, before dead inputs are zeroed
+        findParams(W, maxq, scale, zero);
+
+    // Dead inputs: never active in the calibration data.
+    for (Eigen::Index j = 0; j < n; ++j) {
+        if (H(j, j) == 0.0f) {
+            H(j, j) = 1.0f;
+            W.col(j).setZero();
+        }
+    }
+    std::vector<Eigen::Index> perm(static_cast<std::size_t>(n));
+    std::iota(perm.begin(), perm.end(), Eigen::Index(0));
+    if (o.actOrder) {
+        std::stable_sort(perm.begin(), perm.end(), [&H](Eigen::Index a, Eigen::Index b) { return H(a, a) > H(b, b); });
+        ColMatrix Wp(W.rows(), n);
+        Eigen::MatrixXf Hp(n, n);
+        for (Eigen::Index k = 0; k < n; ++k) {
+            Wp.col(k) = W.col(perm[std::size_t(k)]);
+            for (Eigen::Index m = 0; m < n; ++m)
+                Hp(m, k) = H(perm[std::size_t(m)], perm[std::size_t(k)]);
+        }
+        W = std::move(Wp);
+        H = std::move(Hp);
+    }
+    H.diagonal().array() += float(o.damp * double(H.diagonal().mean()));
+    const Eigen::LLT<Eigen::MatrixXf> factor(H);
+    if (factor.info() != Eigen::Success)
+        throw UsageError("gptq: the dampened Hessian is not positive definite");
+    const Eigen::MatrixXf inverse = factor.solve(Eigen::MatrixXf::Identity(n, n));
+    const Eigen::LLT<Eigen::MatrixXf> inverseFactor(inverse);
+    if (inverseFactor.info() != Eigen::Success)
+        throw UsageError("gptq: the inverse Hessian is not positive definite");
+    const Eigen::MatrixXf U = inverseFactor.matrixU(); // H^-1 = U^T U
+
+    ColMatrix Q(R, n);
+    const auto block = Eigen::Index(std::max<std::uint64_t>(1, o.blockSize));
+    for (Eigen::Index i1 = 0; i1 < n; i1 += block) {
+        const Eigen::Index count = std::min(block, n - i1);
+        ColMatrix W1 = W.middleCols(i1, count);
+        ColMatrix Err1(R, count);
+        for (Eigen::Index i = 0; i < count; ++i) {
+            const Eigen::Index j = i1 + i;
+            // The group's parameters from the weights as the lazy updates left them (the reference
+            // reads W, not the block's working copy).
+            if (o.groupSize != 0 && std::uint64_t(j) % o.groupSize == 0)
+                findParams(W.middleCols(j, std::min(Eigen::Index(o.groupSize), n - j)), maxq, scale, zero);
+            const float d = U(j, j);
+            for (Eigen::Index r = 0; r < R; ++r) {
+                const float x = W1(r, i);
+                const float s = scale[std::size_t(r)], z = zero[std::size_t(r)];
+                const float q = std::clamp(std::nearbyint(x / s) + z, 0.0f, maxq);
+                const float dq = s * (q - z);
+                Q(r, j) = fp16ToFloat(floatToFp16(s)) * (q - z);
+                const float e = (x - dq) / d;
+                Err1(r, i) = e;
+                stats.loss += double(x - dq) * double(x - dq) / (double(d) * d) / 2.0;
+            }
+            if (i + 1 < count)
+                W1.rightCols(count - i - 1).noalias() -= Err1.col(i) * U.row(j).segment(j + 1, count - i - 1);
+        }
+        if (i1 + count < n)
+            W.rightCols(n - i1 - count).noalias() -= Err1 * U.block(i1, i1 + count, count, n - i1 - count);
+    }
+
+    Eigen::Map<RowMatrixF> result(out.data(), R, n);
+    for (Eigen::Index k = 0; k < n; ++k)
+        result.col(perm[std::size_t(k)]) = Q.col(k);
+    return stats;
+}
+
+} // namespace quantlens::core
