@@ -34,6 +34,8 @@ struct EvalCommandOptions {
     std::vector<std::string> compare;
     std::string sensitivity;
     std::string sensitivityScheme;
+    std::string calibration; // token-id file for the calibrated schemes
+    bool notSequential = false;
     unsigned threads = 0;
     bool json = false;
 };
@@ -45,6 +47,8 @@ void printText(const core::EvalResult& r)
               << " next-token predictions scored\n"
               << "Baseline: perplexity " << formatNumber("%.4f", r.baselinePerplexity) << " ("
               << formatNumber("%.2f", r.baselineBitsPerParameter) << " bits/param as stored)\n";
+    if (!r.calibration.empty())
+        std::cout << "Calibration (gptq): " << r.calibration << "\n";
     if (!r.results.empty()) {
         std::size_t nameWidth = 24;
         for (const auto& c : r.results)
@@ -107,9 +111,12 @@ void runEvalCommand(const EvalCommandOptions& options)
     if (eval.sensitivity != core::SensitivityMode::None && eval.schemes.empty() && !eval.sensitivityScheme)
         throw UsageError("--sensitivity needs a scheme: --scheme or --sensitivity-scheme");
     eval.threads = options.threads;
+    eval.sequentialCalibration = !options.notSequential;
 
     const auto model = core::openModel(options.file);
     const auto config = core::llamaConfigFor(*model);
+    if (!options.calibration.empty())
+        eval.calibration = core::readTokenFile(options.calibration, config.vocab, config.context);
 
     ProgressBar bar;
     core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
@@ -143,6 +150,13 @@ void setupEvalCommand(CLI::App& app)
                     "Comma-separated schemes to simulate on the baseline's weights, each with its format's policy "
                     "(bitsandbytes: Linear weights; GGUF: every 2-D weight), e.g. nf4,q4_0,q8_0");
     sub->add_option("--blocksize", options->blocksize, "Block size of the block schemes (default: each scheme's own)");
+    sub->add_option("--calibration", options->calibration,
+                    "Token-id file of calibration inputs for gptq2/3/4 (default: 16 sequences of up to 256 tokens "
+                    "sampled from the model with seed 1234, never the evaluation's tokens)")
+        ->check(CLI::ExistingFile);
+    sub->add_flag("--no-sequential", options->notSequential,
+                  "Calibrate every layer on the original model's inputs, not (as GPTQ's reference) on those the "
+                  "already-quantized layers before it give");
     sub->add_option("--compare", options->compare,
                     "Another file of the same model to measure against the baseline (repeatable)")
         ->check(CLI::ExistingPath);

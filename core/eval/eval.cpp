@@ -203,17 +203,27 @@ struct Variant {
     std::unique_ptr<Model> file; // for kind "file"
     std::optional<LlamaConfig> fileConfig;
     std::shared_ptr<QuantPolicy> policy; // for kind "scheme"
+    std::shared_ptr<const CalibrationData> calibration; // for a scheme that needs calibration inputs
     std::map<std::size_t, std::shared_ptr<const Scheme>> recipe; // for kind "recipe": tensor index -> scheme
     std::set<std::size_t> only; // sensitivity: the tensors of one group (empty: every tensor the policy takes)
 };
 
 SchemeChooser chooserFor(const Model& model, const std::shared_ptr<QuantPolicy>& policy,
-                         const std::set<std::size_t>& only)
+                         const std::set<std::size_t>& only,
+                         const std::shared_ptr<const CalibrationData>& calibration = nullptr)
 {
-    return [&model, policy, only](std::size_t index) -> std::shared_ptr<const Scheme> {
+    return [&model, policy, only, calibration](std::size_t index) -> std::shared_ptr<const Scheme> {
         if (!only.empty() && !only.contains(index))
             return nullptr;
-        return policy->forTensor(model.tensors()[index]).scheme;
+        auto scheme = policy->forTensor(model.tensors()[index]).scheme;
+        if (scheme && scheme->needsCalibration()) {
+            const auto it = calibration ? calibration->tensors.find(index) : decltype(calibration->tensors.end()) {};
+            if (!calibration || it == calibration->tensors.end())
+                throw UsageError(strCat(scheme->id(), " needs calibration inputs for ", model.tensors()[index].name,
+                                        ", and the forward pass gave none"));
+            return bindCalibration(scheme, it->second);
+        }
+        return scheme;
     };
 }
 
@@ -413,10 +423,29 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
     result.tokensScored = tokens.scoredCount();
     result.baselineBitsPerParameter = fileBits(baseline);
 
+    // Calibration inputs for the schemes that need them (GPTQ): their own tokens, never these.
+    std::optional<TokenSet> calibrationTokens;
+    const auto ensureCalibrationTokens = [&]() -> const TokenSet& {
+        if (!calibrationTokens)
+            calibrationTokens = options.calibration
+                ? *options.calibration
+                : sampleSequences(baseline, config, 16, std::min<std::uint64_t>(256, config.context), kCalibrationSeed,
+                                  options.threads, progress);
+        return *calibrationTokens;
+    };
+    const auto calibrationFor = [&](const std::shared_ptr<const Scheme>& scheme) {
+        auto data = std::make_shared<CalibrationData>(
+            collectCalibration(baseline, ensureCalibrationTokens(), options.threads, progress,
+                               options.sequentialCalibration ? scheme : nullptr));
+        result.calibration = strCat(data->source, "; ", data->mode);
+        return std::shared_ptr<const CalibrationData>(std::move(data));
+    };
     std::vector<Variant> variants;
     for (const auto& scheme : options.schemes) {
         Variant v;
         v.policy = std::make_shared<QuantPolicy>(scheme);
+        if (scheme->needsCalibration())
+            v.calibration = calibrationFor(scheme);
         v.row.name = scheme->id();
         v.row.kind = "scheme";
         v.row.policy = v.policy->description();
@@ -478,6 +507,7 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
 
     // Sensitivity groups: the tensors the scheme's policy quantizes, by layer or by role.
     std::shared_ptr<QuantPolicy> sensitivityPolicy;
+    std::shared_ptr<const CalibrationData> sensitivityCalibration;
     std::vector<std::pair<std::string, std::set<std::size_t>>> groups;
     if (options.sensitivity != SensitivityMode::None) {
         auto scheme = options.sensitivityScheme ? options.sensitivityScheme
@@ -485,6 +515,9 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
         if (!scheme)
             throw UsageError("a sensitivity run needs a scheme (--scheme)");
         sensitivityPolicy = std::make_shared<QuantPolicy>(scheme);
+        if (scheme->needsCalibration()) // one group at a time: the original model's inputs
+            sensitivityCalibration = std::make_shared<CalibrationData>(
+                collectCalibration(baseline, ensureCalibrationTokens(), options.threads, progress));
         std::map<std::string, std::set<std::size_t>> byName;
         std::vector<std::string> order;
         const auto& ts = baseline.tensors();
@@ -541,7 +574,7 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
         const LlamaConfig& vc = v.fileConfig ? *v.fileConfig : config;
         SchemeChooser chooser;
         if (v.policy)
-            chooser = chooserFor(baseline, v.policy, {});
+            chooser = chooserFor(baseline, v.policy, {}, v.calibration);
         else if (!v.recipe.empty())
             chooser = [&v](std::size_t index) -> std::shared_ptr<const Scheme> {
                 const auto it = v.recipe.find(index);
@@ -566,8 +599,9 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
             std::uint64_t parameters = 0;
             for (auto index : members)
                 parameters += baseline.tensors()[index].elementCount();
-            const auto c = runChanged(baseline, config, run, members, chooserFor(baseline, sensitivityPolicy, members),
-                                      tokens, pool, tracker, strCat(sensitivityPolicy->scheme()->id(), " on ", name));
+            const auto c = runChanged(baseline, config, run, members,
+                                      chooserFor(baseline, sensitivityPolicy, members, sensitivityCalibration), tokens,
+                                      pool, tracker, strCat(sensitivityPolicy->scheme()->id(), " on ", name));
             tracker.step(strCat(name, ": metrics"));
             SensitivityRow row;
             row.group = name;
@@ -668,6 +702,76 @@ ActivationStatistics collectActivationStatistics(const Model& model, const Token
     return a;
 }
 
+CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, unsigned threads,
+                                   const ProgressSink* progress, const std::shared_ptr<const Scheme>& sequential)
+{
+    const LlamaConfig config = llamaConfigFor(model);
+    checkTokens(config, tokens);
+    CalibrationData data;
+    data.source = tokens.source;
+    data.mode = sequential ? strCat("sequential: each layer's inputs from the layers before it in ", sequential->id())
+                           : std::string("the original model's inputs to each layer");
+    const double positions = double(std::max<std::uint64_t>(tokens.tokenCount(), 1));
+    const Transformer original(model, config);
+    // The quantized blocks, for the sequential mode: each Linear weight with its own Hessian, found
+    // in `data` by the time its block is loaded.
+    const Transformer quantized(model, config, [&](std::size_t index) -> std::shared_ptr<const Scheme> {
+        const Calibration* c = data.find(index);
+        return c && sequential ? bindCalibration(sequential, data.tensors.at(index)) : nullptr;
+    });
+    ThreadPool pool(threads);
+    Tracker tracker(progress, config.layers * (sequential ? 2 : 1));
+    States states = embedAll(original, tokens);
+    const std::size_t n = states.size();
+    for (std::uint64_t l = 0; l < config.layers; ++l) {
+        tracker.check();
+        const BlockWeights weights = original.loadBlock(l);
+        std::vector<std::array<RowMatrix, 4>> inputs(n);
+        States next = states;
+        pool.run(n, [&](std::size_t i, unsigned) {
+            tracker.check();
+            const LinearInputObserver observe
+                = [&inputs, i](LinearInput which, const RowMatrix& x) { inputs[i][std::size_t(which)] = x; };
+            KvCache cache = original.reserve(std::uint64_t(next[i].rows()));
+            original.runBlock(weights, next[i], cache, &observe);
+        });
+        const auto& b = config.blocks[l];
+        for (std::size_t which = 0; which < 4; ++which) {
+            // Summed in sequence order: the same Hessian on any thread count.
+            auto c = std::make_shared<Calibration>();
+            for (const auto& sequence : inputs) {
+                const RowMatrix& x = sequence[which];
+                if (c->hessian.size() == 0)
+                    c->hessian = Eigen::MatrixXf::Zero(x.cols(), x.cols());
+                c->hessian.noalias() += x.transpose() * x;
+                c->samples += std::uint64_t(x.rows());
+            }
+            c->hessian *= float(2.0 / positions);
+            const std::vector<std::ptrdiff_t> into = which == 0 ? std::vector<std::ptrdiff_t> {b.q, b.k, b.v}
+                : which == 1                                    ? std::vector<std::ptrdiff_t> {b.o}
+                : which == 2                                    ? std::vector<std::ptrdiff_t> {b.gate, b.up}
+                                                                : std::vector<std::ptrdiff_t> {b.down};
+            const std::shared_ptr<const Calibration> shared = std::move(c);
+            for (auto index : into)
+                if (index >= 0)
+                    data.tensors[std::size_t(index)] = shared;
+        }
+        tracker.step(strCat("calibration: layer ", l + 1, " of ", config.layers));
+        if (!sequential) {
+            states = std::move(next);
+            continue;
+        }
+        const BlockWeights q = quantized.loadBlock(l);
+        pool.run(n, [&](std::size_t i, unsigned) {
+            tracker.check();
+            KvCache cache = quantized.reserve(std::uint64_t(states[i].rows()));
+            quantized.runBlock(q, states[i], cache);
+        });
+        tracker.step(strCat("calibration: layer ", l + 1, " quantized in ", sequential->id()));
+    }
+    return data;
+}
+
 std::vector<double> probeTensorKl(const Model& model, const TokenSet& tokens, const std::vector<TensorProbe>& probes,
                                   unsigned threads, const ProgressSink* progress)
 {
@@ -711,6 +815,7 @@ nlohmann::json evalToJson(const EvalResult& r)
     j["model"] = r.model;
     j["config"] = r.config;
     j["input"] = r.input;
+    j["calibration"] = r.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.calibration);
     j["sequences"] = r.sequences;
     j["tokens"] = r.tokens;
     j["tokens_scored"] = r.tokensScored;

@@ -3,6 +3,7 @@
 #include "core/eval/llama_config.h"
 #include "core/eval/token_input.h"
 #include "core/model/model.h"
+#include "core/quant/calibration.h"
 #include "core/quant/scheme.h"
 #include "core/util/progress.h"
 
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,10 @@ struct EvalOptions {
     // The scheme sensitivity quantizes one group at a time with; default: the first of `schemes`.
     std::shared_ptr<const Scheme> sensitivityScheme;
     unsigned threads = 0; // 0: one per hardware thread
+    // For schemes that need calibration inputs (GPTQ): these tokens, else 16 sequences of up to 256
+    // sampled from the model with kCalibrationSeed. Sequential (as the GPTQ reference runs) by default.
+    std::optional<TokenSet> calibration;
+    bool sequentialCalibration = true;
 };
 
 // KL(baseline || model) per scored position, in nats.
@@ -85,6 +91,9 @@ struct EvalResult {
     std::vector<EvalComparison> results;
     std::string sensitivityMode; // "", "layer" or "role"
     std::vector<SensitivityRow> sensitivity;
+    // The calibration set and mode of the calibrated schemes ("16 sequences of 256 sampled from the
+    // model, seed 1234; sequential: ..."); empty when no scheme needed one.
+    std::string calibration;
     double seconds = 0.0;
     unsigned threads = 0;
 };
@@ -135,6 +144,20 @@ struct ActivationStatistics {
 // tokens, and CancelledError.
 ActivationStatistics collectActivationStatistics(const Model& model, const TokenSet& tokens, unsigned threads,
                                                  const ProgressSink* progress = nullptr);
+
+// The Hessian of every Linear weight's layer-wise loss, H = 2/N sum x x^T over the calibration
+// positions (core/quant/calibration.h), for GPTQ. Without `sequential`, each layer's inputs come from
+// the original model. With it, as the GPTQ reference runs (llama.py, not --true-sequential): layer by
+// layer, the layer's Hessians from its original weights on the states the already-quantized layers
+// before it produced, then the layer quantized with `sequential` (its tensors' Hessians) to produce
+// the next layer's states. Throws what runEval throws for bad tokens, and CancelledError.
+CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, unsigned threads,
+                                   const ProgressSink* progress = nullptr,
+                                   const std::shared_ptr<const Scheme>& sequential = nullptr);
+
+// The calibration tokens when none are given: sampled from the model itself with a seed of their own
+// (kCalibrationSeed), never the evaluation's: calibrating on what is then measured flatters a method.
+inline constexpr std::uint64_t kCalibrationSeed = 1234;
 
 // One tensor in one scheme, every other weight as stored.
 struct TensorProbe {

@@ -1,5 +1,7 @@
 #include "core/quant/quant_policy.h"
 
+#include "core/quant/calibration.h"
+
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
 
@@ -96,7 +98,8 @@ PlannedTensor planTensor(TensorSelection selection, const std::string& schemeId,
         else if (!cannotStore.empty())
             plan.note = strCat("kept as stored: ", cannotStore);
         else
-            plan.note = "kept as stored: not a Linear projection weight, which bitsandbytes and transformers leave alone";
+            plan.note
+                = "kept as stored: not a Linear projection weight, which bitsandbytes and transformers leave alone";
         return plan;
     }
     if (!isGgmlQuantizedWeight(t)) {
@@ -151,8 +154,64 @@ TensorQuantization QuantPolicy::forTensor(const TensorInfo& t) const
     return result;
 }
 
+namespace {
+
+class CalibratedScheme final : public Scheme {
+public:
+    CalibratedScheme(std::shared_ptr<const Scheme> scheme, std::shared_ptr<const Calibration> calibration)
+        : m_scheme(std::move(scheme))
+        , m_calibration(std::move(calibration))
+    {
+    }
+    std::string id() const override { return m_scheme->id(); }
+    std::string displayName() const override { return m_scheme->displayName(); }
+    double bitsPerParameter(std::span<const std::uint64_t> shape) const override
+    {
+        return m_scheme->bitsPerParameter(shape);
+    }
+    std::string cannotStore(std::span<const std::uint64_t> shape) const override
+    {
+        return m_scheme->cannotStore(shape);
+    }
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const override
+    {
+        return m_scheme->chunkAlignment(shape);
+    }
+    bool needsTensorStatistics() const override { return m_scheme->needsTensorStatistics(); }
+    SchemeStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const override
+    {
+        return m_scheme->chunkStatistics(chunk, shape);
+    }
+    void mergeStatistics(SchemeStatistics& into, const SchemeStatistics& part) const override
+    {
+        m_scheme->mergeStatistics(into, part);
+    }
+    void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
+    {
+        RoundTripContext calibrated = context;
+        calibrated.calibration = m_calibration.get();
+        m_scheme->roundTrip(in, out, calibrated);
+    }
+    std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const override
+    {
+        return m_scheme->viewBlockSize(shape);
+    }
+
+private:
+    std::shared_ptr<const Scheme> m_scheme;
+    std::shared_ptr<const Calibration> m_calibration;
+};
+
+} // namespace
+
+std::shared_ptr<const Scheme> bindCalibration(std::shared_ptr<const Scheme> scheme,
+                                              std::shared_ptr<const Calibration> calibration)
+{
+    return std::make_shared<CalibratedScheme>(std::move(scheme), std::move(calibration));
+}
+
 void roundTripTensor(const Scheme& scheme, std::span<const std::uint64_t> shape, std::span<const float> in,
-                     std::span<float> out)
+                     std::span<float> out, const Calibration* calibration)
 {
     if (in.size() != out.size())
         throw UsageError(strCat("roundTripTensor: ", in.size(), " values in, room for ", out.size()));
@@ -168,6 +227,7 @@ void roundTripTensor(const Scheme& scheme, std::span<const std::uint64_t> shape,
     RoundTripContext context;
     context.shape = shape;
     context.statistics = scheme.needsTensorStatistics() ? &statistics : nullptr;
+    context.calibration = calibration;
     for (std::uint64_t begin = 0; begin < n; begin += step) {
         const std::uint64_t count = std::min(step, n - begin);
         context.first = begin;

@@ -82,7 +82,12 @@ private:
 
 // Q(in) dequantized into `out` for a whole tensor of `shape`: the scheme's tensor statistics first
 // when it needs them, then aligned chunks. `in` and `out` have the tensor's element count.
+// `scheme` with `calibration` in every round trip's context: the per-tensor choice eval and the scan
+// hand on for a scheme that needsCalibration() (GPTQ with that tensor's Hessian).
+std::shared_ptr<const Scheme> bindCalibration(std::shared_ptr<const Scheme> scheme,
+                                              std::shared_ptr<const Calibration> calibration);
+
 void roundTripTensor(const Scheme& scheme, std::span<const std::uint64_t> shape, std::span<const float> in,
-                     std::span<float> out);
+                     std::span<float> out, const Calibration* calibration = nullptr);
 
 } // namespace quantlens::core

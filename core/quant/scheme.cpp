@@ -3,10 +3,12 @@
 #include "core/quant/bnb_4bit.h"
 #include "core/quant/bnb_dynamic8.h"
 #include "core/quant/bnb_tables.h"
+#include "core/quant/calibration.h"
 #include "core/quant/fp8.h"
 #include "core/quant/ggml_dequantize.h"
 #include "core/quant/ggml_quantize.h"
 #include "core/quant/ggml_types.h"
+#include "core/quant/gptq.h"
 #include "core/quant/group_int.h"
 #include "core/quant/llm_int8.h"
 #include "core/util/closest_names.h"
@@ -489,6 +491,67 @@ private:
     std::uint64_t m_group;
 };
 
+// GPTQ (core/quant/gptq.h): GPTQ's int format (rtn's groups and storage, plus g_idx, an int32 per
+// input channel) with the columns quantized in order and each one's error fed back to the rest
+// through the layer's Hessian, which RoundTripContext::calibration brings.
+class GptqScheme final : public Scheme {
+public:
+    GptqScheme(int bits, std::uint64_t groupSize)
+        : m_bits(bits)
+        , m_group(groupSize)
+    {
+    }
+    std::string id() const override { return strCat("gptq", m_bits); }
+    std::string displayName() const override
+    {
+        return strCat("GPTQ int", m_bits, ", group ", m_group, " (calibrated: the layer's inputs)");
+    }
+    double bitsPerParameter(std::span<const std::uint64_t> shape) const override
+    {
+        const std::uint64_t n = elementsOf(shape);
+        if (n == 0)
+            return 0.0;
+        const std::uint64_t row = rowLengthOf(shape), rows = n / row;
+        return rtnBitsPerParameter(rows, row, m_bits, m_group) + 32.0 / double(rows);
+    }
+    std::string cannotStore(std::span<const std::uint64_t> shape) const override
+    {
+        if (shape.size() != 2)
+            return "GPTQ quantizes the 2-D weights of Linear layers only";
+        return {};
+    }
+    bool needsCalibration() const override { return true; }
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const override
+    {
+        return std::max<std::uint64_t>(1, rowLengthOf(shape)); // rows are independent
+    }
+    void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
+    {
+        checkRoundTrip(in, out, context.first, chunkAlignment(context.shape), id());
+        if (const std::string why = cannotStore(context.shape); !why.empty())
+            throw UsageError(why);
+        if (!context.calibration)
+            throw UsageError(strCat(id(), " needs calibration inputs (the layer's Hessian), and none were given"));
+        const std::uint64_t cols = rowLengthOf(context.shape);
+        GptqOptions o;
+        o.bits = m_bits;
+        o.groupSize = m_group;
+        gptqQuantize(in, in.size() / cols, cols, context.calibration->hessian, o, out);
+    }
+    std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const override
+    {
+        return std::min<std::uint64_t>(m_group, std::max<std::uint64_t>(1, rowLengthOf(shape)));
+    }
+
+protected:
+    std::vector<float> blockLevels(float) const override { return {}; }
+    std::string levelsNote() const override { return "per-group scale and zero point (levels not drawn)"; }
+
+private:
+    int m_bits;
+    std::uint64_t m_group;
+};
+
 // ggml's block formats through core/quant/ggml_quantize.h and ggml_dequantize.h (ggml's reference
 // quantizers, no importance matrix). ggml quantizes row by row and a row holds whole blocks
 // (ggml_row_size asserts it; a GGUF reader refuses anything else), so a tensor whose rows are not
@@ -654,6 +717,14 @@ const std::vector<Entry>& registry()
                              return std::make_shared<GroupIntScheme>(true, bits, o.blocksize.value_or(64));
                          }});
         }
+        static const char* const kGptqIds[] = {"gptq2", "gptq3", "gptq4"};
+        for (int bits = 2; bits <= 4; ++bits)
+            e.push_back({kGptqIds[bits - 2],
+                         "GPTQ: rtn's format with error feedback through the layer's Hessian (calibration inputs), "
+                         "group 128, damp 1%, no act-order (blocksize option)",
+                         [bits](const SchemeOptions& o) -> std::shared_ptr<const Scheme> {
+                             return std::make_shared<GptqScheme>(bits, o.blocksize.value_or(128));
+                         }});
         static const char* const kTeachIds[] = {"teach2", "teach3", "teach4", "teach5", "teach6", "teach7", "teach8"};
         static const char* const kSymIds[] = {"sym2", "sym3", "sym4", "sym5", "sym6", "sym7", "sym8"};
         for (int bits = 2; bits <= 8; ++bits) {

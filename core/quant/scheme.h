@@ -26,11 +26,14 @@ struct SchemeOptions {
     Granularity granularity = Granularity::Tensor; // teaching and integer schemes
 };
 
+struct Calibration; // core/quant/calibration.h
+
 // Where a chunk sits in its tensor, and what the first pass gathered.
 struct RoundTripContext {
     std::span<const std::uint64_t> shape; // the tensor's shape, outermost first
     std::uint64_t first = 0; // index of the chunk's first element in the flat tensor
     const SchemeStatistics* statistics = nullptr; // merged chunkStatistics; null when not needed
+    const Calibration* calibration = nullptr; // this tensor's, for schemes that needCalibration()
 };
 
 // What the Quantization Lab draws for one block (or row, or tensor, by granularity): the values
@@ -75,6 +78,9 @@ public:
     // When true, the scan first calls chunkStatistics on aligned chunks covering the tensor, merges
     // them with mergeStatistics, and passes the result in RoundTripContext::statistics.
     virtual bool needsTensorStatistics() const { return false; }
+    // When true, roundTrip() needs RoundTripContext::calibration (GPTQ: the layer's Hessian) and
+    // throws UsageError without it.
+    virtual bool needsCalibration() const { return false; }
     virtual SchemeStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const;
     virtual void mergeStatistics(SchemeStatistics& into, const SchemeStatistics& part) const;
 
