@@ -1,5 +1,6 @@
 #include "command.h"
 #include "progress_bar.h"
+#include "scan_calibration.h"
 
 #include "core/model/model.h"
 #include "core/scan/scan.h"
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace quantlens::cli {
@@ -30,6 +32,8 @@ struct InspectOptions {
     std::string filter;
     std::string role;
     std::string policy = "as-tool";
+    bool calibrate = false;
+    std::string calibration; // token-id file
     unsigned threads = 0;
     std::string device = "cpu";
     bool json = false;
@@ -71,13 +75,14 @@ std::string column(const std::string& text, std::size_t width, bool left = false
     return left ? t + pad : pad + t;
 }
 
-void printTable(const core::ScanResult& result)
+void printTable(const core::ScanResult& result, bool activation)
 {
     std::cout << column("tensor", 44, true) << " " << column("layer", 5) << " " << column("role", 9, true) << " "
               << column("shape", 12, true) << " " << column("scheme", 8, true) << " " << column("stored", 8, true)
               << " " << column("rmse", 10) << " " << column("max|err|", 10) << " " << column("rel err", 9) << " "
               << column("SQNR dB", 8) << " " << column("cosine", 9) << " " << column("p99|err|", 10) << " "
-              << column("bits", 6) << " " << column("non-fin", 7) << "\n";
+              << column("bits", 6) << " " << column("non-fin", 7)
+              << (activation ? " " + column("act err", 9) : std::string()) << "\n";
     for (const auto& t : result.tensors) {
         std::cout << column(t.name, 44, true) << " " << column(layerText(t.layer), 5) << " "
                   << column(std::string(core::roleName(t.role)), 9, true) << " " << column(shapeText(t.shape), 12, true)
@@ -96,7 +101,8 @@ void printTable(const core::ScanResult& result)
                   << column(fmt("%.4f", t.error.relError), 9) << " " << column(fmt("%.2f", t.error.sqnrDb), 8) << " "
                   << column(fmt("%.6f", t.error.cosine), 9) << " " << column(fmt("%.3e", t.error.p99AbsError), 10)
                   << " " << column(fmt("%.3f", t.bitsPerParameter), 6) << " "
-                  << column(std::to_string(t.error.nonFinite()), 7) << "\n";
+                  << column(std::to_string(t.error.nonFinite()), 7)
+                  << (activation ? " " + column(fmt("%.4f", t.activationError), 9) : std::string()) << "\n";
     }
 
     std::cout << "\nPer layer (element-weighted)\n"
@@ -126,6 +132,8 @@ void printTable(const core::ScanResult& result)
         std::cout << "; rel err " << fmt("%.4f", s.error.relError) << ", RMSE " << fmt("%.3e", s.error.rmse)
                   << ", max |err| " << fmt("%.3e", s.error.maxAbsError) << ", SQNR " << fmt("%.2f", s.error.sqnrDb)
                   << (std::isnan(s.error.sqnrDb) ? "" : " dB") << ", cosine " << fmt("%.6f", s.error.cosine);
+        if (activation)
+            std::cout << ", activation-weighted error ||(W-Q)X||^2/||WX||^2 " << fmt("%.4f", s.activationError);
         if (s.device != "CPU")
             std::cout << " (measured on " << s.device << ")";
         const auto skipped = std::count_if(result.tensors.begin(), result.tensors.end(),
@@ -189,7 +197,10 @@ void runInspect(const InspectOptions& options)
     const auto model = core::openModel(options.file);
 
     ProgressBar bar;
-    core::ProgressSink sink;
+    core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
+    const std::optional<core::CalibrationData> calibration
+        = scanCalibration(*model, scan.schemes, options.calibrate, options.calibration, options.threads, sink);
+    scan.calibration = calibration ? &*calibration : nullptr;
     scan.onProgress = [&bar](const core::ScanProgress& p) { bar.update(p.progress); };
     const core::ScanResult result = core::scanModel(*model, scan, sink);
     bar.finish();
@@ -198,6 +209,8 @@ void runInspect(const InspectOptions& options)
     if (options.json) {
         auto j = core::scanResultToJson(result);
         j["stored_quantization"] = stored.empty() ? nlohmann::json(nullptr) : nlohmann::json(stored);
+        j["calibration"]
+            = calibration ? nlohmann::json(calibration->source + "; " + calibration->mode) : nlohmann::json(nullptr);
         std::cout << j.dump(2) << "\n";
     } else if (options.csv) {
         if (!stored.empty())
@@ -206,7 +219,11 @@ void runInspect(const InspectOptions& options)
     } else {
         if (!stored.empty())
             std::cout << "Note: " << stored << "\n\n";
-        printTable(result);
+        if (calibration)
+            std::cout
+                << "Calibration: " << calibration->source << "; " << calibration->mode
+                << ". act err = ||(W - Q(W)) X||^2 / ||W X||^2 over those inputs X (squared, unlike rel err).\n\n";
+        printTable(result, calibration.has_value());
     }
 }
 
@@ -233,6 +250,12 @@ void setupInspectCommand(CLI::App& app)
                     "the scheme can store, for teaching)")
         ->check(CLI::IsMember({"as-tool", "every"}))
         ->capture_default_str();
+    sub->add_flag("--calibrate", options->calibrate,
+                  "Run the model on calibration inputs (16 sequences of up to 256 tokens sampled from it, seed 1234) "
+                  "and add the activation-weighted error ||(W - Q(W)) X||^2 / ||W X||^2 to every row; gptq schemes "
+                  "calibrate by themselves");
+    sub->add_option("--calibration", options->calibration, "Token-id file of calibration inputs instead of sampling")
+        ->check(CLI::ExistingFile);
     sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
     sub->add_option("--device", options->device,
                     "cpu, or cuda: measure the nf4/fp4 schemes on the GPU (others stay on the CPU)")

@@ -24,6 +24,7 @@
 #include "gpu/device.h"
 #include "gpu/scan_acceleration.h"
 #include "progress_bar.h"
+#include "scan_calibration.h"
 #include "ui/report/report_exporter.h"
 
 #include <QApplication>
@@ -237,7 +238,10 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
                 scan.chunkElements = gpu::kGpuScanChunkElements;
             }
             ProgressBar bar;
-            core::ProgressSink sink;
+            core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
+            const std::optional<core::CalibrationData> calibration
+                = scanCalibration(*model, scan.schemes, false, {}, o.threads, sink);
+            scan.calibration = calibration ? &*calibration : nullptr;
             scan.onProgress = [&bar](const core::ScanProgress& p) { bar.update(p.progress); };
             data.scan = core::scanModel(*model, scan, sink);
             bar.finish();

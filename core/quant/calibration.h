@@ -1,11 +1,15 @@
 #pragma once
 
+#include "core/quant/gptq.h"
+
 #include <Eigen/Core>
 
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 
 // What a calibrated quantizer (GPTQ) needs of one Linear weight: the Hessian of its layer-wise loss,
 // H = 2/N sum x x^T over the N calibration inputs x of that layer (input channels x input channels).
@@ -15,6 +19,14 @@ namespace quantlens::core {
 struct Calibration {
     Eigen::MatrixXf hessian;
     std::uint64_t samples = 0; // N: calibration positions
+
+    // GPTQ's factor of `hessian` for these options' act-order and dampening, computed once whatever
+    // the number of chunks and threads that quantize the tensor. Thread-safe.
+    std::shared_ptr<const GptqFactor> gptqFactor(const GptqOptions& options) const;
+
+private:
+    mutable std::mutex m_mutex;
+    mutable std::map<std::pair<bool, double>, std::shared_ptr<const GptqFactor>> m_factors;
 };
 
 struct CalibrationData {

@@ -1,5 +1,7 @@
 #include "core/quant/gptq.h"
 
+#include "core/quant/calibration.h"
+
 #include "core/util/error.h"
 #include "core/util/float16.h"
 #include "core/util/str_cat.h"
@@ -43,49 +45,34 @@ void findParams(const Eigen::Ref<const ColMatrix>& block, float maxq, std::vecto
 
 } // namespace
 
-GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64_t cols, const Eigen::MatrixXf& hessian,
-                       const GptqOptions& o, std::span<float> out)
+GptqFactor gptqFactor(const Eigen::MatrixXf& hessian, const GptqOptions& o)
 {
-    if (w.size() != rows * cols || out.size() != w.size())
-        throw UsageError(strCat("gptq: ", w.size(), " weights for a ", rows, " x ", cols, " matrix"));
-    if (std::uint64_t(hessian.rows()) != cols || std::uint64_t(hessian.cols()) != cols)
-        throw UsageError(
-            strCat("gptq: a ", hessian.rows(), " x ", hessian.cols(), " Hessian for ", cols, " input channels"));
-    if (o.bits < 2 || o.bits > 8)
-        throw UsageError(strCat("gptq: ", o.bits, " bits (2 to 8)"));
-    GptqStats stats;
-    if (rows == 0 || cols == 0)
-        return stats;
-    const auto n = Eigen::Index(cols);
-    const float maxq = float((1 << o.bits) - 1);
-    ColMatrix W = Eigen::Map<const RowMatrixF>(w.data(), Eigen::Index(rows), n);
+    if (hessian.rows() != hessian.cols())
+        throw UsageError(strCat("gptq: a ", hessian.rows(), " x ", hessian.cols(), " Hessian"));
+    const Eigen::Index n = hessian.rows();
+    GptqFactor f;
     Eigen::MatrixXf H = hessian;
-    const Eigen::Index R = W.rows();
-    std::vector<float> scale(static_cast<std::size_t>(R)), zero(static_cast<std::size_t>(R));
-    if (o.groupSize == 0) // per channel: from the weights as given, before dead inputs are zeroed
-        findParams(W, maxq, scale, zero);
-
+    f.dead.assign(std::size_t(n), 0);
     // Dead inputs: never active in the calibration data.
     for (Eigen::Index j = 0; j < n; ++j) {
         if (H(j, j) == 0.0f) {
             H(j, j) = 1.0f;
-            W.col(j).setZero();
+            f.dead[std::size_t(j)] = 1;
         }
     }
-    std::vector<Eigen::Index> perm(static_cast<std::size_t>(n));
-    std::iota(perm.begin(), perm.end(), Eigen::Index(0));
+    f.perm.resize(std::size_t(n));
+    std::iota(f.perm.begin(), f.perm.end(), Eigen::Index(0));
     if (o.actOrder) {
-        std::stable_sort(perm.begin(), perm.end(), [&H](Eigen::Index a, Eigen::Index b) { return H(a, a) > H(b, b); });
-        ColMatrix Wp(W.rows(), n);
+        std::stable_sort(f.perm.begin(), f.perm.end(),
+                         [&H](Eigen::Index a, Eigen::Index b) { return H(a, a) > H(b, b); });
         Eigen::MatrixXf Hp(n, n);
-        for (Eigen::Index k = 0; k < n; ++k) {
-            Wp.col(k) = W.col(perm[std::size_t(k)]);
+        for (Eigen::Index k = 0; k < n; ++k)
             for (Eigen::Index m = 0; m < n; ++m)
-                Hp(m, k) = H(perm[std::size_t(m)], perm[std::size_t(k)]);
-        }
-        W = std::move(Wp);
+                Hp(m, k) = H(f.perm[std::size_t(m)], f.perm[std::size_t(k)]);
         H = std::move(Hp);
     }
+    if (n == 0)
+        return f;
     H.diagonal().array() += float(o.damp * double(H.diagonal().mean()));
     // The upper Cholesky factor U of H^-1 (H^-1 = U^T U), which the reference gets as
     // cholesky(cholesky_inverse(cholesky(H)), upper). The same factor for a third of the work: with J
@@ -97,8 +84,48 @@ GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64
         throw UsageError("gptq: the dampened Hessian is not positive definite");
     Eigen::MatrixXf kInverse = Eigen::MatrixXf::Identity(n, n);
     factor.matrixL().solveInPlace(kInverse);
-    const Eigen::MatrixXf U = kInverse.reverse().triangularView<Eigen::Upper>();
+    f.U = kInverse.reverse().triangularView<Eigen::Upper>();
+    return f;
+}
 
+GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64_t cols, const Eigen::MatrixXf& hessian,
+                       const GptqOptions& o, std::span<float> out)
+{
+    if (std::uint64_t(hessian.rows()) != cols || std::uint64_t(hessian.cols()) != cols)
+        throw UsageError(
+            strCat("gptq: a ", hessian.rows(), " x ", hessian.cols(), " Hessian for ", cols, " input channels"));
+    return gptqQuantize(w, rows, cols, gptqFactor(hessian, o), o, out);
+}
+
+GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64_t cols, const GptqFactor& f,
+                       const GptqOptions& o, std::span<float> out)
+{
+    if (w.size() != rows * cols || out.size() != w.size())
+        throw UsageError(strCat("gptq: ", w.size(), " weights for a ", rows, " x ", cols, " matrix"));
+    if (f.perm.size() != cols || std::uint64_t(f.U.rows()) != cols)
+        throw UsageError(strCat("gptq: a factor of ", f.perm.size(), " input channels for ", cols));
+    if (o.bits < 2 || o.bits > 8)
+        throw UsageError(strCat("gptq: ", o.bits, " bits (2 to 8)"));
+    GptqStats stats;
+    if (rows == 0 || cols == 0)
+        return stats;
+    const auto n = Eigen::Index(cols);
+    const float maxq = float((1 << o.bits) - 1);
+    const ColMatrix original = Eigen::Map<const RowMatrixF>(w.data(), Eigen::Index(rows), n);
+    const Eigen::Index R = original.rows();
+    std::vector<float> scale(static_cast<std::size_t>(R)), zero(static_cast<std::size_t>(R));
+    if (o.groupSize == 0) // per channel: from the weights as given, before dead inputs are zeroed
+        findParams(original, maxq, scale, zero);
+    // The dead inputs zeroed, the columns in quantization order.
+    ColMatrix W(R, n);
+    for (Eigen::Index k = 0; k < n; ++k) {
+        const Eigen::Index j = f.perm[std::size_t(k)];
+        if (f.dead[std::size_t(j)])
+            W.col(k).setZero();
+        else
+            W.col(k) = original.col(j);
+    }
+    const Eigen::MatrixXf& U = f.U;
     ColMatrix Q(R, n);
     const auto block = Eigen::Index(std::max<std::uint64_t>(1, o.blockSize));
     for (Eigen::Index i1 = 0; i1 < n; i1 += block) {
@@ -131,8 +158,17 @@ GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64
 
     Eigen::Map<RowMatrixF> result(out.data(), R, n);
     for (Eigen::Index k = 0; k < n; ++k)
-        result.col(perm[std::size_t(k)]) = Q.col(k);
+        result.col(f.perm[std::size_t(k)]) = Q.col(k);
     return stats;
+}
+
+std::shared_ptr<const GptqFactor> Calibration::gptqFactor(const GptqOptions& options) const
+{
+    const std::lock_guard lock(m_mutex);
+    auto& factor = m_factors[{options.actOrder, options.damp}];
+    if (!factor)
+        factor = std::make_shared<const GptqFactor>(core::gptqFactor(hessian, options));
+    return factor;
 }
 
 } // namespace quantlens::core

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 // GPTQ (Frantar et al., 2022), as IST-DASLab/gptq's GPTQ.fasterquant (gptq.py at 2d65066) runs it on
 // one Linear weight W (rows = output channels, columns = input channels) given the Hessian of its
@@ -30,6 +31,20 @@ struct GptqOptions {
 struct GptqStats {
     double loss = 0.0; // sum over rows of GPTQ's Losses: (w - q)^2 / U_jj^2 / 2
 };
+
+// What GPTQ derives from the Hessian alone, the same for every row: the dead inputs, the column order
+// (act-order) and the upper Cholesky factor U of the dampened H^-1 in that order. Computing it is the
+// O(n^3) part; a chunk of rows reuses it (Calibration caches it).
+struct GptqFactor {
+    std::vector<char> dead; // per input channel, in the original order
+    std::vector<Eigen::Index> perm; // position k quantizes input channel perm[k]
+    Eigen::MatrixXf U;
+};
+// Throws UsageError when the dampened Hessian cannot be factored.
+GptqFactor gptqFactor(const Eigen::MatrixXf& hessian, const GptqOptions& options);
+
+GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64_t cols, const GptqFactor& factor,
+                       const GptqOptions& options, std::span<float> out);
 
 // `w` row-major rows x cols; `hessian` cols x cols, symmetric; `out` gets what the checkpoint reads
 // back: fp16(scale) * (q - zero) per group (GPTQ's layout stores scales in fp16 and b-bit zeros).

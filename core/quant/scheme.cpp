@@ -536,7 +536,10 @@ public:
         GptqOptions o;
         o.bits = m_bits;
         o.groupSize = m_group;
-        gptqQuantize(in, in.size() / cols, cols, context.calibration->hessian, o, out);
+        if (std::uint64_t(context.calibration->hessian.rows()) != cols)
+            throw UsageError(strCat(id(), ": a calibration of ", context.calibration->hessian.rows(),
+                                    " input channels for rows of ", cols));
+        gptqQuantize(in, in.size() / cols, cols, *context.calibration->gptqFactor(o), o, out);
     }
     std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const override
     {

@@ -291,9 +291,18 @@ void addErrors(DocumentBuilder& doc, const ScanResult& scan)
                                        " produced by quantization are left out of the error; ",
                                        groupDigits(m.error.count), " values were measured"));
     }
-    doc.table({"Scheme", "Quantized", "Bits/param", "Base size", "Size", "Rel. error", "RMSE", "SQNR dB",
-               "Cosine", "Max |err|", "Non-finite"},
-              std::move(summary), "lrrrrrrrrrr");
+    std::vector<std::string> headers {"Scheme", "Quantized", "Bits/param", "Base size", "Size",      "Rel. error",
+                                      "RMSE",   "SQNR dB",   "Cosine",     "Max |err|", "Non-finite"};
+    std::string align = "lrrrrrrrrrr";
+    if (!scan.calibration.empty()) { // ||(W - Q(W)) X||^2 / ||W X||^2 on the calibration inputs
+        headers.push_back("Act. error²");
+        align += 'r';
+        for (std::size_t i = 0; i < summary.size(); ++i)
+            summary[i].push_back(formatMetric(scan.models[i].activationError));
+        doc.paragraph(strCat("Act. error² = ||(W - Q(W)) X||² / ||W X||² over calibration inputs X (", scan.calibration,
+                             "): what reaches each layer's output, and what GPTQ minimises."));
+    }
+    doc.table(headers, std::move(summary), align);
     std::vector<std::string> policies;
     for (const auto& m : scan.models) {
         std::string line = strCat(m.scheme, ": ", policyDescription(scan.selection, m.scheme), ". ", coverageText(m));

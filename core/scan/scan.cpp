@@ -78,6 +78,8 @@ struct Worker {
     std::vector<float> output;
     std::vector<ErrorAccumulator> errors; // per scheme
     std::vector<double> weighted; // per scheme: ScanOptions::errorWeights' sum
+    std::vector<double> activation; // per scheme: tr(D H D^T) with the tensor's calibration
+    double activationBase = 0.0; // tr(W H W^T)
     ValueHistogram weights;
 };
 
@@ -90,10 +92,16 @@ struct Aggregate {
     std::uint64_t originalBytes = 0;
     std::uint64_t quantizedBytes = 0;
     ErrorAccumulator error;
+    double activationError = 0.0; // sums of tr(D H D^T) and tr(W H W^T) over calibrated tensors
+    double activationBase = 0.0;
 
-    void add(const TensorScanResult& result, const ErrorAccumulator& accumulator)
+    void add(const TensorScanResult& result, const ErrorAccumulator& accumulator, double activationBaseOfTensor)
     {
         ++tensors;
+        if (!std::isnan(result.activationError)) {
+            activationError += result.activationError * activationBaseOfTensor;
+            activationBase += activationBaseOfTensor;
+        }
         if (!result.storedAs.empty()) {
             ++tensorsQuantized;
             parametersQuantized += result.elements;
@@ -118,6 +126,8 @@ struct Aggregate {
         s.quantizedBytes = quantizedBytes;
         s.bitsPerParameter = parameters != 0 ? double(quantizedBytes) * 8.0 / double(parameters) : 0.0;
         s.error = error.stats();
+        if (activationBase > 0.0)
+            s.activationError = activationError / activationBase;
         return s;
     }
 };
@@ -152,9 +162,13 @@ private:
     void scanSelected(const std::vector<std::size_t>& selected);
     void fillResult(ScanResult& result);
     void finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors,
-                      const std::vector<double>& weighted, const ValueHistogram& weights,
-                      const std::vector<Applied>& applied);
+                      const std::vector<double>& weighted, const std::vector<double>& activation, double activationBase,
+                      const ValueHistogram& weights, const std::vector<Applied>& applied);
     const ErrorWeights* errorWeightsFor(std::size_t index) const;
+    const Calibration* calibrationFor(std::size_t index) const
+    {
+        return m_options.calibration ? m_options.calibration->find(index) : nullptr;
+    }
     void addBytes(std::size_t index, std::uint64_t begin, std::uint64_t end);
     void report(bool force);
     Worker& prepareWorker(unsigned w, std::uint64_t chunk);
@@ -210,21 +224,40 @@ double weightedSquaredError(std::span<const float> in, std::span<const float> ou
 }
 
 // The scheme measures the chunk where it runs (the GPU), or it round-trips here and we measure.
+// sum over the rows r of a (rows of whole `hessian`-sized rows) of (a_r - b_r) H (a_r - b_r)^T, or of
+// a_r H a_r^T without b: ||D X||^2 up to 2/N for calibration inputs X with H = 2/N X X^T.
+double rowQuadratic(std::span<const float> a, std::span<const float> b, const Eigen::MatrixXf& hessian)
+{
+    const Eigen::Index cols = hessian.rows();
+    if (cols == 0 || a.size() % std::size_t(cols) != 0)
+        return std::numeric_limits<double>::quiet_NaN();
+    using Rows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::Index rows = Eigen::Index(a.size()) / cols;
+    Rows d = Eigen::Map<const Rows>(a.data(), rows, cols);
+    if (!b.empty())
+        d -= Eigen::Map<const Rows>(b.data(), rows, cols);
+    const Rows dh = d * hessian;
+    return dh.cwiseProduct(d).cast<double>().sum();
+}
+
 // A tensor the policy keeps as stored measures as exact: its values count, its error is zero.
 void measureChunk(const ScanScheme* scheme, std::span<const float> input, std::span<float> output,
                   std::span<const std::uint64_t> shape, std::uint64_t first, const TensorStatistics& statistics,
-                  ErrorAccumulator& errors, const ErrorWeights* weights, double& weighted)
+                  ErrorAccumulator& errors, const ErrorWeights* weights, double& weighted,
+                  const Calibration* calibration, double& activation)
 {
     if (!scheme) {
         errors.add(input, input);
         return;
     }
-    if (!weights && scheme->measure(input, shape, first, statistics, errors))
+    if (!weights && !calibration && scheme->measure(input, shape, first, statistics, errors))
         return;
     scheme->roundTrip(input, output, shape, first, statistics);
     errors.add(input, output);
     if (weights)
         weighted += weightedSquaredError(input, output, shape, first, *weights);
+    if (calibration)
+        activation += rowQuadratic(input, output, calibration->hessian);
 }
 
 const ErrorWeights* Scanner::errorWeightsFor(std::size_t index) const
@@ -242,6 +275,8 @@ std::uint64_t Scanner::chunkFor(std::size_t index) const
         if (applied.scheme)
             alignment = std::lcm(
                 alignment, std::max<std::uint64_t>(1, applied.scheme->chunkAlignment(m_model.tensors()[index].shape)));
+    if (calibrationFor(index)) // the activation error sums over whole rows
+        alignment = std::lcm(alignment, std::max<std::uint64_t>(1, m_model.tensors()[index].rowLength()));
     return roundUp(std::max<std::uint64_t>(1, m_options.chunkElements), alignment);
 }
 
@@ -265,6 +300,18 @@ void Scanner::planTensors(const std::vector<std::size_t>& selected)
                     fallback = makeScanSchemes(planned.type, 0, false).front();
                 applied.scheme = fallback;
             }
+            if (applied.scheme && applied.scheme->needsCalibration()) {
+                const auto found = m_options.calibration ? m_options.calibration->tensors.find(index)
+                                                         : decltype(m_options.calibration->tensors.end()) {};
+                if (m_options.calibration && found != m_options.calibration->tensors.end()) {
+                    applied.scheme = applied.scheme->withCalibration(found->second);
+                } else {
+                    applied.scheme = nullptr;
+                    applied.note = strCat("kept as stored: ", scheme->id(),
+                                          m_options.calibration ? " has no calibration inputs for this tensor"
+                                                                : " needs calibration inputs, and none were given");
+                }
+            }
             plan.push_back(std::move(applied));
         }
     }
@@ -279,6 +326,8 @@ Worker& Scanner::prepareWorker(unsigned w, std::uint64_t chunk)
     }
     worker.errors.assign(m_options.schemes.size(), ErrorAccumulator());
     worker.weighted.assign(m_options.schemes.size(), 0.0);
+    worker.activation.assign(m_options.schemes.size(), 0.0);
+    worker.activationBase = 0.0;
     return worker;
 }
 
@@ -351,6 +400,8 @@ ScanResult Scanner::run()
 
     ScanResult result;
     result.selection = m_options.selection;
+    if (m_options.calibration)
+        result.calibration = strCat(m_options.calibration->source, "; ", m_options.calibration->mode);
     result.cancelled = cancelled;
     result.tensorsSelected = selected.size();
     result.tensorsMeasured = m_tensorsDone.load();
@@ -451,11 +502,15 @@ void Scanner::scanSmall(std::size_t index, Worker& worker)
     worker.weights = ValueHistogram(prepass.min, prepass.max, m_options.weightHistogramBins);
     worker.weights.add(input);
     const ErrorWeights* errorWeights = errorWeightsFor(index);
+    const Calibration* calibration = calibrationFor(index);
+    if (calibration)
+        worker.activationBase += rowQuadratic(input, {}, calibration->hessian);
     for (std::size_t s = 0; s < applied.size(); ++s)
         measureChunk(applied[s].scheme.get(), input, output, shape, 0, prepass.schemeStatistics[s], worker.errors[s],
-                     errorWeights, worker.weighted[s]);
+                     errorWeights, worker.weighted[s], calibration, worker.activation[s]);
     addBytes(index, 0, n);
-    finishTensor(index, worker.errors, worker.weighted, worker.weights, applied);
+    finishTensor(index, worker.errors, worker.weighted, worker.activation, worker.activationBase, worker.weights,
+                 applied);
 }
 
 // Larger than a chunk: a parallel first pass for the statistics, then a parallel measuring pass.
@@ -500,6 +555,7 @@ void Scanner::scanLarge(std::size_t index)
         m_workers[w].weights = ValueHistogram(whole.min, whole.max, m_options.weightHistogramBins);
     }
     const ErrorWeights* errorWeights = errorWeightsFor(index);
+    const Calibration* calibration = calibrationFor(index);
     m_pool.run(chunks, [&](std::size_t c, unsigned w) {
         m_sink.throwIfCancelled();
         Worker& worker = m_workers[w];
@@ -510,24 +566,30 @@ void Scanner::scanLarge(std::size_t index)
         m_model.readFloat(index, first, input);
         if (m_options.weightHistogramBins != 0)
             worker.weights.add(input);
+        if (calibration)
+            worker.activationBase += rowQuadratic(input, {}, calibration->hessian);
         for (std::size_t s = 0; s < schemes; ++s)
             measureChunk(applied[s].scheme.get(), input, output, shape, first, whole.schemeStatistics[s],
-                         worker.errors[s], errorWeights, worker.weighted[s]);
+                         worker.errors[s], errorWeights, worker.weighted[s], calibration, worker.activation[s]);
         addBytes(index, first, first + count);
         report(false);
     });
 
     std::vector<ErrorAccumulator> errors(schemes);
     std::vector<double> weighted(schemes, 0.0);
+    std::vector<double> activation(schemes, 0.0);
+    double activationBase = 0.0;
     ValueHistogram weights(whole.min, whole.max, m_options.weightHistogramBins);
     for (auto& worker : m_workers) {
         for (std::size_t s = 0; s < schemes; ++s) {
             errors[s].merge(worker.errors[s]);
             weighted[s] += worker.weighted[s];
+            activation[s] += worker.activation[s];
         }
+        activationBase += worker.activationBase;
         weights.merge(worker.weights);
     }
-    finishTensor(index, errors, weighted, weights, applied);
+    finishTensor(index, errors, weighted, activation, activationBase, weights, applied);
 }
 
 void Scanner::skip(std::size_t index, const std::string& why)
@@ -559,8 +621,8 @@ void Scanner::skip(std::size_t index, const std::string& why)
 }
 
 void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator>& errors,
-                           const std::vector<double>& weighted, const ValueHistogram& weights,
-                           const std::vector<Applied>& applied)
+                           const std::vector<double>& weighted, const std::vector<double>& activation,
+                           double activationBase, const ValueHistogram& weights, const std::vector<Applied>& applied)
 {
     const TensorInfo& info = m_model.tensors()[index];
     const std::uint64_t n = info.elementCount();
@@ -592,6 +654,8 @@ void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator
             r.error = errors[s].stats();
             if (errorWeightsFor(index))
                 r.weightedError = weighted[s];
+            if (calibrationFor(index) && activationBase > 0.0)
+                r.activationError = activation[s] / activationBase;
             const auto& counts = errors[s].errorHistogram().counts();
             std::size_t lo = 0, hi = counts.size();
             while (lo < hi && counts[lo] == 0)
@@ -600,8 +664,8 @@ void Scanner::finishTensor(std::size_t index, const std::vector<ErrorAccumulator
                 --hi;
             r.errorHistogramFirstBin = lo;
             r.errorHistogram.assign(counts.begin() + std::ptrdiff_t(lo), counts.begin() + std::ptrdiff_t(hi));
-            m_layers[s][info.layer].add(r, errors[s]);
-            m_totals[s].add(r, errors[s]);
+            m_layers[s][info.layer].add(r, errors[s], activationBase);
+            m_totals[s].add(r, errors[s], activationBase);
             m_results.push_back(r);
             if (m_options.onTensor)
                 m_options.onTensor(m_results.back());

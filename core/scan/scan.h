@@ -3,6 +3,7 @@
 #include "core/metrics/error_accumulator.h"
 #include "core/metrics/value_histogram.h"
 #include "core/model/model.h"
+#include "core/quant/calibration.h"
 #include "core/quant/quant_policy.h"
 #include "core/scan/scan_scheme.h"
 #include "core/util/progress.h"
@@ -41,6 +42,10 @@ struct TensorScanResult {
     // sum_ij (columns[j] + rows[i]) (W_ij - Q(W)_ij)^2 under ScanOptions::errorWeights; NaN when the
     // tensor has none (or was not measured).
     double weightedError = std::numeric_limits<double>::quiet_NaN();
+    // With ScanOptions::calibration for this tensor: ||(W - Q(W)) X||^2 / ||W X||^2 over the
+    // calibration inputs X, as tr(D H D^T) / tr(W H W^T) with the layer's Hessian H: the error GPTQ and
+    // AWQ minimise, and what reaches the layer's output. NaN otherwise.
+    double activationError = std::numeric_limits<double>::quiet_NaN();
     ValueHistogram weightHistogram; // over [min, max] of the finite weights
     // |error| counts in MagnitudeHistogram bins [errorHistogramFirstBin, + size): the non-empty span.
     std::size_t errorHistogramFirstBin = 0;
@@ -67,6 +72,8 @@ struct ScanSummary {
     std::uint64_t quantizedBytes = 0; // kept tensors at their stored size
     double bitsPerParameter = 0.0; // quantizedBytes * 8 / parameters: over the whole selection
     ErrorStats error;
+    // sum of tr(D H D^T) / sum of tr(W H W^T) over the tensors with calibration; NaN when none had.
+    double activationError = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct ScanProgress {
@@ -103,6 +110,10 @@ struct ScanOptions {
     // Tensor index -> error weights: those tensors also get TensorScanResult::weightedError (the
     // activation-weighted error of core/eval's ActivationStatistics). They round-trip on the CPU.
     const std::map<std::size_t, ErrorWeights>* errorWeights = nullptr;
+    // Calibration inputs (core/eval's collectCalibration): every tensor with a Hessian there gets
+    // TensorScanResult::activationError under every scheme, and calibrated schemes (GPTQ) can run on
+    // it; a calibrated scheme keeps a tensor without one as stored, saying why.
+    const CalibrationData* calibration = nullptr;
     // Called as each tensor finishes, once per scheme, from a worker thread (one call at a time).
     std::function<void(const TensorScanResult&)> onTensor;
     // Called at most every 50 ms and when a tensor finishes, one call at a time.
@@ -114,6 +125,9 @@ struct ScanOptions {
 
 struct ScanResult {
     TensorSelection selection = TensorSelection::AsTool;
+    // ScanOptions::calibration's tokens and mode ("16 sequences ... seed 1234; the original model's
+    // inputs to each layer"); empty without calibration.
+    std::string calibration;
     std::vector<TensorScanResult> tensors; // tensor order, then scheme order
     std::vector<ScanSummary> layers; // scheme order, then layer (-1 first)
     std::vector<ScanSummary> models; // one per scheme: the whole selection

@@ -26,6 +26,7 @@ nlohmann::json summaryToJson(const ScanSummary& s, bool withLayer)
     j["original_bytes"] = s.originalBytes;
     j["quantized_bytes"] = s.quantizedBytes;
     j["bits_per_parameter"] = s.bitsPerParameter;
+    j["activation_error"] = number(s.activationError);
     return j;
 }
 
@@ -66,6 +67,7 @@ nlohmann::json scanResultToJson(const ScanResult& result)
         j["original_bytes"] = t.originalBytes;
         j["bits_per_parameter"] = t.bitsPerParameter;
         j["quantized_bytes"] = t.quantizedBytes;
+        j["activation_error"] = number(t.activationError);
         j["stored_as"]
             = t.skipped.empty() ? nlohmann::json(t.storedAs.empty() ? "kept" : t.storedAs) : nlohmann::json(nullptr);
         if (!t.policyNote.empty())
@@ -82,15 +84,17 @@ nlohmann::json scanResultToJson(const ScanResult& result)
         out["summary"].push_back(summaryToJson(s, false));
         out["summary"].back()["policy"] = policyDescription(result.selection, s.scheme);
     }
-    out["scan"] = {{"seconds", result.seconds},
-                   {"threads", result.threads},
-                   {"parameters", result.parameters},
-                   {"bytes", result.bytes},
-                   {"chunk_elements", result.chunkElements},
-                   {"working_bytes", result.workingBytes},
-                   {"policy", selectionName(result.selection)},
-                   {"filter", result.filter},
-                   {"role", result.role}};
+    out["scan"]
+        = {{"seconds", result.seconds},
+           {"threads", result.threads},
+           {"parameters", result.parameters},
+           {"bytes", result.bytes},
+           {"chunk_elements", result.chunkElements},
+           {"working_bytes", result.workingBytes},
+           {"policy", selectionName(result.selection)},
+           {"calibration", result.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.calibration)},
+           {"filter", result.filter},
+           {"role", result.role}};
     return out;
 }
 

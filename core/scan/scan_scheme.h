@@ -3,6 +3,7 @@
 #include "core/quant/scheme.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,6 +12,7 @@
 namespace quantlens::core {
 
 class ErrorAccumulator;
+struct Calibration;
 
 // Whole-tensor statistics a scheme gathers in a first pass (a per-tensor scale, the mean of the
 // block absmax that double quantization subtracts): a few numbers per chunk, combined by the
@@ -37,6 +39,13 @@ public:
     virtual std::string cannotStore(std::span<const std::uint64_t> /*shape*/) const { return {}; }
 
     virtual bool needsTensorStatistics() const { return false; }
+    // A calibrated scheme (GPTQ) measures only bound to a tensor's calibration (its layer's Hessian):
+    // withCalibration gives that bound scheme; the others return null.
+    virtual bool needsCalibration() const { return false; }
+    virtual std::shared_ptr<const ScanScheme> withCalibration(std::shared_ptr<const Calibration>) const
+    {
+        return nullptr;
+    }
     virtual TensorStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const;
     // Default: adds element by element (sums and counts).
     virtual void mergeStatistics(TensorStatistics& into, const TensorStatistics& part) const;

@@ -1,5 +1,6 @@
 #include "core/scan/scan_schemes.h"
 
+#include "core/quant/quant_policy.h"
 #include "core/quant/scheme.h"
 #include "core/util/error.h"
 #include "core/util/str_cat.h"
@@ -43,6 +44,11 @@ public:
     std::optional<FourBitParameters> fourBitParameters(const TensorStatistics& statistics) const override
     {
         return m_scheme->fourBitParameters(m_scheme->needsTensorStatistics() ? &statistics : nullptr);
+    }
+    bool needsCalibration() const override { return m_scheme->needsCalibration(); }
+    std::shared_ptr<const ScanScheme> withCalibration(std::shared_ptr<const Calibration> calibration) const override
+    {
+        return std::make_shared<QuantScheme>(bindCalibration(m_scheme, std::move(calibration)));
     }
     void roundTrip(std::span<const float> in, std::span<float> out, std::span<const std::uint64_t> shape,
                    std::uint64_t first, const TensorStatistics& statistics) const override

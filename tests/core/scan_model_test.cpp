@@ -1,4 +1,8 @@
+#include "core/eval/eval.h"
+#include "core/eval/llama_config.h"
 #include "core/model/model.h"
+#include "core/quant/quant_policy.h"
+#include "core/quant/scheme.h"
 #include "core/scan/cpu_benchmark.h"
 #include "core/scan/scan.h"
 #include "core/scan/scan_schemes.h"
@@ -395,4 +399,68 @@ TEST(ScanModel, ACancelledScanCanReturnWhatFinished)
     ASSERT_EQ(r.models.size(), 2u);
     EXPECT_EQ(r.models[0].parameters, parameters); // the summary covers exactly what finished
     EXPECT_GT(r.seconds, 0.0);
+}
+
+// #19: with calibration inputs every scheme's rows get the activation-weighted error
+// ||(W - Q(W)) X||^2 / ||W X||^2 = tr(D H D^T) / tr(W H W^T), the same in small chunks as in one;
+// GPTQ runs bound to each tensor's Hessian and beats round-to-nearest on that error while its plain
+// weight error is larger (what it trades); without calibration it keeps every tensor and says why.
+TEST(ScanModel, CalibrationGivesTheActivationWeightedErrorAndRunsGptq)
+{
+    const auto model = openModel(kData + "/stories260K/model-f32.safetensors");
+    const LlamaConfig config = llamaConfigFor(*model);
+    const TokenSet tokens = sampleSequences(*model, config, 4, 64, 3, 2);
+    const CalibrationData calibration = collectCalibration(*model, tokens, 2);
+    ScanResult results[2];
+    for (int run = 0; run < 2; ++run) {
+        ScanOptions options;
+        options.schemes = makeScanSchemes("rtn4,gptq4", 0, false);
+        options.calibration = &calibration;
+        options.chunkElements = run == 0 ? std::uint64_t(1) << 16 : 64; // one chunk, and a row at a time
+        ProgressSink sink;
+        results[run] = scanModel(*model, options, sink);
+    }
+    const auto index = std::size_t(model->find("model.layers.3.mlp.down_proj.weight"));
+    const auto& info = model->tensors()[index];
+    std::vector<float> w(info.elementCount()), q(w.size());
+    model->readFloat(index, 0, w);
+    const Eigen::MatrixXf& h = calibration.find(index)->hessian;
+    const auto quadratic = [&](const std::vector<float>& d) {
+        double sum = 0;
+        for (std::uint64_t r = 0; r < info.shape[0]; ++r) {
+            const Eigen::Map<const Eigen::RowVectorXf> row(d.data() + r * info.shape[1], Eigen::Index(info.shape[1]));
+            sum += double(row * h * row.transpose());
+        }
+        return sum;
+    };
+    roundTripTensor(*makeScheme("rtn4"), info.shape, w, q);
+    std::vector<float> d(w.size());
+    for (std::size_t i = 0; i < w.size(); ++i)
+        d[i] = w[i] - q[i];
+    const double expected = quadratic(d) / quadratic(w);
+    for (const auto& t : results[0].tensors) {
+        if (t.tensorIndex == index && t.scheme == "rtn4") {
+            EXPECT_NEAR(t.activationError, expected, 1e-4 * expected);
+        }
+    }
+    for (std::size_t i = 0; i < results[0].tensors.size(); ++i)
+        if (std::isnan(results[0].tensors[i].activationError)) // no calibration: not Linear inputs
+            EXPECT_TRUE(std::isnan(results[1].tensors[i].activationError));
+        else
+            EXPECT_NEAR(results[0].tensors[i].activationError, results[1].tensors[i].activationError,
+                        1e-4 * results[0].tensors[i].activationError + 1e-12)
+                << results[0].tensors[i].name;
+    const auto& rtn = results[0].models[0];
+    const auto& gptq = results[0].models[1];
+    EXPECT_EQ(gptq.tensorsQuantized, 35u);
+    EXPECT_LT(gptq.activationError, 0.8 * rtn.activationError);
+    EXPECT_GT(gptq.error.relError, rtn.error.relError);
+
+    ScanOptions options;
+    options.schemes = makeScanSchemes("gptq4", 0, false);
+    ProgressSink sink;
+    const ScanResult none = scanModel(*model, options, sink);
+    EXPECT_EQ(none.models[0].tensorsQuantized, 0u);
+    EXPECT_TRUE(std::isnan(none.models[0].activationError));
+    EXPECT_THAT(none.tensors[1].policyNote, HasSubstr("gptq4 needs calibration inputs, and none were given"));
 }

@@ -2,6 +2,8 @@
 #include "core/quant/bnb_tables.h"
 #include "core/quant/ggml_dequantize.h"
 #include "core/quant/ggml_quantize.h"
+#include "core/quant/calibration.h"
+#include "core/quant/quant_policy.h"
 #include "core/quant/scheme.h"
 #include "core/util/error.h"
 
@@ -100,8 +102,13 @@ TEST(Scheme, EverySchemeGivesTheSameRoundTripInAnyChunkingAndFromSeveralThreads)
     const std::vector<std::uint64_t> shape = {64, 1536}; // 98304 values: 6 nested DQ groups of 64-blocks
     std::vector<float> in = normal(64 * 1536, 4);
     in[100] = 7.5f; // past LLM.int8's outlier threshold
+    // A calibrated scheme (GPTQ) with a Hessian of coupled inputs: I + 0.1 (all ones).
+    auto calibration = std::make_shared<Calibration>();
+    calibration->hessian = Eigen::MatrixXf::Identity(1536, 1536) + Eigen::MatrixXf::Constant(1536, 1536, 0.1f);
     for (const auto& description : listSchemes()) {
-        const auto scheme = makeScheme(description.id);
+        auto scheme = makeScheme(description.id);
+        if (scheme->needsCalibration())
+            scheme = bindCalibration(scheme, calibration);
         const std::vector<float> whole = roundTripInChunks(*scheme, in, shape, 1u << 30);
         const std::vector<float> chunked = roundTripInChunks(*scheme, in, shape, 1);
         ASSERT_EQ(bitsOf(chunked), bitsOf(whole)) << description.id;

@@ -168,6 +168,39 @@ private Q_SLOTS:
         QCOMPARE(summary->item(1, 1)->text(), QStringLiteral("42 of 47"));
     }
 
+    // #19: GPTQ calibrates by itself; with "Activation-weighted error" every scheme's row gets
+    // ||(W - Q(W)) X||^2 / ||W X||^2, the core scan's figure on the same calibration.
+    void calibratedScanShowsTheActivationWeightedError()
+    {
+        ui::ModelSession session;
+        ui::InspectorView view(&session);
+        QVERIFY(session.openNow(kExample));
+        view.setSelectedSchemes({QStringLiteral("rtn4"), QStringLiteral("gptq4")});
+        auto* calibrate = view.findChild<QCheckBox*>(QStringLiteral("scanCalibrate"));
+        QVERIFY(calibrate);
+        QSignalSpy finished(view.scanJob(), &ui::ScanJob::scanFinished);
+        view.startScan();
+        QVERIFY(finished.wait(60000));
+        auto* summary = view.findChild<QTableWidget*>(QStringLiteral("schemeSummary"));
+        QVERIFY(summary);
+        QCOMPARE(summary->rowCount(), 2);
+        QCOMPARE(summary->item(1, 0)->text(), QStringLiteral("gptq4"));
+        QCOMPARE(summary->item(1, 1)->text(), QStringLiteral("35 of 47")); // calibrated without being asked
+        const auto& result = view.scanJob()->result();
+        QVERIFY(QString::fromStdString(result.calibration).contains(QStringLiteral("seed 1234")));
+        QCOMPARE(summary->item(0, 9)->text(), QString::number(result.models[0].activationError, 'g', 4));
+        QVERIFY(result.models[1].activationError < result.models[0].activationError);
+        calibrate->setChecked(false); // a scan of rtn4 alone: no calibration, no figure
+        view.setSelectedSchemes({QStringLiteral("rtn4")});
+        view.startScan();
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(summary->item(0, 9)->text(), QStringLiteral("–"));
+        calibrate->setChecked(true);
+        view.startScan();
+        QVERIFY(finished.wait(60000));
+        QVERIFY(summary->item(0, 9)->text() != QStringLiteral("–"));
+    }
+
     // Without a GPU (CI) the option is there but disabled, saying why; with one, ticking it gives
     // the CPU's numbers for NF4 (the codes are the same; the sums differ in order only, 1e-6).
     void gpuScanOptionIsOfferedOnlyWithADevice()

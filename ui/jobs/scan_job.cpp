@@ -1,10 +1,15 @@
 #include "ui/jobs/scan_job.h"
 
+#include "core/eval/eval.h"
+#include "core/eval/llama_config.h"
 #include "core/util/error.h"
 
 #include <QMetaObject>
 #include <QPointer>
 #include <QtConcurrent>
+
+#include <algorithm>
+#include <optional>
 
 namespace quantlens::ui {
 
@@ -55,7 +60,7 @@ void ScanJob::reset()
     m_progress = {};
 }
 
-void ScanJob::start(std::shared_ptr<const core::Model> model, core::ScanOptions options)
+void ScanJob::start(std::shared_ptr<const core::Model> model, core::ScanOptions options, bool calibrate)
 {
     cancel();
     if (m_watcher) {
@@ -109,16 +114,33 @@ void ScanJob::start(std::shared_ptr<const core::Model> model, core::ScanOptions 
         }
     });
     options.partialOnCancel = true;
-    m_watcher->setFuture(QtConcurrent::run([run, model = std::move(model), options = std::move(options)] {
-        try {
-            run->result = core::scanModel(*model, options, run->sink);
-            run->cancelled = run->result.cancelled;
-        } catch (const CancelledError&) {
-            run->cancelled = true;
-        } catch (const std::exception& e) {
-            run->error = QString::fromStdString(e.what());
-        }
-    }));
+    m_watcher->setFuture(
+        QtConcurrent::run([run, model = std::move(model), options = std::move(options), calibrate]() mutable {
+            try {
+                const bool needed = std::any_of(options.schemes.begin(), options.schemes.end(),
+                                                [](const auto& s) { return s->needsCalibration(); });
+                std::optional<core::CalibrationData> calibration;
+                if (calibrate || needed) {
+                    try {
+                        const auto config = core::llamaConfigFor(*model);
+                        const auto tokens
+                            = core::sampleSequences(*model, config, 16, std::min<std::uint64_t>(256, config.context),
+                                                    core::kCalibrationSeed, options.threads, &run->sink);
+                        calibration = core::collectCalibration(*model, tokens, options.threads, &run->sink);
+                        options.calibration = &*calibration;
+                    } catch (const UsageError&) {
+                        if (calibrate)
+                            throw; // asked for: say why it cannot be done
+                    }
+                }
+                run->result = core::scanModel(*model, options, run->sink);
+                run->cancelled = run->result.cancelled;
+            } catch (const CancelledError&) {
+                run->cancelled = true;
+            } catch (const std::exception& e) {
+                run->error = QString::fromStdString(e.what());
+            }
+        }));
 }
 
 } // namespace quantlens::ui

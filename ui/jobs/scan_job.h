@@ -22,7 +22,10 @@ public:
     explicit ScanJob(QObject* parent = nullptr);
     ~ScanJob() override;
 
-    void start(std::shared_ptr<const core::Model> model, core::ScanOptions options);
+    // `calibrate`: first run the model on calibration inputs (16 sequences of up to 256 tokens sampled
+    // with core::kCalibrationSeed) for the activation-weighted error; done anyway when a scheme needs
+    // them (GPTQ), unless the model cannot be run (then those schemes keep every tensor).
+    void start(std::shared_ptr<const core::Model> model, core::ScanOptions options, bool calibrate = false);
     void cancel();
     // For a new model: cancels, drops everything the old run still sends (results, progress, its
     // finished signal) and forgets the last result, so nothing of the old model reaches the new one.

@@ -162,6 +162,13 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
            "does this.\nEither way every scheme's row covers the same tensors: a tensor left alone counts at its "
            "stored size, as exact."));
 
+    m_calibrate = new QCheckBox(tr("Activation-weighted error (run the model)"), this);
+    m_calibrate->setObjectName(QStringLiteral("scanCalibrate"));
+    m_calibrate->setToolTip(
+        tr("Run the model on 16 sequences of up to 256 tokens sampled from it (seed 1234) and add, for every "
+           "scheme, ||(W - Q(W)) X||² / ||W X||² over those inputs X: the error GPTQ minimises, and what reaches "
+           "each layer's output. GPTQ schemes do this by themselves."));
+
     m_onGpu = new QCheckBox(tr("Measure NF4/FP4 on the GPU"), this);
     m_onGpu->setObjectName(QStringLiteral("scanOnGpu"));
     if (gpu::available()) {
@@ -229,9 +236,13 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_totals = new TotalsTable(this);
     m_summary = new QTableWidget(this);
     m_summary->setObjectName(QStringLiteral("schemeSummary"));
-    m_summary->setColumnCount(9);
+    m_summary->setColumnCount(10);
     m_summary->setHorizontalHeaderLabels({tr("Scheme"), tr("Quantized"), tr("Bits/param"), tr("Base size"), tr("Size"),
-                                          tr("RMSE"), tr("Rel. error"), tr("SQNR (dB)"), tr("Non-finite")});
+                                          tr("RMSE"), tr("Rel. error"), tr("SQNR (dB)"), tr("Non-finite"),
+                                          tr("Act. error²")});
+    m_summary->horizontalHeaderItem(9)->setToolTip(
+        tr("||(W - Q(W)) X||² / ||W X||² over calibration inputs X (squared, unlike Rel. error): with "
+           "\"Activation-weighted error\" or a GPTQ scheme"));
     m_summary->horizontalHeaderItem(1)->setToolTip(
         tr("Tensors the scheme quantized, of those scanned; the others count at their stored size, as exact, so "
            "every row covers the same tensors"));
@@ -264,6 +275,7 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     options->addRow(tr("Tensors"), m_policy);
     options->addRow(tr("Block size"), m_blockSize);
     options->addRow(m_doubleQuant);
+    options->addRow(m_calibrate);
     options->addRow(m_onGpu);
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_scanButton);
@@ -562,10 +574,14 @@ void InspectorView::startScan()
     m_scanButton->setEnabled(false);
     m_cancelButton->setEnabled(true);
     m_progress->setRange(0, 0); // indeterminate until the first report
-    m_progressLabel->setText(tr("Starting…"));
+    const bool calibrating = m_calibrate->isChecked()
+        || std::any_of(options.schemes.begin(), options.schemes.end(),
+                       [](const auto& s) { return s->needsCalibration(); });
+    m_progressLabel->setText(calibrating ? tr("Running the model on 16 sampled sequences for the calibration…")
+                                         : tr("Starting…"));
     // Rows do not move under the user while results arrive; the table sorts again when the scan ends.
     m_filter->setDynamicSortFilter(false);
-    m_job->start(model, std::move(options));
+    m_job->start(model, std::move(options), m_calibrate->isChecked());
 }
 
 void InspectorView::cancelScan()
@@ -629,7 +645,8 @@ void InspectorView::onScanFinished()
             measured(s.error.rmse, QString::number(s.error.rmse, 'g', 4)),
             measured(s.error.relError, QStringLiteral("%1 %").arg(s.error.relError * 100, 0, 'f', 2)),
             measured(s.error.sqnrDb, QString::number(s.error.sqnrDb, 'f', 2)),
-            QString::number(s.error.nonFinite())};
+            QString::number(s.error.nonFinite()),
+            std::isnan(s.activationError) ? QStringLiteral("–") : QString::number(s.activationError, 'g', 4)};
         for (int c = 0; c < cells.size(); ++c) {
             auto* item = new QTableWidgetItem(cells[c]);
             item->setToolTip(QString::fromStdString(core::coverageText(s)) + QStringLiteral(".\n")

@@ -93,6 +93,7 @@ private:
     QCheckBox* m_doubleQuant;
     QCheckBox* m_onGpu;
     QComboBox* m_policy = nullptr;
+    QCheckBox* m_calibrate = nullptr;
     QComboBox* m_shownScheme;
     QComboBox* m_chartMetric;
     QCheckBox* m_chartByRole = nullptr;
