@@ -437,7 +437,11 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
         auto data = std::make_shared<CalibrationData>(
             collectCalibration(baseline, ensureCalibrationTokens(), options.threads, progress,
                                options.sequentialCalibration ? scheme : nullptr));
-        result.calibration = strCat(data->source, "; ", data->mode);
+        result.calibration = strCat(data->source, "; ",
+                                    options.sequentialCalibration
+                                        ? "sequential: each calibrated scheme's layers on the inputs its own "
+                                          "quantized layers before them give"
+                                        : data->mode);
         return std::shared_ptr<const CalibrationData>(std::move(data));
     };
     std::vector<Variant> variants;
