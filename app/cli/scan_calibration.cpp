@@ -20,10 +20,8 @@ scanCalibration(const core::Model& model, const std::vector<std::shared_ptr<cons
         return std::nullopt;
     try {
         const auto config = core::llamaConfigFor(model);
-        const core::TokenSet tokens = !file.empty()
-            ? core::readTokenFile(file, config.vocab, config.context)
-            : core::sampleSequences(model, config, 16, std::min<std::uint64_t>(256, config.context),
-                                    core::kCalibrationSeed, threads, &sink);
+        const core::TokenSet tokens = !file.empty() ? core::readTokenFile(file, config.vocab, config.context)
+                                                    : core::sampleCalibrationTokens(model, config, threads, &sink);
         return core::collectCalibration(model, tokens, threads, &sink);
     } catch (const UsageError& e) {
         if (calibrate || !file.empty())

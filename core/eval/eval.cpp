@@ -429,8 +429,7 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
         if (!calibrationTokens)
             calibrationTokens = options.calibration
                 ? *options.calibration
-                : sampleSequences(baseline, config, 16, std::min<std::uint64_t>(256, config.context), kCalibrationSeed,
-                                  options.threads, progress);
+                : sampleCalibrationTokens(baseline, config, options.threads, progress);
         return *calibrationTokens;
     };
     const auto calibrationFor = [&](const std::shared_ptr<const Scheme>& scheme) {
@@ -704,6 +703,13 @@ ActivationStatistics collectActivationStatistics(const Model& model, const Token
         a.columns[std::size_t(config.head)] = meanSquares(sums);
     tracker.step("activations: output head");
     return a;
+}
+
+TokenSet sampleCalibrationTokens(const Model& model, const LlamaConfig& config, unsigned threads,
+                                 const ProgressSink* progress)
+{
+    return sampleSequences(model, config, 16, std::min<std::uint64_t>(256, config.context), kCalibrationSeed, threads,
+                           progress);
 }
 
 CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, unsigned threads,

@@ -155,9 +155,12 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
                                    const ProgressSink* progress = nullptr,
                                    const std::shared_ptr<const Scheme>& sequential = nullptr);
 
-// The calibration tokens when none are given: sampled from the model itself with a seed of their own
-// (kCalibrationSeed), never the evaluation's: calibrating on what is then measured flatters a method.
+// The calibration tokens when none are given: 16 sequences of up to 256 tokens sampled from the model
+// itself with a seed of their own (kCalibrationSeed), never the evaluation's: calibrating on what is
+// then measured flatters a method.
 inline constexpr std::uint64_t kCalibrationSeed = 1234;
+TokenSet sampleCalibrationTokens(const Model& model, const LlamaConfig& config, unsigned threads,
+                                 const ProgressSink* progress = nullptr);
 
 // One tensor in one scheme, every other weight as stored.
 struct TensorProbe {

@@ -358,6 +358,10 @@ private Q_SLOTS:
         QVERIFY(a.schemes[1].unavailable.contains(QStringLiteral("1000 values are not a whole number")));
         QVERIFY(a.schemes[1].dequantized.empty());
         QVERIFY(a.schemes[1].policy.isEmpty());
+        // GPTQ needs the layer's inputs: said, not thrown.
+        request.schemes = {QStringLiteral("gptq4")};
+        const ui::LabAnalysis g = ui::analyse(request);
+        QVERIFY(g.schemes[0].unavailable.contains(QStringLiteral("needs calibration inputs")));
     }
 
     // A tensor larger than the Lab takes is cut to whole rows, so per-row schemes and ggml's formats

@@ -134,6 +134,13 @@ LabAnalysis analyse(const LabRequest& request)
                 r.scheme = QString::fromStdString(plan.type);
             }
         }
+        if (scheme->needsCalibration()) { // GPTQ: the layer's inputs, which one tensor does not give
+            r.unavailable = QObject::tr("%1 needs calibration inputs (the layer's Hessian from running the "
+                                        "model); measure it in the Model Inspector or Model Quality")
+                                .arg(r.scheme);
+            out.schemes.push_back(std::move(r));
+            continue;
+        }
         if (const std::string why = scheme->cannotStore(out.shape); !why.empty()) {
             r.unavailable = QString::fromStdString(why);
             out.schemes.push_back(std::move(r));

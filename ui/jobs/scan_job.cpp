@@ -123,9 +123,7 @@ void ScanJob::start(std::shared_ptr<const core::Model> model, core::ScanOptions 
                 if (calibrate || needed) {
                     try {
                         const auto config = core::llamaConfigFor(*model);
-                        const auto tokens
-                            = core::sampleSequences(*model, config, 16, std::min<std::uint64_t>(256, config.context),
-                                                    core::kCalibrationSeed, options.threads, &run->sink);
+                        const auto tokens = core::sampleCalibrationTokens(*model, config, options.threads, &run->sink);
                         calibration = core::collectCalibration(*model, tokens, options.threads, &run->sink);
                         options.calibration = &*calibration;
                     } catch (const UsageError&) {
