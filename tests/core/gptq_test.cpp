@@ -1,6 +1,8 @@
 // GPTQ against gptq.py's fasterquant transcribed into numpy (tests/data/group_int/make_golden.py) and
 // against the paper's invariants: a diagonal Hessian gives round-to-nearest, the layer's output error
 // is below round-to-nearest's on the same Hessian, rows are independent.
+#include "golden_floats.h"
+
 #include "core/model/model.h"
 #include "core/quant/gptq.h"
 #include "core/quant/group_int.h"
@@ -22,15 +24,6 @@ using namespace quantlens::core;
 namespace {
 
 const std::string kData = QUANTLENS_TEST_DATA_DIR;
-
-std::vector<float> readFloats(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<float> values(bytes.size() / sizeof(float));
-    std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
-    return values;
-}
 
 // tr((W - Q) H (W - Q)^T): the layer-wise loss GPTQ minimises, ||(W - Q) X||^2 up to 2/N.
 double outputError(std::span<const float> w, std::span<const float> q, std::uint64_t rows, std::uint64_t cols,
@@ -70,7 +63,7 @@ TEST(Gptq, ReproducesTheReferenceAlgorithmOnStories260K)
 {
     std::ifstream indexFile(kData + "/group_int/golden.json");
     const auto index = nlohmann::json::parse(indexFile);
-    const std::vector<float> golden = readFloats(kData + "/group_int/golden.bin");
+    const std::vector<float> golden = readGoldenFloats(kData + "/group_int/golden.bin");
     const auto model = openModel(kData + "/stories260K/model-f32.safetensors");
     int cases = 0;
     for (const auto& e : index.at("entries")) {

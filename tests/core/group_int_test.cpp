@@ -1,6 +1,8 @@
 // RTN (GPTQ's quantizer without error feedback) and HQQ against golden outputs of the reference
 // algorithms, transcribed into numpy from IST-DASLab/gptq and mobiusml/hqq and run on two stories260K
 // tensors (tests/data/group_int/make_golden.py says how), and against their own invariants.
+#include "golden_floats.h"
+
 #include "core/model/model.h"
 #include "core/quant/group_int.h"
 #include "core/quant/quant_policy.h"
@@ -26,15 +28,6 @@ namespace {
 
 const std::string kData = QUANTLENS_TEST_DATA_DIR;
 
-std::vector<float> readFloats(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<float> values(bytes.size() / sizeof(float));
-    std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
-    return values;
-}
-
 double relativeError(std::span<const float> w, std::span<const float> q)
 {
     double num = 0, den = 0;
@@ -56,7 +49,7 @@ TEST(GroupInt, ReproducesTheReferenceAlgorithmsOnStories260K)
     std::ifstream indexFile(kData + "/group_int/golden.json");
     ASSERT_TRUE(indexFile) << "tests/data/group_int/golden.json";
     const auto index = nlohmann::json::parse(indexFile);
-    const std::vector<float> golden = readFloats(kData + "/group_int/golden.bin");
+    const std::vector<float> golden = readGoldenFloats(kData + "/group_int/golden.bin");
     const auto model = openModel(kData + "/stories260K/model-f32.safetensors");
     int compared = 0;
     for (const auto& e : index.at("entries")) {

@@ -42,20 +42,25 @@ def read_safetensors(path, names):
         return out
 
 
+def find_params(x, maxq):
+    """quant.py Quantizer.find_params(x, weight=True), perchannel, sym=False, mse=False."""
+    tmp = np.zeros(x.shape[0], dtype=np.float32)
+    xmin = np.minimum(x.min(1), tmp)
+    xmax = np.maximum(x.max(1), tmp)
+    both = (xmin == 0) & (xmax == 0)
+    xmin[both] = -1
+    xmax[both] = +1
+    scale = ((xmax - xmin) / maxq).astype(np.float32)
+    return scale, np.round(-xmin / scale).astype(np.float32)
+
+
 def gptq_rtn(w, bits, group):
     """quant.py: find_params on each group's columns, then quantize(); scale read back in fp16."""
     maxq = np.float32(2**bits - 1)
     out = np.empty_like(w)
     for c in range(0, w.shape[1], group):
         x = w[:, c:c + group]
-        tmp = np.zeros(x.shape[0], dtype=np.float32)
-        xmin = np.minimum(x.min(1), tmp)
-        xmax = np.maximum(x.max(1), tmp)
-        both = (xmin == 0) & (xmax == 0)
-        xmin[both] = -1
-        xmax[both] = +1
-        scale = ((xmax - xmin) / maxq).astype(np.float32)
-        zero = np.round(-xmin / scale).astype(np.float32)
+        scale, zero = find_params(x, maxq)
         q = np.clip(np.round(x / scale[:, None]) + zero[:, None], 0, maxq).astype(np.float32)
         stored = scale.astype(np.float16).astype(np.float32)
         out[:, c:c + group] = stored[:, None] * (q - zero[:, None])
@@ -107,17 +112,7 @@ def gptq(W, H, bits, groupsize, actorder, blocksize=128, percdamp=0.01):
     maxq = np.float32(2**bits - 1)
     rows, columns = W.shape
 
-    def find_params(x):
-        tmp = np.zeros(x.shape[0], dtype=np.float32)
-        xmin = np.minimum(x.min(1), tmp)
-        xmax = np.maximum(x.max(1), tmp)
-        both = (xmin == 0) & (xmax == 0)
-        xmin[both] = -1
-        xmax[both] = +1
-        scale = ((xmax - xmin) / maxq).astype(np.float32)
-        return scale, np.round(-xmin / scale).astype(np.float32)
-
-    scale, zero = find_params(W)
+    scale, zero = find_params(W, maxq)
     dead = np.diag(H) == 0
     H[dead, dead] = 1
     W[:, dead] = 0
@@ -145,7 +140,7 @@ def gptq(W, H, bits, groupsize, actorder, blocksize=128, percdamp=0.01):
             w = W1[:, i]
             d = Hinv1[i, i]
             if groupsize != -1 and (i1 + i) % groupsize == 0:
-                scale, zero = find_params(W[:, (i1 + i):(i1 + i + groupsize)])
+                scale, zero = find_params(W[:, (i1 + i):(i1 + i + groupsize)], maxq)
             q = np.clip(np.round(w / scale) + zero, 0, maxq).astype(np.float32)
             dq = (scale * (q - zero)).astype(np.float32)
             Q[:, i1 + i] = dq
