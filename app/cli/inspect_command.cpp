@@ -1,7 +1,7 @@
 #include "command.h"
 #include "progress_bar.h"
-#include "scan_calibration.h"
 
+#include "core/eval/eval.h"
 #include "core/model/model.h"
 #include "core/scan/scan.h"
 #include "core/scan/scan_json.h"
@@ -198,8 +198,11 @@ void runInspect(const InspectOptions& options)
 
     ProgressBar bar;
     core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
-    const std::optional<core::CalibrationData> calibration
-        = scanCalibration(*model, scan.schemes, options.calibrate, options.calibration, options.threads, sink);
+    std::string whyNot;
+    const std::optional<core::CalibrationData> calibration = core::calibrateScan(
+        *model, scan.schemes, options.calibrate, options.calibration, options.threads, &sink, &whyNot);
+    if (!whyNot.empty())
+        std::cerr << "note: no calibration inputs, so the calibrated schemes keep every tensor: " << whyNot << "\n";
     scan.calibration = calibration ? &*calibration : nullptr;
     scan.onProgress = [&bar](const core::ScanProgress& p) { bar.update(p.progress); };
     const core::ScanResult result = core::scanModel(*model, scan, sink);

@@ -24,7 +24,6 @@
 #include "gpu/device.h"
 #include "gpu/scan_acceleration.h"
 #include "progress_bar.h"
-#include "scan_calibration.h"
 #include "ui/report/report_exporter.h"
 
 #include <QApplication>
@@ -239,8 +238,12 @@ void runReport(const ReportOptionsCli& o, const std::string& regenerate)
             }
             ProgressBar bar;
             core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
+            std::string whyNot;
             const std::optional<core::CalibrationData> calibration
-                = scanCalibration(*model, scan.schemes, false, {}, o.threads, sink);
+                = core::calibrateScan(*model, scan.schemes, false, {}, o.threads, &sink, &whyNot);
+            if (!whyNot.empty())
+                std::cerr << "note: no calibration inputs, so the calibrated schemes keep every tensor: " << whyNot
+                          << "\n";
             scan.calibration = calibration ? &*calibration : nullptr;
             scan.onProgress = [&bar](const core::ScanProgress& p) { bar.update(p.progress); };
             data.scan = core::scanModel(*model, scan, sink);

@@ -1,5 +1,6 @@
 #include "core/eval/eval.h"
 
+#include "core/eval/token_input.h"
 #include "core/eval/tokenizer.h"
 #include "core/eval/transformer.h"
 #include "core/quant/quant_policy.h"
@@ -710,6 +711,32 @@ TokenSet sampleCalibrationTokens(const Model& model, const LlamaConfig& config, 
 {
     return sampleSequences(model, config, 16, std::min<std::uint64_t>(256, config.context), kCalibrationSeed, threads,
                            progress);
+}
+
+bool anyNeedsCalibration(const std::vector<std::shared_ptr<const ScanScheme>>& schemes)
+{
+    return std::any_of(schemes.begin(), schemes.end(), [](const auto& s) { return s && s->needsCalibration(); });
+}
+
+std::optional<CalibrationData> calibrateScan(const Model& model,
+                                             const std::vector<std::shared_ptr<const ScanScheme>>& schemes, bool asked,
+                                             const std::filesystem::path& tokens, unsigned threads,
+                                             const ProgressSink* progress, std::string* whyNot)
+{
+    if (!asked && tokens.empty() && !anyNeedsCalibration(schemes))
+        return std::nullopt;
+    try {
+        const LlamaConfig config = llamaConfigFor(model);
+        const TokenSet set = tokens.empty() ? sampleCalibrationTokens(model, config, threads, progress)
+                                            : readTokenFile(tokens, config.vocab, config.context);
+        return collectCalibration(model, set, threads, progress);
+    } catch (const UsageError& e) {
+        if (asked || !tokens.empty())
+            throw;
+        if (whyNot)
+            *whyNot = e.what();
+        return std::nullopt;
+    }
 }
 
 CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, unsigned threads,

@@ -5,6 +5,7 @@
 #include "core/model/model.h"
 #include "core/quant/calibration.h"
 #include "core/quant/scheme.h"
+#include "core/scan/scan_scheme.h"
 #include "core/util/progress.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -161,6 +162,20 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
 inline constexpr std::uint64_t kCalibrationSeed = 1234;
 TokenSet sampleCalibrationTokens(const Model& model, const LlamaConfig& config, unsigned threads,
                                  const ProgressSink* progress = nullptr);
+
+// Whether any of `schemes` needs calibration inputs (GPTQ).
+bool anyNeedsCalibration(const std::vector<std::shared_ptr<const ScanScheme>>& schemes);
+
+// Calibration inputs for a scan (inspect, report, the Inspector): when asked for (`asked`, or a
+// token-id file `tokens`) or when one of `schemes` needs them (GPTQ); sampleCalibrationTokens unless
+// a file is given; each layer's inputs from the original model, since a scan measures each tensor on
+// its own. Empty when not wanted. When only a scheme wanted them and the model cannot be run, empty
+// too, with the reason in `whyNot` (those schemes then keep every tensor); when asked for, that
+// UsageError is thrown instead.
+std::optional<CalibrationData> calibrateScan(const Model& model,
+                                             const std::vector<std::shared_ptr<const ScanScheme>>& schemes, bool asked,
+                                             const std::filesystem::path& tokens, unsigned threads,
+                                             const ProgressSink* progress, std::string* whyNot = nullptr);
 
 // One tensor in one scheme, every other weight as stored.
 struct TensorProbe {

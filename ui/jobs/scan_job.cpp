@@ -1,7 +1,6 @@
 #include "ui/jobs/scan_job.h"
 
 #include "core/eval/eval.h"
-#include "core/eval/llama_config.h"
 #include "core/util/error.h"
 
 #include <QMetaObject>
@@ -117,20 +116,11 @@ void ScanJob::start(std::shared_ptr<const core::Model> model, core::ScanOptions 
     m_watcher->setFuture(
         QtConcurrent::run([run, model = std::move(model), options = std::move(options), calibrate]() mutable {
             try {
-                const bool needed = std::any_of(options.schemes.begin(), options.schemes.end(),
-                                                [](const auto& s) { return s->needsCalibration(); });
-                std::optional<core::CalibrationData> calibration;
-                if (calibrate || needed) {
-                    try {
-                        const auto config = core::llamaConfigFor(*model);
-                        const auto tokens = core::sampleCalibrationTokens(*model, config, options.threads, &run->sink);
-                        calibration = core::collectCalibration(*model, tokens, options.threads, &run->sink);
-                        options.calibration = &*calibration;
-                    } catch (const UsageError&) {
-                        if (calibrate)
-                            throw; // asked for: say why it cannot be done
-                    }
-                }
+                // Asked for: a model that cannot be run says why; needed only by a scheme: that
+                // scheme keeps every tensor, saying so in its rows.
+                const std::optional<core::CalibrationData> calibration
+                    = core::calibrateScan(*model, options.schemes, calibrate, {}, options.threads, &run->sink);
+                options.calibration = calibration ? &*calibration : nullptr;
                 run->result = core::scanModel(*model, options, run->sink);
                 run->cancelled = run->result.cancelled;
             } catch (const CancelledError&) {

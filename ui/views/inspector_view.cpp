@@ -1,5 +1,6 @@
 #include "ui/views/inspector_view.h"
 
+#include "core/eval/eval.h"
 #include "core/util/units.h"
 #include "gpu/device.h"
 #include "gpu/scan_acceleration.h"
@@ -574,9 +575,7 @@ void InspectorView::startScan()
     m_scanButton->setEnabled(false);
     m_cancelButton->setEnabled(true);
     m_progress->setRange(0, 0); // indeterminate until the first report
-    const bool calibrating = m_calibrate->isChecked()
-        || std::any_of(options.schemes.begin(), options.schemes.end(),
-                       [](const auto& s) { return s->needsCalibration(); });
+    const bool calibrating = m_calibrate->isChecked() || core::anyNeedsCalibration(options.schemes);
     m_progressLabel->setText(calibrating ? tr("Running the model on 16 sampled sequences for the calibration…")
                                          : tr("Starting…"));
     // Rows do not move under the user while results arrive; the table sorts again when the scan ends.
