@@ -730,8 +730,11 @@ std::optional<CalibrationData> calibrateScan(const Model& model,
         const TokenSet set = tokens.empty() ? sampleCalibrationTokens(model, config, threads, progress)
                                             : readTokenFile(tokens, config.vocab, config.context);
         return collectCalibration(model, set, threads, progress);
-    } catch (const UsageError& e) {
-        if (asked || !tokens.empty())
+    } catch (const Error& e) {
+        // A model the forward pass cannot run (no config.json, another architecture): UnsupportedError
+        // or UsageError. Reading errors and cancellation go on as they are.
+        const bool cannotRun = dynamic_cast<const UnsupportedError*>(&e) || dynamic_cast<const UsageError*>(&e);
+        if (asked || !tokens.empty() || !cannotRun)
             throw;
         if (whyNot)
             *whyNot = e.what();

@@ -215,3 +215,19 @@ TEST(InspectCommand, AModelStoredQuantizedIsNamedAsTheReference)
                 "--json"});
     EXPECT_TRUE(nlohmann::json::parse(r.out)["stored_quantization"].is_null());
 }
+
+// A model the forward pass cannot run (no config.json): GPTQ keeps its tensors and says why, the
+// other schemes are measured; asked for with --calibrate, the same is an error naming the file.
+TEST(InspectCommand, GptqOnAModelThatCannotRunKeepsItsTensorsAndSaysWhy)
+{
+    const std::string file = kData + "/synthetic/normal.safetensors";
+    const CliResult r = runCli({"inspect", file, "--scheme", "nf4,gptq4", "--policy", "every"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("note: no calibration inputs, so the calibrated schemes keep every tensor"));
+    EXPECT_THAT(r.err, HasSubstr("config.json"));
+    EXPECT_THAT(r.out, HasSubstr("gptq4: 0 of 1 tensor quantized"));
+    EXPECT_THAT(r.out, HasSubstr("nf4: 1 of 1 tensor quantized"));
+    const CliResult asked = runCli({"inspect", file, "--scheme", "nf4", "--calibrate"});
+    EXPECT_NE(asked.exitCode, 0);
+    EXPECT_THAT(asked.err, HasSubstr("config.json"));
+}
