@@ -218,11 +218,11 @@ SchemeChooser chooserFor(const Model& model, const std::shared_ptr<QuantPolicy>&
             return nullptr;
         auto scheme = policy->forTensor(model.tensors()[index]).scheme;
         if (scheme && scheme->needsCalibration()) {
-            const auto it = calibration ? calibration->tensors.find(index) : decltype(calibration->tensors.end()) {};
-            if (!calibration || it == calibration->tensors.end())
+            auto bound = calibration ? calibration->shared(index) : nullptr;
+            if (!bound)
                 throw UsageError(strCat(scheme->id(), " needs calibration inputs for ", model.tensors()[index].name,
                                         ", and the forward pass gave none"));
-            return bindCalibration(scheme, it->second);
+            return bindCalibration(scheme, std::move(bound));
         }
         return scheme;
     };
@@ -756,8 +756,8 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
     // The quantized blocks, for the sequential mode: each Linear weight with its own Hessian, found
     // in `data` by the time its block is loaded.
     const Transformer quantized(model, config, [&](std::size_t index) -> std::shared_ptr<const Scheme> {
-        const Calibration* c = data.find(index);
-        return c && sequential ? bindCalibration(sequential, data.tensors.at(index)) : nullptr;
+        auto calibration = sequential ? data.shared(index) : nullptr;
+        return calibration ? bindCalibration(sequential, std::move(calibration)) : nullptr;
     });
     ThreadPool pool(threads);
     Tracker tracker(progress, config.layers * (sequential ? 2 : 1));

@@ -35,11 +35,13 @@ struct CalibrationData {
     // "inputs of the original model (not sequential)" or how they were made
     std::string mode;
 
-    const Calibration* find(std::size_t tensorIndex) const
+    // The tensor's calibration, shared with the weights that read the same input; null when none.
+    std::shared_ptr<const Calibration> shared(std::size_t tensorIndex) const
     {
         const auto it = tensors.find(tensorIndex);
-        return it == tensors.end() ? nullptr : it->second.get();
+        return it == tensors.end() ? nullptr : it->second;
     }
+    const Calibration* find(std::size_t tensorIndex) const { return shared(tensorIndex).get(); }
 };
 
 } // namespace quantlens::core

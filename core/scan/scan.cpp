@@ -301,10 +301,8 @@ void Scanner::planTensors(const std::vector<std::size_t>& selected)
                 applied.scheme = fallback;
             }
             if (applied.scheme && applied.scheme->needsCalibration()) {
-                const auto found = m_options.calibration ? m_options.calibration->tensors.find(index)
-                                                         : decltype(m_options.calibration->tensors.end()) {};
-                if (m_options.calibration && found != m_options.calibration->tensors.end()) {
-                    applied.scheme = applied.scheme->withCalibration(found->second);
+                if (auto calibration = m_options.calibration ? m_options.calibration->shared(index) : nullptr) {
+                    applied.scheme = applied.scheme->withCalibration(std::move(calibration));
                 } else {
                     applied.scheme = nullptr;
                     applied.note = strCat("kept as stored: ", scheme->id(),
