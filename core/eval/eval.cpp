@@ -55,6 +55,22 @@ private:
     std::uint64_t m_done = 0;
 };
 
+// The Linear weights of a block that read one input (q, k and v the attention's; gate and up the
+// MLP's), those the file has.
+std::vector<std::size_t> linearsReading(const LlamaLayerTensors& b, LinearInput which)
+{
+    const std::vector<std::ptrdiff_t> all = which == LinearInput::Attention
+        ? std::vector<std::ptrdiff_t> {b.q, b.k, b.v}
+        : which == LinearInput::AttentionOutput ? std::vector<std::ptrdiff_t> {b.o}
+        : which == LinearInput::Mlp             ? std::vector<std::ptrdiff_t> {b.gate, b.up}
+                                                : std::vector<std::ptrdiff_t> {b.down};
+    std::vector<std::size_t> present;
+    for (const auto index : all)
+        if (index >= 0)
+            present.push_back(std::size_t(index));
+    return present;
+}
+
 using States = std::vector<RowMatrix>; // one hidden-state matrix (positions x hidden) per sequence
 
 States embedAll(const Transformer& model, const TokenSet& tokens)
@@ -683,13 +699,8 @@ ActivationStatistics collectActivationStatistics(const Model& model, const Token
             for (const auto& s : sums)
                 slot.push_back(s[which]);
             const auto mean = meanSquares(slot);
-            const std::vector<std::ptrdiff_t> into = which == 0 ? std::vector<std::ptrdiff_t> {b.q, b.k, b.v}
-                : which == 1                                    ? std::vector<std::ptrdiff_t> {b.o}
-                : which == 2                                    ? std::vector<std::ptrdiff_t> {b.gate, b.up}
-                                                                : std::vector<std::ptrdiff_t> {b.down};
-            for (auto index : into)
-                if (index >= 0)
-                    a.columns[std::size_t(index)] = mean;
+            for (const std::size_t index : linearsReading(b, LinearInput(which)))
+                a.columns[index] = mean;
         }
         tracker.step(strCat("activations: layer ", l + 1, " of ", config.layers));
     }
@@ -787,14 +798,9 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
                 c->samples += std::uint64_t(x.rows());
             }
             c->hessian *= float(2.0 / positions);
-            const std::vector<std::ptrdiff_t> into = which == 0 ? std::vector<std::ptrdiff_t> {b.q, b.k, b.v}
-                : which == 1                                    ? std::vector<std::ptrdiff_t> {b.o}
-                : which == 2                                    ? std::vector<std::ptrdiff_t> {b.gate, b.up}
-                                                                : std::vector<std::ptrdiff_t> {b.down};
             const std::shared_ptr<const Calibration> shared = std::move(c);
-            for (auto index : into)
-                if (index >= 0)
-                    data.tensors[std::size_t(index)] = shared;
+            for (const std::size_t index : linearsReading(b, LinearInput(which)))
+                data.tensors[index] = shared;
         }
         tracker.step(strCat("calibration: layer ", l + 1, " of ", config.layers));
         if (!sequential) {
