@@ -1,6 +1,7 @@
 #include "core/quant/gptq.h"
 
 #include "core/quant/calibration.h"
+#include "core/quant/group_int.h"
 
 #include "core/util/error.h"
 #include "core/util/float16.h"
@@ -21,25 +22,17 @@ namespace {
 using ColMatrix = Eigen::MatrixXf;
 using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// quant.py's Quantizer.find_params(x, weight=True) with perchannel, sym=False, mse=False: per row of
-// `block`, the range [min(x, 0), max(x, 0)] (both 0: [-1, 1]), scale = range / maxq, zero =
-// round(-xmin / scale).
-void findParams(const Eigen::Ref<const ColMatrix>& block, float maxq, std::vector<float>& scale,
-                std::vector<float>& zero)
+// quant.py's Quantizer.find_params(x, weight=True) with perchannel: per row of `block`, the range
+// [min(x, 0), max(x, 0)] and gptqGroupParameters.
+void findParams(const Eigen::Ref<const ColMatrix>& block, int bits, std::vector<IntGroupParameters>& params)
 {
-    const Eigen::Index rows = block.rows();
-    for (Eigen::Index r = 0; r < rows; ++r) {
+    for (Eigen::Index r = 0; r < block.rows(); ++r) {
         float xmin = 0.0f, xmax = 0.0f;
         for (Eigen::Index c = 0; c < block.cols(); ++c) {
             xmin = std::min(xmin, block(r, c));
             xmax = std::max(xmax, block(r, c));
         }
-        if (xmin == 0.0f && xmax == 0.0f) {
-            xmin = -1.0f;
-            xmax = 1.0f;
-        }
-        scale[std::size_t(r)] = (xmax - xmin) / maxq;
-        zero[std::size_t(r)] = std::nearbyint(-xmin / scale[std::size_t(r)]);
+        params[std::size_t(r)] = gptqGroupParameters(xmin, xmax, bits);
     }
 }
 
@@ -110,12 +103,11 @@ GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64
     if (rows == 0 || cols == 0)
         return stats;
     const auto n = Eigen::Index(cols);
-    const float maxq = float((1 << o.bits) - 1);
     const ColMatrix original = Eigen::Map<const RowMatrixF>(w.data(), Eigen::Index(rows), n);
     const Eigen::Index R = original.rows();
-    std::vector<float> scale(static_cast<std::size_t>(R)), zero(static_cast<std::size_t>(R));
+    std::vector<IntGroupParameters> params(static_cast<std::size_t>(R));
     if (o.groupSize == 0) // per channel: from the weights as given, before dead inputs are zeroed
-        findParams(original, maxq, scale, zero);
+        findParams(original, o.bits, params);
     // The dead inputs zeroed, the columns in quantization order.
     ColMatrix W(R, n);
     for (Eigen::Index k = 0; k < n; ++k) {
@@ -137,14 +129,14 @@ GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64
             // The group's parameters from the weights as the lazy updates left them (the reference
             // reads W, not the block's working copy).
             if (o.groupSize != 0 && std::uint64_t(j) % o.groupSize == 0)
-                findParams(W.middleCols(j, std::min(Eigen::Index(o.groupSize), n - j)), maxq, scale, zero);
+                findParams(W.middleCols(j, std::min(Eigen::Index(o.groupSize), n - j)), o.bits, params);
             const float d = U(j, j);
             for (Eigen::Index r = 0; r < R; ++r) {
                 const float x = W1(r, i);
-                const float s = scale[std::size_t(r)], z = zero[std::size_t(r)];
-                const float q = std::clamp(std::nearbyint(x / s) + z, 0.0f, maxq);
-                const float dq = s * (q - z);
-                Q(r, j) = fp16ToFloat(floatToFp16(s)) * (q - z);
+                const IntGroupParameters& p = params[std::size_t(r)];
+                const float q = p.code(x);
+                const float dq = p.scale * (q - p.zero);
+                Q(r, j) = fp16ToFloat(floatToFp16(p.scale)) * (q - p.zero);
                 const float e = (x - dq) / d;
                 Err1(r, i) = e;
                 stats.loss += double(x - dq) * double(x - dq) / (double(d) * d) / 2.0;

@@ -26,6 +26,24 @@ float roundEven(float value)
 
 } // namespace
 
+float IntGroupParameters::code(float x) const
+{
+    return std::clamp(roundEven(x / scale) + zero, 0.0f, maxq);
+}
+
+IntGroupParameters gptqGroupParameters(float xmin, float xmax, int bits)
+{
+    if (xmin == 0.0f && xmax == 0.0f) {
+        xmin = -1.0f;
+        xmax = 1.0f;
+    }
+    IntGroupParameters p;
+    p.maxq = float((1 << bits) - 1);
+    p.scale = (xmax - xmin) / p.maxq;
+    p.zero = roundEven(-xmin / p.scale);
+    return p;
+}
+
 void rtnRoundTrip(std::span<const float> in, std::span<float> out, std::uint64_t rowLength, int bits,
                   std::uint64_t groupSize)
 {
@@ -33,7 +51,6 @@ void rtnRoundTrip(std::span<const float> in, std::span<float> out, std::uint64_t
         || bits > 8)
         throw UsageError(strCat("rtn: ", in.size(), " values are not whole rows of ", rowLength, " (", bits,
                                 " bits, groups of ", groupSize, ")"));
-    const float maxq = float((1 << bits) - 1);
     for (std::uint64_t row = 0; row < in.size(); row += rowLength) {
         for (std::uint64_t g = 0; g < rowLength; g += groupSize) {
             const std::uint64_t begin = row + g, end = row + std::min(rowLength, g + groupSize);
@@ -44,17 +61,10 @@ void rtnRoundTrip(std::span<const float> in, std::span<float> out, std::uint64_t
                 xmin = std::min(xmin, in[i]);
                 xmax = std::max(xmax, in[i]);
             }
-            if (xmin == 0.0f && xmax == 0.0f) {
-                xmin = -1.0f;
-                xmax = 1.0f;
-            }
-            const float scale = (xmax - xmin) / maxq;
-            const float zero = roundEven(-xmin / scale);
-            const float stored = toFp16(scale);
-            for (std::uint64_t i = begin; i < end; ++i) {
-                const float q = std::clamp(roundEven(in[i] / scale) + zero, 0.0f, maxq);
-                out[i] = std::isnan(in[i]) ? in[i] : stored * (q - zero);
-            }
+            const IntGroupParameters p = gptqGroupParameters(xmin, xmax, bits);
+            const float stored = toFp16(p.scale);
+            for (std::uint64_t i = begin; i < end; ++i)
+                out[i] = std::isnan(in[i]) ? in[i] : stored * (p.code(in[i]) - p.zero);
         }
     }
 }

@@ -12,6 +12,18 @@
 //    scale, then the zero point optimised by half-quadratic splitting, calibration-free.
 namespace quantlens::core {
 
+// GPTQ's quantizer (quant.py: find_params with sym=False, and quantize) on one group of one row, from
+// the group's range [xmin, xmax] already widened to hold 0: both 0 become [-1, 1], scale = (xmax -
+// xmin) / (2^b - 1), zero = round(-xmin / scale) (half to even, as torch.round).
+struct IntGroupParameters {
+    float scale = 1.0f;
+    float zero = 0.0f;
+    float maxq = 15.0f;
+    // clamp(round(x / scale) + zero, 0, maxq)
+    float code(float x) const;
+};
+IntGroupParameters gptqGroupParameters(float xmin, float xmax, int bits);
+
 // RTN, GPTQ's quantizer: per group, xmin = min(min(x), 0), xmax = max(max(x), 0) (both 0: -1, +1),
 // scale = (xmax - xmin) / (2^b - 1), zero = round(-xmin / scale), q = clamp(round(x / scale) + zero,
 // 0, 2^b - 1). The checkpoint (GPTQ's layout) stores the scale in fp16 and the zero as a b-bit integer,
