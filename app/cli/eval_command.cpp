@@ -48,7 +48,7 @@ void printText(const core::EvalResult& r)
               << "Baseline: perplexity " << formatNumber("%.4f", r.baselinePerplexity) << " ("
               << formatNumber("%.2f", r.baselineBitsPerParameter) << " bits/param as stored)\n";
     if (!r.calibration.empty())
-        std::cout << "Calibration (gptq): " << r.calibration << "\n";
+        std::cout << "Calibration (gptq, awq): " << r.calibration << "\n";
     if (!r.results.empty()) {
         std::size_t nameWidth = 24;
         for (const auto& c : r.results)
@@ -150,13 +150,14 @@ void setupEvalCommand(CLI::App& app)
                     "Comma-separated schemes to simulate on the baseline's weights, each with its format's policy "
                     "(bitsandbytes: Linear weights; GGUF: every 2-D weight), e.g. nf4,q4_0,q8_0");
     sub->add_option("--blocksize", options->blocksize, "Block size of the block schemes (default: each scheme's own)");
-    sub->add_option("--calibration", options->calibration,
-                    "Token-id file of calibration inputs for gptq2/3/4 (default: 16 sequences of up to 256 tokens "
-                    "sampled from the model with seed 1234, never the evaluation's tokens)")
+    sub->add_option(
+           "--calibration", options->calibration,
+           "Token-id file of calibration inputs for gptq2/3/4 and awq2/3/4 (default: 16 sequences of up to 256 tokens "
+           "sampled from the model with seed 1234, never the evaluation's tokens)")
         ->check(CLI::ExistingFile);
     sub->add_flag("--no-sequential", options->notSequential,
-                  "Calibrate every layer on the original model's inputs, not (as GPTQ's reference) on those the "
-                  "already-quantized layers before it give");
+                  "Calibrate GPTQ's layers on the original model's inputs, not (as GPTQ's reference) on those the "
+                  "already-quantized layers before them give (AWQ always uses the original model's, as llm-awq)");
     sub->add_option("--compare", options->compare,
                     "Another file of the same model to measure against the baseline (repeatable)")
         ->check(CLI::ExistingPath);

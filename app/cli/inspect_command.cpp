@@ -255,8 +255,8 @@ void setupInspectCommand(CLI::App& app)
         ->capture_default_str();
     sub->add_flag("--calibrate", options->calibrate,
                   "Run the model on calibration inputs (16 sequences of up to 256 tokens sampled from it, seed 1234) "
-                  "and add the activation-weighted error ||(W - Q(W)) X||^2 / ||W X||^2 to every row; gptq schemes "
-                  "calibrate by themselves");
+                  "and add the activation-weighted error ||(W - Q(W)) X||^2 / ||W X||^2 to every row; gptq and awq "
+                  "schemes calibrate by themselves");
     sub->add_option("--calibration", options->calibration, "Token-id file of calibration inputs instead of sampling")
         ->check(CLI::ExistingFile);
     sub->add_option("--threads", options->threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));

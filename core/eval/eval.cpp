@@ -1,5 +1,7 @@
 #include "core/eval/eval.h"
 
+#include "core/eval/awq_search.h"
+
 #include "core/eval/token_input.h"
 #include "core/eval/tokenizer.h"
 #include "core/eval/transformer.h"
@@ -234,11 +236,11 @@ SchemeChooser chooserFor(const Model& model, const std::shared_ptr<QuantPolicy>&
             return nullptr;
         auto scheme = policy->forTensor(model.tensors()[index]).scheme;
         if (scheme && scheme->needsCalibration()) {
-            auto bound = calibration ? calibration->shared(index) : nullptr;
+            auto bound = calibration ? bindCalibration(scheme, *calibration, index) : nullptr;
             if (!bound)
                 throw UsageError(strCat(scheme->id(), " needs calibration inputs for ", model.tensors()[index].name,
                                         ", and the forward pass gave none"));
-            return bindCalibration(scheme, std::move(bound));
+            return bound;
         }
         return scheme;
     };
@@ -449,15 +451,26 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
                 : sampleCalibrationTokens(baseline, config, options.threads, progress);
         return *calibrationTokens;
     };
+    // GPTQ sequentially (unless told not to), as its reference runs; AWQ on the original model's
+    // inputs, as llm-awq's run_awq does.
+    bool anySequential = false, anyOriginal = false;
+    std::string awqSummary;
     const auto calibrationFor = [&](const std::shared_ptr<const Scheme>& scheme) {
-        auto data = std::make_shared<CalibrationData>(
-            collectCalibration(baseline, ensureCalibrationTokens(), options.threads, progress,
-                               options.sequentialCalibration ? scheme : nullptr));
-        result.calibration = strCat(data->source, "; ",
-                                    options.sequentialCalibration
-                                        ? "sequential: each calibrated scheme's layers on the inputs its own "
-                                          "quantized layers before them give"
-                                        : data->mode);
+        const bool awq = scheme->awqOptions() != nullptr;
+        const bool sequential = options.sequentialCalibration && !awq;
+        auto data = std::make_shared<CalibrationData>(collectCalibration(
+            baseline, ensureCalibrationTokens(), options.threads, progress, sequential ? scheme : nullptr,
+            awq ? std::vector<std::shared_ptr<const Scheme>> {scheme} : std::vector<std::shared_ptr<const Scheme>> {}));
+        (sequential ? anySequential : anyOriginal) = true;
+        std::string mode;
+        if (anySequential)
+            mode = "sequential: each GPTQ scheme's layers on the inputs its own quantized layers before them give";
+        if (anyOriginal)
+            mode += strCat(mode.empty() ? "" : "; ", "the original model's inputs to each layer",
+                           anySequential ? " for AWQ" : "");
+        if (awq)
+            awqSummary += strCat(awqSummary.empty() ? "" : "; ", data->awqSummary());
+        result.calibration = strCat(data->source, "; ", mode, awqSummary.empty() ? "" : ". ", awqSummary);
         return std::shared_ptr<const CalibrationData>(std::move(data));
     };
     std::vector<Variant> variants;
@@ -537,7 +550,9 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
         sensitivityPolicy = std::make_shared<QuantPolicy>(scheme);
         if (scheme->needsCalibration()) // one group at a time: the original model's inputs
             sensitivityCalibration = std::make_shared<CalibrationData>(
-                collectCalibration(baseline, ensureCalibrationTokens(), options.threads, progress));
+                collectCalibration(baseline, ensureCalibrationTokens(), options.threads, progress, nullptr,
+                                   scheme->awqOptions() ? std::vector<std::shared_ptr<const Scheme>> {scheme}
+                                                        : std::vector<std::shared_ptr<const Scheme>> {}));
         std::map<std::string, std::set<std::size_t>> byName;
         std::vector<std::string> order;
         const auto& ts = baseline.tensors();
@@ -740,7 +755,11 @@ std::optional<CalibrationData> calibrateScan(const Model& model,
         const LlamaConfig config = llamaConfigFor(model);
         const TokenSet set = tokens.empty() ? sampleCalibrationTokens(model, config, threads, progress)
                                             : readTokenFile(tokens, config.vocab, config.context);
-        return collectCalibration(model, set, threads, progress);
+        std::vector<std::shared_ptr<const Scheme>> awq;
+        for (const auto& scheme : schemes)
+            if (auto quantizer = scheme->scheme(); quantizer && quantizer->awqOptions())
+                awq.push_back(std::move(quantizer));
+        return collectCalibration(model, set, threads, progress, nullptr, awq);
     } catch (const Error& e) {
         // A model the forward pass cannot run (no config.json, another architecture): UnsupportedError
         // or UsageError. Reading errors and cancellation go on as they are.
@@ -754,7 +773,8 @@ std::optional<CalibrationData> calibrateScan(const Model& model,
 }
 
 CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, unsigned threads,
-                                   const ProgressSink* progress, const std::shared_ptr<const Scheme>& sequential)
+                                   const ProgressSink* progress, const std::shared_ptr<const Scheme>& sequential,
+                                   const std::vector<std::shared_ptr<const Scheme>>& awq)
 {
     const LlamaConfig config = llamaConfigFor(model);
     checkTokens(config, tokens);
@@ -767,11 +787,16 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
     // The quantized blocks, for the sequential mode: each Linear weight with its own Hessian, found
     // in `data` by the time its block is loaded.
     const Transformer quantized(model, config, [&](std::size_t index) -> std::shared_ptr<const Scheme> {
-        auto calibration = sequential ? data.shared(index) : nullptr;
-        return calibration ? bindCalibration(sequential, std::move(calibration)) : nullptr;
+        // A weight the scheme cannot store stays as stored (the GPTQ export's layout keeps some).
+        if (!sequential || !sequential->cannotStore(model.tensors()[index].shape).empty())
+            return nullptr;
+        return bindCalibration(sequential, data, index);
     });
     ThreadPool pool(threads);
-    Tracker tracker(progress, config.layers * (sequential ? 2 : 1));
+    for (const auto& scheme : awq)
+        if (!scheme->awqOptions())
+            throw UsageError(strCat(scheme->id(), " is not an AWQ scheme"));
+    Tracker tracker(progress, config.layers * ((sequential ? 2 : 1) + awq.size()));
     States states = embedAll(original, tokens);
     const std::size_t n = states.size();
     for (std::uint64_t l = 0; l < config.layers; ++l) {
@@ -787,6 +812,7 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
             original.runBlock(weights, next[i], cache, &observe);
         });
         const auto& b = config.blocks[l];
+        std::array<const Eigen::MatrixXf*, 4> hessians {};
         for (std::size_t which = 0; which < 4; ++which) {
             // Summed in sequence order: the same Hessian on any thread count.
             auto c = std::make_shared<Calibration>();
@@ -798,11 +824,19 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
                 c->samples += std::uint64_t(x.rows());
             }
             c->hessian *= float(2.0 / positions);
+            hessians[which] = &c->hessian;
             const std::shared_ptr<const Calibration> shared = std::move(c);
             for (const std::size_t index : linearsReading(b, LinearInput(which)))
                 data.tensors[index] = shared;
         }
         tracker.step(strCat("calibration: layer ", l + 1, " of ", config.layers));
+        for (const auto& scheme : awq) {
+            auto search = awqSearchBlock(original, weights, b, inputs, hessians, *scheme->awqOptions(), pool,
+                                         [&tracker] { tracker.check(); });
+            data.awq[scheme->id()].merge(search.tensors);
+            data.awqAlpha[scheme->id()].push_back(search.alpha);
+            tracker.step(strCat("calibration: layer ", l + 1, ", ", scheme->id(), "'s search"));
+        }
         if (!sequential) {
             states = std::move(next);
             continue;

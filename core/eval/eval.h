@@ -152,9 +152,12 @@ ActivationStatistics collectActivationStatistics(const Model& model, const Token
 // layer, the layer's Hessians from its original weights on the states the already-quantized layers
 // before it produced, then the layer quantized with `sequential` (its tensors' Hessians) to produce
 // the next layer's states. Throws what runEval throws for bad tokens, and CancelledError.
+// For each scheme of `awq` (those with awqOptions()), AWQ's search (core/eval/awq_search.h) runs on
+// each layer's inputs from the original model, as llm-awq's run_awq, into CalibrationData::awq.
 CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, unsigned threads,
                                    const ProgressSink* progress = nullptr,
-                                   const std::shared_ptr<const Scheme>& sequential = nullptr);
+                                   const std::shared_ptr<const Scheme>& sequential = nullptr,
+                                   const std::vector<std::shared_ptr<const Scheme>>& awq = {});
 
 // The calibration tokens when none are given: 16 sequences of up to 256 tokens sampled from the model
 // itself with a seed of their own (kCalibrationSeed), never the evaluation's: calibrating on what is
@@ -163,11 +166,12 @@ inline constexpr std::uint64_t kCalibrationSeed = 1234;
 TokenSet sampleCalibrationTokens(const Model& model, const LlamaConfig& config, unsigned threads,
                                  const ProgressSink* progress = nullptr);
 
-// Whether any of `schemes` needs calibration inputs (GPTQ).
+// Whether any of `schemes` needs calibration inputs (GPTQ, AWQ).
 bool anyNeedsCalibration(const std::vector<std::shared_ptr<const ScanScheme>>& schemes);
 
 // Calibration inputs for a scan (inspect, report, the Inspector): when asked for (`asked`, or a
-// token-id file `tokens`) or when one of `schemes` needs them (GPTQ); sampleCalibrationTokens unless
+// token-id file `tokens`) or when one of `schemes` needs them (GPTQ, AWQ: its search runs there too);
+// sampleCalibrationTokens unless
 // a file is given; each layer's inputs from the original model, since a scan measures each tensor on
 // its own. Empty when not wanted. When only a scheme wanted them and the model cannot be run, empty
 // too, with the reason in `whyNot` (those schemes then keep every tensor); when asked for, that

@@ -204,15 +204,25 @@ void Transformer::applyRope(RowMatrix& m, std::uint64_t heads, std::uint64_t fir
 void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache,
                            const LinearInputObserver* observer) const
 {
+    RowMatrix xn, projected;
+    rmsNorm(x, w.attnNorm, xn);
+    attention(w, xn, cache, projected, observer);
+    x += projected;
+    rmsNorm(x, w.ffnNorm, xn);
+    mlp(w, xn, projected, observer);
+    x += projected;
+}
+
+void Transformer::attention(const BlockWeights& w, const RowMatrix& xn, KvCache& cache, RowMatrix& out,
+                            const LinearInputObserver* observer) const
+{
     const auto& c = m_config;
-    const Eigen::Index t = x.rows();
+    const Eigen::Index t = xn.rows();
     const auto hd = Eigen::Index(c.headDim);
     const std::uint64_t first = cache.length;
     if (first + std::uint64_t(t) > std::uint64_t(cache.k.rows()))
         throw UsageError(strCat("KV cache of ", cache.k.rows(), " positions cannot take ", t, " more after ", first));
 
-    RowMatrix xn;
-    rmsNorm(x, w.attnNorm, xn);
     if (observer)
         (*observer)(LinearInput::Attention, xn);
     RowMatrix q, k, v;
@@ -262,13 +272,14 @@ void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache,
         }
         attention.middleCols(Eigen::Index(h) * hd, hd).noalias() = scores * values;
     }
-    RowMatrix projected;
     if (observer)
         (*observer)(LinearInput::AttentionOutput, attention);
-    multiplyTransposed(attention, w.o, projected);
-    x += projected;
+    multiplyTransposed(attention, w.o, out);
+}
 
-    rmsNorm(x, w.ffnNorm, xn);
+void Transformer::mlp(const BlockWeights& w, const RowMatrix& xn, RowMatrix& out,
+                      const LinearInputObserver* observer) const
+{
     if (observer)
         (*observer)(LinearInput::Mlp, xn);
     RowMatrix gate, up;
@@ -277,8 +288,7 @@ void Transformer::runBlock(const BlockWeights& w, RowMatrix& x, KvCache& cache,
     gate = gate.unaryExpr([](float g) { return g / (1.0f + std::exp(-g)); }).cwiseProduct(up);
     if (observer)
         (*observer)(LinearInput::MlpDown, gate);
-    multiplyTransposed(gate, w.down, projected);
-    x += projected;
+    multiplyTransposed(gate, w.down, out);
 }
 
 void Transformer::finalNormed(const Eigen::VectorXf& finalNorm, const RowMatrix& x, RowMatrix& out) const

@@ -68,6 +68,13 @@ public:
     // `observer`, when given, sees each Linear input (rows: the new positions).
     void runBlock(const BlockWeights& weights, RowMatrix& x, KvCache& cache,
                   const LinearInputObserver* observer = nullptr) const;
+    // The two halves of runBlock, on positions already RMS-normed (`xn`), writing what the block adds
+    // to the residual stream into `out`: self-attention (q, k, v, RoPE, causal softmax, o) with
+    // `cache` as in runBlock, and the SwiGLU MLP, down(silu(gate xn) * up xn).
+    void attention(const BlockWeights& weights, const RowMatrix& xn, KvCache& cache, RowMatrix& out,
+                   const LinearInputObserver* observer = nullptr) const;
+    void mlp(const BlockWeights& weights, const RowMatrix& xn, RowMatrix& out,
+             const LinearInputObserver* observer = nullptr) const;
     // An empty cache with room for `positions`.
     KvCache reserve(std::uint64_t positions) const;
 

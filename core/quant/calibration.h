@@ -1,17 +1,20 @@
 #pragma once
 
+#include "core/quant/awq.h"
 #include "core/quant/gptq.h"
 
 #include <Eigen/Core>
 
+#include <array>
 #include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
-// What a calibrated quantizer (GPTQ) needs of one Linear weight: the Hessian of its layer-wise loss,
+// What a calibrated quantizer (GPTQ, AWQ) needs of one Linear weight: the Hessian of its layer-wise loss,
 // H = 2/N sum x x^T over the N calibration inputs x of that layer (input channels x input channels).
 // Linear weights that read the same input (q, k and v; gate and up) share one.
 namespace quantlens::core {
@@ -42,6 +45,23 @@ struct CalibrationData {
         return it == tensors.end() ? nullptr : it->second;
     }
     const Calibration* find(std::size_t tensorIndex) const { return shared(tensorIndex).get(); }
+
+    // AWQ's search, per AWQ scheme id ("awq4") and tensor index: what was done to the weight before
+    // its quantization. Only for the schemes the collection was asked to search for.
+    std::map<std::string, std::map<std::size_t, std::shared_ptr<const AwqTransform>>> awq;
+    // The alpha each layer's search chose for q/k/v, o, gate/up and down (negative: not searched).
+    std::map<std::string, std::vector<std::array<double, 4>>> awqAlpha;
+    // "awq4's search, alpha per layer: q/k/v 0.45 0.30 ..., gate/up ..., down ...": what the search
+    // chose, for the outputs that state the calibration; empty without AWQ.
+    std::string awqSummary() const;
+    std::shared_ptr<const AwqTransform> awqFor(const std::string& schemeId, std::size_t tensorIndex) const
+    {
+        const auto scheme = awq.find(schemeId);
+        if (scheme == awq.end())
+            return nullptr;
+        const auto it = scheme->second.find(tensorIndex);
+        return it == scheme->second.end() ? nullptr : it->second;
+    }
 };
 
 } // namespace quantlens::core

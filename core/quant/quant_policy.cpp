@@ -158,9 +158,11 @@ namespace {
 
 class CalibratedScheme final : public Scheme {
 public:
-    CalibratedScheme(std::shared_ptr<const Scheme> scheme, std::shared_ptr<const Calibration> calibration)
+    CalibratedScheme(std::shared_ptr<const Scheme> scheme, std::shared_ptr<const Calibration> calibration,
+                     std::shared_ptr<const AwqTransform> awq)
         : m_scheme(std::move(scheme))
         , m_calibration(std::move(calibration))
+        , m_awq(std::move(awq))
     {
     }
     std::string id() const override { return m_scheme->id(); }
@@ -178,6 +180,8 @@ public:
         return m_scheme->chunkAlignment(shape);
     }
     bool needsTensorStatistics() const override { return m_scheme->needsTensorStatistics(); }
+    bool needsCalibration() const override { return m_scheme->needsCalibration(); }
+    const AwqOptions* awqOptions() const override { return m_scheme->awqOptions(); }
     SchemeStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const override
     {
         return m_scheme->chunkStatistics(chunk, shape);
@@ -190,6 +194,7 @@ public:
     {
         RoundTripContext calibrated = context;
         calibrated.calibration = m_calibration.get();
+        calibrated.awq = m_awq.get();
         m_scheme->roundTrip(in, out, calibrated);
     }
     std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const override
@@ -200,14 +205,28 @@ public:
 private:
     std::shared_ptr<const Scheme> m_scheme;
     std::shared_ptr<const Calibration> m_calibration;
+    std::shared_ptr<const AwqTransform> m_awq;
 };
 
 } // namespace
 
 std::shared_ptr<const Scheme> bindCalibration(std::shared_ptr<const Scheme> scheme,
-                                              std::shared_ptr<const Calibration> calibration)
+                                              std::shared_ptr<const Calibration> calibration,
+                                              std::shared_ptr<const AwqTransform> awq)
 {
-    return std::make_shared<CalibratedScheme>(std::move(scheme), std::move(calibration));
+    return std::make_shared<CalibratedScheme>(std::move(scheme), std::move(calibration), std::move(awq));
+}
+
+std::shared_ptr<const Scheme> bindCalibration(const std::shared_ptr<const Scheme>& scheme, const CalibrationData& data,
+                                              std::size_t index)
+{
+    auto calibration = data.shared(index);
+    if (!calibration)
+        return nullptr;
+    std::shared_ptr<const AwqTransform> awq;
+    if (scheme->awqOptions() && !(awq = data.awqFor(scheme->id(), index)))
+        return nullptr;
+    return bindCalibration(scheme, std::move(calibration), std::move(awq));
 }
 
 void roundTripTensor(const Scheme& scheme, std::span<const std::uint64_t> shape, std::span<const float> in,

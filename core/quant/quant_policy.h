@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/model/tensor_info.h"
+#include "core/quant/calibration.h"
 #include "core/quant/scheme.h"
 
 #include <cstdint>
@@ -82,10 +83,16 @@ private:
 
 // Q(in) dequantized into `out` for a whole tensor of `shape`: the scheme's tensor statistics first
 // when it needs them, then aligned chunks. `in` and `out` have the tensor's element count.
-// `scheme` with `calibration` in every round trip's context: the per-tensor choice eval and the scan
-// hand on for a scheme that needsCalibration() (GPTQ with that tensor's Hessian).
+// `scheme` with `calibration` (and, for AWQ, the tensor's searched transform `awq`) in every round
+// trip's context: the per-tensor choice eval and the scan hand on for a scheme that
+// needsCalibration() (GPTQ with that tensor's Hessian, AWQ with its scales and clipping).
 std::shared_ptr<const Scheme> bindCalibration(std::shared_ptr<const Scheme> scheme,
-                                              std::shared_ptr<const Calibration> calibration);
+                                              std::shared_ptr<const Calibration> calibration,
+                                              std::shared_ptr<const AwqTransform> awq = nullptr);
+// The scheme bound to tensor `index`'s calibration in `data`; null when `data` lacks what the scheme
+// needs there (no Hessian, or no AWQ search for this scheme).
+std::shared_ptr<const Scheme> bindCalibration(const std::shared_ptr<const Scheme>& scheme, const CalibrationData& data,
+                                              std::size_t index);
 
 void roundTripTensor(const Scheme& scheme, std::span<const std::uint64_t> shape, std::span<const float> in,
                      std::span<float> out, const Calibration* calibration = nullptr);

@@ -1,5 +1,6 @@
 #include "core/quant/scheme.h"
 
+#include "core/quant/awq.h"
 #include "core/quant/bnb_4bit.h"
 #include "core/quant/bnb_dynamic8.h"
 #include "core/quant/bnb_tables.h"
@@ -555,6 +556,66 @@ private:
     std::uint64_t m_group;
 };
 
+// AWQ (core/quant/awq.h): llm-awq's group-wise int quantizer applied to the weight as AWQ's search
+// left it (input channels scaled, the next Linear's scales folded into the rows, groups clipped), read
+// back in the original coordinates. RoundTripContext::awq brings the searched transform.
+class AwqScheme final : public Scheme {
+public:
+    AwqScheme(int bits, std::uint64_t groupSize)
+    {
+        m_options.bits = bits;
+        m_options.groupSize = groupSize;
+    }
+    std::string id() const override { return strCat("awq", bits()); }
+    std::string displayName() const override
+    {
+        return strCat("AWQ int", bits(), ", group ", m_options.groupSize,
+                      " (calibrated: activation-aware scales and clipping)");
+    }
+    double bitsPerParameter(std::span<const std::uint64_t> shape) const override
+    {
+        const std::uint64_t n = elementsOf(shape);
+        if (n == 0)
+            return 0.0;
+        const std::uint64_t row = rowLengthOf(shape);
+        return rtnBitsPerParameter(n / row, row, bits(), m_options.groupSize);
+    }
+    std::string cannotStore(std::span<const std::uint64_t> shape) const override
+    {
+        if (shape.size() != 2)
+            return "AWQ quantizes the 2-D weights of Linear layers only";
+        return {};
+    }
+    bool needsCalibration() const override { return true; }
+    const AwqOptions* awqOptions() const override { return &m_options; }
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const override
+    {
+        return std::max<std::uint64_t>(1, rowLengthOf(shape)); // rows are independent
+    }
+    void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
+    {
+        checkRoundTrip(in, out, context.first, chunkAlignment(context.shape), id());
+        if (const std::string why = cannotStore(context.shape); !why.empty())
+            throw UsageError(why);
+        if (!context.awq)
+            throw UsageError(strCat(id(), " needs AWQ's search on calibration inputs, and none was run"));
+        const std::uint64_t cols = rowLengthOf(context.shape);
+        awqRoundTrip(in, out, context.first / cols, cols, *context.awq, m_options);
+    }
+    std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const override
+    {
+        return std::min<std::uint64_t>(m_options.groupSize, std::max<std::uint64_t>(1, rowLengthOf(shape)));
+    }
+
+protected:
+    std::vector<float> blockLevels(float) const override { return {}; }
+    std::string levelsNote() const override { return "per-group scale and zero point (levels not drawn)"; }
+
+private:
+    int bits() const { return m_options.bits; }
+    AwqOptions m_options;
+};
+
 // ggml's block formats through core/quant/ggml_quantize.h and ggml_dequantize.h (ggml's reference
 // quantizers, no importance matrix). ggml quantizes row by row and a row holds whole blocks
 // (ggml_row_size asserts it; a GGUF reader refuses anything else), so a tensor whose rows are not
@@ -727,6 +788,14 @@ const std::vector<Entry>& registry()
                          "group 128, damp 1%, no act-order (blocksize option)",
                          [bits](const SchemeOptions& o) -> std::shared_ptr<const Scheme> {
                              return std::make_shared<GptqScheme>(bits, o.blocksize.value_or(128));
+                         }});
+        static const char* const kAwqIds[] = {"awq2", "awq3", "awq4"};
+        for (int bits = 2; bits <= 4; ++bits)
+            e.push_back({kAwqIds[bits - 2],
+                         "AWQ: per-input-channel scales mean|x|^alpha searched per layer group and clipping "
+                         "(calibration inputs), then round-to-nearest int, group 128 (blocksize option)",
+                         [bits](const SchemeOptions& o) -> std::shared_ptr<const Scheme> {
+                             return std::make_shared<AwqScheme>(bits, o.blocksize.value_or(128));
                          }});
         static const char* const kTeachIds[] = {"teach2", "teach3", "teach4", "teach5", "teach6", "teach7", "teach8"};
         static const char* const kSymIds[] = {"sym2", "sym3", "sym4", "sym5", "sym6", "sym7", "sym8"};

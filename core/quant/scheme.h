@@ -27,6 +27,8 @@ struct SchemeOptions {
 };
 
 struct Calibration; // core/quant/calibration.h
+struct AwqTransform; // core/quant/awq.h
+struct AwqOptions;
 
 // Where a chunk sits in its tensor, and what the first pass gathered.
 struct RoundTripContext {
@@ -34,6 +36,7 @@ struct RoundTripContext {
     std::uint64_t first = 0; // index of the chunk's first element in the flat tensor
     const SchemeStatistics* statistics = nullptr; // merged chunkStatistics; null when not needed
     const Calibration* calibration = nullptr; // this tensor's, for schemes that needCalibration()
+    const AwqTransform* awq = nullptr; // AWQ's searched scales and clipping of this tensor, for awq*
 };
 
 // What the Quantization Lab draws for one block (or row, or tensor, by granularity): the values
@@ -81,6 +84,9 @@ public:
     // When true, roundTrip() needs RoundTripContext::calibration (GPTQ: the layer's Hessian) and
     // throws UsageError without it.
     virtual bool needsCalibration() const { return false; }
+    // AWQ's schemes: what the search before quantization (core/eval's collectCalibration) runs with;
+    // roundTrip() then needs RoundTripContext::awq. Null for every other scheme.
+    virtual const AwqOptions* awqOptions() const { return nullptr; }
     virtual SchemeStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const;
     virtual void mergeStatistics(SchemeStatistics& into, const SchemeStatistics& part) const;
 

@@ -301,8 +301,9 @@ void Scanner::planTensors(const std::vector<std::size_t>& selected)
                 applied.scheme = fallback;
             }
             if (applied.scheme && applied.scheme->needsCalibration()) {
-                if (auto calibration = m_options.calibration ? m_options.calibration->shared(index) : nullptr) {
-                    applied.scheme = applied.scheme->withCalibration(std::move(calibration));
+                if (auto bound = m_options.calibration ? applied.scheme->withCalibration(*m_options.calibration, index)
+                                                       : nullptr) {
+                    applied.scheme = std::move(bound);
                 } else {
                     applied.scheme = nullptr;
                     applied.note = strCat("kept as stored: ", scheme->id(),
@@ -399,7 +400,9 @@ ScanResult Scanner::run()
     ScanResult result;
     result.selection = m_options.selection;
     if (m_options.calibration)
-        result.calibration = strCat(m_options.calibration->source, "; ", m_options.calibration->mode);
+        result.calibration
+            = strCat(m_options.calibration->source, "; ", m_options.calibration->mode,
+                     m_options.calibration->awq.empty() ? "" : ". ", m_options.calibration->awqSummary());
     result.cancelled = cancelled;
     result.tensorsSelected = selected.size();
     result.tensorsMeasured = m_tensorsDone.load();

@@ -12,7 +12,7 @@
 namespace quantlens::core {
 
 class ErrorAccumulator;
-struct Calibration;
+struct CalibrationData;
 
 // Whole-tensor statistics a scheme gathers in a first pass (a per-tensor scale, the mean of the
 // block absmax that double quantization subtracts): a few numbers per chunk, combined by the
@@ -39,13 +39,17 @@ public:
     virtual std::string cannotStore(std::span<const std::uint64_t> /*shape*/) const { return {}; }
 
     virtual bool needsTensorStatistics() const { return false; }
-    // A calibrated scheme (GPTQ) measures only bound to a tensor's calibration (its layer's Hessian):
-    // withCalibration gives that bound scheme; the others return null.
+    // A calibrated scheme (GPTQ, AWQ) measures only bound to a tensor's calibration (its layer's
+    // Hessian; AWQ's searched transform): withCalibration gives that bound scheme, or null when `data`
+    // lacks it for tensor `index`; the others return null.
     virtual bool needsCalibration() const { return false; }
-    virtual std::shared_ptr<const ScanScheme> withCalibration(std::shared_ptr<const Calibration>) const
+    virtual std::shared_ptr<const ScanScheme> withCalibration(const CalibrationData& /*data*/,
+                                                              std::size_t /*index*/) const
     {
         return nullptr;
     }
+    // The quantizer behind this scheme, for the calibration step's search; null for test fakes.
+    virtual std::shared_ptr<const Scheme> scheme() const { return nullptr; }
     virtual TensorStatistics chunkStatistics(std::span<const float> chunk, std::span<const std::uint64_t> shape) const;
     // Default: adds element by element (sums and counts).
     virtual void mergeStatistics(TensorStatistics& into, const TensorStatistics& part) const;

@@ -46,10 +46,12 @@ public:
         return m_scheme->fourBitParameters(m_scheme->needsTensorStatistics() ? &statistics : nullptr);
     }
     bool needsCalibration() const override { return m_scheme->needsCalibration(); }
-    std::shared_ptr<const ScanScheme> withCalibration(std::shared_ptr<const Calibration> calibration) const override
+    std::shared_ptr<const ScanScheme> withCalibration(const CalibrationData& data, std::size_t index) const override
     {
-        return std::make_shared<QuantScheme>(bindCalibration(m_scheme, std::move(calibration)));
+        auto bound = bindCalibration(m_scheme, data, index);
+        return bound ? std::make_shared<QuantScheme>(std::move(bound)) : nullptr;
     }
+    std::shared_ptr<const Scheme> scheme() const override { return m_scheme; }
     void roundTrip(std::span<const float> in, std::span<float> out, std::span<const std::uint64_t> shape,
                    std::uint64_t first, const TensorStatistics& statistics) const override
     {

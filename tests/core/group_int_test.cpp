@@ -54,8 +54,8 @@ TEST(GroupInt, ReproducesTheReferenceAlgorithmsOnStories260K)
     int compared = 0;
     for (const auto& e : index.at("entries")) {
         const std::string scheme = e.at("scheme");
-        if (scheme == "gptq")
-            continue; // gptq_test
+        if (scheme == "gptq" || scheme == "awq")
+            continue; // gptq_test, awq_test
         ++compared;
         const std::string name = e.at("tensor");
         SCOPED_TRACE(name + " " + scheme);

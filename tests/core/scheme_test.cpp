@@ -1,8 +1,8 @@
 #include "core/quant/bnb_4bit.h"
 #include "core/quant/bnb_tables.h"
+#include "core/quant/calibration.h"
 #include "core/quant/ggml_dequantize.h"
 #include "core/quant/ggml_quantize.h"
-#include "core/quant/calibration.h"
 #include "core/quant/quant_policy.h"
 #include "core/quant/scheme.h"
 #include "core/util/error.h"
@@ -105,10 +105,15 @@ TEST(Scheme, EverySchemeGivesTheSameRoundTripInAnyChunkingAndFromSeveralThreads)
     // A calibrated scheme (GPTQ) with a Hessian of coupled inputs: I + 0.1 (all ones).
     auto calibration = std::make_shared<Calibration>();
     calibration->hessian = Eigen::MatrixXf::Identity(1536, 1536) + Eigen::MatrixXf::Constant(1536, 1536, 0.1f);
+    // AWQ's transform: input scales, output scales and a clip per group of 128, all in play.
+    auto awq = std::make_shared<AwqTransform>();
+    awq->inputScale = Eigen::VectorXf::LinSpaced(1536, 0.8f, 1.25f);
+    awq->outputScale = Eigen::VectorXf::LinSpaced(64, 1.2f, 0.9f);
+    awq->clip.assign(64 * 12, 5.0f);
     for (const auto& description : listSchemes()) {
         auto scheme = makeScheme(description.id);
         if (scheme->needsCalibration())
-            scheme = bindCalibration(scheme, calibration);
+            scheme = bindCalibration(scheme, calibration, scheme->awqOptions() ? awq : nullptr);
         const std::vector<float> whole = roundTripInChunks(*scheme, in, shape, 1u << 30);
         const std::vector<float> chunked = roundTripInChunks(*scheme, in, shape, 1);
         ASSERT_EQ(bitsOf(chunked), bitsOf(whole)) << description.id;

@@ -135,7 +135,7 @@ LabAnalysis analyse(const LabRequest& request)
             }
         }
         if (scheme->needsCalibration()) { // GPTQ: the layer's inputs, which one tensor does not give
-            r.unavailable = QObject::tr("%1 needs calibration inputs (the layer's Hessian from running the "
+            r.unavailable = QObject::tr("%1 needs calibration inputs (the layer's inputs from running the "
                                         "model); measure it in the Model Inspector or Model Quality")
                                 .arg(r.scheme);
             out.schemes.push_back(std::move(r));

@@ -167,8 +167,8 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
     m_calibrate->setObjectName(QStringLiteral("scanCalibrate"));
     m_calibrate->setToolTip(
         tr("Run the model on 16 sequences of up to 256 tokens sampled from it (seed 1234) and add, for every "
-           "scheme, ||(W - Q(W)) X||² / ||W X||² over those inputs X: the error GPTQ minimises, and what reaches "
-           "each layer's output. GPTQ schemes do this by themselves."));
+           "scheme, ||(W - Q(W)) X||² / ||W X||² over those inputs X: the error GPTQ and AWQ minimise, and what "
+           "reaches each layer's output. GPTQ and AWQ schemes do this by themselves."));
 
     m_onGpu = new QCheckBox(tr("Measure NF4/FP4 on the GPU"), this);
     m_onGpu->setObjectName(QStringLiteral("scanOnGpu"));
@@ -243,7 +243,7 @@ InspectorView::InspectorView(ModelSession* session, QWidget* parent)
                                           tr("Act. error²")});
     m_summary->horizontalHeaderItem(9)->setToolTip(
         tr("||(W - Q(W)) X||² / ||W X||² over calibration inputs X (squared, unlike Rel. error): with "
-           "\"Activation-weighted error\" or a GPTQ scheme"));
+           "\"Activation-weighted error\" or a GPTQ or AWQ scheme"));
     m_summary->horizontalHeaderItem(1)->setToolTip(
         tr("Tensors the scheme quantized, of those scanned; the others count at their stored size, as exact, so "
            "every row covers the same tensors"));

@@ -8,6 +8,14 @@ implementations' own algorithms, transcribed line by line into numpy (float32, a
 - GPTQ: gptq.py at 2d65066, GPTQ.fasterquant(blocksize 128, percdamp 0.01, static_groups False),
   on a Hessian from synthetic inputs (stored beside the outputs); Cholesky and inverse in float64
   then float32 (torch does them in float32), the rest in float32.
+- AWQ: mit-han-lab/llm-awq awq/quantize at 02c1dd6 for one Linear (the o after v and down after up
+  groups, where the module inspected is the Linear itself): pseudo_quantize_tensor(zero_point=True),
+  _search_module_scale (n_grid 20, loss mean((org_out - out)^2)), apply_scale's division of the
+  inputs, auto_clip_layer (n_grid 20, max_shrink 0.5; 520 synthetic tokens, so its 512-token
+  subsample step is 1) and apply_clip, then the weight quantized and divided by the scales again.
+  Two stated deviations, the same as QuantLens': the last group of a row is shorter when the row is
+  not a multiple of the group (llm-awq asserts), and the group scale is read back in fp16 before it
+  is used (llm-awq runs the model in fp16). The inputs are stored beside the outputs (as fp16 values).
 - HQQ: mobiusml/hqq at e0b1d00, Quantizer.quantize(nbits, group_size, axis=1, optimize=True) with
   optimize_weights_proximal_legacy (lp_norm 0.7, beta 10, 20 iterations, early stop) on the CPU
   (float32), then HQQLinear's fp16 meta: (W_q - zero) * scale in float16.
@@ -178,6 +186,73 @@ def gptq_cases(tensors):
     return hessians, cases
 
 
+def awq_groups(cols, group):
+    return [(c, min(c + group, cols)) for c in range(0, cols, group)]
+
+
+def awq_pseudo(w, bits, group):
+    """pseudo_quantize_tensor(zero_point=True) per group of each row; the scale read back in fp16."""
+    max_int = np.float32(2**bits - 1)
+    out = np.empty_like(w)
+    for c0, c1 in awq_groups(w.shape[-1], group):
+        x = w[..., c0:c1]
+        max_val = x.max(axis=-1, keepdims=True)
+        min_val = x.min(axis=-1, keepdims=True)
+        scales = (np.maximum(max_val - min_val, np.float32(1e-5)) / max_int).astype(np.float16).astype(np.float32)
+        zeros = np.clip(-np.round(min_val / scales), 0, max_int)
+        out[..., c0:c1] = (np.clip(np.round(x / scales) + zeros, 0, max_int) - zeros) * scales
+    return out.astype(np.float32)
+
+
+def awq_linear(w, x, bits, group):
+    """_search_module_scale for one Linear, apply_scale, auto_clip_layer, apply_clip, quantization."""
+    org_out = x @ w.T
+    x_max = np.abs(x).mean(axis=0).astype(np.float32)
+    best_error, best_ratio, best_scales, losses = np.inf, -1, None, []
+    for r in range(20):
+        ratio = r * 1 / 20
+        scales = np.maximum(np.power(x_max, np.float32(ratio)), np.float32(1e-4)).astype(np.float32)
+        scales = (scales / np.sqrt(scales.max() * scales.min())).astype(np.float32)
+        wq = awq_pseudo((w * scales[None, :]).astype(np.float32), bits, group) / scales[None, :]
+        loss = float(np.mean((org_out - x @ wq.T).astype(np.float32) ** 2, dtype=np.float32))
+        losses.append(loss)
+        if loss < best_error:
+            best_error, best_ratio, best_scales = loss, ratio, scales
+    ws = (w * best_scales[None, :]).astype(np.float32)
+    xs = (x / best_scales[None, :]).astype(np.float32)
+    clip = np.zeros((w.shape[0], len(awq_groups(w.shape[1], group))), dtype=np.float32)
+    for g, (c0, c1) in enumerate(awq_groups(w.shape[1], group)):
+        wg = ws[:, c0:c1]
+        xg = xs[:, c0:c1]
+        org = xg @ wg.T  # tokens x rows: the group's part of each output
+        org_max = np.abs(wg).max(axis=1, keepdims=True)
+        best = org_max.copy()
+        min_errs = np.full_like(org_max, 1e9)
+        for i_s in range(int(0.5 * 20)):
+            max_val = (org_max * (1 - i_s / 20)).astype(np.float32)
+            cur = np.clip(wg, -max_val, max_val)
+            q = awq_pseudo(cur, bits, c1 - c0)
+            err = np.mean((xg @ q.T - org) ** 2, axis=0, dtype=np.float32)[:, None]
+            better = err < min_errs
+            min_errs[better] = err[better]
+            best[better] = max_val[better]
+        clip[:, g] = best[:, 0]
+    clipped = ws.copy()
+    for g, (c0, c1) in enumerate(awq_groups(w.shape[1], group)):
+        clipped[:, c0:c1] = np.clip(clipped[:, c0:c1], -clip[:, g:g + 1], clip[:, g:g + 1])
+    out = awq_pseudo(clipped, bits, group) / best_scales[None, :]
+    return out.astype(np.float32), best_ratio, losses, clip
+
+
+def awq_inputs(rng, cols):
+    """520 synthetic input positions: channels of unequal scale (log-normal) and three outliers x20,
+    rounded to fp16 so the file stores them exactly."""
+    channel = np.exp(rng.standard_normal(cols)).astype(np.float32)
+    channel[[3, 17, 40]] *= 20
+    x = rng.standard_normal((520, cols)).astype(np.float32) * channel[None, :]
+    return x.astype(np.float16).astype(np.float32)
+
+
 def main():
     tensors = read_safetensors(MODEL, TENSORS)
     index, blobs, offset = [], [], 0
@@ -204,6 +279,22 @@ def main():
                       "loss": loss, "rel_error": float(np.linalg.norm(w - out) / np.linalg.norm(w))})
         blobs.append(out.astype("<f4").tobytes())
         offset += out.size
+    rng = np.random.default_rng(1)
+    for name in TENSORS:
+        w = tensors[name]
+        x = awq_inputs(rng, w.shape[1])
+        input_offset = offset
+        blobs.append(x.astype("<f4").tobytes())
+        offset += x.size
+        for bits, group in [(4, 128), (3, 32)]:
+            out, ratio, losses, clip = awq_linear(w, x, bits, group)
+            index.append({"tensor": name, "scheme": "awq", "bits": bits, "group": group, "shape": list(w.shape),
+                          "input_offset": input_offset, "input_shape": list(x.shape), "alpha": ratio,
+                          "losses": losses, "offset": offset, "clip_offset": offset + out.size,
+                          "rel_error": float(np.linalg.norm(w - out) / np.linalg.norm(w))})
+            blobs.append(out.astype("<f4").tobytes())
+            blobs.append(clip.astype("<f4").tobytes())
+            offset += out.size + clip.size
     with open(os.path.join(HERE, "golden.bin"), "wb") as f:
         f.write(b"".join(blobs))
     with open(os.path.join(HERE, "golden.json"), "w") as f:
