@@ -1,13 +1,22 @@
 #include "command.h"
+#include "interrupt.h"
+#include "progress_bar.h"
 
 #include "core/advise/recipe.h"
+#include "core/eval/eval.h"
+#include "core/eval/llama_config.h"
+#include "core/eval/token_input.h"
 #include "core/io/hf_config.h"
 #include "core/io/safetensors_writer.h"
 #include "core/model/model.h"
 #include "core/quant/bnb_4bit.h"
 #include "core/quant/bnb_tables.h"
+#include "core/quant/calibration.h"
+#include "core/quant/gptq.h"
+#include "core/quant/gptq_pack.h"
 #include "core/quant/llm_int8.h"
 #include "core/quant/quant_policy.h"
+#include "core/quant/scheme.h"
 #include "core/report/atomic_write.h"
 #include "core/report/text_escape.h"
 #include "core/util/error.h"
@@ -44,6 +53,7 @@ struct QuantizeOptions {
     bool blocksizeGiven = false;
     std::string recipe; // a BitsAndBytesConfig (JSON): the type and llm_int8_skip_modules
     unsigned threads = 0;
+    std::string calibration; // gptq: a token-id file instead of sampling
     std::uint64_t chunkElements = std::uint64_t(16) << 20; // values read and quantized at a time
 };
 
@@ -158,7 +168,7 @@ struct Destination {
     std::string config;
 };
 
-Destination destinationFor(const QuantizeOptions& options, const core::BitsandbytesRecipe& recipe)
+Destination destinationFor(const QuantizeOptions& options, const nlohmann::json& quantizationConfig)
 {
     Destination d;
     const std::filesystem::path out(options.output);
@@ -186,20 +196,20 @@ Destination destinationFor(const QuantizeOptions& options, const core::Bitsandby
                 throw UsageError(strCat((out / name).string(), " exists; pass --force to replace it"));
     if (const auto config = d.sourceFolder / "config.json"; std::filesystem::exists(config)) {
         nlohmann::json j = core::parseConfigJson(core::readFileText(config), config.string());
-        j["quantization_config"] = core::quantizationConfig(recipe);
+        j["quantization_config"] = quantizationConfig;
         d.config = j.dump(2) + "\n";
     }
     return d;
 }
 
 // config.json with the quantization_config, and the tokenizer's files, copied beside the weights.
-void writeFolder(const Destination& d, const core::BitsandbytesRecipe& recipe)
+void writeFolder(const Destination& d, const nlohmann::json& quantizationConfig)
 {
     if (d.config.empty()) {
         std::cout << "No config.json beside the model: " << d.folder.string()
                   << " holds the weights only; transformers also needs the model's config.json with this "
                      "quantization_config:\n"
-                  << core::quantizationConfig(recipe).dump() << "\n";
+                  << quantizationConfig.dump() << "\n";
         return;
     }
     core::writeFileAtomically(d.folder / "config.json", d.config, true);
@@ -214,8 +224,222 @@ void writeFolder(const Destination& d, const core::BitsandbytesRecipe& recipe)
               << (copied.empty() ? std::string() : ", and copied " + joinCommaList(copied)) << "\n";
 }
 
+// The GPTQ schemes for the export: gptq2..4 with what the checkpoint layout cannot hold refused too,
+// so that the sequential calibration keeps those weights as stored, as the checkpoint does.
+class GptqLayoutScheme final : public core::Scheme {
+public:
+    GptqLayoutScheme(std::shared_ptr<const core::Scheme> gptq, int bits, std::uint64_t group)
+        : m_gptq(std::move(gptq))
+        , m_bits(bits)
+        , m_group(group)
+    {
+    }
+    std::string id() const override { return m_gptq->id(); }
+    std::string displayName() const override { return m_gptq->displayName(); }
+    double bitsPerParameter(std::span<const std::uint64_t> shape) const override
+    {
+        return m_gptq->bitsPerParameter(shape);
+    }
+    std::string cannotStore(std::span<const std::uint64_t> shape) const override
+    {
+        if (auto why = m_gptq->cannotStore(shape); !why.empty())
+            return why;
+        return core::gptqLayoutCannotHold(shape[0], shape[1], m_bits, m_group);
+    }
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const override
+    {
+        return m_gptq->chunkAlignment(shape);
+    }
+    bool needsCalibration() const override { return true; }
+    void roundTrip(std::span<const float> in, std::span<float> out,
+                   const core::RoundTripContext& context) const override
+    {
+        m_gptq->roundTrip(in, out, context);
+    }
+
+private:
+    std::shared_ptr<const core::Scheme> m_gptq;
+    int m_bits;
+    std::uint64_t m_group;
+};
+
+// "model.layers.3.self_attn.q_proj.weight" -> "self_attn.q_proj", as modules_in_block_to_quantize
+// names a module inside a block; empty outside the blocks.
+std::string moduleInBlock(const core::TensorInfo& t)
+{
+    if (t.layer < 0)
+        return {};
+    const std::string marker = strCat(".", t.layer, ".");
+    const auto at = t.name.find(marker);
+    if (at == std::string::npos)
+        return {};
+    return moduleName(t.name).substr(at + marker.size());
+}
+
+// quantize --scheme gptq2/3/4: GPTQ on calibration inputs (sequential, as its reference), written in
+// AutoGPTQ's v1 layout (core/quant/gptq_pack.h) with the quantization_config transformers reads.
+void runGptqQuantize(const QuantizeOptions& options)
+{
+    const int bits = options.scheme.back() - '0';
+    if (options.doubleQuant)
+        throw UsageError("--double-quant applies to nf4 and fp4, not " + options.scheme);
+    const std::uint64_t group = options.blocksizeGiven ? options.blocksize : 128;
+    if (options.blocksizeGiven && (group < 8 || group > 4096))
+        throw UsageError(strCat("--blocksize for ", options.scheme, " is GPTQ's group size: 8 to 4096, not ", group));
+    const auto model = core::openModel(options.file);
+    if (model->format() == "gguf")
+        throw UnsupportedError(strCat(options.file,
+                                      ": quantize writes checkpoints for transformers from safetensors; a GGUF model "
+                                      "has llama.cpp's tensor names and row order"));
+    const auto& tensors = model->tensors();
+
+    // Which Linear weights the layout holds; the rest stay as stored, named in
+    // modules_in_block_to_quantize (the same modules in every block, or the config cannot say it).
+    std::vector<char> quantize(tensors.size(), 0);
+    std::set<std::string> quantizedModules, keptModules;
+    std::vector<std::string> keptNotes;
+    std::uint64_t quantizedParameters = 0;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto& t = tensors[i];
+        if (!isLinearWeight(t))
+            continue;
+        const std::string why = core::gptqLayoutCannotHold(t.shape[0], t.shape[1], bits, group);
+        const std::string module = moduleInBlock(t);
+        if (module.empty())
+            throw UnsupportedError(
+                strCat(options.file, ": ", t.name, " is a Linear weight outside the numbered blocks"));
+        (why.empty() ? quantizedModules : keptModules).insert(module);
+        if (why.empty()) {
+            quantize[i] = 1;
+            quantizedParameters += t.elementCount();
+        } else if (t.layer == 0) {
+            keptNotes.push_back(strCat(module, " (", why, ")"));
+        }
+    }
+    for (const auto& module : keptModules)
+        if (quantizedModules.contains(module))
+            throw UnsupportedError(strCat(options.file, ": ", module,
+                                          " fits GPTQ's layout in some blocks and not in others, which "
+                                          "quantization_config cannot say"));
+    if (quantizedModules.empty())
+        throw UnsupportedError(strCat(options.file, ": no Linear weight fits GPTQ's layout at ", bits,
+                                      " bits and group size ", group, ": ", joinList(keptNotes, "; "),
+                                      "; a smaller --blocksize that divides the inputs may fit"));
+
+    nlohmann::json config
+        = {{"quant_method", "gptq"},  {"checkpoint_format", "gptq"}, {"bits", bits},           {"group_size", group},
+           {"damp_percent", 0.01},    {"desc_act", false},           {"static_groups", false}, {"sym", false},
+           {"true_sequential", false}};
+    if (!keptModules.empty()) {
+        nlohmann::json modules = nlohmann::json::array();
+        for (const auto& m : quantizedModules)
+            modules.push_back(m);
+        config["modules_in_block_to_quantize"] = nlohmann::json::array({modules});
+    }
+    const Destination destination = destinationFor(options, config);
+
+    // Calibration, sequential as GPTQ's reference runs it, over the weights the checkpoint quantizes.
+    const core::LlamaConfig llama = core::llamaConfigFor(*model);
+    const auto scheme = std::make_shared<GptqLayoutScheme>(core::makeScheme(options.scheme), bits, group);
+    ProgressBar bar;
+    core::ProgressSink sink([&bar](const core::Progress& p) { bar.update(p); });
+    InterruptCancels interrupt(sink);
+    const core::TokenSet tokens = options.calibration.empty()
+        ? core::sampleCalibrationTokens(*model, llama, options.threads, &sink)
+        : core::readTokenFile(options.calibration, llama.vocab, llama.context);
+    const core::CalibrationData calibration = core::collectCalibration(*model, tokens, options.threads, &sink, scheme);
+
+    std::vector<core::SafetensorsWriter::TensorDeclaration> declarations;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto& t = tensors[i];
+        if (!quantize[i]) {
+            if (!core::isPlainDtype(t.dtype))
+                throw UnsupportedError(strCat(options.file, ": tensor '", t.name, "' is ", core::dtypeName(t.dtype),
+                                              ", which a safetensors file cannot hold as it is"));
+            declarations.push_back({t.name, t.dtype, t.shape});
+            continue;
+        }
+        const std::uint64_t n = t.shape[0], k = t.shape[1], groups = k / group;
+        const std::string prefix = modulePrefix(t.name);
+        declarations.push_back({prefix + "qweight", core::DType::I32, {k * bits / 32, n}});
+        declarations.push_back({prefix + "qzeros", core::DType::I32, {groups, n * bits / 32}});
+        declarations.push_back({prefix + "scales", core::DType::F16, {groups, n}});
+        declarations.push_back({prefix + "g_idx", core::DType::I32, {k}});
+    }
+    if (!destination.folder.empty())
+        std::filesystem::create_directories(destination.folder);
+    core::SafetensorsWriter writer(destination.weights, declarations, {{"format", "pt"}});
+    core::GptqOptions gptq;
+    gptq.bits = bits;
+    gptq.groupSize = group;
+    std::size_t quantizedTensors = 0;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        if (!quantize[i]) {
+            writer.writeTensorData(model->rawBytes(i));
+            continue;
+        }
+        sink.throwIfCancelled();
+        const auto& t = tensors[i];
+        core::Progress progress;
+        progress.done = quantizedTensors;
+        progress.total = std::size_t(std::count(quantize.begin(), quantize.end(), char(1)));
+        progress.unit = "tensors";
+        progress.current = strCat("GPTQ: ", t.name);
+        sink.report(progress);
+        const core::Calibration* c = calibration.find(i);
+        if (!c)
+            throw UsageError(strCat(t.name, ": the forward pass gave no calibration inputs"));
+        std::vector<float> w(t.elementCount()), q(w.size());
+        model->readFloat(i, 0, w);
+        core::GptqCodes codes;
+        core::gptqQuantize(w, t.shape[0], t.shape[1], *c->gptqFactor(gptq), gptq, q, &codes);
+        core::GptqPacked packed;
+        try {
+            packed = core::packGptq(codes, bits, group);
+        } catch (const UsageError& e) {
+            throw UnsupportedError(strCat(t.name, ": ", e.what()));
+        }
+        writer.writeTensorData(bytesOf(packed.qweight));
+        writer.writeTensorData(bytesOf(packed.qzeros));
+        writer.writeTensorData(bytesOf(packed.scales));
+        writer.writeTensorData(bytesOf(packed.gIdx));
+        ++quantizedTensors;
+    }
+    writer.commit();
+    bar.finish();
+
+    const auto outputBytes = std::filesystem::file_size(destination.weights);
+    std::cout << "Wrote " << destination.weights.string() << ": " << quantizedTensors << " linear weights ("
+              << core::formatThousands(quantizedParameters) << " parameters) in " << options.scheme << ", group "
+              << group << " (GPTQ's v1 layout: qweight, qzeros, scales, g_idx), " << (tensors.size() - quantizedTensors)
+              << " tensors copied; " << core::formatBinaryBytes(double(model->totalBytes())) << " -> "
+              << core::formatBinaryBytes(double(outputBytes)) << "\n";
+    if (!keptNotes.empty())
+        std::cout << "Kept as stored in every block (modules_in_block_to_quantize lists the others): "
+                  << joinList(keptNotes, "; ") << "\n";
+    std::cout << "Calibration: " << calibration.source << "; " << calibration.mode << "\n";
+    if (!destination.folder.empty())
+        writeFolder(destination, config);
+    if (!destination.folder.empty() && std::filesystem::exists(destination.folder / "config.json"))
+        std::cout << "Its output quality, simulated: quantlens-cli eval " << core::shellQuote(options.file)
+                  << " --scheme " << options.scheme << (group != 128 ? strCat(" --blocksize ", group) : std::string())
+                  << (keptModules.empty() ? std::string()
+                                          : strCat(" (the simulation quantizes every Linear weight; this checkpoint "
+                                                   "keeps ",
+                                                   joinList(keptModules, ", "), ")"))
+                  << "\n";
+}
+
 void runQuantize(QuantizeOptions options)
 {
+    if (options.scheme == "gptq2" || options.scheme == "gptq3" || options.scheme == "gptq4") {
+        if (!options.recipe.empty())
+            throw UsageError("--recipe is a BitsAndBytesConfig; GPTQ takes --scheme and --blocksize");
+        runGptqQuantize(options);
+        return;
+    }
+    if (!options.calibration.empty())
+        throw UsageError("--calibration applies to the gptq schemes");
     core::BitsandbytesRecipe recipe;
     if (!options.recipe.empty()) {
         recipe = core::readBitsandbytesRecipe(options.recipe);
@@ -233,7 +457,8 @@ void runQuantize(QuantizeOptions options)
     else if (options.scheme == "fp4")
         bnb.type = core::FourBitType::Fp4;
     else if (!int8)
-        throw UsageError("--scheme must be nf4, fp4 or int8 (the formats bitsandbytes checkpoints store), not '"
+        throw UsageError("--scheme must be nf4, fp4, int8 (the formats bitsandbytes checkpoints store) or gptq2, "
+                         "gptq3, gptq4 (GPTQ's), not '"
                          + options.scheme + "'");
     if (int8 && options.doubleQuant)
         throw UsageError("--double-quant applies to nf4 and fp4; LLM.int8 keeps one float32 absmax per row");
@@ -242,7 +467,7 @@ void runQuantize(QuantizeOptions options)
     core::checkBnbBlocksize(options.blocksize);
     bnb.blocksize = options.blocksize;
     bnb.doubleQuant = options.doubleQuant;
-    const Destination destination = destinationFor(options, recipe);
+    const Destination destination = destinationFor(options, core::quantizationConfig(recipe));
 
     const auto model = core::openModel(options.file);
     // GGUF keeps llama.cpp's tensor names and its own q/k row order: a checkpoint written from it
@@ -389,7 +614,7 @@ void runQuantize(QuantizeOptions options)
               << "; " << core::formatBinaryBytes(double(model->totalBytes())) << " -> "
               << core::formatBinaryBytes(double(outputBytes)) << "\n";
     if (!destination.folder.empty())
-        writeFolder(destination, recipe);
+        writeFolder(destination, core::quantizationConfig(recipe));
     // Each layout is exactly what one inspect scheme measures (int8: llm-int8, every value in int8
     // against its row's absmax; inspect's own "int8" is per tensor).
     // --role and --filter pick the tensors quantized here (their roles, and not a bias of theirs).
@@ -415,14 +640,22 @@ void runQuantize(QuantizeOptions options)
 void setupQuantizeCommand(CLI::App& app)
 {
     auto options = std::make_shared<QuantizeOptions>();
-    auto* sub = app.add_subcommand(
-        "quantize", "Write a bitsandbytes 4-bit or LLM.int8 checkpoint (the layout transformers saves) from a model");
+    auto* sub = app.add_subcommand("quantize",
+                                   "Write a bitsandbytes 4-bit, LLM.int8 or GPTQ checkpoint (the layouts "
+                                   "transformers loads) from a model");
     sub->add_option("file", options->file, "safetensors file, sharded index or folder")->required();
     auto* scheme
-        = sub->add_option("--scheme", options->scheme, "nf4, fp4 or int8 (LLM.int8: int8 weight + SCB row absmax)")
+        = sub->add_option("--scheme", options->scheme,
+                          "nf4, fp4, int8 (LLM.int8: int8 weight + SCB row absmax), or gptq4, gptq3, gptq2 (GPTQ on "
+                          "calibration inputs, AutoGPTQ's layout)")
               ->capture_default_str();
-    auto* blocksize = sub->add_option("--blocksize", options->blocksize, "32 to 4096, a power of two (nf4 and fp4)")
+    auto* blocksize = sub->add_option("--blocksize", options->blocksize,
+                                      "32 to 4096, a power of two (nf4 and fp4); for gptq the group size (default 128)")
                           ->capture_default_str();
+    sub->add_option("--calibration", options->calibration,
+                    "gptq: token-id file of calibration inputs (default: 16 sequences of up to 256 tokens sampled "
+                    "from the model with seed 1234)")
+        ->check(CLI::ExistingFile);
     auto* doubleQuant
         = sub->add_flag("--double-quant", options->doubleQuant, "Quantize the absmax constants too (QLoRA's DQ)");
     sub->add_option("--recipe", options->recipe,

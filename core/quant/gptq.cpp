@@ -91,7 +91,7 @@ GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64
 }
 
 GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64_t cols, const GptqFactor& f,
-                       const GptqOptions& o, std::span<float> out)
+                       const GptqOptions& o, std::span<float> out, GptqCodes* codes)
 {
     if (w.size() != rows * cols || out.size() != w.size())
         throw UsageError(strCat("gptq: ", w.size(), " weights for a ", rows, " x ", cols, " matrix"));
@@ -106,8 +106,28 @@ GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64
     const ColMatrix original = Eigen::Map<const RowMatrixF>(w.data(), Eigen::Index(rows), n);
     const Eigen::Index R = original.rows();
     std::vector<IntGroupParameters> params(static_cast<std::size_t>(R));
-    if (o.groupSize == 0) // per channel: from the weights as given, before dead inputs are zeroed
+    if (codes) {
+        if (o.actOrder)
+            throw UsageError("gptq: the codes of an act-order quantization are not written");
+        codes->rows = rows;
+        codes->cols = cols;
+        codes->groups = o.groupSize == 0 ? 1 : (cols + o.groupSize - 1) / o.groupSize;
+        codes->codes.assign(rows * cols, 0);
+        codes->scales.assign(codes->groups * rows, 0.0f);
+        codes->zeros.assign(codes->groups * rows, 0.0f);
+    }
+    const auto keepParameters = [&](std::uint64_t group) {
+        if (!codes)
+            return;
+        for (Eigen::Index r = 0; r < R; ++r) {
+            codes->scales[group * rows + std::uint64_t(r)] = params[std::size_t(r)].scale;
+            codes->zeros[group * rows + std::uint64_t(r)] = params[std::size_t(r)].zero;
+        }
+    };
+    if (o.groupSize == 0) { // per channel: from the weights as given, before dead inputs are zeroed
         findParams(original, o.bits, params);
+        keepParameters(0);
+    }
     // The dead inputs zeroed, the columns in quantization order.
     ColMatrix W(R, n);
     for (Eigen::Index k = 0; k < n; ++k) {
@@ -128,13 +148,17 @@ GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64
             const Eigen::Index j = i1 + i;
             // The group's parameters from the weights as the lazy updates left them (the reference
             // reads W, not the block's working copy).
-            if (o.groupSize != 0 && std::uint64_t(j) % o.groupSize == 0)
+            if (o.groupSize != 0 && std::uint64_t(j) % o.groupSize == 0) {
                 findParams(W.middleCols(j, std::min(Eigen::Index(o.groupSize), n - j)), o.bits, params);
+                keepParameters(std::uint64_t(j) / o.groupSize);
+            }
             const float d = U(j, j);
             for (Eigen::Index r = 0; r < R; ++r) {
                 const float x = W1(r, i);
                 const IntGroupParameters& p = params[std::size_t(r)];
                 const float q = p.code(x);
+                if (codes)
+                    codes->codes[std::uint64_t(r) * cols + std::uint64_t(j)] = std::uint8_t(q);
                 const float dq = p.scale * (q - p.zero);
                 Q(r, j) = fp16ToFloat(floatToFp16(p.scale)) * (q - p.zero);
                 const float e = (x - dq) / d;

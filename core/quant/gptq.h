@@ -2,6 +2,8 @@
 
 #include <Eigen/Core>
 
+#include "core/quant/gptq_pack.h"
+
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -43,8 +45,10 @@ struct GptqFactor {
 // Throws UsageError when the dampened Hessian cannot be factored.
 GptqFactor gptqFactor(const Eigen::MatrixXf& hessian, const GptqOptions& options);
 
+// With `codes`, also what a checkpoint stores: each value's code and each group's scale and zero
+// (core/quant/gptq_pack.h); not with act-order, whose groups follow the permuted columns.
 GptqStats gptqQuantize(std::span<const float> w, std::uint64_t rows, std::uint64_t cols, const GptqFactor& factor,
-                       const GptqOptions& options, std::span<float> out);
+                       const GptqOptions& options, std::span<float> out, GptqCodes* codes = nullptr);
 
 // `w` row-major rows x cols; `hessian` cols x cols, symmetric; `out` gets what the checkpoint reads
 // back: fp16(scale) * (q - zero) per group (GPTQ's layout stores scales in fp16 and b-bit zeros).

@@ -1,13 +1,20 @@
 #include "run_cli.h"
 
+#include "core/eval/eval.h"
+#include "core/eval/llama_config.h"
 #include "core/model/model.h"
 #include "core/quant/bnb_4bit.h"
+#include "core/quant/calibration.h"
+#include "core/quant/gptq.h"
 #include "core/quant/scheme.h"
+#include "core/util/float16.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -144,7 +151,7 @@ TEST(QuantizeCommand, RejectsOtherSchemesAndBadBlocksizesAsUsageErrors)
     const auto out = outputPath("quantize-bad");
     const CliResult scheme = runCli({"quantize", kModel, "--scheme", "q4_0", "-o", out.string()});
     EXPECT_EQ(scheme.exitCode, 2);
-    EXPECT_THAT(scheme.err, HasSubstr("nf4, fp4 or int8"));
+    EXPECT_THAT(scheme.err, HasSubstr("nf4, fp4, int8 (the formats bitsandbytes checkpoints store) or gptq2"));
     const CliResult dq = runCli({"quantize", kModel, "--scheme", "int8", "--double-quant", "-o", out.string()});
     EXPECT_EQ(dq.exitCode, 2);
     EXPECT_THAT(dq.err, HasSubstr("--double-quant"));
@@ -301,4 +308,99 @@ TEST(QuantizeCommand, ABrokenConfigBesideTheModelIsRefusedBeforeAnyWeightIsWritt
     EXPECT_THAT(r.err, HasSubstr("not valid JSON"));
     EXPECT_FALSE(std::filesystem::exists(folder / "out" / "model.safetensors"));
     std::filesystem::remove_all(folder);
+}
+
+// quantize --scheme gptq4 --blocksize 32 on stories260K: GPTQ's v1 layout for the weights it holds (q,
+// k, v, o: 64 inputs; gate, up and down have 172 outputs or inputs, which do not pack into 32-bit words),
+// the rest kept and named in modules_in_block_to_quantize; layer 0 reads back, value for value, as
+// gptq4 simulates it on the same calibration (layer 0's inputs are the same sequential or not).
+TEST(QuantizeCommand, GptqCheckpointInAutoGptqsLayout)
+{
+    const auto folder = std::filesystem::temp_directory_path() / ("quantize-gptq-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(folder);
+    const CliResult r = runCli({"quantize", kModel, "--scheme", "gptq4", "--blocksize", "32", "-o", folder.string()});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("20 linear weights (61,440 parameters) in gptq4, group 32"));
+    EXPECT_THAT(r.out, HasSubstr("mlp.down_proj (GPTQ's layout packs the inputs into whole 32-bit words"));
+    EXPECT_THAT(r.out, HasSubstr("seed 1234"));
+    EXPECT_THAT(r.out, HasSubstr("the simulation quantizes every Linear weight; this checkpoint keeps mlp.down_proj"));
+
+    std::ifstream configFile(folder / "config.json");
+    const auto config = nlohmann::json::parse(configFile);
+    const auto& q = config.at("quantization_config");
+    EXPECT_EQ(q.at("quant_method"), "gptq");
+    EXPECT_EQ(q.at("checkpoint_format"), "gptq");
+    EXPECT_EQ(q.at("bits"), 4);
+    EXPECT_EQ(q.at("group_size"), 32);
+    EXPECT_EQ(q.at("sym"), false);
+    EXPECT_EQ(q.at("desc_act"), false);
+    EXPECT_EQ(
+        q.at("modules_in_block_to_quantize"),
+        nlohmann::json::parse(R"([["self_attn.k_proj", "self_attn.o_proj", "self_attn.q_proj", "self_attn.v_proj"]])"));
+    EXPECT_EQ(config.at("hidden_size"), 64); // the model's own config, with quantization_config added
+
+    const auto original = core::openModel(kModel);
+    const auto checkpoint = core::openModel(folder / "model.safetensors");
+    EXPECT_LT(checkpoint->find("model.layers.0.self_attn.q_proj.weight"), 0);
+    const auto tensor = [&](const std::string& name) -> const core::TensorInfo& {
+        const auto i = checkpoint->find(name);
+        EXPECT_GE(i, 0) << name;
+        return checkpoint->tensors().at(std::size_t(i));
+    };
+    EXPECT_EQ(tensor("model.layers.0.self_attn.q_proj.qweight").shape, (std::vector<std::uint64_t> {8, 64}));
+    EXPECT_EQ(tensor("model.layers.0.self_attn.q_proj.qweight").dtype, core::DType::I32);
+    EXPECT_EQ(tensor("model.layers.0.self_attn.k_proj.qzeros").shape, (std::vector<std::uint64_t> {2, 4}));
+    EXPECT_EQ(tensor("model.layers.0.self_attn.q_proj.scales").dtype, core::DType::F16);
+    EXPECT_EQ(tensor("model.layers.0.self_attn.q_proj.g_idx").shape, (std::vector<std::uint64_t> {64}));
+    const auto down = std::size_t(checkpoint->find("model.layers.4.mlp.down_proj.weight"));
+    const auto downOriginal = std::size_t(original->find("model.layers.4.mlp.down_proj.weight"));
+    EXPECT_TRUE(std::ranges::equal(checkpoint->rawBytes(down), original->rawBytes(downOriginal)));
+
+    // Layer 0's q_proj read back as AutoGPTQ's forward does.
+    const auto ints = [&](const std::string& name) {
+        const auto bytes = checkpoint->rawBytes(std::size_t(checkpoint->find(name)));
+        std::vector<std::uint32_t> v(bytes.size() / 4);
+        std::memcpy(v.data(), bytes.data(), bytes.size());
+        return v;
+    };
+    const auto qweight = ints("model.layers.0.self_attn.q_proj.qweight");
+    const auto qzeros = ints("model.layers.0.self_attn.q_proj.qzeros");
+    const auto scaleBytes
+        = checkpoint->rawBytes(std::size_t(checkpoint->find("model.layers.0.self_attn.q_proj.scales")));
+    std::vector<std::uint16_t> scales(scaleBytes.size() / 2);
+    std::memcpy(scales.data(), scaleBytes.data(), scaleBytes.size());
+    const std::uint64_t n = 64, k = 64;
+    std::vector<float> read(n * k);
+    for (std::uint64_t o = 0; o < n; ++o) {
+        for (std::uint64_t i = 0; i < k; ++i) {
+            const std::uint64_t g = i / 32;
+            const std::uint32_t code = (qweight[(i / 8) * n + o] >> (4 * (i % 8))) & 15u;
+            const std::uint32_t zero = ((qzeros[g * 8 + o / 8] >> (4 * (o % 8))) & 15u) + 1u;
+            read[o * k + i] = core::fp16ToFloat(scales[g * n + o]) * (float(code) - float(zero));
+        }
+    }
+    const auto llama = core::llamaConfigFor(*original);
+    const auto calibration = core::collectCalibration(*original, core::sampleCalibrationTokens(*original, llama, 2), 2);
+    const auto qIndex = std::size_t(original->find("model.layers.0.self_attn.q_proj.weight"));
+    std::vector<float> w(n * k), expected(n * k);
+    original->readFloat(qIndex, 0, w);
+    core::GptqOptions options;
+    options.groupSize = 32;
+    core::gptqQuantize(w, n, k, *calibration.find(qIndex)->gptqFactor(options), options, expected);
+    EXPECT_EQ(read, expected);
+    std::filesystem::remove_all(folder);
+}
+
+TEST(QuantizeCommand, GptqSaysWhenNoWeightFitsItsLayout)
+{
+    const auto out = outputPath("quantize-gptq-g128");
+    const CliResult r = runCli({"quantize", kModel, "--scheme", "gptq4", "-o", out.string()});
+    EXPECT_NE(r.exitCode, 0);
+    EXPECT_THAT(r.err, HasSubstr("no Linear weight fits GPTQ's layout at 4 bits and group size 128"));
+    EXPECT_THAT(r.err, HasSubstr("a smaller --blocksize"));
+    EXPECT_FALSE(std::filesystem::exists(out));
+    const CliResult recipe
+        = runCli({"quantize", kModel, "--scheme", "nf4", "--calibration", kModel, "-o", out.string()});
+    EXPECT_NE(recipe.exitCode, 0);
+    EXPECT_THAT(recipe.err, HasSubstr("--calibration applies to the gptq schemes"));
 }
