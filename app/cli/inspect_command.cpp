@@ -212,8 +212,7 @@ void runInspect(const InspectOptions& options)
     if (options.json) {
         auto j = core::scanResultToJson(result);
         j["stored_quantization"] = stored.empty() ? nlohmann::json(nullptr) : nlohmann::json(stored);
-        j["calibration"]
-            = calibration ? nlohmann::json(calibration->source + "; " + calibration->mode) : nlohmann::json(nullptr);
+        j["calibration"] = calibration ? nlohmann::json(calibration->description()) : nlohmann::json(nullptr);
         std::cout << j.dump(2) << "\n";
     } else if (options.csv) {
         if (!stored.empty())
@@ -224,7 +223,7 @@ void runInspect(const InspectOptions& options)
             std::cout << "Note: " << stored << "\n\n";
         if (calibration)
             std::cout
-                << "Calibration: " << calibration->source << "; " << calibration->mode
+                << "Calibration: " << calibration->description()
                 << ". act err = ||(W - Q(W)) X||^2 / ||W X||^2 over those inputs X (squared, unlike rel err).\n\n";
         printTable(result, calibration.has_value());
     }

@@ -417,7 +417,7 @@ void runGptqQuantize(const QuantizeOptions& options)
     if (!keptNotes.empty())
         std::cout << "Kept as stored in every block (modules_in_block_to_quantize lists the others): "
                   << joinList(keptNotes, "; ") << "\n";
-    std::cout << "Calibration: " << calibration.source << "; " << calibration.mode << "\n";
+    std::cout << "Calibration: " << calibration.description() << "\n";
     if (!destination.folder.empty())
         writeFolder(destination, config);
     if (!destination.folder.empty() && std::filesystem::exists(destination.folder / "config.json"))

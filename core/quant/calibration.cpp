@@ -37,4 +37,10 @@ std::string CalibrationData::awqSummary() const
     return out;
 }
 
+std::string CalibrationData::description() const
+{
+    const std::string awqText = awqSummary();
+    return strCat(source, "; ", mode, awqText.empty() ? "" : ". ", awqText);
+}
+
 } // namespace quantlens::core

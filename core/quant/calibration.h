@@ -54,6 +54,8 @@ struct CalibrationData {
     // "awq4's search, alpha per layer: q/k/v 0.45 0.30 ..., gate/up ..., down ...": what the search
     // chose, for the outputs that state the calibration; empty without AWQ.
     std::string awqSummary() const;
+    // What every output states: "<source>; <mode>", then ". <awqSummary>" when AWQ searched.
+    std::string description() const;
     std::shared_ptr<const AwqTransform> awqFor(const std::string& schemeId, std::size_t tensorIndex) const
     {
         const auto scheme = awq.find(schemeId);

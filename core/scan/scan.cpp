@@ -400,9 +400,7 @@ ScanResult Scanner::run()
     ScanResult result;
     result.selection = m_options.selection;
     if (m_options.calibration)
-        result.calibration
-            = strCat(m_options.calibration->source, "; ", m_options.calibration->mode,
-                     m_options.calibration->awq.empty() ? "" : ". ", m_options.calibration->awqSummary());
+        result.calibration = m_options.calibration->description();
     result.cancelled = cancelled;
     result.tensorsSelected = selected.size();
     result.tensorsMeasured = m_tensorsDone.load();

@@ -221,13 +221,26 @@ TEST(InspectCommand, AModelStoredQuantizedIsNamedAsTheReference)
 TEST(InspectCommand, GptqOnAModelThatCannotRunKeepsItsTensorsAndSaysWhy)
 {
     const std::string file = kData + "/synthetic/normal.safetensors";
-    const CliResult r = runCli({"inspect", file, "--scheme", "nf4,gptq4", "--policy", "every"});
+    const CliResult r = runCli({"inspect", file, "--scheme", "nf4,gptq4,awq4", "--policy", "every"});
     ASSERT_EQ(r.exitCode, 0) << r.err;
     EXPECT_THAT(r.err, HasSubstr("note: no calibration inputs, so the calibrated schemes keep every tensor"));
     EXPECT_THAT(r.err, HasSubstr("config.json"));
     EXPECT_THAT(r.out, HasSubstr("gptq4: 0 of 1 tensor quantized"));
+    EXPECT_THAT(r.out, HasSubstr("awq4: 0 of 1 tensor quantized"));
     EXPECT_THAT(r.out, HasSubstr("nf4: 1 of 1 tensor quantized"));
     const CliResult asked = runCli({"inspect", file, "--scheme", "nf4", "--calibrate"});
     EXPECT_NE(asked.exitCode, 0);
     EXPECT_THAT(asked.err, HasSubstr("config.json"));
+}
+
+// AWQ calibrates by itself: its search runs on the calibration inputs, every Linear weight is
+// measured, and the line that states the calibration says what alpha each layer's search chose.
+TEST(InspectCommand, AwqRunsItsSearchAndSaysWhatItChose)
+{
+    const CliResult r = runCli({"inspect", kData + "/stories260K/model.safetensors", "--scheme", "rtn4,awq4"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("awq4's search, alpha per layer: q/k/v "));
+    EXPECT_THAT(r.out, HasSubstr("o not scaled where v and o differ in shape (grouped-query attention)"));
+    EXPECT_THAT(r.out, HasSubstr("awq4: 35 of 47 tensors quantized"));
+    EXPECT_THAT(r.out, HasSubstr("seed 1234"));
 }

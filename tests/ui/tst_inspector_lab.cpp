@@ -175,7 +175,7 @@ private Q_SLOTS:
         ui::ModelSession session;
         ui::InspectorView view(&session);
         QVERIFY(session.openNow(kExample));
-        view.setSelectedSchemes({QStringLiteral("rtn4"), QStringLiteral("gptq4")});
+        view.setSelectedSchemes({QStringLiteral("rtn4"), QStringLiteral("gptq4"), QStringLiteral("awq4")});
         auto* calibrate = view.findChild<QCheckBox*>(QStringLiteral("scanCalibrate"));
         QVERIFY(calibrate);
         QSignalSpy finished(view.scanJob(), &ui::ScanJob::scanFinished);
@@ -183,13 +183,22 @@ private Q_SLOTS:
         QVERIFY(finished.wait(60000));
         auto* summary = view.findChild<QTableWidget*>(QStringLiteral("schemeSummary"));
         QVERIFY(summary);
-        QCOMPARE(summary->rowCount(), 2);
+        QCOMPARE(summary->rowCount(), 3);
         QCOMPARE(summary->item(1, 0)->text(), QStringLiteral("gptq4"));
         QCOMPARE(summary->item(1, 1)->text(), QStringLiteral("35 of 47")); // calibrated without being asked
+        QCOMPARE(summary->item(2, 0)->text(), QStringLiteral("awq4"));
+        QCOMPARE(summary->item(2, 1)->text(), QStringLiteral("35 of 47")); // its search ran in the job
         const auto& result = view.scanJob()->result();
         QVERIFY(QString::fromStdString(result.calibration).contains(QStringLiteral("seed 1234")));
         QCOMPARE(summary->item(0, 9)->text(), QString::number(result.models[0].activationError, 'g', 4));
         QVERIFY(result.models[1].activationError < result.models[0].activationError);
+        QVERIFY(result.models[2].activationError < result.models[0].activationError);
+        // The set and AWQ's choices are stated: the line says so, its tooltip holds them.
+        auto* progress = view.findChild<QLabel*>(QStringLiteral("scanProgressLabel"));
+        QVERIFY(progress);
+        QVERIFY(progress->text().contains(QStringLiteral("calibrated")));
+        QVERIFY(progress->toolTip().contains(QStringLiteral("seed 1234")));
+        QVERIFY(progress->toolTip().contains(QStringLiteral("awq4's search, alpha per layer")));
         calibrate->setChecked(false); // a scan of rtn4 alone: no calibration, no figure
         view.setSelectedSchemes({QStringLiteral("rtn4")});
         view.startScan();

@@ -626,6 +626,12 @@ void InspectorView::onScanFinished()
                 .arg(durationText(result.seconds))
                 .arg(result.seconds > 0 ? double(result.parameters) / result.seconds / 1e6 : 0.0, 0, 'f', 1)
                 .arg(result.threads));
+    // The calibration set (and AWQ's choices) every output states: here in the tooltip, the line
+    // itself says there is one.
+    if (!result.calibration.empty())
+        m_progressLabel->setText(m_progressLabel->text() + tr(" · calibrated (hover)"));
+    m_progressLabel->setToolTip(
+        result.calibration.empty() ? QString() : tr("Calibration: %1").arg(QString::fromStdString(result.calibration)));
     m_summary->setRowCount(0);
     const auto measured = [this](double value, const QString& text) { return std::isnan(value) ? tr("n/a") : text; };
     for (const auto& s : result.models) {
