@@ -224,6 +224,28 @@ void writeFolder(const Destination& d, const nlohmann::json& quantizationConfig)
               << (copied.empty() ? std::string() : ", and copied " + joinCommaList(copied)) << "\n";
 }
 
+// The model to quantize. GGUF keeps llama.cpp's tensor names and its own q/k row order: a checkpoint
+// written from it would not load in transformers, which is what this command writes for.
+std::unique_ptr<core::Model> openSafetensorsModel(const QuantizeOptions& options)
+{
+    auto model = core::openModel(options.file);
+    if (model->format() == "gguf")
+        throw UnsupportedError(strCat(options.file,
+                                      ": quantize writes checkpoints for transformers from safetensors; a GGUF model "
+                                      "has llama.cpp's tensor names and row order"));
+    return model;
+}
+
+// A tensor the checkpoint holds as the model stores it.
+void declareAsStored(const QuantizeOptions& options, const core::TensorInfo& t,
+                     std::vector<core::SafetensorsWriter::TensorDeclaration>& declarations)
+{
+    if (!core::isPlainDtype(t.dtype))
+        throw UnsupportedError(strCat(options.file, ": tensor '", t.name, "' is ", core::dtypeName(t.dtype),
+                                      ", which a safetensors file cannot hold as it is"));
+    declarations.push_back({t.name, t.dtype, t.shape});
+}
+
 // The GPTQ schemes for the export: gptq2..4 with what the checkpoint layout cannot hold refused too,
 // so that the sequential calibration keeps those weights as stored, as the checkpoint does.
 class GptqLayoutScheme final : public core::Scheme {
@@ -286,11 +308,7 @@ void runGptqQuantize(const QuantizeOptions& options)
     const std::uint64_t group = options.blocksizeGiven ? options.blocksize : 128;
     if (options.blocksizeGiven && (group < 8 || group > 4096))
         throw UsageError(strCat("--blocksize for ", options.scheme, " is GPTQ's group size: 8 to 4096, not ", group));
-    const auto model = core::openModel(options.file);
-    if (model->format() == "gguf")
-        throw UnsupportedError(strCat(options.file,
-                                      ": quantize writes checkpoints for transformers from safetensors; a GGUF model "
-                                      "has llama.cpp's tensor names and row order"));
+    const auto model = openSafetensorsModel(options);
     const auto& tensors = model->tensors();
 
     // Which Linear weights the layout holds; the rest stay as stored, named in
@@ -353,10 +371,7 @@ void runGptqQuantize(const QuantizeOptions& options)
     for (std::size_t i = 0; i < tensors.size(); ++i) {
         const auto& t = tensors[i];
         if (!quantize[i]) {
-            if (!core::isPlainDtype(t.dtype))
-                throw UnsupportedError(strCat(options.file, ": tensor '", t.name, "' is ", core::dtypeName(t.dtype),
-                                              ", which a safetensors file cannot hold as it is"));
-            declarations.push_back({t.name, t.dtype, t.shape});
+            declareAsStored(options, t, declarations);
             continue;
         }
         const std::uint64_t n = t.shape[0], k = t.shape[1], groups = k / group;
@@ -469,13 +484,7 @@ void runQuantize(QuantizeOptions options)
     bnb.doubleQuant = options.doubleQuant;
     const Destination destination = destinationFor(options, core::quantizationConfig(recipe));
 
-    const auto model = core::openModel(options.file);
-    // GGUF keeps llama.cpp's tensor names and its own q/k row order: a checkpoint written from it
-    // would not load in transformers, which is what this command writes for.
-    if (model->format() == "gguf")
-        throw UnsupportedError(strCat(options.file,
-                                      ": quantize writes bitsandbytes checkpoints for transformers from "
-                                      "safetensors; a GGUF model has llama.cpp's tensor names and row order"));
+    const auto model = openSafetensorsModel(options);
     const auto& tensors = model->tensors();
 
     // Safetensors headers come first, so every tensor's size is settled before any data is
@@ -495,10 +504,7 @@ void runQuantize(QuantizeOptions options)
             ++keptByRecipe;
         }
         if (!p.quantize) {
-            if (!core::isPlainDtype(t.dtype))
-                throw UnsupportedError(strCat(options.file, ": tensor '", t.name, "' is ", core::dtypeName(t.dtype),
-                                              ", which a safetensors file cannot hold as it is"));
-            declarations.push_back({t.name, t.dtype, t.shape});
+            declareAsStored(options, t, declarations);
             plan.push_back(std::move(p));
             continue;
         }

@@ -492,14 +492,63 @@ private:
     std::uint64_t m_group;
 };
 
+// What GPTQ and AWQ share: b-bit group-wise ints on the rows of 2-D Linear weights, each row on its
+// own, quantized with what the calibration step left for the tensor (checked by `ready`).
+class CalibratedIntScheme : public Scheme {
+public:
+    CalibratedIntScheme(std::string method, int bits, std::uint64_t groupSize)
+        : m_method(std::move(method))
+        , m_bits(bits)
+        , m_group(groupSize)
+    {
+    }
+    std::string cannotStore(std::span<const std::uint64_t> shape) const override
+    {
+        if (shape.size() != 2)
+            return strCat(m_method, " quantizes the 2-D weights of Linear layers only");
+        return {};
+    }
+    bool needsCalibration() const override { return true; }
+    std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const override
+    {
+        return std::max<std::uint64_t>(1, rowLengthOf(shape)); // rows are independent
+    }
+    void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
+    {
+        checkRoundTrip(in, out, context.first, chunkAlignment(context.shape), id());
+        if (const std::string why = cannotStore(context.shape); !why.empty())
+            throw UsageError(why);
+        if (const std::string missing = whatIsMissing(context); !missing.empty())
+            throw UsageError(strCat(id(), " needs ", missing));
+        const std::uint64_t cols = rowLengthOf(context.shape);
+        quantizeRows(in, out, context.first / cols, cols, context);
+    }
+    std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const override
+    {
+        return std::min<std::uint64_t>(m_group, std::max<std::uint64_t>(1, rowLengthOf(shape)));
+    }
+
+protected:
+    // What the context lacks, as "calibration inputs (...), and none were given"; empty when ready.
+    virtual std::string whatIsMissing(const RoundTripContext& context) const = 0;
+    virtual void quantizeRows(std::span<const float> in, std::span<float> out, std::uint64_t firstRow,
+                              std::uint64_t cols, const RoundTripContext& context) const = 0;
+    // Each group has its own scale and zero: no one set of levels to draw.
+    std::vector<float> blockLevels(float) const override { return {}; }
+    std::string levelsNote() const override { return "per-group scale and zero point (levels not drawn)"; }
+
+    std::string m_method;
+    int m_bits;
+    std::uint64_t m_group;
+};
+
 // GPTQ (core/quant/gptq.h): GPTQ's int format (rtn's groups and storage, plus g_idx, an int32 per
 // input channel) with the columns quantized in order and each one's error fed back to the rest
 // through the layer's Hessian, which RoundTripContext::calibration brings.
-class GptqScheme final : public Scheme {
+class GptqScheme final : public CalibratedIntScheme {
 public:
     GptqScheme(int bits, std::uint64_t groupSize)
-        : m_bits(bits)
-        , m_group(groupSize)
+        : CalibratedIntScheme("GPTQ", bits, groupSize)
     {
     }
     std::string id() const override { return strCat("gptq", m_bits); }
@@ -515,25 +564,16 @@ public:
         const std::uint64_t row = rowLengthOf(shape), rows = n / row;
         return rtnBitsPerParameter(rows, row, m_bits, m_group) + 32.0 / double(rows);
     }
-    std::string cannotStore(std::span<const std::uint64_t> shape) const override
+
+protected:
+    std::string whatIsMissing(const RoundTripContext& context) const override
     {
-        if (shape.size() != 2)
-            return "GPTQ quantizes the 2-D weights of Linear layers only";
-        return {};
+        return context.calibration ? std::string()
+                                   : std::string("calibration inputs (the layer's Hessian), and none were given");
     }
-    bool needsCalibration() const override { return true; }
-    std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const override
+    void quantizeRows(std::span<const float> in, std::span<float> out, std::uint64_t, std::uint64_t cols,
+                      const RoundTripContext& context) const override
     {
-        return std::max<std::uint64_t>(1, rowLengthOf(shape)); // rows are independent
-    }
-    void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
-    {
-        checkRoundTrip(in, out, context.first, chunkAlignment(context.shape), id());
-        if (const std::string why = cannotStore(context.shape); !why.empty())
-            throw UsageError(why);
-        if (!context.calibration)
-            throw UsageError(strCat(id(), " needs calibration inputs (the layer's Hessian), and none were given"));
-        const std::uint64_t cols = rowLengthOf(context.shape);
         GptqOptions o;
         o.bits = m_bits;
         o.groupSize = m_group;
@@ -542,35 +582,23 @@ public:
                                     " input channels for rows of ", cols));
         gptqQuantize(in, in.size() / cols, cols, *context.calibration->gptqFactor(o), o, out);
     }
-    std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const override
-    {
-        return std::min<std::uint64_t>(m_group, std::max<std::uint64_t>(1, rowLengthOf(shape)));
-    }
-
-protected:
-    std::vector<float> blockLevels(float) const override { return {}; }
-    std::string levelsNote() const override { return "per-group scale and zero point (levels not drawn)"; }
-
-private:
-    int m_bits;
-    std::uint64_t m_group;
 };
 
 // AWQ (core/quant/awq.h): llm-awq's group-wise int quantizer applied to the weight as AWQ's search
 // left it (input channels scaled, the next Linear's scales folded into the rows, groups clipped), read
 // back in the original coordinates. RoundTripContext::awq brings the searched transform.
-class AwqScheme final : public Scheme {
+class AwqScheme final : public CalibratedIntScheme {
 public:
     AwqScheme(int bits, std::uint64_t groupSize)
+        : CalibratedIntScheme("AWQ", bits, groupSize)
     {
         m_options.bits = bits;
         m_options.groupSize = groupSize;
     }
-    std::string id() const override { return strCat("awq", bits()); }
+    std::string id() const override { return strCat("awq", m_bits); }
     std::string displayName() const override
     {
-        return strCat("AWQ int", bits(), ", group ", m_options.groupSize,
-                      " (calibrated: activation-aware scales and clipping)");
+        return strCat("AWQ int", m_bits, ", group ", m_group, " (calibrated: activation-aware scales and clipping)");
     }
     double bitsPerParameter(std::span<const std::uint64_t> shape) const override
     {
@@ -578,41 +606,22 @@ public:
         if (n == 0)
             return 0.0;
         const std::uint64_t row = rowLengthOf(shape);
-        return rtnBitsPerParameter(n / row, row, bits(), m_options.groupSize);
+        return rtnBitsPerParameter(n / row, row, m_bits, m_group);
     }
-    std::string cannotStore(std::span<const std::uint64_t> shape) const override
-    {
-        if (shape.size() != 2)
-            return "AWQ quantizes the 2-D weights of Linear layers only";
-        return {};
-    }
-    bool needsCalibration() const override { return true; }
     const AwqOptions* awqOptions() const override { return &m_options; }
-    std::uint64_t chunkAlignment(std::span<const std::uint64_t> shape) const override
-    {
-        return std::max<std::uint64_t>(1, rowLengthOf(shape)); // rows are independent
-    }
-    void roundTrip(std::span<const float> in, std::span<float> out, const RoundTripContext& context) const override
-    {
-        checkRoundTrip(in, out, context.first, chunkAlignment(context.shape), id());
-        if (const std::string why = cannotStore(context.shape); !why.empty())
-            throw UsageError(why);
-        if (!context.awq)
-            throw UsageError(strCat(id(), " needs AWQ's search on calibration inputs, and none was run"));
-        const std::uint64_t cols = rowLengthOf(context.shape);
-        awqRoundTrip(in, out, context.first / cols, cols, *context.awq, m_options);
-    }
-    std::uint64_t viewBlockSize(std::span<const std::uint64_t> shape) const override
-    {
-        return std::min<std::uint64_t>(m_options.groupSize, std::max<std::uint64_t>(1, rowLengthOf(shape)));
-    }
 
 protected:
-    std::vector<float> blockLevels(float) const override { return {}; }
-    std::string levelsNote() const override { return "per-group scale and zero point (levels not drawn)"; }
+    std::string whatIsMissing(const RoundTripContext& context) const override
+    {
+        return context.awq ? std::string() : std::string("AWQ's search on calibration inputs, and none was run");
+    }
+    void quantizeRows(std::span<const float> in, std::span<float> out, std::uint64_t firstRow, std::uint64_t cols,
+                      const RoundTripContext& context) const override
+    {
+        awqRoundTrip(in, out, firstRow, cols, *context.awq, m_options);
+    }
 
 private:
-    int bits() const { return m_options.bits; }
     AwqOptions m_options;
 };
 

@@ -177,7 +177,7 @@ TEST(QuantizeCommand, RefusesGgufInput)
     const std::string gguf = std::string(QUANTLENS_TEST_DATA_DIR) + "/stories260K/model-f32.gguf";
     const CliResult r = runCli({"quantize", gguf, "-o", out.string()});
     EXPECT_EQ(r.exitCode, 1);
-    EXPECT_THAT(r.err, HasSubstr("model-f32.gguf: quantize writes bitsandbytes checkpoints for transformers"));
+    EXPECT_THAT(r.err, HasSubstr("model-f32.gguf: quantize writes checkpoints for transformers from safetensors"));
     EXPECT_FALSE(std::filesystem::exists(out));
 }
 
