@@ -388,6 +388,7 @@ void runGptqQuantize(const QuantizeOptions& options)
     gptq.bits = bits;
     gptq.groupSize = group;
     std::size_t quantizedTensors = 0;
+    const auto toQuantize = std::uint64_t(std::count(quantize.begin(), quantize.end(), char(1)));
     for (std::size_t i = 0; i < tensors.size(); ++i) {
         if (!quantize[i]) {
             writer.writeTensorData(model->rawBytes(i));
@@ -397,7 +398,7 @@ void runGptqQuantize(const QuantizeOptions& options)
         const auto& t = tensors[i];
         core::Progress progress;
         progress.done = quantizedTensors;
-        progress.total = std::size_t(std::count(quantize.begin(), quantize.end(), char(1)));
+        progress.total = toQuantize;
         progress.unit = "tensors";
         progress.current = strCat("GPTQ: ", t.name);
         sink.report(progress);

@@ -68,92 +68,71 @@ AwqBlockSearch awqSearchBlock(const Transformer& model, const BlockWeights& w, c
     const std::size_t n = inputs.size();
     AwqBlockSearch result;
 
-    // Runs `module` on every sequence's input `which` with `trial` weights: the summed squared
-    // difference from `reference` (per sequence; empty: fills it with the outputs).
+    // A group whose loss is a module's output (the self-attention, the MLP): `members` are the weights
+    // of `trial` it scales, quantized at each grid point and then restored.
     BlockWeights trial = w;
-    const auto moduleLoss = [&](LinearInput which, bool attention, std::vector<RowMatrix>& reference) {
-        const bool fill = reference.empty();
-        if (fill)
-            reference.resize(n);
-        std::vector<double> partial(n, 0.0);
-        pool.run(n, [&](std::size_t i, unsigned) {
-            const RowMatrix& x = inputs[i][std::size_t(which)];
-            RowMatrix out;
-            if (attention) {
-                KvCache cache = model.reserve(std::uint64_t(x.rows()));
-                model.attention(trial, x, cache, out);
-            } else {
-                model.mlp(trial, x, out);
-            }
-            if (fill)
-                reference[i] = std::move(out);
-            else
-                partial[i] = (out - reference[i]).cast<double>().squaredNorm();
-        });
-        double sum = 0.0; // in sequence order: the same on any thread count
-        for (const double p : partial)
-            sum += p;
-        return sum;
-    };
-
-    // q, k, v: the self-attention's output.
-    std::vector<RowMatrix> reference;
-    moduleLoss(LinearInput::Attention, true, reference);
-    const auto [alphaAttention, sAttention] = awqSearchScales(
-        meanAbs(inputs, LinearInput::Attention), options,
-        [&](const Eigen::VectorXf& s) {
-            tick();
-            trial.q = quantizedWithScales(w.q, s, noClip);
-            trial.k = quantizedWithScales(w.k, s, noClip);
-            trial.v = quantizedWithScales(w.v, s, noClip);
-            return moduleLoss(LinearInput::Attention, true, reference);
-        },
-        "q, k, v");
-    trial.q = w.q;
-    trial.k = w.k;
-    trial.v = w.v;
-    result.alpha[0] = alphaAttention;
-
-    // o after v, when their shapes agree.
-    Eigen::VectorXf sOutput;
-    if (w.v.rows() == w.o.rows() && w.v.cols() == w.o.cols()) {
-        const Eigen::MatrixXf& h = *hessians[std::size_t(LinearInput::AttentionOutput)];
-        auto [alpha, s] = awqSearchScales(
-            meanAbs(inputs, LinearInput::AttentionOutput), options,
-            [&](const Eigen::VectorXf& scales) {
+    const auto searchModule
+        = [&](LinearInput which, bool attention, const std::vector<std::pair<RowMatrix*, const RowMatrix*>>& members,
+              const char* group) {
+              const auto run = [&](std::size_t i, RowMatrix& out) {
+                  const RowMatrix& x = inputs[i][std::size_t(which)];
+                  if (attention) {
+                      KvCache cache = model.reserve(std::uint64_t(x.rows()));
+                      model.attention(trial, x, cache, out);
+                  } else {
+                      model.mlp(trial, x, out);
+                  }
+              };
+              std::vector<RowMatrix> reference(n);
+              pool.run(n, [&](std::size_t i, unsigned) { run(i, reference[i]); });
+              auto found = awqSearchScales(
+                  meanAbs(inputs, which), options,
+                  [&](const Eigen::VectorXf& s) {
+                      tick();
+                      for (const auto& [into, original] : members)
+                          *into = quantizedWithScales(*original, s, noClip);
+                      std::vector<double> partial(n, 0.0);
+                      pool.run(n, [&](std::size_t i, unsigned) {
+                          RowMatrix out;
+                          run(i, out);
+                          partial[i] = (out - reference[i]).cast<double>().squaredNorm();
+                      });
+                      double sum = 0.0; // in sequence order: the same on any thread count
+                      for (const double p : partial)
+                          sum += p;
+                      return sum;
+                  },
+                  group);
+              for (const auto& [into, original] : members)
+                  *into = *original;
+              return found;
+          };
+    // A group of one Linear (o after v, down after up): its output's error, exactly, from the Hessian.
+    const auto searchLinear = [&](const RowMatrix& weight, LinearInput which, const char* group) {
+        const Eigen::MatrixXf& h = *hessians[std::size_t(which)];
+        return awqSearchScales(
+            meanAbs(inputs, which), options,
+            [&](const Eigen::VectorXf& s) {
                 tick();
-                return awqLinearLoss(valuesOf(w.o), std::uint64_t(w.o.rows()), std::uint64_t(w.o.cols()), h, scales,
+                return awqLinearLoss(valuesOf(weight), std::uint64_t(weight.rows()), std::uint64_t(weight.cols()), h, s,
                                      noClip);
             },
-            "o");
+            group);
+    };
+
+    const auto [alphaAttention, sAttention]
+        = searchModule(LinearInput::Attention, true, {{&trial.q, &w.q}, {&trial.k, &w.k}, {&trial.v, &w.v}}, "q, k, v");
+    result.alpha[0] = alphaAttention;
+    Eigen::VectorXf sOutput;
+    if (w.v.rows() == w.o.rows() && w.v.cols() == w.o.cols()) { // llm-awq's condition, which GQA breaks
+        auto [alpha, s] = searchLinear(w.o, LinearInput::AttentionOutput, "o");
         result.alpha[1] = alpha;
         sOutput = std::move(s);
     }
-
-    // gate, up: the MLP's output.
-    reference.clear();
-    moduleLoss(LinearInput::Mlp, false, reference);
-    const auto [alphaMlp, sMlp] = awqSearchScales(
-        meanAbs(inputs, LinearInput::Mlp), options,
-        [&](const Eigen::VectorXf& s) {
-            tick();
-            trial.gate = quantizedWithScales(w.gate, s, noClip);
-            trial.up = quantizedWithScales(w.up, s, noClip);
-            return moduleLoss(LinearInput::Mlp, false, reference);
-        },
-        "gate, up");
+    const auto [alphaMlp, sMlp]
+        = searchModule(LinearInput::Mlp, false, {{&trial.gate, &w.gate}, {&trial.up, &w.up}}, "gate, up");
     result.alpha[2] = alphaMlp;
-
-    // down after up.
-    const Eigen::MatrixXf& hDown = *hessians[std::size_t(LinearInput::MlpDown)];
-    const auto [alphaDown, sDown] = awqSearchScales(
-        meanAbs(inputs, LinearInput::MlpDown), options,
-        [&](const Eigen::VectorXf& s) {
-            tick();
-            return awqLinearLoss(valuesOf(w.down), std::uint64_t(w.down.rows()), std::uint64_t(w.down.cols()), hDown, s,
-                                 noClip);
-        },
-        "down");
+    const auto [alphaDown, sDown] = searchLinear(w.down, LinearInput::MlpDown, "down");
     result.alpha[3] = alphaDown;
 
     // Each weight's transform, with auto_clip on all but q and k (the scaled weight, the scaled inputs).

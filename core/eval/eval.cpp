@@ -1,7 +1,6 @@
 #include "core/eval/eval.h"
 
 #include "core/eval/awq_search.h"
-
 #include "core/eval/token_input.h"
 #include "core/eval/tokenizer.h"
 #include "core/eval/transformer.h"
@@ -459,8 +458,7 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
         const bool awq = scheme->awqOptions() != nullptr;
         const bool sequential = options.sequentialCalibration && !awq;
         auto data = std::make_shared<CalibrationData>(collectCalibration(
-            baseline, ensureCalibrationTokens(), options.threads, progress, sequential ? scheme : nullptr,
-            awq ? std::vector<std::shared_ptr<const Scheme>> {scheme} : std::vector<std::shared_ptr<const Scheme>> {}));
+            baseline, ensureCalibrationTokens(), options.threads, progress, sequential ? scheme : nullptr, {scheme}));
         (sequential ? anySequential : anyOriginal) = true;
         std::string mode;
         if (anySequential)
@@ -550,9 +548,7 @@ EvalResult runEval(const Model& baseline, const TokenSet& tokens, const EvalOpti
         sensitivityPolicy = std::make_shared<QuantPolicy>(scheme);
         if (scheme->needsCalibration()) // one group at a time: the original model's inputs
             sensitivityCalibration = std::make_shared<CalibrationData>(
-                collectCalibration(baseline, ensureCalibrationTokens(), options.threads, progress, nullptr,
-                                   scheme->awqOptions() ? std::vector<std::shared_ptr<const Scheme>> {scheme}
-                                                        : std::vector<std::shared_ptr<const Scheme>> {}));
+                collectCalibration(baseline, ensureCalibrationTokens(), options.threads, progress, nullptr, {scheme}));
         std::map<std::string, std::set<std::size_t>> byName;
         std::vector<std::string> order;
         const auto& ts = baseline.tensors();
@@ -755,11 +751,10 @@ std::optional<CalibrationData> calibrateScan(const Model& model,
         const LlamaConfig config = llamaConfigFor(model);
         const TokenSet set = tokens.empty() ? sampleCalibrationTokens(model, config, threads, progress)
                                             : readTokenFile(tokens, config.vocab, config.context);
-        std::vector<std::shared_ptr<const Scheme>> awq;
+        std::vector<std::shared_ptr<const Scheme>> quantizers;
         for (const auto& scheme : schemes)
-            if (auto quantizer = scheme->scheme(); quantizer && quantizer->awqOptions())
-                awq.push_back(std::move(quantizer));
-        return collectCalibration(model, set, threads, progress, nullptr, awq);
+            quantizers.push_back(scheme->scheme());
+        return collectCalibration(model, set, threads, progress, nullptr, quantizers);
     } catch (const Error& e) {
         // A model the forward pass cannot run (no config.json, another architecture): UnsupportedError
         // or UsageError. Reading errors and cancellation go on as they are.
@@ -774,7 +769,7 @@ std::optional<CalibrationData> calibrateScan(const Model& model,
 
 CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, unsigned threads,
                                    const ProgressSink* progress, const std::shared_ptr<const Scheme>& sequential,
-                                   const std::vector<std::shared_ptr<const Scheme>>& awq)
+                                   const std::vector<std::shared_ptr<const Scheme>>& schemes)
 {
     const LlamaConfig config = llamaConfigFor(model);
     checkTokens(config, tokens);
@@ -793,9 +788,10 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
         return bindCalibration(sequential, data, index);
     });
     ThreadPool pool(threads);
-    for (const auto& scheme : awq)
-        if (!scheme->awqOptions())
-            throw UsageError(strCat(scheme->id(), " is not an AWQ scheme"));
+    std::vector<std::shared_ptr<const Scheme>> awq;
+    for (const auto& scheme : schemes)
+        if (scheme && scheme->awqOptions())
+            awq.push_back(scheme);
     Tracker tracker(progress, config.layers * ((sequential ? 2 : 1) + awq.size()));
     States states = embedAll(original, tokens);
     const std::size_t n = states.size();
@@ -812,6 +808,7 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
             original.runBlock(weights, next[i], cache, &observe);
         });
         const auto& b = config.blocks[l];
+        std::array<std::shared_ptr<const Calibration>, 4> layer; // alive through AWQ's search
         std::array<const Eigen::MatrixXf*, 4> hessians {};
         for (std::size_t which = 0; which < 4; ++which) {
             // Summed in sequence order: the same Hessian on any thread count.
@@ -825,9 +822,9 @@ CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, u
             }
             c->hessian *= float(2.0 / positions);
             hessians[which] = &c->hessian;
-            const std::shared_ptr<const Calibration> shared = std::move(c);
+            layer[which] = std::move(c);
             for (const std::size_t index : linearsReading(b, LinearInput(which)))
-                data.tensors[index] = shared;
+                data.tensors[index] = layer[which];
         }
         tracker.step(strCat("calibration: layer ", l + 1, " of ", config.layers));
         for (const auto& scheme : awq) {

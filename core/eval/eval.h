@@ -152,12 +152,13 @@ ActivationStatistics collectActivationStatistics(const Model& model, const Token
 // layer, the layer's Hessians from its original weights on the states the already-quantized layers
 // before it produced, then the layer quantized with `sequential` (its tensors' Hessians) to produce
 // the next layer's states. Throws what runEval throws for bad tokens, and CancelledError.
-// For each scheme of `awq` (those with awqOptions()), AWQ's search (core/eval/awq_search.h) runs on
-// each layer's inputs from the original model, as llm-awq's run_awq, into CalibrationData::awq.
+// For each AWQ scheme among `schemes` (those with awqOptions(); the others need nothing more, null
+// entries are skipped), AWQ's search (core/eval/awq_search.h) runs on each layer's inputs from the
+// original model, as llm-awq's run_awq, into CalibrationData::awq.
 CalibrationData collectCalibration(const Model& model, const TokenSet& tokens, unsigned threads,
                                    const ProgressSink* progress = nullptr,
                                    const std::shared_ptr<const Scheme>& sequential = nullptr,
-                                   const std::vector<std::shared_ptr<const Scheme>>& awq = {});
+                                   const std::vector<std::shared_ptr<const Scheme>>& schemes = {});
 
 // The calibration tokens when none are given: 16 sequences of up to 256 tokens sampled from the model
 // itself with a seed of their own (kCalibrationSeed), never the evaluation's: calibrating on what is

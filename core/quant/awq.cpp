@@ -1,5 +1,7 @@
 #include "core/quant/awq.h"
 
+#include "core/quant/calibration.h"
+
 #include "core/util/error.h"
 #include "core/util/float16.h"
 #include "core/util/str_cat.h"
@@ -11,8 +13,6 @@
 namespace quantlens::core {
 
 namespace {
-
-using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 void checkRows(std::span<const float> in, std::span<float> out, std::uint64_t cols, int bits)
 {
@@ -176,11 +176,9 @@ double awqLinearLoss(std::span<const float> w, std::uint64_t rows, std::uint64_t
                                 s.size(), " scales"));
     AwqTransform t;
     t.inputScale = s;
-    RowMajor d(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
-    awqRoundTrip(w, std::span<float>(d.data(), w.size()), 0, cols, t,
-                 AwqOptions {options.bits, options.groupSize, options.grid, false});
-    d -= Eigen::Map<const RowMajor>(w.data(), Eigen::Index(rows), Eigen::Index(cols));
-    return double((d * hessian).cwiseProduct(d).sum());
+    std::vector<float> q(w.size());
+    awqRoundTrip(w, q, 0, cols, t, AwqOptions {options.bits, options.groupSize, options.grid, false});
+    return hessianQuadratic(w, q, hessian);
 }
 
 } // namespace quantlens::core

@@ -3,8 +3,23 @@
 #include "core/util/str_cat.h"
 
 #include <cstdio>
+#include <limits>
 
 namespace quantlens::core {
+
+double hessianQuadratic(std::span<const float> a, std::span<const float> b, const Eigen::MatrixXf& hessian)
+{
+    const Eigen::Index cols = hessian.rows();
+    if (cols == 0 || a.size() % std::size_t(cols) != 0)
+        return std::numeric_limits<double>::quiet_NaN();
+    using Rows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::Index rows = Eigen::Index(a.size()) / cols;
+    Rows d = Eigen::Map<const Rows>(a.data(), rows, cols);
+    if (!b.empty())
+        d -= Eigen::Map<const Rows>(b.data(), rows, cols);
+    const Rows dh = d * hessian;
+    return dh.cwiseProduct(d).cast<double>().sum();
+}
 
 std::string CalibrationData::awqSummary() const
 {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,11 @@ private:
     mutable std::mutex m_mutex;
     mutable std::map<std::pair<bool, double>, std::shared_ptr<const GptqFactor>> m_factors;
 };
+
+// sum over the rows r of `a` (whole rows of hessian.rows() values) of (a_r - b_r) H (a_r - b_r)^T, or
+// of a_r H a_r^T when `b` is empty: ||D X||^2 up to 2/N for calibration inputs X with H = 2/N X X^T,
+// summed in double. NaN when `a` is not whole rows.
+double hessianQuadratic(std::span<const float> a, std::span<const float> b, const Eigen::MatrixXf& hessian);
 
 struct CalibrationData {
     std::map<std::size_t, std::shared_ptr<const Calibration>> tensors; // tensor index -> its layer's Hessian

@@ -224,22 +224,6 @@ double weightedSquaredError(std::span<const float> in, std::span<const float> ou
 }
 
 // The scheme measures the chunk where it runs (the GPU), or it round-trips here and we measure.
-// sum over the rows r of a (rows of whole `hessian`-sized rows) of (a_r - b_r) H (a_r - b_r)^T, or of
-// a_r H a_r^T without b: ||D X||^2 up to 2/N for calibration inputs X with H = 2/N X X^T.
-double rowQuadratic(std::span<const float> a, std::span<const float> b, const Eigen::MatrixXf& hessian)
-{
-    const Eigen::Index cols = hessian.rows();
-    if (cols == 0 || a.size() % std::size_t(cols) != 0)
-        return std::numeric_limits<double>::quiet_NaN();
-    using Rows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    const Eigen::Index rows = Eigen::Index(a.size()) / cols;
-    Rows d = Eigen::Map<const Rows>(a.data(), rows, cols);
-    if (!b.empty())
-        d -= Eigen::Map<const Rows>(b.data(), rows, cols);
-    const Rows dh = d * hessian;
-    return dh.cwiseProduct(d).cast<double>().sum();
-}
-
 // A tensor the policy keeps as stored measures as exact: its values count, its error is zero.
 void measureChunk(const ScanScheme* scheme, std::span<const float> input, std::span<float> output,
                   std::span<const std::uint64_t> shape, std::uint64_t first, const TensorStatistics& statistics,
@@ -257,7 +241,7 @@ void measureChunk(const ScanScheme* scheme, std::span<const float> input, std::s
     if (weights)
         weighted += weightedSquaredError(input, output, shape, first, *weights);
     if (calibration)
-        activation += rowQuadratic(input, output, calibration->hessian);
+        activation += hessianQuadratic(input, output, calibration->hessian);
 }
 
 const ErrorWeights* Scanner::errorWeightsFor(std::size_t index) const
@@ -503,7 +487,7 @@ void Scanner::scanSmall(std::size_t index, Worker& worker)
     const ErrorWeights* errorWeights = errorWeightsFor(index);
     const Calibration* calibration = calibrationFor(index);
     if (calibration)
-        worker.activationBase += rowQuadratic(input, {}, calibration->hessian);
+        worker.activationBase += hessianQuadratic(input, {}, calibration->hessian);
     for (std::size_t s = 0; s < applied.size(); ++s)
         measureChunk(applied[s].scheme.get(), input, output, shape, 0, prepass.schemeStatistics[s], worker.errors[s],
                      errorWeights, worker.weighted[s], calibration, worker.activation[s]);
@@ -566,7 +550,7 @@ void Scanner::scanLarge(std::size_t index)
         if (m_options.weightHistogramBins != 0)
             worker.weights.add(input);
         if (calibration)
-            worker.activationBase += rowQuadratic(input, {}, calibration->hessian);
+            worker.activationBase += hessianQuadratic(input, {}, calibration->hessian);
         for (std::size_t s = 0; s < schemes; ++s)
             measureChunk(applied[s].scheme.get(), input, output, shape, first, whole.schemeStatistics[s],
                          worker.errors[s], errorWeights, worker.weighted[s], calibration, worker.activation[s]);
